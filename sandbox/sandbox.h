@@ -1,0 +1,2 @@
+// Placeholder until the sandbox library lands (issue 3).
+#pragma once

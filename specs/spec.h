@@ -1,0 +1,154 @@
+// The strata/v1 spec as typed values (DESIGN.md "The spec"). Every node keeps the Loc of its
+// YAML node so later stages can point errors at the spec. No YAML types leak out of specs/.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/base/digest.h"
+#include "builder/base/error.h"
+
+namespace strata::specs {
+
+inline constexpr int64_t kDefaultEpoch = 315532800;  // 1980-01-01T00:00:00Z
+
+// A name that refers to another spec entry (a source or a package), with where it was written.
+struct Ref {
+  std::string name;
+  Loc loc;
+};
+
+// An OCI layout (directory or archive) pinned by manifest digest: "./dir@sha256:<hex>".
+struct ImageRef {
+  std::string path;  // as written, relative to the spec's directory
+  Digest digest;
+  Loc loc;
+};
+
+struct Source {
+  std::string name;
+  std::string url;   // http://, https:// or file:// ; empty when `path` is set
+  std::string path;  // relative to the spec's directory; empty when `url` is set
+  Digest sha256;
+  int64_t strip = 0;
+  Loc loc;
+};
+
+enum class RootfsKind { kHost, kImage };
+
+struct Environment {
+  RootfsKind rootfs = RootfsKind::kHost;
+  std::optional<ImageRef> image;  // set iff rootfs == kImage
+  std::map<std::string, std::string> env;
+  Loc loc;
+};
+
+struct Package {
+  std::string name;
+  std::string version;
+  std::string license;  // SPDX license expression, may be empty
+  std::vector<Ref> sources;
+  std::vector<Ref> depends;
+  std::vector<std::string> steps;
+  std::map<std::string, std::string> env;  // added to environment.env for this package
+  int64_t timeout_s = 3600;
+  Loc loc;
+};
+
+// One `files:` entry of a layer: a file or directory next to the spec, copied to `dest`.
+struct FileMapping {
+  std::string src;                 // relative to the spec's directory, as written
+  std::string dest;                // absolute, normalized ("/etc/motd"); "/" allowed for dirs
+  std::optional<uint32_t> mode;    // permission bits for regular files (and dirs if dir_mode unset)
+  std::optional<uint32_t> dir_mode;  // permission bits for directories copied from a src dir
+  int64_t uid = 0;
+  int64_t gid = 0;
+  Loc loc;
+};
+
+struct LayerSpec {
+  std::vector<Ref> packages;
+  std::vector<FileMapping> files;
+  std::string comment;  // optional, recorded in the config history
+  Loc loc;
+};
+
+enum class PathType { kDirectory, kFile, kSymlink, kHardlink };
+
+// An entry of `image.paths`: created in the image by strata itself.
+struct PathEntry {
+  std::string path;  // absolute, normalized
+  PathType type = PathType::kDirectory;
+  std::optional<uint32_t> mode;  // default: 0755 directory, 0644 file
+  int64_t uid = 0;
+  int64_t gid = 0;
+  std::string content;  // kFile: inline content
+  std::string target;   // kSymlink: link text as written; kHardlink: absolute path of an entry
+  Loc loc;
+};
+
+struct Group {
+  std::string name;
+  int64_t gid = 0;
+  std::vector<std::string> members;
+  Loc loc;
+};
+
+struct User {
+  std::string name;
+  int64_t uid = 0;
+  int64_t gid = 0;
+  std::string gecos;
+  std::string home;   // default "/"
+  std::string shell;  // default "/sbin/nologin"
+  Loc loc;
+};
+
+struct Accounts {
+  std::vector<Group> groups;
+  std::vector<User> users;
+  Loc loc;
+};
+
+// image.config; fields map 1:1 onto the OCI config's "config" object.
+struct ImageConfig {
+  std::optional<std::vector<std::string>> entrypoint;
+  std::optional<std::vector<std::string>> cmd;
+  std::map<std::string, std::string> env;
+  std::string workdir;
+  std::string user;
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> ports;    // "8080/tcp", "53/udp", "80" (tcp)
+  std::vector<std::string> volumes;  // absolute paths
+  std::string stop_signal;
+  Loc loc;
+};
+
+struct Image {
+  std::optional<ImageRef> base;  // nullopt = scratch
+  std::vector<LayerSpec> layers;
+  Accounts accounts;
+  std::vector<PathEntry> paths;
+  ImageConfig config;
+  std::map<std::string, std::string> annotations;
+  std::string os = "linux";
+  std::string architecture;  // GOARCH; empty = the build host's (filled in by the plan)
+  Loc loc;
+};
+
+struct Spec {
+  std::string file;  // the spec file's path as given on the command line
+  std::string dir;   // directory that relative paths in the spec resolve against
+  std::string name;
+  std::string version = "latest";
+  int64_t epoch = kDefaultEpoch;
+  std::vector<Source> sources;
+  Environment environment;
+  std::vector<Package> packages;
+  Image image;
+};
+
+}  // namespace strata::specs
