@@ -1,0 +1,43 @@
+#include "builder/base/error.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace strata {
+
+Error Error::spec(Loc loc, std::string message) {
+  Error e(ErrorCode::kSpec, std::move(message));
+  e.loc_ = std::move(loc);
+  return e;
+}
+
+Error Error::sys(std::string what, int errnum) {
+  Error e(ErrorCode::kIo, fmt::format("{}: {}", what, std::strerror(errnum)));
+  e.errno_ = errnum;
+  return e;
+}
+
+Error& Error::with_context(std::string_view context) {
+  message_ = fmt::format("{}: {}", context, message_);
+  return *this;
+}
+
+std::string Error::to_string() const {
+  if (loc_)
+    return fmt::format("{}:{}:{}: error: {}", loc_->file, loc_->line, loc_->column, message_);
+  return message_;
+}
+
+int exit_code_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kSpec:
+      return 2;
+    case ErrorCode::kUnsupported:
+      return 3;
+    default:
+      return 1;
+  }
+}
+
+}  // namespace strata

@@ -1,0 +1,58 @@
+// strata::Error: the one error type every stage returns, with an optional spec location
+// and errno. Only main() turns an Error into output and an exit code.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace strata {
+
+enum class ErrorCode {
+  kSpec,            // the spec or the command line is wrong (exit 2)
+  kIo,              // a file or system call failed (exit 1)
+  kSandbox,         // setting up or running the sandbox failed (exit 1)
+  kBuild,           // a build step failed (exit 1)
+  kDigestMismatch,  // content does not match its pinned digest (exit 1)
+  kUnsupported,     // the host lacks something strata needs (exit 3)
+  kInternal,        // an unexpected state that is not a bug in strata (exit 1)
+};
+
+// A position in a text file; line and column are 1-based.
+struct Loc {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+class Error {
+ public:
+  Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Error spec(Loc loc, std::string message);
+  // "<what>: <strerror(errnum)>", e.g. "open /x: No such file or directory".
+  static Error sys(std::string what, int errnum);
+  static Error io(std::string message) { return {ErrorCode::kIo, std::move(message)}; }
+
+  ErrorCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  const std::optional<Loc>& loc() const { return loc_; }
+  std::optional<int> sys_errno() const { return errno_; }
+
+  // Prefixes the message with what the caller was doing: "writing layer: <message>".
+  Error& with_context(std::string_view context);
+  Error&& context(std::string_view ctx) && { return std::move(with_context(ctx)); }
+
+  // The user-facing text: "file:line:col: error: message" for spec errors, else the message.
+  std::string to_string() const;
+
+ private:
+  ErrorCode code_;
+  std::string message_;
+  std::optional<Loc> loc_;
+  std::optional<int> errno_;
+};
+
+// The process exit code main() uses for an error of this kind (see DESIGN.md "Commands").
+int exit_code_for(ErrorCode code);
+
+}  // namespace strata

@@ -1,0 +1,117 @@
+#include "builder/base/fs.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include "builder/base/fd.h"
+
+namespace strata {
+
+Result<std::string> read_file(const std::string& path) {
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_RDONLY));
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    STRATA_TRY_ASSIGN(int64_t n, read_some(fd.get(), buf, sizeof buf, path));
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<void> write_file(const std::string& path, std::string_view data, int mode) {
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
+  STRATA_TRY(write_all(fd.get(), data, path));
+  if (::fsync(fd.get()) != 0) return Error::sys(fmt::format("fsync {}", path), errno);
+  return fd.close(path);
+}
+
+Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode) {
+  std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
+  auto written = write_file(tmp, data, mode);
+  if (!written.ok()) {
+    ::unlink(tmp.c_str());
+    return written;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Error::sys(fmt::format("rename {} to {}", tmp, path), err);
+  }
+  return Ok{};
+}
+
+Result<void> make_dirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return Error::sys(fmt::format("create directory {}", path), ec.value());
+  return Ok{};
+}
+
+Result<void> fsync_dir(const std::string& path) {
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_RDONLY | O_DIRECTORY));
+  if (::fsync(fd.get()) != 0) return Error::sys(fmt::format("fsync {}", path), errno);
+  return Ok{};
+}
+
+Result<void> remove_tree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return Error::sys(fmt::format("remove {}", path), ec.value());
+  return Ok{};
+}
+
+Result<void> publish_dir(const std::string& staged, const std::string& final_path) {
+  if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, final_path.c_str(), RENAME_EXCHANGE) == 0) {
+    // `staged` now names the previous tree.
+    STRATA_TRY(remove_tree(staged));
+  } else if (errno == ENOENT) {
+    if (::rename(staged.c_str(), final_path.c_str()) != 0) {
+      return Error::sys(fmt::format("rename {} to {}", staged, final_path), errno);
+    }
+  } else {
+    return Error::sys(fmt::format("exchange {} with {}", staged, final_path), errno);
+  }
+  return fsync_dir(dirname_of(final_path));
+}
+
+Result<TempDir> TempDir::create(const std::string& parent, std::string_view prefix) {
+  std::string tmpl = fmt::format("{}/{}XXXXXX", parent, prefix);
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    return Error::sys(fmt::format("create temporary directory in {}", parent), errno);
+  }
+  return TempDir(std::move(tmpl));
+}
+
+TempDir& TempDir::operator=(TempDir&& other) noexcept {
+  if (this != &other) {
+    if (!path_.empty()) (void)remove_tree(path_);
+    path_ = std::exchange(other.path_, {});
+  }
+  return *this;
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) (void)remove_tree(path_);
+}
+
+std::string dirname_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  if (slash == 0) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+std::string basename_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+}  // namespace strata

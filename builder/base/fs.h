@@ -1,0 +1,51 @@
+// Filesystem helpers: whole-file reads, atomic writes, temporary directories that clean up
+// after themselves, and publishing a finished directory in one rename.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "builder/base/result.h"
+
+namespace strata {
+
+Result<std::string> read_file(const std::string& path);
+// Writes `data` to `path` (mode 0644), fsyncs it; the error names the path.
+Result<void> write_file(const std::string& path, std::string_view data, int mode = 0644);
+// Writes to a temporary sibling, fsyncs, then renames over `path`: readers see old or new.
+Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
+// mkdir -p with mode 0755 for every created component.
+Result<void> make_dirs(const std::string& path);
+Result<void> fsync_dir(const std::string& path);
+// rm -rf that never follows symlinks and never throws.
+Result<void> remove_tree(const std::string& path);
+
+// Replaces `final_path` by the directory `staged` atomically: with renameat2(RENAME_EXCHANGE)
+// when `final_path` exists (then the old tree is removed), with rename(2) otherwise. Both
+// paths must be on the same filesystem.
+Result<void> publish_dir(const std::string& staged, const std::string& final_path);
+
+// A directory made with mkdtemp under `parent`, removed with its contents on destruction
+// unless release() was called.
+class TempDir {
+ public:
+  static Result<TempDir> create(const std::string& parent, std::string_view prefix);
+  TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  TempDir& operator=(TempDir&& other) noexcept;
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+
+  const std::string& path() const { return path_; }
+  std::string release() { return std::exchange(path_, {}); }
+
+ private:
+  explicit TempDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// The directory part of a path ("." when there is none) and the last component.
+std::string dirname_of(std::string_view path);
+std::string basename_of(std::string_view path);
+
+}  // namespace strata

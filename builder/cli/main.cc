@@ -1,0 +1,38 @@
+// strata's entry point: parses the command line, runs one subcommand, prints its error if
+// any and picks the exit code. The only place that prints errors or exits (STYLE.md §3).
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "builder/cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace strata::builder::cli;
+  CLI::App app{"strata: hermetic, reproducible OCI image builder", "strata"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", STRATA_VERSION);
+  Command run;
+  register_build(app, run);
+  register_validate(app, run);
+  register_inspect(app, run);
+  register_sandbox(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    // CLI11 exits 0 for --help/--version; every other usage error is exit code 2.
+    return code == 0 ? 0 : 2;
+  }
+  strata::Result<int> result = run();
+  if (!result.ok()) {
+    const strata::Error& error = result.error();
+    std::fflush(stdout);
+    if (error.loc() || error.code() == strata::ErrorCode::kSpec) {
+      fmt::print(stderr, "{}\n", error.to_string());
+    } else {
+      fmt::print(stderr, "strata: error: {}\n", error.to_string());
+    }
+    return strata::exit_code_for(error.code());
+  }
+  return *result;
+}

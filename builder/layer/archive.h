@@ -1,0 +1,57 @@
+// The one wrapper around libarchive: owners for archive handles and entries, and the
+// conversion of libarchive's return codes into Result (STYLE.md §4).
+#pragma once
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <locale.h>
+
+#include <memory>
+#include <string_view>
+
+#include "builder/base/result.h"
+
+namespace strata::builder {
+
+struct ArchiveWriteFree {
+  void operator()(archive* a) const { archive_write_free(a); }
+};
+struct ArchiveReadFree {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+struct ArchiveEntryFree {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+using ArchiveWriter = std::unique_ptr<archive, ArchiveWriteFree>;
+using ArchiveReader = std::unique_ptr<archive, ArchiveReadFree>;
+using ArchiveEntry = std::unique_ptr<archive_entry, ArchiveEntryFree>;
+
+ArchiveWriter new_archive_writer();
+ArchiveReader new_archive_reader();
+ArchiveEntry new_archive_entry();
+
+// Sets this thread's locale to C.UTF-8 for its lifetime. libarchive converts names through
+// the current locale; without this a UTF-8 name under LANG=C fails the conversion (and
+// libarchive 3.6 crashes on it), and under another charset the bytes would differ. With a
+// fixed UTF-8 locale the tar bytes never depend on the user's environment.
+class ScopedUtf8Locale {
+ public:
+  ScopedUtf8Locale();
+  ~ScopedUtf8Locale();
+  ScopedUtf8Locale(const ScopedUtf8Locale&) = delete;
+  ScopedUtf8Locale& operator=(const ScopedUtf8Locale&) = delete;
+
+ private:
+  locale_t utf8_;
+  locale_t previous_;
+};
+
+// ARCHIVE_OK (and ARCHIVE_WARN, which libarchive uses for recoverable notes) is success;
+// anything else becomes an Error "<what>: <archive_error_string>".
+Result<void> archive_check(archive* a, int rc, std::string_view what);
+
+// The versions of the libraries whose output bytes are part of the determinism profile,
+// e.g. "libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 bz2lib/1.0.8 libzstd/1.5.4".
+std::string libarchive_versions();
+
+}  // namespace strata::builder

@@ -1,0 +1,52 @@
+// Writing one layer: sorted entries -> a strata-det/1 tar, compressed, in one streaming pass
+// that computes the DiffID (uncompressed) and the blob digest (compressed) on the way.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "builder/base/digest.h"
+#include "builder/layer/tree.h"
+
+namespace strata::builder {
+
+enum class Compression { kGzip, kZstd, kNone };
+
+// The OCI layer media type for a compression; "gzip" etc. parse back with parse_compression.
+std::string_view layer_media_type(Compression compression);
+std::string_view compression_name(Compression compression);
+Result<Compression> parse_compression(std::string_view name);
+
+struct LayerWriteOptions {
+  Compression compression = Compression::kGzip;
+  int64_t mtime = 0;  // SOURCE_DATE_EPOCH: every entry's mtime
+};
+
+struct LayerBlob {
+  Digest digest;   // of the blob as stored (compressed)
+  Digest diff_id;  // of the uncompressed tar
+  int64_t size = 0;
+  int64_t tar_size = 0;
+  int64_t entry_count = 0;
+  std::string media_type;
+};
+
+// Receives the compressed blob bytes in order. Returning an Error stops the write.
+class BlobOutput {
+ public:
+  virtual ~BlobOutput() = default;
+  virtual Result<void> write(std::string_view bytes) = 0;
+};
+
+// Writes `entries` (already in strata-det/1 order, e.g. from LayerTree::sorted_entries) to
+// `out`. Memory stays bounded: file contents stream through a fixed buffer.
+Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
+                              const LayerWriteOptions& options, BlobOutput& out);
+
+// The same into `blobs_dir` (an OCI layout's blobs/sha256): written to a temporary file,
+// fsynced, then renamed to its digest, so the directory never holds a partial blob.
+Result<LayerBlob> write_layer_blob(const std::vector<LayerEntry>& entries,
+                                   const LayerWriteOptions& options, const std::string& blobs_dir);
+
+}  // namespace strata::builder

@@ -1,0 +1,103 @@
+// LayerTree: the set of entries one layer will contain, in the order the determinism profile
+// strata-det/1 fixes (depth-first pre-order, children sorted by byte value, like GNU tar
+// --sort=name), with implicit parent directories and hardlink groups resolved.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/base/result.h"
+
+namespace strata::builder {
+
+enum class EntryType { kRegular, kDirectory, kSymlink, kHardlink };
+
+struct LayerEntry {
+  std::string path;  // relative to the image root: "etc/motd"; no leading or trailing '/'
+  EntryType type = EntryType::kRegular;
+  uint32_t mode = 0;  // permission bits, at most 07777
+  int64_t uid = 0;
+  int64_t gid = 0;
+  // kRegular: the content is read from host_path at write time when it is set, else `content`.
+  std::string host_path;
+  std::string content;
+  int64_t size = 0;
+  std::string link_target;  // kSymlink: the link text; kHardlink: an earlier entry's path
+  std::map<std::string, std::string> xattrs;
+  Loc origin;  // where in the spec this entry comes from, for error messages
+};
+
+// Attributes for files copied from the host (a `files:` mapping). Host modes depend on the
+// checkout's umask, so they are normalized: 0755 when the owner may execute, else 0644.
+struct HostCopyOptions {
+  std::optional<uint32_t> file_mode;
+  std::optional<uint32_t> dir_mode;
+  int64_t uid = 0;
+  int64_t gid = 0;
+};
+
+// Orders paths as strata-det/1 requires: "a" < "a/b" < "a-c" (a '/' sorts before any byte).
+struct PathLess {
+  bool operator()(const std::string& a, const std::string& b) const;
+};
+
+class LayerTree {
+ public:
+  // Adds one entry. Missing parent directories are created implicitly (0755, owned by 0:0)
+  // and an explicit directory replaces an implicit one or an earlier explicit one. Two
+  // non-directory entries for one path, or a path below a non-directory, are spec errors
+  // located at `entry.origin`.
+  Result<void> add(LayerEntry entry);
+
+  // Adds the host file or directory `host_path` at `dest` (absolute, normalized). A directory
+  // is copied recursively; symlinks inside it are kept as symlinks, hardlinked files become
+  // tar hardlinks, and devices, sockets and fifos are errors.
+  Result<void> add_host_path(const std::string& host_path, const std::string& dest,
+                             const HostCopyOptions& options, const Loc& origin);
+
+  // Makes `path` a hardlink to the regular file `target` (both relative paths) once every
+  // entry is added; resolved by sorted_entries().
+  void add_hardlink(std::string path, std::string target, Loc origin);
+
+  // The entries in strata-det/1 order. Within each hardlink group the first path in order
+  // holds the content and the others link to it.
+  Result<std::vector<LayerEntry>> sorted_entries() &&;
+
+  bool empty() const { return nodes_.empty() && hardlinks_.empty(); }
+
+ private:
+  struct Node {
+    LayerEntry entry;
+    bool implicit = false;
+    int64_t link_group = -1;  // entries sharing a group are one inode
+  };
+  struct PendingLink {
+    std::string path, target;
+    Loc origin;
+  };
+
+  Result<void> add_node(LayerEntry entry, bool implicit, int64_t link_group);
+  Result<void> ensure_parents(const std::string& path, const Loc& origin);
+  Result<void> walk_host_dir(const std::string& host_dir, const std::string& dest,
+                             const HostCopyOptions& options, const Loc& origin);
+  Result<void> add_host_entry(const std::string& host_path, const struct stat& st,
+                              const std::string& dest, const HostCopyOptions& options,
+                              const Loc& origin);
+  Result<void> resolve_hardlinks();
+
+  std::map<std::string, Node, PathLess> nodes_;
+  std::map<std::pair<dev_t, ino_t>, int64_t> inode_groups_;
+  std::vector<PendingLink> hardlinks_;
+  int64_t next_group_ = 0;
+};
+
+// "/usr/bin/hi" -> "usr/bin/hi"; "/" -> "".
+std::string relative_path(const std::string& absolute);
+
+}  // namespace strata::builder
