@@ -1,14 +1,141 @@
-// Placeholder until the spec parser lands.
+// The spec parser's entry points: read the file, load the YAML document (the only place
+// yaml-cpp exceptions are caught), read the top-level keys, run the cross-section checks.
 #include "specs/parse.h"
 
-namespace strata::specs {
+#include <fmt/format.h>
 
-Result<Spec> load_spec(const std::string& path) {
-  return Error(ErrorCode::kSpec, "spec parsing not implemented yet: " + path);
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "builder/base/fs.h"
+#include "specs/internal/sections.h"
+#include "specs/values.h"
+
+namespace strata::specs {
+namespace {
+
+using internal::Field;
+using internal::MapReader;
+using internal::Reader;
+using internal::Value;
+
+inline constexpr int64_t kMaxEpoch = 253402300799;  // 9999-12-31T23:59:59Z, RFC 3339's last
+
+// The single YAML document of the spec, or nullopt after reporting why there is none.
+std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp's message is "yaml-cpp: error at line L, column C: what"; keep only `what`.
+    r.error(r.loc(e.mark), e.msg.empty() ? "malformed YAML" : e.msg);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    r.error({r.file(), 1, 1}, fmt::format("malformed YAML: {}", e.what()));
+    return std::nullopt;
+  }
+  if (docs.empty() || docs[0].IsNull()) {
+    r.error({r.file(), 1, 1}, "the spec is empty (it needs at least apiVersion, name and image)");
+    return std::nullopt;
+  }
+  if (docs.size() > 1) {
+    r.error(r.loc(docs[1]), "a spec is one YAML document; found a second one here");
+    return std::nullopt;
+  }
+  return docs[0];
 }
 
-Result<Spec> parse_spec(std::string_view, const std::string& file, const std::string&) {
-  return Error(ErrorCode::kSpec, "spec parsing not implemented yet: " + file);
+void read_identity(Reader& r, const MapReader& m, Spec& spec) {
+  if (std::optional<Field> f = m.require("apiVersion")) {
+    std::optional<std::string> api = read_string(r, *f);
+    if (api && *api != "strata/v1") {
+      r.error(f->loc, fmt::format("unsupported apiVersion '{}' (expected strata/v1)", *api));
+    }
+  }
+  if (std::optional<Field> f = m.require("name")) {
+    std::optional<std::string> name = read_string(r, *f);
+    if (name && !is_image_name(*name)) {
+      r.error(f->loc, fmt::format("'{}' is not a valid image name (lowercase letters and digits, "
+                                  "separated by '.', '_', '__' or '-', components joined by '/')",
+                                  *name));
+    } else if (name) {
+      spec.name = *name;
+    }
+  }
+  if (std::optional<Field> f = m.get("version")) {
+    std::optional<std::string> version = read_string(r, *f);
+    if (version && !is_tag(*version)) {
+      r.error(f->loc, fmt::format("'{}' is not a valid image tag (letters, digits, '_', '.' and "
+                                  "'-', not starting with '.' or '-', at most 128)",
+                                  *version));
+    } else if (version) {
+      spec.version = *version;
+    }
+  }
+  if (std::optional<Field> f = m.get("epoch")) {
+    spec.epoch = read_int(r, *f, 0, kMaxEpoch).value_or(kDefaultEpoch);
+  }
+}
+
+void read_top_level(internal::Context& c, const YAML::Node& doc, Spec& spec) {
+  Reader& r = c.reader;
+  Value root{doc, r.loc(doc)};
+  if (!doc.IsMap()) {
+    r.error(root.loc, fmt::format("expected a mapping at the top of the spec, got {}",
+                                  internal::kind_of(doc)));
+    return;
+  }
+  MapReader m(r, root, {"apiVersion", "name", "version", "epoch", "sources", "environment",
+                        "packages", "image"});
+  read_identity(r, m, spec);
+  if (std::optional<Field> f = m.get("sources")) spec.sources = parse_sources(c, *f);
+  if (std::optional<Field> f = m.get("environment")) {
+    spec.environment = parse_environment(c, *f);
+  }
+  if (std::optional<Field> f = m.get("packages")) spec.packages = parse_packages(c, *f);
+  if (std::optional<Field> f = m.require("image")) spec.image = parse_image(c, *f);
+  internal::check_references(r, spec);
+}
+
+std::string absolute_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(dir.empty() ? "." : dir, ec);
+  if (ec) return dir;
+  std::string out = abs.lexically_normal().string();
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+ParseResult parse_spec_diagnostics(std::string_view yaml, const std::string& file,
+                                   const std::string& dir, const ParseOptions& options) {
+  ParseResult result;
+  result.spec.file = file;
+  result.spec.dir = absolute_dir(dir);
+  Reader reader(file, &result.diagnostics);
+  internal::Context context{reader, result.spec.dir, options};
+  if (std::optional<YAML::Node> doc = load_document(reader, yaml)) {
+    read_top_level(context, *doc, result.spec);
+  }
+  return result;
+}
+
+Result<Spec> parse_spec(std::string_view yaml, const std::string& file, const std::string& dir) {
+  ParseResult result = parse_spec_diagnostics(yaml, file, dir);
+  if (!result.ok()) return report_error(std::move(result.diagnostics), yaml);
+  return std::move(result.spec);
+}
+
+Result<Spec> load_spec(const std::string& path) {
+  Result<std::string> text = read_file(path);
+  if (!text.ok()) {
+    std::string why = text.error().sys_errno() ? std::strerror(*text.error().sys_errno())
+                                               : text.error().message();
+    return Error(ErrorCode::kSpec, fmt::format("{}: error: cannot read spec: {}", path, why));
+  }
+  return parse_spec(*text, path, dirname_of(path));
 }
 
 }  // namespace strata::specs

@@ -4,18 +4,40 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "builder/base/result.h"
+#include "specs/diagnostics.h"
 #include "specs/spec.h"
 
 namespace strata::specs {
 
 // Reads and parses the spec at `path`; relative paths in it resolve against its directory.
 // On failure returns an Error with code kSpec whose message is the whole report: every
-// problem in the file as "file:line:col: error: message", the source line and a caret.
+// problem in the file as "file:line:col: error: message", the source line and a caret, then
+// "N errors in FILE" when there are several. The Error carries no loc() (the locations are
+// in the message), so Error::to_string() prints the report unchanged. An unreadable file is
+// reported as "FILE: error: cannot read spec: <strerror>".
 Result<Spec> load_spec(const std::string& path);
 
 // The same for in-memory YAML; `file` names it in messages, `dir` resolves relative paths.
 Result<Spec> parse_spec(std::string_view yaml, const std::string& file, const std::string& dir);
+
+struct ParseOptions {
+  // Check that files[].src and sources[].path exist next to the spec. Off for the fuzzer
+  // and for tools that only look at the text.
+  bool check_files = true;
+};
+
+// The lower-level API under parse_spec: the spec as far as it could be read, and every
+// problem found, in the order found (format_report sorts them by position). The spec is
+// only meaningful when `diagnostics` is empty.
+struct ParseResult {
+  Spec spec;
+  std::vector<Diagnostic> diagnostics;
+  bool ok() const { return diagnostics.empty(); }
+};
+ParseResult parse_spec_diagnostics(std::string_view yaml, const std::string& file,
+                                   const std::string& dir, const ParseOptions& options = {});
 
 }  // namespace strata::specs

@@ -1,0 +1,58 @@
+// The section parsers of a strata/v1 spec and the field helpers they share. Private to
+// specs/; parse.cc drives them in document order, then check_references() runs across
+// sections.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "specs/internal/yaml_reader.h"
+#include "specs/parse.h"
+
+namespace strata::specs::internal {
+
+struct Context {
+  Reader& reader;
+  std::string dir;  // absolute; relative paths in the spec resolve against it
+  ParseOptions options;
+};
+
+// Field helpers: read one value and check its grammar (values.h), reporting at value.loc.
+// `key` names the field in messages ("dest 'etc' must be an absolute path").
+std::optional<std::string> read_abs_path(Reader& r, const Value& v, std::string_view key);
+std::optional<uint32_t> read_mode(Reader& r, const Value& v);
+// uid and gid: 0..4294967294 (4294967295 is (uid_t)-1, "no change", in chown(2)).
+std::optional<int64_t> read_id(Reader& r, const Value& v);
+// One of `options`, else "'x' is not a valid WHAT (expected a, b or c); did you mean …".
+std::optional<std::string> read_enum(Reader& r, const Value& v, std::string_view what,
+                                     const std::vector<std::string>& options);
+// A build environment (names must be shell names, some names are strata's) or an image
+// config environment (any name without '=').
+enum class EnvKind { kBuild, kConfig };
+std::map<std::string, std::string> read_env(Reader& r, const Value& v, EnvKind kind);
+// A mapping with non-empty keys (labels, annotations).
+std::map<std::string, std::string> read_labels(Reader& r, const Value& v);
+// A spec-relative path that must exist as a regular file (or also a directory when
+// `allow_dir`); reports "KEY 'x' does not exist (looked in /abs/x)". Returns is-directory.
+std::optional<bool> check_local_file(const Context& c, const Value& v, std::string_view key,
+                                     const std::string& path, bool allow_dir);
+// A name written at a location, with the first location it was declared at.
+void check_unique(Reader& r, std::map<std::string, Loc>& seen, const std::string& name,
+                  const Loc& loc, std::string_view what);
+
+// Sections.
+std::vector<Source> parse_sources(Context& c, const Value& v);
+Environment parse_environment(Context& c, const Value& v);
+std::vector<Package> parse_packages(Context& c, const Value& v);
+Image parse_image(Context& c, const Value& v);
+std::vector<LayerSpec> parse_layers(Context& c, const Value& v);
+std::vector<PathEntry> parse_paths(Context& c, const Value& v);
+Accounts parse_accounts(Context& c, const Value& v);
+// `image` holds base and accounts, already read: config.user is checked against them.
+ImageConfig parse_config(Context& c, const Value& v, const Image& image);
+
+// Cross-section checks once everything is read: package source/depends references, cycles
+// in depends, layer package references, config.user against the accounts.
+void check_references(Reader& r, const Spec& spec);
+
+}  // namespace strata::specs::internal

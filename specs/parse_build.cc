@@ -1,0 +1,169 @@
+// The build half of a spec: sources, environment and packages.
+#include <fmt/format.h>
+
+#include "specs/internal/sections.h"
+#include "specs/values.h"
+
+namespace strata::specs::internal {
+namespace {
+
+std::optional<std::string> read_entry_name(Reader& r, const Value& v, std::string_view what) {
+  std::optional<std::string> name = read_string(r, v);
+  if (name && !is_entry_name(*name)) {
+    r.error(v.loc, fmt::format("'{}' is not a valid {} name (letters, digits, '.', '_', '+' and "
+                               "'-', starting with a letter or digit)",
+                               *name, what));
+    return std::nullopt;
+  }
+  return name;
+}
+
+void read_url(Reader& r, const Value& v, Source& s) {
+  std::optional<std::string> url = read_string(r, v);
+  if (!url) return;
+  std::string_view u = *url;
+  bool http = u.starts_with("http://") || u.starts_with("https://");
+  std::string_view rest = u.substr(u.find("://") == std::string_view::npos ? 0 : u.find("://") + 3);
+  if (!http && !u.starts_with("file://")) {
+    r.error(v.loc, fmt::format("url '{}' must start with http://, https:// or file://", u));
+  } else if (http && (rest.empty() || rest[0] == '/')) {
+    r.error(v.loc, fmt::format("url '{}' has no host", u));
+  } else if (!http && !rest.starts_with("/")) {
+    r.error(v.loc, fmt::format("url '{}' must name an absolute path (file:///path)", u));
+  } else {
+    s.url = *url;
+  }
+}
+
+void read_sha256(Reader& r, const Value& v, Source& s) {
+  std::optional<std::string> text = read_string(r, v);
+  if (!text) return;
+  std::string_view hex = *text;
+  if (hex.starts_with("sha256:")) hex.remove_prefix(7);
+  if (!is_sha256_hex(hex)) {
+    r.error(v.loc, fmt::format("sha256 '{}' is not 64 lowercase hex digits", *text));
+    return;
+  }
+  s.sha256 = Digest{std::string(hex)};
+}
+
+Source parse_source(Context& c, const Value& v, std::map<std::string, Loc>& names) {
+  Reader& r = c.reader;
+  MapReader m(r, v, {"name", "url", "path", "sha256", "strip"});
+  Source s;
+  s.loc = v.loc;
+  if (std::optional<Field> f = m.require("name")) {
+    s.name = read_entry_name(r, *f, "source").value_or("");
+    if (!s.name.empty()) check_unique(r, names, s.name, f->loc, "source");
+  }
+  std::optional<Field> url = m.get("url");
+  std::optional<Field> path = m.get("path");
+  if (url && path) {
+    r.error(path->key_loc, "a source has either 'url' or 'path', not both");
+  } else if (url) {
+    read_url(r, *url, s);
+  } else if (path) {
+    std::optional<std::string> text = read_string(r, *path);
+    if (text && text->empty()) r.error(path->loc, "path is empty");
+    if (text && !text->empty()) {
+      s.path = *text;
+      if (c.options.check_files) check_local_file(c, *path, "path", s.path, false);
+    }
+  } else if (m.ok()) {
+    r.error(m.loc(), "missing required key 'url' or 'path'");
+  }
+  if (std::optional<Field> f = m.require("sha256")) read_sha256(r, *f, s);
+  if (std::optional<Field> f = m.get("strip")) s.strip = read_int(r, *f, 0, 64).value_or(0);
+  return s;
+}
+
+void read_steps(Reader& r, const MapReader& m, Package& p) {
+  std::optional<Field> f = m.require("steps");
+  if (!f) return;
+  std::vector<Value> steps = read_sequence(r, *f);
+  if (steps.empty() && (f->node.IsNull() || f->node.IsSequence())) {
+    r.error(f->loc, "a package needs at least one step");
+  }
+  for (const Value& step : steps) {
+    std::optional<std::string> text = read_string(r, step);
+    if (text && text->find_first_not_of(" \t\n") == std::string::npos) {
+      r.error(step.loc, "a step must not be empty");
+    } else if (text) {
+      p.steps.push_back(*text);
+    }
+  }
+}
+
+Package parse_package(Context& c, const Value& v, std::map<std::string, Loc>& names) {
+  Reader& r = c.reader;
+  MapReader m(r, v, {"name", "version", "license", "sources", "depends", "steps", "env",
+                     "timeout"});
+  Package p;
+  p.loc = v.loc;
+  if (std::optional<Field> f = m.require("name")) {
+    p.name = read_entry_name(r, *f, "package").value_or("");
+    if (!p.name.empty()) check_unique(r, names, p.name, f->loc, "package");
+  }
+  if (std::optional<Field> f = m.get("version")) p.version = read_string(r, *f).value_or("");
+  if (std::optional<Field> f = m.get("license")) p.license = read_string(r, *f).value_or("");
+  if (std::optional<Field> f = m.get("sources")) p.sources = read_string_list(r, *f);
+  if (std::optional<Field> f = m.get("depends")) p.depends = read_string_list(r, *f);
+  read_steps(r, m, p);
+  if (std::optional<Field> f = m.get("env")) p.env = read_env(r, *f, EnvKind::kBuild);
+  if (std::optional<Field> f = m.get("timeout")) {
+    if (std::optional<std::string> text = read_string(r, *f)) {
+      Result<int64_t> seconds = parse_duration_s(*text);
+      if (seconds.ok()) p.timeout_s = *seconds;
+      if (!seconds.ok()) r.error(f->loc, "timeout " + seconds.error().message());
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+std::vector<Source> parse_sources(Context& c, const Value& v) {
+  std::vector<Source> sources;
+  std::map<std::string, Loc> names;
+  for (const Value& item : read_sequence(c.reader, v)) {
+    sources.push_back(parse_source(c, item, names));
+  }
+  return sources;
+}
+
+Environment parse_environment(Context& c, const Value& v) {
+  Reader& r = c.reader;
+  MapReader m(r, v, {"rootfs", "image", "env"});
+  Environment env;
+  env.loc = v.loc;
+  std::optional<Field> rootfs = m.get("rootfs");
+  // When rootfs itself is wrong, nothing is said about `image` on top of it.
+  std::optional<std::string> kind =
+      rootfs ? read_enum(r, *rootfs, "rootfs", {"host", "image"}) : "host";
+  if (kind == "image") env.rootfs = RootfsKind::kImage;
+  std::optional<Field> image = m.get("image");
+  if (image && kind == "host") {
+    r.error(image->key_loc, "'image' is only used with 'rootfs: image'");
+  } else if (image) {
+    std::optional<std::string> text = read_string(r, *image);
+    Result<std::pair<std::string, Digest>> pinned =
+        text ? parse_pinned_image(*text) : Error(ErrorCode::kSpec, "");
+    if (text && !pinned.ok()) r.error(image->loc, "image " + pinned.error().message());
+    if (pinned.ok()) env.image = ImageRef{pinned->first, pinned->second, image->loc};
+  } else if (kind == "image") {
+    r.error(m.loc(), "missing required key 'image' (needed by 'rootfs: image')");
+  }
+  if (std::optional<Field> f = m.get("env")) env.env = read_env(r, *f, EnvKind::kBuild);
+  return env;
+}
+
+std::vector<Package> parse_packages(Context& c, const Value& v) {
+  std::vector<Package> packages;
+  std::map<std::string, Loc> names;
+  for (const Value& item : read_sequence(c.reader, v)) {
+    packages.push_back(parse_package(c, item, names));
+  }
+  return packages;
+}
+
+}  // namespace strata::specs::internal

@@ -1,0 +1,62 @@
+// Checks that span sections: what packages and layers refer to must be declared, and the
+// depends graph must be acyclic.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "specs/graph.h"
+#include "specs/internal/sections.h"
+#include "specs/suggest.h"
+
+namespace strata::specs::internal {
+namespace {
+
+// Reports each ref that names nothing in `declared`, and each one listed twice.
+void check_refs(Reader& r, const std::vector<Ref>& refs, const std::vector<std::string>& declared,
+                std::string_view what) {
+  std::set<std::string> seen;
+  for (const Ref& ref : refs) {
+    if (std::find(declared.begin(), declared.end(), ref.name) == declared.end()) {
+      r.error(ref.loc,
+              fmt::format("unknown {} '{}'{}", what, ref.name, did_you_mean(ref.name, declared)));
+    } else if (!seen.insert(ref.name).second) {
+      r.error(ref.loc, fmt::format("{} '{}' is listed twice", what, ref.name));
+    }
+  }
+}
+
+void check_layers(Reader& r, const Spec& spec, const std::vector<std::string>& packages) {
+  // package -> the layer it was first put in, and where
+  std::map<std::string, std::pair<size_t, Loc>> placed;
+  for (size_t i = 0; i < spec.image.layers.size(); ++i) {
+    const LayerSpec& layer = spec.image.layers[i];
+    check_refs(r, layer.packages, packages, "package");
+    for (const Ref& ref : layer.packages) {
+      auto [it, inserted] = placed.emplace(ref.name, std::pair(i, ref.loc));
+      bool declared = std::find(packages.begin(), packages.end(), ref.name) != packages.end();
+      if (!inserted && declared && it->second.first != i) {
+        r.error(ref.loc, fmt::format("package '{}' is already in an earlier layer (line {})",
+                                     ref.name, it->second.second.line));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void check_references(Reader& r, const Spec& spec) {
+  std::vector<std::string> sources, packages;
+  for (const Source& s : spec.sources) sources.push_back(s.name);
+  for (const Package& p : spec.packages) packages.push_back(p.name);
+  for (const Package& p : spec.packages) {
+    check_refs(r, p.sources, sources, "source");
+    check_refs(r, p.depends, packages, "package");
+  }
+  for (Diagnostic& cycle : order_packages(spec.packages).cycles) {
+    r.error(cycle.loc, std::move(cycle.message));
+  }
+  check_layers(r, spec, packages);
+}
+
+}  // namespace strata::specs::internal
