@@ -41,6 +41,7 @@ import shutil
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True  # keep the source tree clean (no __pycache__ next to the tools)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import schema_util  # noqa: E402
 
