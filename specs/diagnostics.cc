@@ -47,7 +47,7 @@ std::string format_diagnostic(const Diagnostic& d, std::string_view source) {
   std::string out =
       fmt::format("{}:{}:{}: error: {}", d.loc.file, d.loc.line, d.loc.column, d.message);
   std::optional<std::string_view> line = source_line(source, d.loc.line);
-  if (line) out += fmt::format("\n{}\n{}^", *line, caret_prefix(*line, d.loc.column));
+  if (line && !line->empty()) out += fmt::format("\n{}\n{}^", *line, caret_prefix(*line, d.loc.column));
   return out;
 }
 

@@ -14,12 +14,16 @@ struct Diagnostic {
   Loc loc;  // 1-based line and column (byte column, as yaml-cpp counts)
   std::string message;
 
-  bool operator==(const Diagnostic&) const = default;
+  // strata::Loc has no operator==, and base/ is not ours to change.
+  bool operator==(const Diagnostic& o) const {
+    return loc.file == o.loc.file && loc.line == o.loc.line && loc.column == o.loc.column &&
+           message == o.message;
+  }
 };
 
 // One diagnostic: "file:line:col: error: message", then the source line of `source` at
 // loc.line and a caret under loc.column (tabs and UTF-8 sequences in the prefix are kept
-// aligned). The source-line part is left out when the line does not exist in `source`.
+// aligned). The source-line part is left out when that line is empty or does not exist.
 // No trailing newline.
 std::string format_diagnostic(const Diagnostic& diagnostic, std::string_view source);
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -22,6 +23,18 @@ using internal::Value;
 
 inline constexpr int64_t kMaxEpoch = 253402300799;  // 9999-12-31T23:59:59Z, RFC 3339's last
 
+// yaml-cpp reports errors found at end of input (an unclosed '[') on the line after the
+// last one; point at the end of the last line instead, so there is a line to show.
+Loc clamp_to_source(Loc loc, std::string_view yaml) {
+  std::string_view text = yaml;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  int lines = text.empty() ? 1 : static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1;
+  if (loc.line <= lines) return loc;
+  size_t last = text.rfind('\n');
+  std::string_view last_line = last == std::string_view::npos ? text : text.substr(last + 1);
+  return {loc.file, lines, static_cast<int>(last_line.size()) + 1};
+}
+
 // The single YAML document of the spec, or nullopt after reporting why there is none.
 std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
   std::vector<YAML::Node> docs;
@@ -29,7 +42,7 @@ std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
     docs = YAML::LoadAll(std::string(yaml));
   } catch (const YAML::Exception& e) {
     // yaml-cpp's message is "yaml-cpp: error at line L, column C: what"; keep only `what`.
-    r.error(r.loc(e.mark), e.msg.empty() ? "malformed YAML" : e.msg);
+    r.error(clamp_to_source(r.loc(e.mark), yaml), e.msg.empty() ? "malformed YAML" : e.msg);
     return std::nullopt;
   } catch (const std::exception& e) {
     r.error({r.file(), 1, 1}, fmt::format("malformed YAML: {}", e.what()));

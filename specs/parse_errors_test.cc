@@ -1,1 +1,316 @@
+// Spec errors outside image:: each case compares the whole user-facing report, locations and
+// caret lines included (STYLE.md §8).
 #include <gtest/gtest.h>
+
+#include "specs/parse.h"
+#include "specs/test_util.h"
+
+namespace strata::specs {
+namespace {
+
+using testing::report;
+using testing::SpecDir;
+
+TEST(SpecErrors, UnknownKeySuggestsTheClosestKey) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+image: {}
+verison: "1"
+)"),
+            R"(spec.yaml:4:1: error: unknown key 'verison'; did you mean 'version'?
+verison: "1"
+^)");
+}
+
+TEST(SpecErrors, MissingKeyIsLocatedAtItsParentMapping) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+imgae: {}
+)"),
+            R"(spec.yaml:1:1: error: missing required key 'image'
+apiVersion: strata/v1
+^
+spec.yaml:3:1: error: unknown key 'imgae'; did you mean 'image'?
+imgae: {}
+^
+2 errors in spec.yaml)");
+}
+
+TEST(SpecErrors, WrongTypeNamesExpectedAndActualKinds) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: [a]
+image: {}
+)"),
+            R"(spec.yaml:2:7: error: expected a string, got a sequence
+name: [a]
+      ^)");
+}
+
+TEST(SpecErrors, MalformedYamlAtEndOfInputPointsAtTheLastLine) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+image: [a, b
+)"),
+            R"(spec.yaml:3:13: error: end of sequence flow not found
+image: [a, b
+            ^)");
+}
+
+TEST(SpecErrors, MalformedYamlIsLocated) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+image: b: c
+)"),
+            R"(spec.yaml:3:9: error: illegal map value
+image: b: c
+        ^)");
+}
+
+TEST(SpecErrors, MissingKeyInFlowMappingPointsAtTheBrace) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+sources:
+  - {name: s, url: "https://x.org/s.tgz"}
+image: {}
+)"),
+            R"(spec.yaml:4:5: error: missing required key 'sha256'
+  - {name: s, url: "https://x.org/s.tgz"}
+    ^)");
+}
+
+TEST(SpecErrors, UnknownReferencesCyclesAndDuplicatesAreAllReported) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+sources:
+  - {name: src, url: "https://x.org/a.tgz", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
+packages:
+  - {name: a, sources: [srx, src, src], depends: [b], steps: [make]}
+  - {name: b, depends: [c], steps: [make]}
+  - {name: c, depends: [a, d], steps: [make]}
+  - {name: a, steps: [make]}
+image:
+  layers:
+    - packages: [a, zz]
+    - packages: [a]
+)"),
+            R"(spec.yaml:6:25: error: unknown source 'srx'; did you mean 'src'?
+  - {name: a, sources: [srx, src, src], depends: [b], steps: [make]}
+                        ^
+spec.yaml:6:35: error: source 'src' is listed twice
+  - {name: a, sources: [srx, src, src], depends: [b], steps: [make]}
+                                  ^
+spec.yaml:8:25: error: dependency cycle: a -> b -> c -> a
+  - {name: c, depends: [a, d], steps: [make]}
+                        ^
+spec.yaml:8:28: error: unknown package 'd'
+  - {name: c, depends: [a, d], steps: [make]}
+                           ^
+spec.yaml:9:12: error: duplicate package 'a' (first declared on line 6)
+  - {name: a, steps: [make]}
+           ^
+spec.yaml:12:21: error: unknown package 'zz'
+    - packages: [a, zz]
+                    ^
+spec.yaml:13:18: error: package 'a' is already in an earlier layer (line 12)
+    - packages: [a]
+                 ^
+7 errors in spec.yaml)");
+}
+
+TEST(SpecErrors, SelfDependencyIsACycle) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+packages:
+  - name: a
+    depends: [a]
+    steps: [make]
+image: {}
+)"),
+            R"(spec.yaml:5:15: error: dependency cycle: a -> a
+    depends: [a]
+              ^)");
+}
+
+TEST(SpecErrors, TopLevelValuesAreChecked) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v2
+name: Hello
+version: .bad
+epoch: -1
+image: {}
+)"),
+            R"(spec.yaml:1:13: error: unsupported apiVersion 'strata/v2' (expected strata/v1)
+apiVersion: strata/v2
+            ^
+spec.yaml:2:7: error: 'Hello' is not a valid image name (lowercase letters and digits, separated by '.', '_', '__' or '-', components joined by '/')
+name: Hello
+      ^
+spec.yaml:3:10: error: '.bad' is not a valid image tag (letters, digits, '_', '.' and '-', not starting with '.' or '-', at most 128)
+version: .bad
+         ^
+spec.yaml:4:8: error: expected an integer from 0 to 253402300799, got -1
+epoch: -1
+       ^
+4 errors in spec.yaml)");
+}
+
+TEST(SpecErrors, BuildEnvironmentAndPackagesAreChecked) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+environment:
+  rootfs: image
+  env: {DESTDIR: /x, 1A: b, OK: [1]}
+packages:
+  - {name: p, steps: [], timeout: 5x}
+  - {name: q, steps: ["  "], timeout: 2m30}
+image: {}
+)"),
+            R"(spec.yaml:4:3: error: missing required key 'image' (needed by 'rootfs: image')
+  rootfs: image
+  ^
+spec.yaml:5:9: error: 'DESTDIR' is set by strata in the build sandbox and cannot be overridden
+  env: {DESTDIR: /x, 1A: b, OK: [1]}
+        ^
+spec.yaml:5:22: error: '1A' is not a valid environment variable name (letters, digits and '_', not starting with a digit)
+  env: {DESTDIR: /x, 1A: b, OK: [1]}
+                     ^
+spec.yaml:5:33: error: expected a string, got a sequence
+  env: {DESTDIR: /x, 1A: b, OK: [1]}
+                                ^
+spec.yaml:7:22: error: a package needs at least one step
+  - {name: p, steps: [], timeout: 5x}
+                     ^
+spec.yaml:7:35: error: timeout '5x' is not a duration like "90s", "30m", "1h30m" or 600
+  - {name: p, steps: [], timeout: 5x}
+                                  ^
+spec.yaml:8:23: error: a step must not be empty
+  - {name: q, steps: ["  "], timeout: 2m30}
+                      ^
+spec.yaml:8:39: error: timeout '2m30' is not a duration like "90s", "30m", "1h30m" or 600
+  - {name: q, steps: ["  "], timeout: 2m30}
+                                      ^
+8 errors in spec.yaml)");
+}
+
+TEST(SpecErrors, BadRootfsDoesNotAlsoComplainAboutImage) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+environment:
+  rootfs: hots
+  image: x@sha256:abc
+image: {}
+)"),
+            R"(spec.yaml:4:11: error: 'hots' is not a valid rootfs (expected host or image); did you mean 'host'?
+  rootfs: hots
+          ^
+spec.yaml:5:10: error: image 'x@sha256:abc' is not an image pinned by digest like "./layout@sha256:<64 hex>"
+  image: x@sha256:abc
+         ^
+2 errors in spec.yaml)");
+}
+
+TEST(SpecErrors, ImageNeedsRootfsImage) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+environment: {image: "./t@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
+image: {}
+)"),
+            R"(spec.yaml:3:15: error: 'image' is only used with 'rootfs: image'
+environment: {image: "./t@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
+              ^)");
+}
+
+TEST(SpecErrors, EmptySpecIsAnError) {
+  EXPECT_EQ(report(R"()"),
+            R"(spec.yaml:1:1: error: the spec is empty (it needs at least apiVersion, name and image))");
+}
+
+TEST(SpecErrors, SecondYamlDocumentIsAnError) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+image: {}
+---
+name: x
+)"),
+            R"(spec.yaml:5:1: error: a spec is one YAML document; found a second one here
+name: x
+^)");
+}
+
+TEST(SpecErrors, TopLevelMustBeAMapping) {
+  EXPECT_EQ(report(R"(- a
+- b
+)"),
+            R"(spec.yaml:1:1: error: expected a mapping at the top of the spec, got a sequence
+- a
+^)");
+}
+
+TEST(SpecErrors, DuplicateKeyIsAnError) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+name: u
+image: {}
+)"),
+            R"(spec.yaml:3:1: error: duplicate key 'name'
+name: u
+^)");
+}
+
+TEST(SpecErrors, CaretKeepsTabsAligned) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+image:
+  config: {workdir: "	rel"}
+)"),
+            R"(spec.yaml:4:21: error: workdir '	rel' must be an absolute path
+  config: {workdir: "	rel"}
+                    ^)");
+}
+
+TEST(SpecErrors, CaretCountsUtf8SequencesAsOneColumn) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+image:
+  annotations: {"é": x}
+  config: {workdir: "ééé"}
+)"),
+            R"(spec.yaml:5:21: error: workdir 'ééé' must be an absolute path
+  config: {workdir: "ééé"}
+                    ^)");
+}
+
+TEST(SpecErrors, SourcePathMustExist) {
+  SpecDir dir;
+  std::string yaml = std::string(testing::kHead) +
+                     "sources: [{name: s, path: nope.tgz, sha256: " + std::string(64, 'a') +
+                     "}]\nimage: {}\n";
+  EXPECT_EQ(report(yaml, dir.path()),
+            "spec.yaml:3:27: error: path 'nope.tgz' does not exist (looked in " + dir.path() +
+                "/nope.tgz)\n" + yaml.substr(yaml.find("sources"), yaml.find("\nimage") - yaml.find("sources")) +
+                "\n" + std::string(26, ' ') + "^");
+}
+
+TEST(SpecErrors, SourcePathMustBeAFile) {
+  SpecDir dir;
+  std::string yaml = std::string(testing::kHead) +
+                     "sources: [{name: s, path: files, sha256: " + std::string(64, 'a') +
+                     "}]\nimage: {}\n";
+  ParseResult result = parse_spec_diagnostics(yaml, "spec.yaml", dir.path());
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_EQ(result.diagnostics[0].message,
+            "path 'files' is not a regular file (" + dir.path() + "/files)");
+}
+
+TEST(SpecErrors, EveryErrorIsReturnedByTheLowLevelApi) {
+  ParseResult result = parse_spec_diagnostics("apiVersion: strata/v2\nnmae: x\n", "s.yaml", "/");
+  EXPECT_EQ(result.diagnostics,
+            (std::vector<Diagnostic>{
+                {{"s.yaml", 2, 1}, "unknown key 'nmae'; did you mean 'name'?"},
+                {{"s.yaml", 1, 13}, "unsupported apiVersion 'strata/v2' (expected strata/v1)"},
+                {{"s.yaml", 1, 1}, "missing required key 'name'"},
+                {{"s.yaml", 1, 1}, "missing required key 'image'"},
+            }));
+}
+
+}  // namespace
+}  // namespace strata::specs

@@ -37,13 +37,16 @@ std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string>& candidates) {
   // Very long words (fuzzer input, pasted garbage) are never typos of a key.
   if (word.empty() || word.size() > 256) return std::nullopt;
-  size_t limit = word.size() <= 3 ? 1 : word.size() <= 6 ? 2 : 3;
+  // One- and two-letter words are a single edit from almost anything: only a case-only
+  // difference counts for them.
+  size_t limit = word.size() <= 2 ? 0 : word.size() <= 3 ? 1 : word.size() <= 6 ? 2 : 3;
   std::string lowered = lower(word);
   std::optional<std::string> best;
   size_t best_distance = limit + 1;
   for (const std::string& candidate : candidates) {
     if (candidate == word) continue;
-    size_t d = lower(candidate) == lowered ? 0 : edit_distance(word, candidate);
+    bool same_case_folded = lower(candidate) == lowered;
+    size_t d = same_case_folded ? 0 : edit_distance(word, candidate);
     if (d < best_distance) {
       best_distance = d;
       best = candidate;

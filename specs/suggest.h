@@ -12,8 +12,8 @@ namespace strata::specs {
 // is one edit from "name".
 size_t edit_distance(std::string_view a, std::string_view b);
 
-// The candidate closest to `word` if it is close enough to be a likely typo: at most 1 edit
-// for words of up to 3 characters, 2 up to 6, 3 beyond; a case-only difference always
+// The candidate closest to `word` if it is close enough to be a likely typo: none for words of
+// 1-2 characters, at most 1 edit up to 3, 2 up to 6, 3 beyond; a case-only difference always
 // counts. Ties go to the earlier candidate.
 std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string>& candidates);

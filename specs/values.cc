@@ -202,7 +202,10 @@ Result<void> check_signal(std::string_view signal) {
     }
   }
   std::string hint = did_you_mean(signal, kNames);
-  if (hint.empty() && !signal.starts_with("SIG")) hint = did_you_mean("SIG" + std::string(signal), kNames);
+  std::string prefixed = "SIG" + std::string(signal);
+  if (std::find(kNames.begin(), kNames.end(), prefixed) != kNames.end()) {
+    hint = "; did you mean '" + prefixed + "'?";  // "TERM": Docker accepts it, OCI does not
+  }
   return Error(ErrorCode::kSpec, fmt::format("'{}' is not a signal name like \"SIGTERM\" or a "
                                              "number 1..64{}",
                                              signal, hint));

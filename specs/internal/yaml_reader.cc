@@ -98,7 +98,11 @@ std::optional<int64_t> read_int(Reader& reader, const Value& value, int64_t min,
                  fmt::format("expected an integer from {} to {}, got {}", min, max, text));
     return std::nullopt;
   }
-  if (ec != std::errc() || end != text.data() + text.size() || leading_zero) {
+  if (ec == std::errc() && end == text.data() + text.size() && leading_zero) {
+    reader.error(value.loc, fmt::format("expected an integer without leading zeros, got '{}'", text));
+    return std::nullopt;
+  }
+  if (ec != std::errc() || end != text.data() + text.size()) {
     reader.error(value.loc, fmt::format("expected an integer, got '{}'", text));
     return std::nullopt;
   }
