@@ -1,1 +1,201 @@
 #include "sandbox/sandbox.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <optional>
+
+#include "builder/base/fd.h"
+#include "builder/base/fs.h"
+#include "sandbox/internal/child_plan.h"
+#include "sandbox/internal/process_limit.h"
+#include "sandbox/internal/supervisor.h"
+#include "sandbox/internal/userns.h"
+#include "sandbox/seccomp.h"
+
+namespace strata::sandbox {
+
+namespace {
+
+using internal::ChildPlan;
+using internal::ChildRecord;
+
+constexpr int kCloneFlags =
+    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC;
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::sys("pipe2", errno);
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// Owns the sandbox's pid 1 (crun-style kill guard): unless released after it was reaped,
+// it is killed (and with it the whole pid namespace) and reaped.
+class ChildProcess {
+ public:
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+  }
+  pid_t pid() const { return pid_; }
+  void release() { pid_ = -1; }
+
+ private:
+  pid_t pid_;
+};
+
+Result<void> write_proc_file(pid_t pid, const char* name, const std::string& text) {
+  std::string path = fmt::format("/proc/{}/{}", pid, name);
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_WRONLY));
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    return internal::userns_unavailable(fmt::format("write {}", path), errno);
+  return fd.close(path);
+}
+
+std::string map_text(const std::vector<IdMap>& maps, uint32_t self) {
+  if (maps.empty()) return fmt::format("0 {} 1\n", self);
+  std::string text;
+  for (const IdMap& m : maps) text += fmt::format("{} {} {}\n", m.inside, m.outside, m.count);
+  return text;
+}
+
+uid_t outside_root_uid(const Config& config) {
+  for (const IdMap& m : config.uid_maps) {
+    if (m.inside == 0) return m.outside;
+  }
+  return config.uid_maps.empty() ? ::geteuid() : 65534;
+}
+
+Result<void> fill_plan(const Config& config, int64_t rlimit_nproc, ChildPlan& plan) {
+  STRATA_TRY(internal::build_child_plan(config, plan));
+  STRATA_TRY_ASSIGN(plan.seccomp_program, compile_policy(config.seccomp));
+  std::vector<int> caps =
+      config.capabilities.empty() ? default_capabilities() : config.capabilities;
+  for (int cap : caps) plan.capabilities |= uint64_t{1} << cap;
+  Result<std::string> last = read_file("/proc/sys/kernel/cap_last_cap");
+  plan.last_capability = last.ok() ? std::atoi(last->c_str()) : CAP_LAST_CAP;
+  plan.uid = config.uid;
+  plan.gid = config.gid;
+  plan.rlimit_nproc = rlimit_nproc;
+  plan.rlimit_fsize = config.limits.max_file_size_bytes;
+  plan.stdin_fd = config.stdin_fd;
+  return Ok{};
+}
+
+// Clones pid 1 and lets it go once its id maps and cgroup are in place.
+Result<void> start_child(const Config& config, ChildPlan& plan, const internal::ProcessLimit& limit,
+                         std::optional<ChildProcess>& child, Pipe& sync) {
+  // A raw clone without a new stack behaves like fork: the child continues here on a
+  // copy-on-write copy of this stack, and needs nothing from glibc's fork handlers.
+  long pid = ::syscall(SYS_clone, kCloneFlags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) {
+    if (errno == EPERM || errno == EINVAL || errno == ENOSPC || errno == EUSERS)
+      return internal::userns_unavailable("clone", errno);
+    return Error::sys("clone the sandbox", errno);
+  }
+  if (pid == 0) internal::run_child(plan);
+  child.emplace(static_cast<pid_t>(pid));
+  STRATA_TRY(sync.read.close("sync pipe"));
+  // setgroups must be denied before an unprivileged process may write gid_map.
+  STRATA_TRY(write_proc_file(child->pid(), "setgroups", "deny"));
+  STRATA_TRY(write_proc_file(child->pid(), "uid_map", map_text(config.uid_maps, ::geteuid())));
+  STRATA_TRY(write_proc_file(child->pid(), "gid_map", map_text(config.gid_maps, ::getegid())));
+  STRATA_TRY(limit.add(child->pid()));
+  if (::write(sync.write.get(), "g", 1) != 1) return Error::sys("release the sandbox", errno);
+  return sync.write.close("sync pipe");
+}
+
+Error setup_error(const ChildPlan& plan, const ChildRecord& record) {
+  std::string message = internal::describe_record(plan, record);
+  auto step = static_cast<internal::Step>(record.step);
+  // With AppArmor's userns restriction the clone works but the first mount is refused.
+  if (record.errnum == EPERM && step <= internal::Step::kDetachOldRoot)
+    return internal::userns_unavailable(message, record.errnum);
+  return Error(ErrorCode::kSandbox, "sandbox setup: " + message);
+}
+
+}  // namespace
+
+Result<RunResult> NamespaceRunner::run(const Config& config) {
+  STRATA_TRY(validate_config(config));
+  auto start = std::chrono::steady_clock::now();
+  internal::ProcessLimit limit;
+  if (config.limits.max_processes > 0) {
+    STRATA_TRY_ASSIGN(limit, internal::ProcessLimit::create(config.limits.max_processes,
+                                                            outside_root_uid(config)));
+  }
+  ChildPlan plan;
+  STRATA_TRY(fill_plan(config, limit.rlimit_nproc(), plan));
+
+  STRATA_TRY_ASSIGN(Pipe sync, make_pipe());
+  STRATA_TRY_ASSIGN(Pipe errors, make_pipe());
+  STRATA_TRY_ASSIGN(Pipe result, make_pipe());
+  internal::Output output;
+  STRATA_TRY(output.open(config, plan));
+  plan.sync_fd = sync.read.get();
+  plan.error_fd = errors.write.get();
+  plan.result_fd = result.write.get();
+  plan.keep_fds = {plan.sync_fd,  plan.error_fd,  plan.result_fd,
+                   plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
+  std::sort(plan.keep_fds.begin(), plan.keep_fds.end());
+
+  std::optional<ChildProcess> child;
+  STRATA_TRY(start_child(config, plan, limit, child, sync));
+  STRATA_TRY(errors.write.close("error pipe"));
+  STRATA_TRY(result.write.close("result pipe"));
+  output.close_child_ends();
+
+  internal::Supervisor supervisor(child->pid(), errors.read.get(), config.limits.timeout_ms);
+  STRATA_TRY_ASSIGN(internal::Outcome outcome, supervisor.wait(output));
+  child->release();
+
+  if (outcome.record) return setup_error(plan, *outcome.record);
+  RunResult run_result;
+  run_result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+  int status = 0;
+  if (outcome.timed_out) {
+    run_result.status = RunResult::Status::kTimedOut;
+  } else if (::read(result.read.get(), &status, sizeof status) == sizeof status) {
+    if (WIFSIGNALED(status)) {
+      run_result.status = RunResult::Status::kSignaled;
+      run_result.signal = WTERMSIG(status);
+    } else {
+      run_result.exit_code = WEXITSTATUS(status);
+    }
+  } else {
+    return Error(ErrorCode::kSandbox,
+                 fmt::format("sandbox init (pid 1) ended without a result: wait status {:#x}",
+                             outcome.init_status));
+  }
+  STRATA_TRY(output.finish());
+  return run_result;
+}
+
+Result<RunResult> run_sandboxed(const Config& config) { return NamespaceRunner().run(config); }
+
+Result<void> check_user_namespaces() { return internal::probe_user_namespaces(); }
+
+}  // namespace strata::sandbox

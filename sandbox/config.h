@@ -1,0 +1,116 @@
+// sandbox::Config: everything one sandboxed run needs (root, mounts, argv, env, id maps,
+// limits, seccomp policy), as a plain value, plus its validation and the result of a run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/base/result.h"
+
+namespace strata::sandbox {
+
+// A bind mount of a host path (file or directory) into the sandbox.
+struct BindMount {
+  std::string source;  // absolute host path; must exist
+  std::string target;  // absolute path inside the sandbox, normalized, not "/"
+  bool read_only = true;
+};
+
+// One line of /proc/PID/uid_map or gid_map: ids [inside, inside+count) map to
+// [outside, outside+count).
+struct IdMap {
+  uint32_t inside = 0;
+  uint32_t outside = 0;
+  uint32_t count = 1;
+};
+
+// One argument comparison of a seccomp rule: the rule matches when it holds.
+struct ArgMatch {
+  enum class Op { kEq, kNe, kMaskedEq };
+  int index = 0;  // 0..5
+  Op op = Op::kEq;
+  uint64_t value = 0;
+  uint64_t mask = 0;  // only for kMaskedEq: matches when (arg & mask) == value
+};
+
+// The syscall `name` fails with `errno_value` (when every `args` comparison holds).
+struct SyscallRule {
+  std::string name;
+  int errno_value = 0;
+  std::vector<ArgMatch> args;
+};
+
+// What the seccomp filter does; everything not listed is allowed. The caller chooses the
+// policy (default_policy() in seccomp.h is DESIGN.md's list); sandbox/ only carries it out.
+struct SeccompPolicy {
+  std::vector<SyscallRule> deny;
+  // Kill the process on syscalls from a non-native ABI (i386 int 0x80, x32).
+  bool kill_foreign_abi = true;
+};
+
+// DESIGN.md's list (defined in seccomp.cc, where it is documented).
+SeccompPolicy default_policy();
+
+struct Limits {
+  int64_t timeout_ms = 0;           // wall clock; 0 = none. Kills the whole pid namespace.
+  int64_t max_processes = 0;        // 0 = none. See docs/sandbox.md for the mechanism.
+  int64_t max_file_size_bytes = 0;  // RLIMIT_FSIZE; 0 = none
+};
+
+struct Config {
+  // The root filesystem: a directory (e.g. an unpacked image), or empty for the host's
+  // system directories (/usr, /bin, /lib*, /sbin and a few /etc entries), read-only.
+  std::string rootfs;
+  std::vector<BindMount> binds;
+  std::vector<std::string> argv;  // argv[0] is the program: a path, or a name found via PATH
+  std::vector<std::string> env;   // exactly the environment, as "KEY=VALUE"
+  std::string cwd = "/";
+  std::string home = "/root";  // a tmpfs is mounted here; /etc/passwd names it
+  std::string hostname = "strata";
+  uint32_t uid = 0;  // inside the sandbox; must be mapped
+  uint32_t gid = 0;
+  // Empty: root inside is the invoking user outside (0 -> geteuid(), 0 -> getegid()).
+  std::vector<IdMap> uid_maps;
+  std::vector<IdMap> gid_maps;
+  // Capabilities (CAP_* numbers) kept inside; empty means default_capabilities().
+  std::vector<int> capabilities;
+  SeccompPolicy seccomp = default_policy();
+  Limits limits;
+  // Where the command's output goes (the caller's descriptors; not closed), and an optional
+  // log file that receives a copy of both streams. stdin_fd < 0 means /dev/null.
+  int stdin_fd = -1;
+  int stdout_fd = 1;
+  int stderr_fd = 2;
+  std::string log_path;
+};
+
+// How a run ended. Exactly one of: exited (exit_code), killed by a signal (signal), or
+// killed because it ran past its timeout (timed_out).
+struct RunResult {
+  enum class Status { kExited, kSignaled, kTimedOut };
+  Status status = Status::kExited;
+  int exit_code = 0;
+  int signal = 0;
+  int64_t duration_ms = 0;
+
+  bool ok() const { return status == Status::kExited && exit_code == 0; }
+  // "exited with status 1", "killed by signal 9 (Killed)", "timed out after 2000 ms".
+  std::string describe() const;
+};
+
+// The capabilities a build needs inside: chown, dac_override, fowner, fsetid, kill, setgid,
+// setuid, net_bind_service, setfcap, sys_chroot, audit_write.
+std::vector<int> default_capabilities();
+
+// Checks `config` before anything is created or mounted (bubblewrap-style): absolute,
+// normalized paths, existing bind sources and rootfs, a non-empty argv, KEY=VALUE
+// environment entries, mapped uid/gid. Reports every problem, one per line.
+Result<void> validate_config(const Config& config);
+
+// "/a/b/../c" -> error; "/a//b/" -> "/a/b". Returns nullopt for a relative path or a path
+// with "." or ".." components.
+std::optional<std::string> normalize_absolute(const std::string& path);
+
+}  // namespace strata::sandbox

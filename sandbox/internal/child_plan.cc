@@ -1,0 +1,324 @@
+#include "sandbox/internal/child_plan.h"
+
+#include <dirent.h>
+#include <fmt/format.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "builder/base/fs.h"
+
+namespace strata::sandbox::internal {
+
+namespace {
+
+constexpr uint64_t kReadOnly = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+// The host mode's root: the system directories, read-only (symlinks in merged-/usr hosts
+// are recreated as symlinks).
+constexpr const char* kHostRootEntries[] = {"usr",   "bin",   "sbin",  "lib",
+                                            "lib32", "lib64", "libx32"};
+// What a toolchain needs from the host's /etc: the loader cache and Debian's alternatives
+// (cc, c++, ...). Never passwd, shadow, hosts or resolv.conf.
+constexpr const char* kHostEtcEntries[] = {"ld.so.cache", "ld.so.conf", "ld.so.conf.d",
+                                           "alternatives"};
+// Entries of an image's root that the sandbox provides itself.
+constexpr const char* kSkippedRootEntries[] = {"proc", "dev", "sys", "tmp", "etc"};
+constexpr const char* kGeneratedEtcEntries[] = {"passwd", "group", "hosts", "hostname"};
+constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+class PlanBuilder {
+ public:
+  explicit PlanBuilder(ChildPlan& plan) : plan_(plan) {}
+
+  // Adds `host_path` (of any type) at `target`: a symlink is recreated, a directory or a
+  // regular file is bind-mounted read-only, anything else is left out.
+  Result<void> add_host_entry(const std::string& host_path, const std::string& target) {
+    struct stat st {};
+    if (::lstat(host_path.c_str(), &st) != 0) {
+      if (errno == ENOENT) return Ok{};
+      return Error::sys(fmt::format("lstat {}", host_path), errno);
+    }
+    if (S_ISLNK(st.st_mode)) {
+      std::string link(static_cast<size_t>(st.st_size) + 1, '\0');
+      ssize_t n = ::readlink(host_path.c_str(), link.data(), link.size());
+      if (n < 0) return Error::sys(fmt::format("readlink {}", host_path), errno);
+      link.resize(static_cast<size_t>(n));
+      symlink(target, link);
+    } else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+      bind(host_path, target, kReadOnly, S_ISREG(st.st_mode));
+    }
+    return Ok{};
+  }
+
+  void mkdir_parents(const std::string& target) {
+    for (size_t slash = target.find('/', 1); slash != std::string::npos;
+         slash = target.find('/', slash + 1)) {
+      std::string dir = target.substr(0, slash);
+      if (dirs_.insert(dir).second) add({.kind = MountOp::Kind::kMkdir, .target = keep(dir)});
+    }
+  }
+  void bind(const std::string& source, const std::string& target, uint64_t attr, bool file) {
+    mkdir_parents(target);
+    if (!file) dirs_.insert(target);
+    add({.kind = MountOp::Kind::kBind,
+         .target = keep(target),
+         .source = keep(source),
+         .mount_attr = attr,
+         .file_target = file});
+  }
+  void tmpfs(const std::string& target, const std::string& options, uint64_t ms_flags) {
+    mkdir_parents(target);
+    dirs_.insert(target);
+    add({.kind = MountOp::Kind::kTmpfs,
+         .target = keep(target),
+         .source = keep(options),
+         .mount_attr = ms_flags});
+  }
+  void symlink(const std::string& target, const std::string& link) {
+    mkdir_parents(target);
+    add({.kind = MountOp::Kind::kSymlink, .target = keep(target), .source = keep(link)});
+  }
+  void file(const std::string& target, std::string contents) {
+    mkdir_parents(target);
+    size_t size = contents.size();
+    add({.kind = MountOp::Kind::kFile,
+         .target = keep(target),
+         .source = keep(std::move(contents)),
+         .source_size = size});
+  }
+
+ private:
+  void add(MountOp op) { plan_.ops.push_back(op); }
+  const char* keep(std::string s) { return plan_.keep(std::move(s)); }
+
+  ChildPlan& plan_;
+  std::set<std::string> dirs_{"/"};
+};
+
+// The names in `dir`, sorted so the mount order (and so any error) is the same every run.
+Result<std::vector<std::string>> list_dir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return Error::sys(fmt::format("open directory {}", dir), errno);
+  std::vector<std::string> names;
+  while (dirent* entry = ::readdir(d)) {
+    std::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool contains(const auto& list, std::string_view name) {
+  return std::find(std::begin(list), std::end(list), name) != std::end(list);
+}
+
+Result<void> add_root(const Config& config, PlanBuilder& b) {
+  if (config.rootfs.empty()) {
+    for (const char* name : kHostRootEntries)
+      STRATA_TRY(b.add_host_entry(fmt::format("/{}", name), fmt::format("/{}", name)));
+    b.mkdir_parents("/etc/x");
+    for (const char* name : kHostEtcEntries)
+      STRATA_TRY(b.add_host_entry(fmt::format("/etc/{}", name), fmt::format("/etc/{}", name)));
+    return Ok{};
+  }
+  STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(config.rootfs));
+  for (const std::string& name : names) {
+    if (contains(kSkippedRootEntries, name)) continue;
+    STRATA_TRY(b.add_host_entry(config.rootfs + "/" + name, "/" + name));
+  }
+  b.mkdir_parents("/etc/x");
+  struct stat st {};
+  std::string etc = config.rootfs + "/etc";
+  if (::lstat(etc.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return Ok{};
+  STRATA_TRY_ASSIGN(std::vector<std::string> etc_names, list_dir(etc));
+  for (const std::string& name : etc_names) {
+    if (contains(kGeneratedEtcEntries, name)) continue;
+    STRATA_TRY(b.add_host_entry(etc + "/" + name, "/etc/" + name));
+  }
+  return Ok{};
+}
+
+void add_etc_files(const Config& config, PlanBuilder& b) {
+  std::string passwd = fmt::format("root:x:0:0:root:{}:/bin/sh\n", config.home);
+  std::string group = "root:x:0:\n";
+  if (config.uid != 0 && config.uid != 65534)
+    passwd += fmt::format("build:x:{}:{}:build:{}:/bin/sh\n", config.uid, config.gid, config.home);
+  if (config.gid != 0 && config.gid != 65534) group += fmt::format("build:x:{}:\n", config.gid);
+  passwd += "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+  group += "nogroup:x:65534:\n";
+  b.file("/etc/passwd", std::move(passwd));
+  b.file("/etc/group", std::move(group));
+  b.file("/etc/hosts",
+         fmt::format("127.0.0.1\tlocalhost {0}\n::1\tlocalhost {0}\n", config.hostname));
+  b.file("/etc/hostname", config.hostname + "\n");
+}
+
+void add_dev(PlanBuilder& b) {
+  b.tmpfs("/dev", "mode=0755,size=64k", MS_NOSUID | MS_NOEXEC);
+  for (const char* node : kDevNodes)
+    b.bind(fmt::format("/dev/{}", node), fmt::format("/dev/{}", node),
+           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, /*file=*/true);
+  b.symlink("/dev/fd", "/proc/self/fd");
+  b.symlink("/dev/stdin", "/proc/self/fd/0");
+  b.symlink("/dev/stdout", "/proc/self/fd/1");
+  b.symlink("/dev/stderr", "/proc/self/fd/2");
+  b.tmpfs("/dev/shm", "mode=1777,size=64m", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
+void add_exec(const Config& config, ChildPlan& plan) {
+  const std::string& program = config.argv[0];
+  if (program.find('/') != std::string::npos) {
+    plan.exec_candidates.push_back(plan.keep(program));
+  } else {
+    std::string path = "/usr/local/bin:/usr/bin:/bin";
+    for (const std::string& entry : config.env) {
+      if (entry.starts_with("PATH=")) path = entry.substr(5);
+    }
+    size_t start = 0;
+    while (start <= path.size()) {
+      size_t end = std::min(path.find(':', start), path.size());
+      std::string dir = path.substr(start, end - start);
+      plan.exec_candidates.push_back(plan.keep((dir.empty() ? "." : dir) + "/" + program));
+      start = end + 1;
+    }
+  }
+  for (const std::string& arg : config.argv) plan.argv.push_back(plan.keep_mutable(arg));
+  plan.argv.push_back(nullptr);
+  for (const std::string& entry : config.env) plan.envp.push_back(plan.keep_mutable(entry));
+  plan.envp.push_back(nullptr);
+}
+
+}  // namespace
+
+Result<void> build_child_plan(const Config& config, ChildPlan& plan) {
+  PlanBuilder b(plan);
+  if (Result<void> root = add_root(config, b); !root.ok())
+    return std::move(root).error().context("preparing the sandbox root");
+  add_etc_files(config, b);
+  add_dev(b);
+  b.tmpfs("/tmp", "mode=1777", MS_NOSUID | MS_NODEV);
+  b.tmpfs(*normalize_absolute(config.home),
+          fmt::format("mode=0755,uid={},gid={}", config.uid, config.gid), MS_NOSUID | MS_NODEV);
+  // Parents before children, so a bind inside another bind lands on top of it.
+  std::vector<BindMount> binds = config.binds;
+  for (BindMount& bind : binds) bind.target = *normalize_absolute(bind.target);
+  std::stable_sort(binds.begin(), binds.end(), [](const BindMount& x, const BindMount& y) {
+    return std::count(x.target.begin(), x.target.end(), '/') <
+           std::count(y.target.begin(), y.target.end(), '/');
+  });
+  for (const BindMount& bind : binds) {
+    struct stat st {};
+    if (::stat(bind.source.c_str(), &st) != 0)
+      return Error::sys(fmt::format("bind source {}", bind.source), errno);
+    uint64_t attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (bind.read_only ? MOUNT_ATTR_RDONLY : 0);
+    b.bind(bind.source, bind.target, attr, !S_ISDIR(st.st_mode));
+  }
+  plan.hostname = plan.keep(config.hostname);
+  plan.cwd = plan.keep(*normalize_absolute(config.cwd));
+  add_exec(config, plan);
+  return Ok{};
+}
+
+namespace {
+
+const char* step_name(Step step) {
+  switch (step) {
+    case Step::kWaitParent:
+      return "wait for the parent";
+    case Step::kParentDeathSignal:
+      return "prctl PR_SET_PDEATHSIG";
+    case Step::kUnshareCgroup:
+      return "unshare cgroup namespace";
+    case Step::kMakeRootPrivate:
+      return "make / rprivate";
+    case Step::kOpenTree:
+      return "open_tree";
+    case Step::kSetMountAttr:
+      return "mount_setattr";
+    case Step::kMountStaging:
+      return "mount tmpfs for the new root";
+    case Step::kEnterStaging:
+      return "chdir to the new root";
+    case Step::kMountProc:
+      return "mount proc on <root>/proc";
+    case Step::kCoverProc:
+      return "cover /proc entries read-only";
+    case Step::kPivotRoot:
+      return "pivot_root";
+    case Step::kDetachOldRoot:
+      return "detach the old root";
+    case Step::kMkdir:
+      return "mkdir";
+    case Step::kMountTmpfs:
+      return "mount tmpfs on";
+    case Step::kAttachBind:
+      return "bind mount";
+    case Step::kCreateMountPoint:
+      return "create mount point for";
+    case Step::kSymlink:
+      return "symlink";
+    case Step::kWriteFile:
+      return "write";
+    case Step::kRemountRootReadOnly:
+      return "remount / read-only";
+    case Step::kSetHostname:
+      return "sethostname";
+    case Step::kSetDomainname:
+      return "setdomainname";
+    case Step::kLoopbackUp:
+      return "bring up lo";
+    case Step::kCloseFds:
+      return "close inherited descriptors";
+    case Step::kForkCommand:
+      return "fork the command";
+    case Step::kSetsid:
+      return "setsid";
+    case Step::kStdio:
+      return "set up stdin/stdout/stderr";
+    case Step::kChdir:
+      return "chdir";
+    case Step::kSetRlimit:
+      return "setrlimit";
+    case Step::kSetIds:
+      return "setresuid/setresgid";
+    case Step::kDropCapabilities:
+      return "drop capabilities";
+    case Step::kNoNewPrivs:
+      return "prctl PR_SET_NO_NEW_PRIVS";
+    case Step::kSeccomp:
+      return "install seccomp filter";
+    case Step::kExec:
+      return "execve";
+  }
+  return "unknown step";
+}
+
+}  // namespace
+
+std::string describe_record(const ChildPlan& plan, const ChildRecord& record) {
+  auto step = static_cast<Step>(record.step);
+  std::string what = step_name(step);
+  size_t index = static_cast<size_t>(record.index);
+  if (record.index >= 0 && step == Step::kExec && index < plan.exec_candidates.size()) {
+    what += fmt::format(" {}", plan.exec_candidates[index]);
+  } else if (record.index >= 0 && index < plan.ops.size()) {
+    const MountOp& op = plan.ops[index];
+    if (op.kind == MountOp::Kind::kBind && step != Step::kCreateMountPoint)
+      what = fmt::format("{} {} on {}", step == Step::kAttachBind ? "bind mount" : what, op.source,
+                         op.target);
+    else if (op.kind == MountOp::Kind::kSymlink)
+      what = fmt::format("{} {} -> {}", what, op.target, op.source);
+    else
+      what += fmt::format(" {}", op.target);
+  } else if (step == Step::kChdir) {
+    what += fmt::format(" {}", plan.cwd);
+  }
+  return fmt::format("{}: {}", what, std::strerror(record.errnum));
+}
+
+}  // namespace strata::sandbox::internal

@@ -1,0 +1,5 @@
+#include "sandbox/sandbox.h"
+
+#include <gtest/gtest.h>
+
+TEST(Sandbox, Placeholder) {}
