@@ -34,17 +34,36 @@ Result<void> write_file(const std::string& path, std::string_view data, int mode
 }
 
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode) {
-  std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
-  auto written = write_file(tmp, data, mode);
-  if (!written.ok()) {
-    ::unlink(tmp.c_str());
-    return written;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(path, mode));
+  STRATA_TRY(write_all(file.fd(), data, file.temp_path()));
+  return file.commit(path);
+}
+
+Result<AtomicFile> AtomicFile::create(const std::string& near, int mode) {
+  std::string tmpl = fmt::format("{}/.strata-tmp-XXXXXX", dirname_of(near));
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0)
+    return Error::sys(fmt::format("create temporary file in {}", dirname_of(near)), errno);
+  UniqueFd owned(fd);
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
     int err = errno;
-    ::unlink(tmp.c_str());
-    return Error::sys(fmt::format("rename {} to {}", tmp, path), err);
+    ::unlink(tmpl.c_str());
+    return Error::sys(fmt::format("chmod {}", tmpl), err);
   }
+  return AtomicFile(std::move(owned), std::move(tmpl));
+}
+
+AtomicFile::~AtomicFile() {
+  if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+}
+
+Result<void> AtomicFile::commit(const std::string& final_path) {
+  if (::fsync(fd_.get()) != 0) return Error::sys(fmt::format("fsync {}", temp_path_), errno);
+  STRATA_TRY(fd_.close(temp_path_));
+  if (::rename(temp_path_.c_str(), final_path.c_str()) != 0) {
+    return Error::sys(fmt::format("rename {} to {}", temp_path_, final_path), errno);
+  }
+  temp_path_.clear();
   return Ok{};
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "builder/base/fd.h"
 #include "builder/base/result.h"
 
 namespace strata {
@@ -24,6 +25,30 @@ Result<void> remove_tree(const std::string& path);
 // when `final_path` exists (then the old tree is removed), with rename(2) otherwise. Both
 // paths must be on the same filesystem.
 Result<void> publish_dir(const std::string& staged, const std::string& final_path);
+
+// A file written under a temporary name next to its destination; commit() fsyncs it and
+// renames it into place, so readers never see a partial file. Destroyed without commit(),
+// the temporary file is removed.
+class AtomicFile {
+ public:
+  // `near` is a path in the directory the file will be committed to.
+  static Result<AtomicFile> create(const std::string& near, int mode = 0644);
+  AtomicFile(AtomicFile&& other) noexcept
+      : fd_(std::move(other.fd_)), temp_path_(std::exchange(other.temp_path_, {})) {}
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  AtomicFile(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  int fd() const { return fd_.get(); }
+  const std::string& temp_path() const { return temp_path_; }
+  Result<void> commit(const std::string& final_path);
+
+ private:
+  AtomicFile(UniqueFd fd, std::string temp_path)
+      : fd_(std::move(fd)), temp_path_(std::move(temp_path)) {}
+  UniqueFd fd_;
+  std::string temp_path_;
+};
 
 // A directory made with mkdtemp under `parent`, removed with its contents on destruction
 // unless release() was called.

@@ -1,7 +1,82 @@
+// `strata build SPEC`: the whole pipeline; prints the image digest last.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "builder/base/json.h"
 #include "builder/cli/commands.h"
+#include "builder/cli/format.h"
+#include "builder/pipeline.h"
+#include "builder/platform.h"
+#include "specs/parse.h"
 
 namespace strata::builder::cli {
+namespace {
 
-void register_build(CLI::App&, Command&) {}
+struct BuildArgs {
+  std::string spec_path;
+  std::string output_root = "out";
+  std::string compression = "gzip";
+  bool archive = false;
+  bool json = false;
+};
+
+Result<int> run_build(const BuildArgs& args) {
+  STRATA_TRY_ASSIGN(Compression compression, parse_compression(args.compression));
+  STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(args.spec_path));
+  STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
+  BuildOptions options{
+      .output_root = args.output_root, .compression = compression, .write_archive = args.archive};
+  STRATA_TRY_ASSIGN(BuildResult result, build_image(plan, options));
+  const oci::WrittenImage& image = result.image;
+  if (args.json) {
+    Json layers = Json::array();
+    for (const LayerBlob& l : image.layers) {
+      layers.push_back({{"digest", l.digest.str()},
+                        {"diff_id", l.diff_id.str()},
+                        {"size", l.size},
+                        {"media_type", l.media_type},
+                        {"entries", l.entry_count}});
+    }
+    Json out = {{"name", plan.spec.name},
+                {"tag", plan.spec.version},
+                {"layout", result.layout_dir},
+                {"manifest_digest", image.manifest.digest.str()},
+                {"config_digest", image.config.digest.str()},
+                {"layers", layers}};
+    if (!result.archive_path.empty()) out["archive"] = result.archive_path;
+    STRATA_TRY_ASSIGN(std::string text, canonical_json(out));
+    fmt::print("{}\n", text);
+    return 0;
+  }
+  for (size_t i = 0; i < image.layers.size(); ++i) {
+    const LayerBlob& l = image.layers[i];
+    fmt::print(stderr, "layer {}/{}: {} {} ({} entries, {})\n", i + 1, image.layers.size(),
+               short_digest(l.digest), human_size(l.size), l.entry_count,
+               compression_name(compression));
+  }
+  fmt::print(stderr, "image {}:{} written to {}\n", plan.spec.name, plan.spec.version,
+             result.layout_dir);
+  if (!result.archive_path.empty())
+    fmt::print(stderr, "archive written to {}\n", result.archive_path);
+  fmt::print("{}\n", image.manifest.digest.str());
+  return 0;
+}
+
+}  // namespace
+
+void register_build(CLI::App& app, Command& run) {
+  auto args = std::make_shared<BuildArgs>();
+  auto* cmd = app.add_subcommand("build", "Build the image a spec describes");
+  cmd->add_option("SPEC", args->spec_path, "The spec file (strata/v1 YAML)")->required();
+  cmd->add_option("-o,--output", args->output_root,
+                  "Directory for the output; the layout goes to DIR/NAME")
+      ->capture_default_str();
+  cmd->add_option("--compression", args->compression, "Layer compression: gzip, zstd or none")
+      ->capture_default_str();
+  cmd->add_flag("--archive", args->archive,
+                "Also write DIR/NAME.tar, loadable with podman/docker load and skopeo");
+  cmd->add_flag("--json", args->json, "Print one JSON object describing the result");
+  cmd->callback([&run, args] { run = [args] { return run_build(*args); }; });
+}
 
 }  // namespace strata::builder::cli

@@ -201,18 +201,9 @@ Result<void> write_entry(archive* tar, const LayerEntry& e, int64_t mtime, std::
   return write_data(tar, e.content.data(), e.content.size(), "/" + e.path);
 }
 
-// A BlobOutput that appends to a file descriptor.
-class FdOutput : public BlobOutput {
- public:
-  FdOutput(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  Result<void> write(std::string_view bytes) override { return write_all(fd_, bytes, path_); }
-
- private:
-  int fd_;
-  std::string path_;
-};
-
 }  // namespace
+
+Result<void> FdBlobOutput::write(std::string_view bytes) { return write_all(fd_, bytes, what_); }
 
 std::string_view layer_media_type(Compression compression) {
   switch (compression) {
@@ -282,21 +273,11 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
 
 Result<LayerBlob> write_layer_blob(const std::vector<LayerEntry>& entries,
                                    const LayerWriteOptions& options, const std::string& blobs_dir) {
-  std::string tmp = fmt::format("{}/.layer-{}.tmp", blobs_dir, ::getpid());
-  auto result = [&]() -> Result<LayerBlob> {
-    STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
-    FdOutput out(fd.get(), tmp);
-    STRATA_TRY_ASSIGN(LayerBlob blob, write_layer(entries, options, out));
-    if (::fsync(fd.get()) != 0) return Error::sys(fmt::format("fsync {}", tmp), errno);
-    STRATA_TRY(fd.close(tmp));
-    std::string final_path = fmt::format("{}/{}", blobs_dir, blob.digest.hex);
-    if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-      return Error::sys(fmt::format("rename {} to {}", tmp, final_path), errno);
-    }
-    return blob;
-  }();
-  if (!result.ok()) ::unlink(tmp.c_str());
-  return result;
+  STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blobs_dir + "/layer"));
+  FdBlobOutput out(file.fd(), file.temp_path());
+  STRATA_TRY_ASSIGN(LayerBlob blob, write_layer(entries, options, out));
+  STRATA_TRY(file.commit(fmt::format("{}/{}", blobs_dir, blob.digest.hex)));
+  return blob;
 }
 
 }  // namespace strata::builder

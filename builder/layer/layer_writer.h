@@ -39,6 +39,17 @@ class BlobOutput {
   virtual Result<void> write(std::string_view bytes) = 0;
 };
 
+// A BlobOutput that appends to a file descriptor.
+class FdBlobOutput : public BlobOutput {
+ public:
+  FdBlobOutput(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  Result<void> write(std::string_view bytes) override;
+
+ private:
+  int fd_;
+  std::string what_;
+};
+
 // Writes `entries` (already in strata-det/1 order, e.g. from LayerTree::sorted_entries) to
 // `out`. Memory stays bounded: file contents stream through a fixed buffer.
 Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,

@@ -1,0 +1,21 @@
+#include "builder/cli/format.h"
+
+#include <fmt/format.h>
+
+namespace strata::builder::cli {
+
+std::string short_digest(const Digest& d) { return "sha256:" + d.hex.substr(0, 12); }
+
+std::string human_size(int64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = -1;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+}  // namespace strata::builder::cli

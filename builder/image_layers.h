@@ -1,0 +1,27 @@
+// The layers stage: turns spec.image into one LayerTree per OCI layer: each image.layers
+// entry in order, then one for the accounts and paths strata generates (so the spec's own
+// word on /etc/passwd, /tmp and friends is applied last).
+#pragma once
+
+#include <vector>
+
+#include "builder/layer/tree.h"
+#include "builder/oci/image_config.h"
+#include "specs/spec.h"
+
+namespace strata::builder {
+
+struct PlannedLayer {
+  LayerTree tree;
+  oci::HistoryEntry history;
+  Loc loc;
+};
+
+Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec);
+
+// /etc/passwd and /etc/group for image.accounts: a root entry first unless the spec declares
+// uid/gid 0, then the spec's entries in spec order.
+std::string render_passwd(const specs::Accounts& accounts);
+std::string render_group(const specs::Accounts& accounts);
+
+}  // namespace strata::builder

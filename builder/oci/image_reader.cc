@@ -1,0 +1,190 @@
+#include "builder/oci/image_reader.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include "builder/layer/archive.h"
+#include "builder/oci/media_types.h"
+
+namespace strata::builder::oci {
+namespace {
+
+Error format_error(std::string_view source, std::string message) {
+  return Error(ErrorCode::kIo, fmt::format("{}: {}", source, message));
+}
+
+// Layout archives hold only directories and regular files under relative, clean paths;
+// anything else (links, devices, "..", absolute names) is refused before it is written.
+Result<std::string> safe_relative(const std::string& name) {
+  std::string path = name;
+  while (path.starts_with("./")) path.erase(0, 2);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  if (path.empty() || path == ".") return std::string();
+  if (path.front() == '/') return Error::io(fmt::format("absolute path '{}'", name));
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    std::string_view part(path.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..") {
+      return Error::io(fmt::format("unsafe path '{}'", name));
+    }
+    start = end + 1;
+  }
+  return path;
+}
+
+Result<void> extract_entry(archive* a, archive_entry* h, const std::string& root) {
+  std::string name = archive_entry_pathname(h) ? archive_entry_pathname(h) : "";
+  STRATA_TRY_ASSIGN(std::string rel, safe_relative(name));
+  if (rel.empty()) return Ok{};
+  std::string dest = root + "/" + rel;
+  mode_t type = archive_entry_filetype(h);
+  if (type == AE_IFDIR && archive_entry_hardlink(h) == nullptr) return make_dirs(dest);
+  if (type != AE_IFREG || archive_entry_hardlink(h) != nullptr) {
+    return Error::io(fmt::format("'{}' is not a regular file or directory", name));
+  }
+  STRATA_TRY(make_dirs(dirname_of(dest)));
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
+  const void* buf = nullptr;
+  size_t size = 0;
+  la_int64_t offset = 0;
+  int rc;
+  while ((rc = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK) {
+    STRATA_TRY(write_all(fd.get(), {static_cast<const char*>(buf), size}, dest));
+  }
+  if (rc != ARCHIVE_EOF) STRATA_TRY(archive_check(a, rc, fmt::format("reading '{}'", name)));
+  return fd.close(dest);
+}
+
+Result<TempDir> extract_archive(const std::string& path) {
+  const char* tmpdir = std::getenv("TMPDIR");
+  STRATA_TRY_ASSIGN(TempDir dir,
+                    TempDir::create(tmpdir && *tmpdir ? tmpdir : "/tmp", "strata-image-"));
+  ScopedUtf8Locale utf8;
+  ArchiveReader r = new_archive_reader();
+  archive_read_support_filter_all(r.get());
+  archive_read_support_format_tar(r.get());
+  STRATA_TRY(archive_check(r.get(), archive_read_open_filename(r.get(), path.c_str(), 1 << 16),
+                           fmt::format("opening {}", path)));
+  for (;;) {
+    archive_entry* h = nullptr;
+    int rc = archive_read_next_header(r.get(), &h);
+    if (rc == ARCHIVE_EOF) break;
+    STRATA_TRY(archive_check(r.get(), rc, fmt::format("reading {}", path)));
+    auto extracted = extract_entry(r.get(), h, dir.path());
+    if (!extracted.ok()) return std::move(extracted).error().context(path);
+  }
+  return dir;
+}
+
+Result<Json> read_json_blob(const std::string& layout_dir, const Descriptor& d) {
+  STRATA_TRY_ASSIGN(std::string bytes, read_verified_blob(layout_dir, d));
+  return parse_json(bytes, "blob " + d.digest.str());
+}
+
+// Picks the image manifest: by tag, or the only one; nested indexes (multi-platform images
+// from other tools) are followed to this platform's entry.
+Result<Descriptor> select_manifest(const ImageView& view, const Json& index, const std::string& tag,
+                                   int depth) {
+  if (!index.contains("manifests") || !index["manifests"].is_array()) {
+    return format_error(view.source, "index has no manifests array");
+  }
+  std::vector<Descriptor> candidates;
+  for (const Json& m : index["manifests"]) {
+    if (!tag.empty() && depth == 0) {
+      const Json* ann = m.contains("annotations") ? &m["annotations"] : nullptr;
+      if (!ann || !ann->contains(kRefNameAnnotation) || (*ann)[kRefNameAnnotation] != tag) continue;
+    }
+    STRATA_TRY_ASSIGN(Descriptor d, parse_descriptor(m, view.source + ": index.json"));
+    if (depth > 0 && m.contains("platform")) {
+      const Json& p = m["platform"];
+      if (p.value("os", "") != "linux" || p.value("architecture", "") == "unknown") continue;
+    }
+    candidates.push_back(std::move(d));
+  }
+  if (candidates.empty()) {
+    return format_error(view.source, tag.empty() ? "the index lists no image"
+                                                 : fmt::format("no image tagged '{}'", tag));
+  }
+  if (candidates.size() > 1 && depth == 0) {
+    return format_error(view.source, "the index lists several images: name one with IMAGE:TAG");
+  }
+  const Descriptor& chosen = candidates.front();
+  if (chosen.media_type == kIndexMediaType || chosen.media_type == kDockerManifestListMediaType) {
+    if (depth > 2) return format_error(view.source, "image indexes nested too deeply");
+    STRATA_TRY_ASSIGN(Json nested, read_json_blob(view.layout_dir, chosen));
+    return select_manifest(view, nested, "", depth + 1);
+  }
+  return chosen;
+}
+
+}  // namespace
+
+std::string ImageView::blob_path(const Digest& digest) const {
+  return fmt::format("{}/blobs/sha256/{}", layout_dir, digest.hex);
+}
+
+Result<Descriptor> parse_descriptor(const Json& j, std::string_view where) {
+  if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string() || !j.contains("size") ||
+      !j["size"].is_number_integer() || !j.contains("mediaType") || !j["mediaType"].is_string()) {
+    return Error::io(fmt::format("{}: malformed descriptor {}", where, j.dump()));
+  }
+  auto digest = Digest::parse(j["digest"].get<std::string>());
+  if (!digest.ok()) return Error::io(fmt::format("{}: {}", where, digest.error().message()));
+  return Descriptor{j["mediaType"].get<std::string>(), *digest, j["size"].get<int64_t>()};
+}
+
+Result<std::string> read_verified_blob(const std::string& layout_dir, const Descriptor& d) {
+  std::string path = fmt::format("{}/blobs/sha256/{}", layout_dir, d.digest.hex);
+  STRATA_TRY_ASSIGN(std::string bytes, read_file(path));
+  Digest actual = sha256_of(bytes);
+  if (actual != d.digest) {
+    return Error(ErrorCode::kDigestMismatch,
+                 fmt::format("{}: digest mismatch: expected {}, actual {}", path, d.digest.str(),
+                             actual.str()));
+  }
+  if (static_cast<int64_t>(bytes.size()) != d.size) {
+    return Error(
+        ErrorCode::kDigestMismatch,
+        fmt::format("{}: size mismatch: expected {}, actual {}", path, d.size, bytes.size()));
+  }
+  return bytes;
+}
+
+Result<ImageView> open_image(const std::string& path, const std::string& tag) {
+  ImageView view;
+  view.source = path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Error::sys(fmt::format("image {}", path), errno);
+  if (S_ISDIR(st.st_mode)) {
+    view.layout_dir = path;
+  } else {
+    STRATA_TRY_ASSIGN(TempDir dir, extract_archive(path));
+    view.layout_dir = dir.path();
+    view.extracted.emplace(std::move(dir));
+  }
+  auto index_text = read_file(view.layout_dir + "/index.json");
+  if (!index_text.ok()) return format_error(path, "not an OCI image layout (no index.json)");
+  STRATA_TRY_ASSIGN(view.index, parse_json(*index_text, path + ": index.json"));
+  STRATA_TRY_ASSIGN(view.manifest_descriptor, select_manifest(view, view.index, tag, 0));
+  STRATA_TRY_ASSIGN(view.manifest, read_json_blob(view.layout_dir, view.manifest_descriptor));
+  if (!view.manifest.contains("config")) return format_error(path, "manifest has no config");
+  STRATA_TRY_ASSIGN(view.config_descriptor,
+                    parse_descriptor(view.manifest["config"], path + ": manifest"));
+  STRATA_TRY_ASSIGN(view.config, read_json_blob(view.layout_dir, view.config_descriptor));
+  for (const Json& l : view.manifest.value("layers", Json::array())) {
+    STRATA_TRY_ASSIGN(Descriptor d, parse_descriptor(l, path + ": manifest layers"));
+    view.layers.push_back(std::move(d));
+  }
+  for (const Json& m : view.index["manifests"]) {
+    if (m.value("digest", "") == view.manifest_descriptor.digest.str() &&
+        m.contains("annotations")) {
+      view.ref_name = m["annotations"].value(kRefNameAnnotation, "");
+    }
+  }
+  return view;
+}
+
+}  // namespace strata::builder::oci

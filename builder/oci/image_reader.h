@@ -1,0 +1,41 @@
+// Opening an image someone gives us: an OCI layout directory or a tar of one (strata's,
+// skopeo's, docker save's). Every document read is checked against its digest.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/base/fs.h"
+#include "builder/base/json.h"
+#include "builder/oci/image_config.h"
+
+namespace strata::builder::oci {
+
+struct ImageView {
+  std::string source;      // the path the user gave
+  std::string layout_dir;  // the layout on disk (a temporary extraction for archives)
+  std::optional<TempDir> extracted;
+  std::string ref_name;  // the tag from index.json, if any
+  Json index;
+  Descriptor manifest_descriptor;
+  Json manifest;
+  Descriptor config_descriptor;
+  Json config;
+  std::vector<Descriptor> layers;
+
+  std::string blob_path(const Digest& digest) const;
+};
+
+// Opens IMAGE. With an empty `tag` the index must name exactly one image manifest (a nested
+// index is followed to the manifest for this host's platform); otherwise the manifest whose
+// ref.name is `tag`. Errors name the file and, for digests, the expected and actual value.
+Result<ImageView> open_image(const std::string& path, const std::string& tag = "");
+
+// Reads a blob and checks its size and digest against the descriptor.
+Result<std::string> read_verified_blob(const std::string& layout_dir, const Descriptor& d);
+
+// Parses a descriptor object from index.json or a manifest.
+Result<Descriptor> parse_descriptor(const Json& j, std::string_view where);
+
+}  // namespace strata::builder::oci

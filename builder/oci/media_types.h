@@ -1,0 +1,17 @@
+// OCI and Docker media types and annotation keys strata writes or reads.
+#pragma once
+
+namespace strata::builder::oci {
+
+inline constexpr char kManifestMediaType[] = "application/vnd.oci.image.manifest.v1+json";
+inline constexpr char kIndexMediaType[] = "application/vnd.oci.image.index.v1+json";
+inline constexpr char kConfigMediaType[] = "application/vnd.oci.image.config.v1+json";
+inline constexpr char kDockerManifestMediaType[] =
+    "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr char kDockerManifestListMediaType[] =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr char kRefNameAnnotation[] = "org.opencontainers.image.ref.name";
+inline constexpr char kContainerdNameAnnotation[] = "io.containerd.image.name";
+inline constexpr char kLayoutVersion[] = "1.0.0";
+
+}  // namespace strata::builder::oci

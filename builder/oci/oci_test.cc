@@ -1,0 +1,102 @@
+#include <gtest/gtest.h>
+
+#include "builder/base/fs.h"
+#include "builder/oci/image_config.h"
+#include "builder/oci/image_reader.h"
+#include "builder/oci/layout_writer.h"
+
+namespace strata::builder::oci {
+namespace {
+
+TEST(Rfc3339, FormatsUtcWholeSeconds) {
+  EXPECT_EQ(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(rfc3339_utc(315532800), "1980-01-01T00:00:00Z");
+  EXPECT_EQ(rfc3339_utc(1700000000), "2023-11-14T22:13:20Z");
+}
+
+TEST(Config, MapsEveryExecutionField) {
+  specs::Image image;
+  image.architecture = "arm64";
+  image.config.entrypoint = std::vector<std::string>{"/app"};
+  image.config.cmd = std::vector<std::string>{};
+  image.config.env = {{"PATH", "/bin"}, {"A", "1"}};
+  image.config.workdir = "/srv";
+  image.config.user = "65532:65532";
+  image.config.labels = {{"k", "v"}};
+  image.config.ports = {"8080/tcp", "53/udp"};
+  image.config.volumes = {"/data"};
+  image.config.stop_signal = "SIGINT";
+  LayerBlob layer{.diff_id = sha256_of("x")};
+  Json c = make_config(image, 0, {layer}, {{.created_by = "strata: layer 1: files"}});
+  EXPECT_EQ(
+      *canonical_json(c["config"]),
+      R"({"Cmd":[],"Entrypoint":["/app"],"Env":["A=1","PATH=/bin"],)"
+      R"("ExposedPorts":{"53/udp":{},"8080/tcp":{}},"Labels":{"k":"v"},"StopSignal":"SIGINT",)"
+      R"("User":"65532:65532","Volumes":{"/data":{}},"WorkingDir":"/srv"})");
+  EXPECT_EQ(c["architecture"], "arm64");
+  EXPECT_EQ(c["os"], "linux");
+  EXPECT_EQ(c["rootfs"]["diff_ids"][0], layer.diff_id.str());
+  EXPECT_EQ(c["history"][0]["created"], "1970-01-01T00:00:00Z");
+}
+
+TEST(Config, OmitsEmptyExecutionConfig) {
+  specs::Image image;
+  image.architecture = "amd64";
+  Json c = make_config(image, 0, {}, {});
+  EXPECT_FALSE(c.contains("config"));
+}
+
+class ReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto t = TempDir::create("/tmp", "strata-oci-test-");
+    ASSERT_TRUE(t.ok());
+    tmp_ = std::make_unique<TempDir>(*std::move(t));
+    dir_ = tmp_->path() + "/layout";
+    ASSERT_TRUE(prepare_layout_dir(dir_).ok());
+    auto layer = write_blob(dir_, "not really a tar", "application/vnd.oci.image.layer.v1.tar");
+    ASSERT_TRUE(layer.ok());
+    LayerBlob blob{.digest = layer->digest,
+                   .diff_id = layer->digest,
+                   .size = layer->size,
+                   .media_type = layer->media_type};
+    specs::Image image;
+    image.architecture = "amd64";
+    auto written =
+        write_layout_documents(dir_, make_config(image, 0, {blob}, {{}}), {blob}, {},
+                               {.name = "t", .tag = "v1", .os = "linux", .architecture = "amd64"});
+    ASSERT_TRUE(written.ok());
+    image_ = *written;
+  }
+  std::unique_ptr<TempDir> tmp_;
+  std::string dir_;
+  WrittenImage image_;
+};
+
+TEST_F(ReaderTest, OpensByTagOrAlone) {
+  EXPECT_TRUE(open_image(dir_).ok());
+  EXPECT_TRUE(open_image(dir_, "v1").ok());
+  auto missing = open_image(dir_, "v2");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message(), dir_ + ": no image tagged 'v2'");
+}
+
+TEST_F(ReaderTest, TamperedConfigNamesExpectedAndActualDigest) {
+  std::string path = dir_ + "/blobs/sha256/" + image_.config.digest.hex;
+  ASSERT_TRUE(write_file(path, "{}").ok());
+  auto view = open_image(dir_);
+  ASSERT_FALSE(view.ok());
+  EXPECT_EQ(view.error().code(), ErrorCode::kDigestMismatch);
+  EXPECT_EQ(view.error().message(), path + ": digest mismatch: expected " +
+                                        image_.config.digest.str() + ", actual " +
+                                        sha256_of("{}").str());
+}
+
+TEST_F(ReaderTest, MissingIndexIsNotALayout) {
+  auto view = open_image(tmp_->path());
+  ASSERT_FALSE(view.ok());
+  EXPECT_EQ(view.error().message(), tmp_->path() + ": not an OCI image layout (no index.json)");
+}
+
+}  // namespace
+}  // namespace strata::builder::oci

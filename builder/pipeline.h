@@ -1,0 +1,31 @@
+// The build pipeline (DESIGN.md "The pipeline"): plan -> layers -> image layout. The only
+// code that knows the whole sequence; see pipeline.cc.
+#pragma once
+
+#include <string>
+
+#include "builder/layer/layer_writer.h"
+#include "builder/oci/layout_writer.h"
+#include "specs/plan.h"
+
+namespace strata::builder {
+
+// Everything from the command line that changes what is built or where it goes. main()
+// fills it once; no stage reads the environment or the clock.
+struct BuildOptions {
+  std::string output_root = "out";  // the layout goes to OUTPUT_ROOT/NAME
+  Compression compression = Compression::kGzip;
+  bool write_archive = false;  // also OUTPUT_ROOT/NAME.tar (oci-archive + docker-archive)
+};
+
+struct BuildResult {
+  std::string layout_dir;
+  std::string archive_path;  // empty unless requested
+  oci::WrittenImage image;
+};
+
+// Builds the image the plan describes. On failure nothing under output_root is created or
+// changed: the layout is staged in a temporary directory and renamed into place last.
+Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& options);
+
+}  // namespace strata::builder

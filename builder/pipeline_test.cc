@@ -1,0 +1,95 @@
+#include "builder/pipeline.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "builder/base/fs.h"
+#include "builder/oci/image_reader.h"
+
+namespace strata::builder {
+namespace {
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto t = TempDir::create("/tmp", "strata-pipeline-test-");
+    ASSERT_TRUE(t.ok());
+    tmp_ = std::make_unique<TempDir>(*std::move(t));
+    ASSERT_TRUE(make_dirs(tmp_->path() + "/spec/files").ok());
+    ASSERT_TRUE(write_file(tmp_->path() + "/spec/files/motd", "hello\n").ok());
+    plan_.spec.name = "demo";
+    plan_.spec.version = "1.0";
+    plan_.spec.dir = tmp_->path() + "/spec";
+    plan_.spec.epoch = 1700000000;
+    plan_.spec.image.architecture = "amd64";
+    specs::LayerSpec layer;
+    layer.files.push_back({.src = "files/motd", .dest = "/etc/motd"});
+    plan_.spec.image.layers.push_back(layer);
+    plan_.spec.image.config.entrypoint = std::vector<std::string>{"/bin/true"};
+  }
+
+  bool exists(const std::string& p) {
+    struct stat st;
+    return ::lstat(p.c_str(), &st) == 0;
+  }
+
+  std::unique_ptr<TempDir> tmp_;
+  specs::Plan plan_;
+};
+
+TEST_F(PipelineTest, BuildsAReadableLayoutAndArchive) {
+  BuildOptions options{.output_root = tmp_->path() + "/out", .write_archive = true};
+  auto result = build_image(plan_, options);
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_EQ(result->layout_dir, tmp_->path() + "/out/demo");
+  for (const std::string& source : {result->layout_dir, result->archive_path}) {
+    auto view = oci::open_image(source);
+    ASSERT_TRUE(view.ok()) << view.error().to_string();
+    EXPECT_EQ(view->manifest_descriptor.digest, result->image.manifest.digest);
+    EXPECT_EQ(view->ref_name, "1.0");
+    EXPECT_EQ(view->config["created"], "2023-11-14T22:13:20Z");
+    EXPECT_EQ(view->config["config"]["Entrypoint"][0], "/bin/true");
+  }
+  EXPECT_TRUE(exists(result->layout_dir + "/manifest.json"));
+}
+
+TEST_F(PipelineTest, RebuildGivesTheSameDigestAndReplacesTheLayout) {
+  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  auto first = build_image(plan_, options);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(write_file(first->layout_dir + "/stale", "x").ok());
+  auto second = build_image(plan_, options);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(first->image.manifest.digest, second->image.manifest.digest);
+  EXPECT_FALSE(exists(second->layout_dir + "/stale"));
+}
+
+TEST_F(PipelineTest, FailedBuildCreatesNothing) {
+  plan_.spec.image.layers[0].files.push_back(
+      {.src = "files/motd", .dest = "/etc/motd", .loc = {"s.yaml", 7, 9}});
+  BuildOptions options{.output_root = tmp_->path() + "/out/nested"};
+  auto result = build_image(plan_, options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().to_string(), "s.yaml:7:9: error: /etc/motd appears twice in one layer");
+  EXPECT_FALSE(exists(tmp_->path() + "/out"));
+}
+
+TEST_F(PipelineTest, FailedBuildLeavesThePreviousImageUntouched) {
+  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  auto first = build_image(plan_, options);
+  ASSERT_TRUE(first.ok());
+  // A source that vanishes mid-build (here: before the layer is written) is an I/O error.
+  plan_.spec.image.layers[0].files[0].src = "files/missing";
+  ASSERT_FALSE(build_image(plan_, options).ok());
+  auto view = oci::open_image(first->layout_dir);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->manifest_descriptor.digest, first->image.manifest.digest);
+  int leftovers = 0;
+  for (const auto& e : std::filesystem::directory_iterator(tmp_->path() + "/out")) {
+    leftovers += e.path().filename() != "demo";
+  }
+  EXPECT_EQ(leftovers, 0);
+}
+
+}  // namespace
+}  // namespace strata::builder
