@@ -67,6 +67,12 @@ class OutputParent {
 
 }  // namespace
 
+Result<void> check_image(const specs::Plan& plan) {
+  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(plan.spec));
+  STRATA_TRY(sort_layers(std::move(planned)));
+  return Ok{};
+}
+
 Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& options) {
   const specs::Spec& spec = plan.spec;
   BuildResult result{.layout_dir = fmt::format("{}/{}", options.output_root, spec.name)};

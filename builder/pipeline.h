@@ -24,6 +24,10 @@ struct BuildResult {
   oci::WrittenImage image;
 };
 
+// Runs every check build_image makes before it writes anything (layer contents: duplicate
+// paths, paths below files, dangling hardlinks, unreadable sources). Writes nothing.
+Result<void> check_image(const specs::Plan& plan);
+
 // Builds the image the plan describes. On failure nothing under output_root is created or
 // changed: the layout is staged in a temporary directory and renamed into place last.
 Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& options);

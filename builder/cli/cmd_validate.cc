@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include "builder/cli/commands.h"
+#include "builder/pipeline.h"
+#include "builder/platform.h"
 #include "specs/parse.h"
 
 namespace strata::builder::cli {
@@ -13,6 +15,8 @@ void register_validate(CLI::App& app, Command& run) {
   cmd->callback([&run, spec_path] {
     run = [spec_path]() -> Result<int> {
       STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(*spec_path));
+      STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(spec, host_architecture()));
+      STRATA_TRY(check_image(plan));
       fmt::print("{}: ok ({} layers, {} packages, {} sources)\n", *spec_path,
                  spec.image.layers.size(), spec.packages.size(), spec.sources.size());
       return 0;

@@ -4,7 +4,9 @@
 
 #include <cstdio>
 
+#include "builder/base/fs.h"
 #include "builder/cli/commands.h"
+#include "specs/diagnostics.h"
 
 int main(int argc, char** argv) {
   using namespace strata::builder::cli;
@@ -27,7 +29,14 @@ int main(int argc, char** argv) {
   if (!result.ok()) {
     const strata::Error& error = result.error();
     std::fflush(stdout);
-    if (error.loc() || error.code() == strata::ErrorCode::kSpec) {
+    if (error.loc()) {
+      // Errors found after parsing (e.g. by the layer stage) are shown like the parser's:
+      // location, the spec line and a caret.
+      auto source = strata::read_file(error.loc()->file);
+      fmt::print(stderr, "{}\n",
+                 strata::specs::format_diagnostic({*error.loc(), error.message()},
+                                                  source.ok() ? *source : std::string()));
+    } else if (error.code() == strata::ErrorCode::kSpec) {
       fmt::print(stderr, "{}\n", error.to_string());
     } else {
       fmt::print(stderr, "strata: error: {}\n", error.to_string());

@@ -84,6 +84,11 @@ Result<void> LayerTree::add_node(LayerEntry entry, bool implicit, int64_t link_g
   if (it != nodes_.end()) {
     const LayerEntry& old = it->second.entry;
     bool both_dirs = old.type == EntryType::kDirectory && entry.type == EntryType::kDirectory;
+    if (!both_dirs && it->second.implicit) {
+      return located(entry.origin, fmt::format("{} cannot be {}: other entries in this layer are "
+                                               "below it, so it must be a directory",
+                                               display(entry.path), type_name(entry.type)));
+    }
     if (!both_dirs) {
       std::string where = old.origin.file.empty()
                               ? std::string()
