@@ -94,6 +94,8 @@ struct RunResult {
   int exit_code = 0;
   int signal = 0;
   int64_t duration_ms = 0;
+  // The pids cgroup refused a fork (known only when the limit is a cgroup).
+  bool process_limit_hit = false;
 
   bool ok() const { return status == Status::kExited && exit_code == 0; }
   // "exited with status 1", "killed by signal 9 (Killed)", "timed out after 2000 ms".

@@ -190,6 +190,7 @@ Result<RunResult> NamespaceRunner::run(const Config& config) {
                  fmt::format("sandbox init (pid 1) ended without a result: wait status {:#x}",
                              outcome.init_status));
   }
+  run_result.process_limit_hit = limit.was_hit();
   STRATA_TRY(output.finish());
   return run_result;
 }

@@ -1,5 +1,176 @@
 #include "sandbox/sandbox.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-TEST(Sandbox, Placeholder) {}
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "builder/base/fs.h"
+
+namespace strata::sandbox {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+class Sandbox : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<void> userns = check_user_namespaces();
+    if (!userns.ok()) GTEST_SKIP() << userns.error().message();
+    Result<TempDir> dir = TempDir::create("/tmp", "strata-sandbox-test-");
+    ASSERT_TRUE(dir.ok());
+    dir_ = std::make_unique<TempDir>(std::move(*dir));
+    out_path_ = dir_->path() + "/out";
+    err_path_ = dir_->path() + "/err";
+  }
+
+  Config shell(const std::string& script) {
+    Config config;
+    config.argv = {"sh", "-c", script};
+    config.env = {"PATH=/usr/bin:/bin"};
+    return config;
+  }
+
+  // Runs with stdout and stderr in files; returns the result.
+  Result<RunResult> run(Config config) {
+    FILE* out = std::fopen(out_path_.c_str(), "w");
+    FILE* err = std::fopen(err_path_.c_str(), "w");
+    config.stdout_fd = fileno(out);
+    config.stderr_fd = fileno(err);
+    Result<RunResult> result = run_sandboxed(config);
+    std::fclose(out);
+    std::fclose(err);
+    return result;
+  }
+
+  std::string error_of(Config config) {
+    Result<RunResult> result = run(std::move(config));
+    EXPECT_FALSE(result.ok());
+    return result.ok() ? "" : result.error().message();
+  }
+
+  std::unique_ptr<TempDir> dir_;
+  std::string out_path_, err_path_;
+};
+
+TEST_F(Sandbox, PassesTheExitStatusThrough) {
+  Result<RunResult> result = run(shell("exit 7"));
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->status, RunResult::Status::kExited);
+  EXPECT_EQ(result->exit_code, 7);
+}
+
+TEST_F(Sandbox, ReportsTheKillingSignal) {
+  Result<RunResult> result = run(shell("kill -TERM $$"));
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->status, RunResult::Status::kSignaled);
+  EXPECT_EQ(result->signal, SIGTERM);
+}
+
+TEST_F(Sandbox, ReportsATimeoutDistinctly) {
+  Config config = shell("sleep 30");
+  config.limits.timeout_ms = 200;
+  Result<RunResult> result = run(config);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->status, RunResult::Status::kTimedOut);
+  EXPECT_GE(result->duration_ms, 200);
+  EXPECT_LT(result->duration_ms, 5000);
+}
+
+TEST_F(Sandbox, OutputGoesToTheCallerAndTheLog) {
+  Config config = shell("echo to-out; echo to-err >&2");
+  config.log_path = dir_->path() + "/step.log";
+  Result<RunResult> result = run(config);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(slurp(out_path_), "to-out\n");
+  EXPECT_EQ(slurp(err_path_), "to-err\n");
+  std::string log = slurp(config.log_path);
+  EXPECT_NE(log.find("to-out\n"), std::string::npos);
+  EXPECT_NE(log.find("to-err\n"), std::string::npos);
+}
+
+TEST_F(Sandbox, FileSizeLimitStopsLargeWrites) {
+  Config config;
+  config.argv = {"/usr/bin/head", "-c", "65536", "/dev/zero"};
+  config.limits.max_file_size_bytes = 4096;
+  Result<RunResult> result = run(config);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->status, RunResult::Status::kSignaled);
+  EXPECT_EQ(result->signal, SIGXFSZ);
+  EXPECT_EQ(std::filesystem::file_size(out_path_), 4096u);
+}
+
+TEST_F(Sandbox, SetupFailuresNameStepPathAndErrno) {
+  Config config = shell("true");
+  config.cwd = "/nonexistent";
+  EXPECT_EQ(error_of(config), "sandbox setup: chdir /nonexistent: No such file or directory");
+  config = shell("true");
+  config.binds = {{.source = dir_->path(), .target = "/usr/strata-no-mount-point"}};
+  EXPECT_EQ(error_of(config),
+            "sandbox setup: create mount point for /usr/strata-no-mount-point: Read-only file "
+            "system");
+  config = shell("true");
+  config.argv = {"strata-no-such-program"};
+  EXPECT_EQ(error_of(config), "sandbox setup: execve strata-no-such-program: not found in PATH");
+  config.argv = {"/etc/passwd"};
+  EXPECT_EQ(error_of(config), "sandbox setup: execve /etc/passwd: Permission denied");
+  // The kill guard: nothing is left to reap after a failure.
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST_F(Sandbox, InvalidConfigIsRejectedBeforeAnythingRuns) {
+  Config config = shell("true");
+  config.env.push_back("BROKEN");
+  EXPECT_EQ(error_of(config),
+            "invalid sandbox config: environment entry \"BROKEN\": must be KEY=VALUE");
+}
+
+TEST_F(Sandbox, DirectoryRootfsGetsGeneratedEtcAndCallerBinds) {
+  std::string root = dir_->path() + "/rootfs";
+  std::filesystem::create_directories(root + "/usr");
+  std::filesystem::create_directories(root + "/etc");
+  std::filesystem::create_directories(root + "/work");
+  for (const char* link : {"bin", "lib", "lib64"})
+    std::filesystem::create_directory_symlink(std::string("usr/") + link, root + "/" + link);
+  std::ofstream(root + "/etc/passwd") << "image:x:0:0::/:/bin/false\n";
+  std::ofstream(root + "/etc/os-release") << "ID=strata-test\n";
+  std::string data = dir_->path() + "/data";
+  std::filesystem::create_directories(data);
+  ::chmod(data.c_str(), 0777);
+  Config config = shell(
+      "cat /etc/os-release && head -1 /etc/passwd && echo made > /build/data/file && ls /build");
+  config.rootfs = root;
+  config.binds = {{.source = "/usr", .target = "/usr"},
+                  {.source = data, .target = "/build/data", .read_only = false}};
+  Result<RunResult> result = run(config);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->exit_code, 0) << slurp(err_path_);
+  EXPECT_EQ(slurp(out_path_), "ID=strata-test\nroot:x:0:0:root:/root:/bin/sh\ndata\n");
+  EXPECT_EQ(slurp(data + "/file"), "made\n");
+}
+
+TEST_F(Sandbox, RunsAsAMappedNonRootUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mapping a second id needs root outside";
+  Config config = shell("id -u; id -g; cat /proc/self/status | grep CapEff");
+  config.uid = 1000;
+  config.gid = 1000;
+  config.uid_maps = {{.inside = 0, .outside = 0}, {.inside = 1000, .outside = 1000}};
+  config.gid_maps = {{.inside = 0, .outside = 0}, {.inside = 1000, .outside = 1000}};
+  Result<RunResult> result = run(config);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(slurp(out_path_), "1000\n1000\nCapEff:\t0000000000000000\n") << slurp(err_path_);
+}
+
+}  // namespace
+}  // namespace strata::sandbox

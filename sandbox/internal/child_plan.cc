@@ -304,7 +304,9 @@ std::string describe_record(const ChildPlan& plan, const ChildRecord& record) {
   auto step = static_cast<Step>(record.step);
   std::string what = step_name(step);
   size_t index = static_cast<size_t>(record.index);
-  if (record.index >= 0 && step == Step::kExec && index < plan.exec_candidates.size()) {
+  if (step == Step::kExec && record.errnum == ENOENT && plan.exec_candidates.size() > 1) {
+    return fmt::format("execve {}: not found in PATH", plan.argv[0]);
+  } else if (record.index >= 0 && step == Step::kExec && index < plan.exec_candidates.size()) {
     what += fmt::format(" {}", plan.exec_candidates[index]);
   } else if (record.index >= 0 && index < plan.ops.size()) {
     const MountOp& op = plan.ops[index];
