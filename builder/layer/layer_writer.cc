@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <optional>
 
 #include "builder/base/fd.h"
@@ -168,13 +169,14 @@ Result<void> write_data(archive* tar, const char* data, size_t n, const std::str
 
 // Streams a host file into the tar. The size was recorded when the tree was collected; a
 // file that changed since then would make the header lie, so it is an error.
-Result<void> copy_host_file(archive* tar, const LayerEntry& e, std::string& buffer) {
+Result<Digest> copy_host_file(archive* tar, const LayerEntry& e, std::string& buffer) {
   STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(e.host_path, O_RDONLY | O_NOFOLLOW));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Error::sys(fmt::format("fstat {}", e.host_path), errno);
   if (!S_ISREG(st.st_mode) || st.st_size != e.size) {
     return Error::io(fmt::format("{} changed while the layer was being written", e.host_path));
   }
+  Sha256 content_hash;
   int64_t left = e.size;
   while (left > 0) {
     int64_t want = std::min<int64_t>(left, static_cast<int64_t>(buffer.size()));
@@ -183,22 +185,50 @@ Result<void> copy_host_file(archive* tar, const LayerEntry& e, std::string& buff
       return Error::io(fmt::format("{} changed while the layer was being written", e.host_path));
     }
     STRATA_TRY(write_data(tar, buffer.data(), static_cast<size_t>(n), e.host_path));
+    content_hash.update(buffer.data(), static_cast<size_t>(n));
     left -= n;
   }
-  return Ok{};
+  return content_hash.finish();
 }
 
-Result<void> write_entry(archive* tar, const LayerEntry& e, int64_t mtime, std::string& buffer) {
+// Writes one entry and returns its record; a regular file's content is hashed as it streams.
+Result<LayerFile> write_entry(archive* tar, const LayerEntry& e, int64_t mtime,
+                              std::string& buffer) {
   if (!is_valid_utf8(e.path) || !is_valid_utf8(e.link_target)) {
     return Error::io(fmt::format("/{}: file names and link targets must be UTF-8", e.path));
   }
   ArchiveEntry header = make_header(e, mtime);
   STRATA_TRY(archive_check(tar, archive_write_header(tar, header.get()),
                            fmt::format("writing /{}", e.path)));
-  if (e.type != EntryType::kRegular) return Ok{};
-  if (!e.host_path.empty()) return copy_host_file(tar, e, buffer);
+  LayerFile record{.path = e.path,
+                   .type = e.type,
+                   .mode = e.mode,
+                   .uid = e.uid,
+                   .gid = e.gid,
+                   .link_target = e.link_target};
+  if (e.type != EntryType::kRegular) return record;
+  record.size = e.size;
+  if (!e.host_path.empty()) {
+    STRATA_TRY_ASSIGN(record.sha256, copy_host_file(tar, e, buffer));
+    return record;
+  }
   STRATA_CHECK(static_cast<int64_t>(e.content.size()) == e.size);
-  return write_data(tar, e.content.data(), e.content.size(), "/" + e.path);
+  STRATA_TRY(write_data(tar, e.content.data(), e.content.size(), "/" + e.path));
+  record.sha256 = sha256_of(e.content);
+  return record;
+}
+
+// A hardlink's content is its target's, which comes earlier in the same layer.
+void fill_hardlink_digests(std::vector<LayerFile>& files) {
+  std::map<std::string_view, const LayerFile*> regular;
+  for (LayerFile& f : files) {
+    if (f.type == EntryType::kRegular) regular[f.path] = &f;
+    if (f.type != EntryType::kHardlink) continue;
+    auto it = regular.find(f.link_target);
+    STRATA_CHECK(it != regular.end());
+    f.sha256 = it->second->sha256;
+    f.size = it->second->size;
+  }
 }
 
 }  // namespace
@@ -252,10 +282,14 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
     if (stream.output_error) return std::move(*stream.output_error);
     return e;
   };
+  std::vector<LayerFile> files;
+  files.reserve(entries.size());
   for (const LayerEntry& e : entries) {
     auto written = write_entry(tar.get(), e, options.mtime, buffer);
     if (!written.ok()) return fail(std::move(written).error());
+    files.push_back(*std::move(written));
   }
+  fill_hardlink_digests(files);
   auto closed = archive_check(tar.get(), archive_write_close(tar.get()), "finishing tar");
   if (!closed.ok()) return fail(std::move(closed).error());
   if (compressor) {
@@ -268,7 +302,8 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
                    .size = stream.blob_size,
                    .tar_size = stream.tar_size,
                    .entry_count = static_cast<int64_t>(entries.size()),
-                   .media_type = std::string(layer_media_type(options.compression))};
+                   .media_type = std::string(layer_media_type(options.compression)),
+                   .files = std::move(files)};
 }
 
 Result<LayerBlob> write_layer_blob(const std::vector<LayerEntry>& entries,

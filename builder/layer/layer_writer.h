@@ -23,6 +23,18 @@ struct LayerWriteOptions {
   int64_t mtime = 0;  // SOURCE_DATE_EPOCH: every entry's mtime
 };
 
+// One entry as written, for the SBOM and for comparisons: what the image will contain.
+struct LayerFile {
+  std::string path;  // relative, as in the tar ("etc/motd")
+  EntryType type = EntryType::kRegular;
+  uint32_t mode = 0;
+  int64_t uid = 0;
+  int64_t gid = 0;
+  int64_t size = 0;         // regular files
+  Digest sha256;            // regular files: of the content; hardlinks: of the target's
+  std::string link_target;  // symlinks and hardlinks
+};
+
 struct LayerBlob {
   Digest digest;   // of the blob as stored (compressed)
   Digest diff_id;  // of the uncompressed tar
@@ -30,6 +42,7 @@ struct LayerBlob {
   int64_t tar_size = 0;
   int64_t entry_count = 0;
   std::string media_type;
+  std::vector<LayerFile> files;  // every entry, in tar order
 };
 
 // Receives the compressed blob bytes in order. Returning an Error stops the write.

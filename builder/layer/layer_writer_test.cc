@@ -88,6 +88,26 @@ TEST(LayerWriter, RoundTripsEveryAttribute) {
   }
 }
 
+TEST(LayerWriter, RecordsEveryFileWithItsDigest) {
+  LayerTree tree;
+  ASSERT_TRUE(tree.add({.path = "a", .mode = 0644, .content = "data", .size = 4}).ok());
+  tree.add_hardlink("b", "a", {});
+  auto linked = std::move(tree).sorted_entries();
+  ASSERT_TRUE(linked.ok());
+  Written w = write(Compression::kGzip, *linked);
+  ASSERT_EQ(w.blob.files.size(), 2u);
+  EXPECT_EQ(w.blob.files[0].path, "a");
+  EXPECT_EQ(w.blob.files[0].sha256, sha256_of("data"));
+  EXPECT_EQ(w.blob.files[1].type, EntryType::kHardlink);
+  EXPECT_EQ(w.blob.files[1].sha256, sha256_of("data"));
+  EXPECT_EQ(w.blob.files[1].size, 4);
+  Written sample = write(Compression::kNone);
+  ASSERT_EQ(sample.blob.files.size(), 10u);
+  EXPECT_EQ(sample.blob.files[3].path, "etc/motd");
+  EXPECT_EQ(sample.blob.files[3].sha256, sha256_of("hello\n"));
+  EXPECT_EQ(sample.blob.files[9].link_target, "hello");
+}
+
 TEST(LayerWriter, UncompressedBlobIsTheTarAndEndsWithTwoZeroBlocks) {
   Written w = write(Compression::kNone);
   EXPECT_EQ(w.blob.digest, w.blob.diff_id);
