@@ -5,10 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "builder/base/fs.h"
 
@@ -158,6 +160,26 @@ TEST_F(Sandbox, DirectoryRootfsGetsGeneratedEtcAndCallerBinds) {
   EXPECT_EQ(result->exit_code, 0) << slurp(err_path_);
   EXPECT_EQ(slurp(out_path_), "ID=strata-test\nroot:x:0:0:root:/root:/bin/sh\ndata\n");
   EXPECT_EQ(slurp(data + "/file"), "made\n");
+}
+
+// The parent is multithreaded in the builder: the child must not depend on locks (malloc,
+// stdio) that another thread may hold at clone time.
+TEST_F(Sandbox, RunsConcurrentlyFromSeveralThreads) {
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&ok, t] {
+      for (int i = 0; i < 5; ++i) {
+        Config config;
+        config.argv = {"/bin/sh", "-c", "exit " + std::to_string(t)};
+        std::vector<std::string> garbage(100, std::string(100, 'x'));  // keep malloc busy
+        Result<RunResult> result = run_sandboxed(config);
+        if (result.ok() && result->exit_code == t) ++ok;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), 20);
 }
 
 TEST_F(Sandbox, RunsAsAMappedNonRootUser) {
