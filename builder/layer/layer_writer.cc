@@ -12,6 +12,7 @@
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
 #include "builder/layer/archive.h"
+#include "builder/layer/compressor.h"
 
 namespace strata::builder {
 namespace {
@@ -22,12 +23,14 @@ constexpr size_t kCopyBufferBytes = 256 * 1024;
 // and the compressor's output is hashed (blob digest) and passed to the BlobOutput.
 struct LayerStream {
   BlobOutput& out;
-  archive* compressor = nullptr;  // null for Compression::kNone
+  CompressorThread* compressor = nullptr;  // null for Compression::kNone
   Sha256 tar_hash;
   Sha256 blob_hash;
   int64_t tar_size = 0;
   int64_t blob_size = 0;
-  std::optional<Error> output_error;  // the BlobOutput's error, kept across the C callbacks
+  // The BlobOutput's error, kept across the C callbacks. With a compressor it is written on
+  // the compressor's thread: read it only after the compressor finished or was aborted.
+  std::optional<Error> output_error;
 
   bool emit_blob(const void* buf, size_t n) noexcept {
     blob_hash.update(buf, n);
@@ -41,15 +44,6 @@ struct LayerStream {
   }
 };
 
-la_ssize_t compressed_write_cb(archive* a, void* client, const void* buf, size_t n) noexcept {
-  auto* stream = static_cast<LayerStream*>(client);
-  if (!stream->emit_blob(buf, n)) {
-    archive_set_error(a, EIO, "writing the layer blob failed");
-    return -1;
-  }
-  return static_cast<la_ssize_t>(n);
-}
-
 la_ssize_t tar_write_cb(archive* a, void* client, const void* buf, size_t n) noexcept {
   auto* stream = static_cast<LayerStream*>(client);
   stream->tar_hash.update(buf, n);
@@ -61,41 +55,11 @@ la_ssize_t tar_write_cb(archive* a, void* client, const void* buf, size_t n) noe
     }
     return static_cast<la_ssize_t>(n);
   }
-  la_ssize_t written = archive_write_data(stream->compressor, buf, n);
-  if (written != static_cast<la_ssize_t>(n)) {
-    archive_set_error(a, EIO, "compressing: %s", archive_error_string(stream->compressor));
+  if (!stream->compressor->push(buf, n)) {
+    archive_set_error(a, EIO, "compressing the layer failed");
     return -1;
   }
-  return written;
-}
-
-// The compressor is libarchive's "raw" format (one unnamed stream) with a gzip or zstd
-// filter. strata-det/1: gzip level 6 with no name and mtime 0 (libarchive writes OS=3);
-// zstd level 3, single-threaded.
-Result<ArchiveWriter> open_compressor(Compression compression, LayerStream& stream) {
-  ArchiveWriter c = new_archive_writer();
-  archive* a = c.get();
-  STRATA_TRY(archive_check(a, archive_write_set_format_raw(a), "raw format"));
-  if (compression == Compression::kGzip) {
-    STRATA_TRY(archive_check(a, archive_write_add_filter_gzip(a), "gzip filter"));
-    STRATA_TRY(
-        archive_check(a, archive_write_set_options(a, "gzip:!timestamp,gzip:compression-level=6"),
-                      "gzip options"));
-  } else {
-    STRATA_TRY(archive_check(a, archive_write_add_filter_zstd(a), "zstd filter"));
-    STRATA_TRY(
-        archive_check(a, archive_write_set_options(a, "zstd:compression-level=3"), "zstd options"));
-  }
-  // Unblocked output: the blob is exactly the compressor's stream, never padded.
-  STRATA_TRY(archive_check(a, archive_write_set_bytes_per_block(a, 0), "block size"));
-  STRATA_TRY(archive_check(
-      a, archive_write_open2(a, &stream, nullptr, compressed_write_cb, nullptr, nullptr),
-      "open compressor"));
-  ArchiveEntry e = new_archive_entry();
-  archive_entry_set_pathname(e.get(), "layer.tar");
-  archive_entry_set_filetype(e.get(), AE_IFREG);
-  STRATA_TRY(archive_check(a, archive_write_header(a, e.get()), "compressor header"));
-  return c;
+  return static_cast<la_ssize_t>(n);
 }
 
 Result<ArchiveWriter> open_tar(LayerStream& stream) {
@@ -104,7 +68,8 @@ Result<ArchiveWriter> open_tar(LayerStream& stream) {
   STRATA_TRY(archive_check(a, archive_write_set_format_pax_restricted(a), "pax_restricted format"));
   // strata-det/1 ends the archive with the two 512-byte zero blocks and no padding to a
   // 10240-byte record (as Go's archive/tar does): the layer's size is the content's size.
-  STRATA_TRY(archive_check(a, archive_write_set_bytes_per_block(a, 10240), "block size"));
+  // The block size only sets how the bytes are handed to the callback (no record padding).
+  STRATA_TRY(archive_check(a, archive_write_set_bytes_per_block(a, 65536), "block size"));
   STRATA_TRY(archive_check(a, archive_write_set_bytes_in_last_block(a, 1), "last block"));
   STRATA_TRY(archive_check(
       a, archive_write_open2(a, &stream, nullptr, tar_write_cb, nullptr, nullptr), "open tar"));
@@ -271,14 +236,18 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
                               const LayerWriteOptions& options, BlobOutput& out) {
   ScopedUtf8Locale utf8;
   LayerStream stream{.out = out};
-  ArchiveWriter compressor;
+  std::unique_ptr<CompressorThread> compressor;
   if (options.compression != Compression::kNone) {
-    STRATA_TRY_ASSIGN(compressor, open_compressor(options.compression, stream));
+    STRATA_TRY_ASSIGN(compressor, CompressorThread::start(options.compression,
+                                                          [&stream](const void* b, size_t n) {
+                                                            return stream.emit_blob(b, n);
+                                                          }));
     stream.compressor = compressor.get();
   }
   STRATA_TRY_ASSIGN(ArchiveWriter tar, open_tar(stream));
   std::string buffer(kCopyBufferBytes, '\0');
   auto fail = [&](Error e) -> Error {
+    if (compressor) compressor->abort();
     if (stream.output_error) return std::move(*stream.output_error);
     return e;
   };
@@ -293,8 +262,7 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
   auto closed = archive_check(tar.get(), archive_write_close(tar.get()), "finishing tar");
   if (!closed.ok()) return fail(std::move(closed).error());
   if (compressor) {
-    closed = archive_check(compressor.get(), archive_write_close(compressor.get()),
-                           "finishing compression");
+    closed = compressor->finish();
     if (!closed.ok()) return fail(std::move(closed).error());
   }
   return LayerBlob{.digest = stream.blob_hash.finish(),
