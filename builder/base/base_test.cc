@@ -32,6 +32,13 @@ TEST(Error, SpecErrorPrintsFileLineColumn) {
   EXPECT_EQ(exit_code_for(e.code()), 2);
 }
 
+TEST(Error, LocatedErrorKeepsItsCode) {
+  Error e = Error(ErrorCode::kDigestMismatch, "digest mismatch").at({"s.yaml", 4, 5});
+  EXPECT_EQ(e.to_string(), "s.yaml:4:5: error: digest mismatch");
+  EXPECT_EQ(e.code(), ErrorCode::kDigestMismatch);
+  EXPECT_EQ(exit_code_for(e.code()), 1);
+}
+
 TEST(Error, ContextIsPrefixed) {
   Error e = Error::sys("open /x", ENOENT);
   e.with_context("reading spec");

@@ -42,6 +42,14 @@ class Error {
   Error& with_context(std::string_view context);
   Error&& context(std::string_view ctx) && { return std::move(with_context(ctx)); }
 
+  // Points any error at the spec node it concerns, keeping its code: a digest mismatch stays
+  // exit 1 but is printed like a spec error, with the line that pinned the digest.
+  Error& with_loc(Loc loc) {
+    loc_ = std::move(loc);
+    return *this;
+  }
+  Error&& at(Loc loc) && { return std::move(with_loc(std::move(loc))); }
+
   // The user-facing text: "file:line:col: error: message" for spec errors, else the message.
   std::string to_string() const;
 
