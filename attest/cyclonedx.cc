@@ -1,0 +1,144 @@
+// CycloneDX 1.6 JSON (standards.md §19). Licenses go in as expressions: an id missing from
+// the schema's SPDX list would fail validation, an expression is free text.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "attest/ids.h"
+#include "attest/sbom.h"
+
+namespace strata::attest {
+namespace {
+
+Json sha256_hashes(const Digest& d) {
+  return Json::array({{{"alg", "SHA-256"}, {"content", d.hex}}});
+}
+
+struct Bom {
+  Json components = Json::array();
+  std::map<std::string, std::vector<std::string>> depends;  // bom-ref -> refs, sorted output
+
+  void depend(const std::string& from, const std::string& to) { depends[from].push_back(to); }
+  Json dependencies() const {
+    Json out = Json::array();
+    for (const auto& [ref, on] : depends) out.push_back({{"ref", ref}, {"dependsOn", on}});
+    return out;
+  }
+};
+
+Json image_component(const specs::Spec& spec, const SbomInputs& in) {
+  return {
+      {"type", "container"},
+      {"bom-ref", "image"},
+      {"name", spec.name},
+      {"version", spec.version},
+      {"purl", oci_purl(spec.name, in.manifest_digest.hex, spec.image.architecture, spec.version)},
+      {"hashes", sha256_hashes(in.manifest_digest)}};
+}
+
+// A layer is a file (its blob) holding files; nesting keeps each file under its layer.
+Json layer_component(const specs::Spec& spec, const SbomLayer& layer, size_t n) {
+  Json files = Json::array();
+  for (const SbomFile& f : layer.files) {
+    files.push_back({{"type", "file"},
+                     {"bom-ref", fmt::format("layer-{}:/{}", n, f.path)},
+                     {"name", "/" + f.path},
+                     {"hashes", sha256_hashes(f.sha256)}});
+  }
+  return {{"type", "file"},
+          {"bom-ref", fmt::format("layer-{}", n)},
+          {"name", fmt::format("{} layer {}", spec.name, n)},
+          {"description",
+           fmt::format("OCI layer ({}), diff_id {}", layer.media_type, layer.diff_id.str())},
+          {"hashes", sha256_hashes(layer.digest)},
+          {"components", std::move(files)}};
+}
+
+Json source_component(const specs::Source& s) {
+  std::map<std::string, std::string> q = {{"checksum", "sha256:" + s.sha256.hex}};
+  if (!s.url.empty()) q["download_url"] = s.url;
+  Json c = {{"type", "file"},
+            {"bom-ref", "source:" + s.name},
+            {"name", s.name},
+            {"purl", generic_purl(s.name, "", q)},
+            {"hashes", sha256_hashes(s.sha256)}};
+  if (!s.url.empty()) {
+    c["externalReferences"] = {
+        {{"type", "source-distribution"}, {"url", s.url}, {"hashes", sha256_hashes(s.sha256)}}};
+  }
+  return c;
+}
+
+Json package_component(const specs::Package& p) {
+  Json c = {{"type", "application"},
+            {"bom-ref", "package:" + p.name},
+            {"name", p.name},
+            {"purl", generic_purl(p.name, p.version)}};
+  if (!p.version.empty()) c["version"] = p.version;
+  if (!p.license.empty()) c["licenses"] = {{{"expression", p.license}}};
+  return c;
+}
+
+Json oci_component(const std::string& ref, const specs::ImageRef& image, const std::string& arch) {
+  return {{"type", "container"},
+          {"bom-ref", ref},
+          {"name", image.path},
+          {"scope", "excluded"},  // used to build, not shipped in the image
+          {"purl", local_image_purl(image.path, image.digest.hex, arch)},
+          {"hashes", sha256_hashes(image.digest)}};
+}
+
+void add_build_inputs(Bom& bom, const specs::Spec& spec) {
+  for (const specs::Source& s : spec.sources) bom.components.push_back(source_component(s));
+  for (const specs::Package& p : spec.packages) {
+    bom.components.push_back(package_component(p));
+    std::string ref = "package:" + p.name;
+    bom.depends[ref];  // every component appears, even with nothing to depend on
+    for (const specs::Ref& s : p.sources) bom.depend(ref, "source:" + s.name);
+    for (const specs::Ref& d : p.depends) bom.depend(ref, "package:" + d.name);
+    if (spec.environment.image) bom.depend(ref, "environment");
+  }
+  if (spec.environment.image) {
+    bom.components.push_back(
+        oci_component("environment", *spec.environment.image, spec.image.architecture));
+  }
+  if (spec.image.base) {
+    bom.components.push_back(
+        oci_component("base-image", *spec.image.base, spec.image.architecture));
+    bom.depend("image", "base-image");
+  }
+  for (size_t i = 0; i < spec.image.layers.size(); ++i) {
+    for (const specs::Ref& r : spec.image.layers[i].packages) {
+      bom.depend(fmt::format("layer-{}", i + 1), "package:" + r.name);
+    }
+  }
+}
+
+}  // namespace
+
+Json make_cyclonedx(const specs::Plan& plan, const SbomInputs& in) {
+  const specs::Spec& spec = plan.spec;
+  Bom bom;
+  bom.depends["image"];
+  for (size_t i = 0; i < in.layers.size(); ++i) {
+    std::string ref = fmt::format("layer-{}", i + 1);
+    bom.components.push_back(layer_component(spec, in.layers[i], i + 1));
+    bom.depend("image", ref);
+    bom.depends[ref];
+  }
+  add_build_inputs(bom, spec);
+  Json tool = {{"type", "application"}, {"name", "strata"}, {"version", in.strata_version}};
+  return {{"bomFormat", "CycloneDX"},
+          {"specVersion", "1.6"},
+          // UUIDv5 of the manifest digest: the same image always gets the same serial.
+          {"serialNumber", "urn:uuid:" + uuid_v5_url(in.manifest_digest.str())},
+          {"version", 1},
+          {"metadata",
+           {{"timestamp", rfc3339_utc(spec.epoch)},
+            {"tools", {{"components", {tool}}}},
+            {"component", image_component(spec, in)}}},
+          {"components", std::move(bom.components)},
+          {"dependencies", bom.dependencies()}};
+}
+
+}  // namespace strata::attest

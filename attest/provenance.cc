@@ -1,0 +1,190 @@
+#include "attest/provenance.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "attest/ids.h"
+
+namespace strata::attest {
+namespace {
+
+Json sha256_set(const Digest& d) { return {{"sha256", d.hex}}; }
+
+// Every dependency carries a role so a verifier can tell the spec from an input file.
+Json dependency(std::string name, const Digest& digest, std::string_view role) {
+  return {{"name", std::move(name)},
+          {"digest", sha256_set(digest)},
+          {"annotations", {{"role", std::string(role)}}}};
+}
+
+Json image_dependency(const specs::ImageRef& ref, std::string_view role) {
+  return dependency(ref.path, ref.digest, role);
+}
+
+Json source_dependency(const specs::Source& s) {
+  Json d = dependency(s.name, s.sha256, "source");
+  if (!s.url.empty()) d["uri"] = s.url;
+  if (!s.path.empty()) d["annotations"]["path"] = s.path;
+  return d;
+}
+
+Json resolved_dependencies(const specs::Spec& spec, const ProvenanceInputs& in) {
+  Json deps = Json::array();
+  deps.push_back(dependency(in.spec_path, in.spec_sha256, "spec"));
+  for (const specs::Source& s : spec.sources) deps.push_back(source_dependency(s));
+  if (spec.environment.image) {
+    deps.push_back(image_dependency(*spec.environment.image, "environment-image"));
+  }
+  if (spec.image.base) deps.push_back(image_dependency(*spec.image.base, "base-image"));
+  std::vector<InputFile> files = in.input_files;
+  std::sort(files.begin(), files.end(),
+            [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
+  files.erase(std::unique(files.begin(), files.end(),
+                          [](const InputFile& a, const InputFile& b) { return a.path == b.path; }),
+              files.end());
+  for (const InputFile& f : files) deps.push_back(dependency(f.path, f.sha256, "input-file"));
+  Json strata = dependency("strata", in.strata_sha256, "builder-binary");
+  strata["annotations"]["version"] = in.strata_version;
+  deps.push_back(std::move(strata));
+  return deps;
+}
+
+Json external_parameters(const ProvenanceInputs& in) {
+  const BuildParameters& p = in.parameters;
+  return {{"spec", {{"path", in.spec_path}, {"sha256", in.spec_sha256.hex}}},
+          {"compression", p.compression},
+          {"archive", p.archive},
+          {"attach", p.attach},
+          {"sbomFormat", p.sbom_format}};
+}
+
+Json internal_parameters(const specs::Spec& spec, const ProvenanceInputs& in) {
+  Json libraries = Json::object();
+  for (const auto& [name, version] : in.library_versions) libraries[name] = version;
+  return {{"determinismProfile", kDeterminismProfile},
+          {"SOURCE_DATE_EPOCH", std::to_string(spec.epoch)},
+          {"platform", spec.image.os + "/" + spec.image.architecture},
+          {"libraries", std::move(libraries)}};
+}
+
+}  // namespace
+
+Json make_provenance(const specs::Plan& plan, const ProvenanceInputs& in) {
+  const specs::Spec& spec = plan.spec;
+  Json run_details = {
+      {"builder", {{"id", in.builder_id}, {"version", {{"strata", in.strata_version}}}}}};
+  if (in.times) {
+    run_details["metadata"] = {{"startedOn", rfc3339_utc(in.times->started_on)},
+                               {"finishedOn", rfc3339_utc(in.times->finished_on)}};
+  }
+  Json build_definition = {{"buildType", kImageBuildType},
+                           {"externalParameters", external_parameters(in)},
+                           {"internalParameters", internal_parameters(spec, in)},
+                           {"resolvedDependencies", resolved_dependencies(spec, in)}};
+  return {{"_type", kStatementType},
+          {"subject", {{{"name", spec.name}, {"digest", sha256_set(in.manifest_digest)}}}},
+          {"predicateType", kSlsaProvenanceV1},
+          {"predicate",
+           {{"buildDefinition", std::move(build_definition)}, {"runDetails", run_details}}}};
+}
+
+namespace {
+
+Error bad(std::string_view field, std::string_view why) {
+  return Error(ErrorCode::kIo, fmt::format("statement field {}: {}", field, why));
+}
+
+bool is_uri(const Json& v) {
+  // RFC 3986 scheme, lowercase as in-toto's TypeURI/ResourceURI rules require, then a body.
+  static const std::regex kUri("^[a-z][a-z0-9+.-]*:[^\\s]+$");
+  return v.is_string() && std::regex_match(v.get<std::string>(), kUri);
+}
+
+bool is_lower_hex(const Json& v) {
+  if (!v.is_string()) return false;
+  const std::string& s = v.get_ref<const std::string&>();
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+Result<void> check_digest_set(const Json& d, std::string_view field) {
+  if (!d.is_object() || d.empty()) return bad(field, "must be a non-empty digest set");
+  for (const auto& [alg, value] : d.items()) {
+    if (!is_lower_hex(value)) return bad(fmt::format("{}.{}", field, alg), "not lowercase hex");
+  }
+  if (d.contains("sha256") && d["sha256"].get_ref<const std::string&>().size() != 64) {
+    return bad(fmt::format("{}.sha256", field), "not 64 hex digits");
+  }
+  return Ok{};
+}
+
+Result<void> check_timestamp(const Json& metadata, const char* key) {
+  static const std::regex kRfc3339Utc("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$");
+  if (!metadata.contains(key)) return Ok{};
+  const Json& v = metadata[key];
+  if (!v.is_string() || !std::regex_match(v.get<std::string>(), kRfc3339Utc)) {
+    return bad(fmt::format("predicate.runDetails.metadata.{}", key), "not RFC 3339 UTC");
+  }
+  return Ok{};
+}
+
+Result<void> check_slsa_predicate(const Json& p) {
+  if (!p.is_object()) return bad("predicate", "must be an object");
+  const Json& bd = p.value("buildDefinition", Json());
+  if (!bd.is_object()) return bad("predicate.buildDefinition", "missing");
+  if (!is_uri(bd.value("buildType", Json()))) {
+    return bad("predicate.buildDefinition.buildType", "missing or not a URI");
+  }
+  if (!bd.value("externalParameters", Json()).is_object()) {
+    return bad("predicate.buildDefinition.externalParameters", "missing or not an object");
+  }
+  const Json& deps = bd.value("resolvedDependencies", Json::array());
+  if (!deps.is_array())
+    return bad("predicate.buildDefinition.resolvedDependencies", "not an array");
+  for (size_t i = 0; i < deps.size(); ++i) {
+    std::string field = fmt::format("predicate.buildDefinition.resolvedDependencies[{}]", i);
+    const Json& d = deps[i];
+    if (!d.is_object()) return bad(field, "must be an object");
+    if (!d.contains("uri") && !d.contains("digest") && !d.contains("content")) {
+      return bad(field, "needs uri, digest or content");
+    }
+    if (d.contains("uri") && !is_uri(d["uri"])) return bad(field + ".uri", "not a URI");
+    if (d.contains("digest")) STRATA_TRY(check_digest_set(d["digest"], field + ".digest"));
+  }
+  const Json& rd = p.value("runDetails", Json());
+  if (!rd.is_object() || !rd.value("builder", Json()).is_object() ||
+      !is_uri(rd["builder"].value("id", Json()))) {
+    return bad("predicate.runDetails.builder.id", "missing or not a URI");
+  }
+  const Json& metadata = rd.value("metadata", Json::object());
+  STRATA_TRY(check_timestamp(metadata, "startedOn"));
+  STRATA_TRY(check_timestamp(metadata, "finishedOn"));
+  return Ok{};
+}
+
+}  // namespace
+
+Result<void> check_statement(const Json& s) {
+  if (!s.is_object()) return bad("(top level)", "must be an object");
+  if (s.value("_type", Json()) != kStatementType) {
+    return bad("_type", fmt::format("must be '{}'", kStatementType));
+  }
+  const Json& subject = s.value("subject", Json());
+  if (!subject.is_array() || subject.empty()) return bad("subject", "must be a non-empty array");
+  for (size_t i = 0; i < subject.size(); ++i) {
+    std::string field = fmt::format("subject[{}].digest", i);
+    if (!subject[i].is_object() || !subject[i].contains("digest")) return bad(field, "missing");
+    STRATA_TRY(check_digest_set(subject[i]["digest"], field));
+  }
+  if (!is_uri(s.value("predicateType", Json())))
+    return bad("predicateType", "missing or not a URI");
+  if (s["predicateType"] == kSlsaProvenanceV1) {
+    STRATA_TRY(check_slsa_predicate(s.value("predicate", Json())));
+  }
+  return Ok{};
+}
+
+}  // namespace strata::attest

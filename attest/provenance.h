@@ -1,0 +1,71 @@
+// SLSA v1 provenance (standards.md §12-§13) for an image build, as an in-toto Statement v1,
+// and the checks a verifier applies to any Statement. Built from values only: main() and the
+// pipeline gather digests, versions and times; nothing here reads files or the clock.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/base/digest.h"
+#include "builder/base/json.h"
+#include "specs/plan.h"
+
+namespace strata::attest {
+
+inline constexpr char kStatementType[] = "https://in-toto.io/Statement/v1";
+inline constexpr char kSlsaProvenanceV1[] = "https://slsa.dev/provenance/v1";
+// docs/provenance.md documents this build type; a change to the parameters' schema is a new
+// version of the URI.
+inline constexpr char kImageBuildType[] = "https://strata.dev/buildtypes/image/v1";
+// strata run by a user on their own machine: at most SLSA Build L1. A mode with other
+// security properties (a hosted, isolated runner) must use another id (docs/provenance.md).
+inline constexpr char kLocalBuilderId[] = "https://strata.dev/builder/local/v1";
+inline constexpr char kDeterminismProfile[] = "strata-det/1";
+
+// The command-line options that change what strata writes (externalParameters).
+struct BuildParameters {
+  std::string compression;  // "gzip", "zstd" or "none"
+  bool archive = false;     // --archive
+  bool attach = false;      // --attach
+  std::string sbom_format;  // "spdx" or "cyclonedx"
+};
+
+// A file a `files:` layer copied from the host, relative to the spec's directory.
+struct InputFile {
+  std::string path;
+  Digest sha256;
+};
+
+struct RunTimes {
+  int64_t started_on = 0;  // seconds since the epoch, UTC
+  int64_t finished_on = 0;
+};
+
+struct ProvenanceInputs {
+  Digest manifest_digest;  // the subject
+  std::string spec_path;   // as given on the command line
+  Digest spec_sha256;
+  BuildParameters parameters;
+  std::vector<InputFile> input_files;  // any order; recorded sorted by path
+  std::string strata_version;
+  Digest strata_sha256;  // the running binary (/proc/self/exe)
+  // Libraries whose output bytes are part of the determinism profile: name -> version.
+  std::map<std::string, std::string> library_versions;
+  std::optional<RunTimes> times;  // --provenance-times; absent = byte-reproducible
+  std::string builder_id = kLocalBuilderId;
+};
+
+// The in-toto Statement: subject = spec.name with the manifest digest, predicate = SLSA v1
+// provenance with buildType kImageBuildType. No wall-clock time and no random id unless
+// `times` is set, so the same inputs give the same document.
+Json make_provenance(const specs::Plan& plan, const ProvenanceInputs& inputs);
+
+// The constraints in-toto and SLSA state but publish no schema for: _type, a non-empty subject
+// whose digests are lowercase hex, predicateType, and for SLSA v1 buildType and builder.id as
+// URIs, externalParameters an object, every ResourceDescriptor with uri, digest or content,
+// RFC 3339 UTC timestamps. The error (kIo) names the first field that is wrong.
+Result<void> check_statement(const Json& statement);
+
+}  // namespace strata::attest

@@ -1,0 +1,119 @@
+#include "attest/provenance.h"
+
+#include <gtest/gtest.h>
+
+#include "attest/test_util.h"
+
+namespace strata::attest {
+namespace {
+
+using testing::digest_of;
+
+ProvenanceInputs inputs() {
+  return {.manifest_digest = digest_of("manifest"),
+          .spec_path = "examples/hello/strata.yaml",
+          .spec_sha256 = digest_of("spec"),
+          .parameters = {.compression = "zstd", .archive = true, .sbom_format = "spdx"},
+          .input_files = {{"site/index.html", digest_of("i")},
+                          {"files/motd", digest_of("m")},
+                          {"site/index.html", digest_of("i")}},
+          .strata_version = "0.1.0",
+          .strata_sha256 = digest_of("strata"),
+          .library_versions = {{"libarchive", "3.6.2"}, {"openssl", "3.0.15"}}};
+}
+
+TEST(Provenance, IsAValidSlsaV1Statement) {
+  Json s = make_provenance(testing::full_plan(), inputs());
+  auto checked = check_statement(s);
+  ASSERT_TRUE(checked.ok()) << checked.error().to_string();
+  EXPECT_EQ(s["_type"], "https://in-toto.io/Statement/v1");
+  EXPECT_EQ(s["predicateType"], "https://slsa.dev/provenance/v1");
+  EXPECT_EQ(*canonical_json(s["subject"]), R"([{"digest":{"sha256":")" + digest_of("manifest").hex +
+                                               R"("},"name":"example.com/team/hello"}])");
+  const Json& bd = s["predicate"]["buildDefinition"];
+  EXPECT_EQ(bd["buildType"], "https://strata.dev/buildtypes/image/v1");
+  EXPECT_EQ(*canonical_json(bd["externalParameters"]),
+            R"({"archive":true,"attach":false,"compression":"zstd","sbomFormat":"spdx",)"
+            R"("spec":{"path":"examples/hello/strata.yaml","sha256":")" +
+                digest_of("spec").hex + R"("}})");
+  EXPECT_EQ(*canonical_json(bd["internalParameters"]),
+            R"({"SOURCE_DATE_EPOCH":"1700000000","determinismProfile":"strata-det/1",)"
+            R"("libraries":{"libarchive":"3.6.2","openssl":"3.0.15"},"platform":"linux/amd64"})");
+  EXPECT_EQ(s["predicate"]["runDetails"]["builder"]["id"], "https://strata.dev/builder/local/v1");
+  EXPECT_FALSE(s["predicate"]["runDetails"].contains("metadata"));
+}
+
+TEST(Provenance, ResolvedDependenciesListEveryInputOnceInAFixedOrder) {
+  Json deps = make_provenance(testing::full_plan(),
+                              inputs())["predicate"]["buildDefinition"]["resolvedDependencies"];
+  std::vector<std::string> seen;
+  for (const Json& d : deps) {
+    seen.push_back(d["annotations"]["role"].get<std::string>() + " " +
+                   d["name"].get<std::string>());
+  }
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"spec examples/hello/strata.yaml", "source hello-src",
+                                      "source patches", "environment-image ./toolchain",
+                                      "base-image ../base.tar", "input-file files/motd",
+                                      "input-file site/index.html", "builder-binary strata"}));
+  EXPECT_EQ(deps[1]["uri"], "https://example.org/hello-2.12.tar.gz");
+  EXPECT_EQ(deps[1]["digest"]["sha256"], digest_of("hello-src").hex);
+  EXPECT_FALSE(deps[2].contains("uri"));
+  EXPECT_EQ(deps[2]["annotations"]["path"], "patches/");
+  EXPECT_EQ(deps[7]["annotations"]["version"], "0.1.0");
+}
+
+TEST(Provenance, IsByteIdenticalWithoutTimesAndCarriesThemWhenAsked) {
+  EXPECT_EQ(*canonical_json(make_provenance(testing::full_plan(), inputs())),
+            *canonical_json(make_provenance(testing::full_plan(), inputs())));
+  ProvenanceInputs in = inputs();
+  in.times = RunTimes{.started_on = 1700000000, .finished_on = 1700000061};
+  Json s = make_provenance(testing::full_plan(), in);
+  EXPECT_TRUE(check_statement(s).ok());
+  EXPECT_EQ(*canonical_json(s["predicate"]["runDetails"]["metadata"]),
+            R"({"finishedOn":"2023-11-14T22:14:21Z","startedOn":"2023-11-14T22:13:20Z"})");
+}
+
+// Each broken statement names the field at fault.
+TEST(CheckStatement, NamesTheFirstBrokenField) {
+  const Json good = make_provenance(testing::full_plan(), inputs());
+  auto message = [&](auto mutate) {
+    Json s = good;
+    mutate(s);
+    auto r = check_statement(s);
+    return r.ok() ? std::string("ok") : r.error().message();
+  };
+  EXPECT_EQ(message([](Json& s) { s["_type"] = "https://in-toto.io/Statement/v0.1"; }),
+            "statement field _type: must be 'https://in-toto.io/Statement/v1'");
+  EXPECT_EQ(message([](Json& s) { s["_type"] = 1; }),
+            "statement field _type: must be 'https://in-toto.io/Statement/v1'");
+  EXPECT_EQ(message([](Json& s) { s["subject"] = Json::array(); }),
+            "statement field subject: must be a non-empty array");
+  EXPECT_EQ(message([](Json& s) { s["subject"][0]["digest"]["sha256"] = "ABC"; }),
+            "statement field subject[0].digest.sha256: not lowercase hex");
+  EXPECT_EQ(message([](Json& s) { s["subject"][0]["digest"]["sha256"] = "abc"; }),
+            "statement field subject[0].digest.sha256: not 64 hex digits");
+  EXPECT_EQ(message([](Json& s) { s.erase("predicateType"); }),
+            "statement field predicateType: missing or not a URI");
+  EXPECT_EQ(message([](Json& s) { s["predicate"]["buildDefinition"]["buildType"] = "image"; }),
+            "statement field predicate.buildDefinition.buildType: missing or not a URI");
+  EXPECT_EQ(message([](Json& s) { s["predicate"]["buildDefinition"].erase("externalParameters"); }),
+            "statement field predicate.buildDefinition.externalParameters: missing or not an "
+            "object");
+  EXPECT_EQ(message([](Json& s) {
+              s["predicate"]["buildDefinition"]["resolvedDependencies"][0] = {{"name", "x"}};
+            }),
+            "statement field predicate.buildDefinition.resolvedDependencies[0]: needs uri, "
+            "digest or content");
+  EXPECT_EQ(message([](Json& s) { s["predicate"]["runDetails"]["builder"].erase("id"); }),
+            "statement field predicate.runDetails.builder.id: missing or not a URI");
+  EXPECT_EQ(message([](Json& s) {
+              s["predicate"]["runDetails"]["metadata"] = {{"startedOn", "2023-11-14 22:13:20"}};
+            }),
+            "statement field predicate.runDetails.metadata.startedOn: not RFC 3339 UTC");
+  EXPECT_EQ(message([](Json& s) { s["predicate"] = 5; }),
+            "statement field predicate: must be an object");
+}
+
+}  // namespace
+}  // namespace strata::attest

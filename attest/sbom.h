@@ -1,0 +1,47 @@
+// SBOMs of an image (docs/sbom.md): SPDX 2.3 JSON and CycloneDX 1.6 JSON, built from the
+// layers' file lists and the spec. Deterministic: times are the spec's epoch, ids and
+// namespaces derive from the manifest digest and from paths.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "builder/base/digest.h"
+#include "builder/base/json.h"
+#include "specs/plan.h"
+
+namespace strata::attest {
+
+// A file with content in a layer: a regular file, or a hardlink (with its target's digest).
+struct SbomFile {
+  std::string path;  // relative, as in the tar ("etc/motd")
+  Digest sha256;
+  int64_t size = 0;
+};
+
+struct SbomLayer {
+  Digest digest;   // the blob as stored
+  Digest diff_id;  // the uncompressed tar
+  std::string media_type;
+  std::vector<SbomFile> files;  // in tar order
+};
+
+struct SbomInputs {
+  Digest manifest_digest;
+  std::vector<SbomLayer> layers;  // in image order
+  std::string strata_version;
+};
+
+// SPDX 2.3: the image as the root package, one package per layer containing its files (a
+// path a later layer replaces is listed in both layers), one per spec package and source,
+// the environment and base images, and the relationships between them.
+Json make_spdx(const specs::Plan& plan, const SbomInputs& inputs);
+
+// CycloneDX 1.6 with the same content: the image in metadata.component, layers as
+// components with their files nested, packages, sources and images, and dependencies.
+Json make_cyclonedx(const specs::Plan& plan, const SbomInputs& inputs);
+
+// "https://strata.dev/spdx/NAME/sha256-<hex>": unique per image, stable across rebuilds.
+std::string spdx_namespace(std::string_view name, const Digest& manifest_digest);
+
+}  // namespace strata::attest

@@ -1,0 +1,211 @@
+// SPDX 2.3 JSON (standards.md §18). The schema forbids unknown keys, so every object here
+// uses only fields spdx-schema.json lists.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "attest/ids.h"
+#include "attest/sbom.h"
+
+namespace strata::attest {
+namespace {
+
+constexpr char kNoAssertion[] = "NOASSERTION";
+
+Json sha256_checksum(const Digest& d) {
+  return Json::array({{{"algorithm", "SHA256"}, {"checksumValue", d.hex}}});
+}
+
+Json purl_ref(std::string purl) {
+  return Json::array({{{"referenceCategory", "PACKAGE-MANAGER"},
+                       {"referenceType", "purl"},
+                       {"referenceLocator", std::move(purl)}}});
+}
+
+Json relationship(const std::string& from, const char* type, const std::string& to) {
+  return {{"spdxElementId", from}, {"relationshipType", type}, {"relatedSpdxElement", to}};
+}
+
+// Packages that are not a set of analyzed files: metadata only, so filesAnalyzed is false
+// and no verification code is expected.
+Json metadata_package(const std::string& id, const std::string& name) {
+  return {{"SPDXID", id},
+          {"name", name},
+          {"downloadLocation", kNoAssertion},
+          {"filesAnalyzed", false},
+          {"licenseConcluded", kNoAssertion},
+          {"licenseDeclared", kNoAssertion},
+          {"copyrightText", kNoAssertion}};
+}
+
+struct Document {
+  SpdxIds ids;
+  Json packages = Json::array();
+  Json files = Json::array();
+  Json relationships = Json::array();
+  void relate(const std::string& from, const char* type, const std::string& to) {
+    relationships.push_back(relationship(from, type, to));
+  }
+};
+
+std::string add_image(Document& doc, const specs::Spec& spec, const SbomInputs& in) {
+  std::string id = doc.ids.make("Image", spec.name);
+  Json p = metadata_package(id, spec.name);
+  p["versionInfo"] = spec.version;
+  p["primaryPackagePurpose"] = "CONTAINER";
+  p["checksums"] = sha256_checksum(in.manifest_digest);
+  p["externalRefs"] =
+      purl_ref(oci_purl(spec.name, in.manifest_digest.hex, spec.image.architecture, spec.version));
+  doc.packages.push_back(std::move(p));
+  doc.relate("SPDXRef-DOCUMENT", "DESCRIBES", id);
+  return id;
+}
+
+// A layer's files are analyzed (listed with digests); the verification code SPDX defines
+// needs SHA-1s strata does not compute, and is optional in 2.3 (docs/sbom.md).
+std::string add_layer(Document& doc, const specs::Spec& spec, const SbomLayer& layer, size_t n) {
+  std::string id = doc.ids.make("Layer", std::to_string(n));
+  Json p = metadata_package(id, fmt::format("{} layer {}", spec.name, n));
+  p["filesAnalyzed"] = true;
+  p["primaryPackagePurpose"] = "ARCHIVE";
+  p["checksums"] = sha256_checksum(layer.digest);
+  p["comment"] =
+      fmt::format("OCI layer {} ({}), diff_id {}", n, layer.media_type, layer.diff_id.str());
+  doc.packages.push_back(std::move(p));
+  for (const SbomFile& f : layer.files) {
+    std::string file_id = doc.ids.make(fmt::format("File-L{}", n), f.path);
+    doc.files.push_back({{"SPDXID", file_id},
+                         {"fileName", "./" + f.path},
+                         {"checksums", sha256_checksum(f.sha256)},
+                         {"licenseConcluded", kNoAssertion},
+                         {"copyrightText", kNoAssertion}});
+    doc.relate(id, "CONTAINS", file_id);
+  }
+  return id;
+}
+
+std::string add_source(Document& doc, const specs::Source& s) {
+  std::string id = doc.ids.make("Source", s.name);
+  Json p = metadata_package(id, s.name);
+  if (!s.url.empty()) p["downloadLocation"] = s.url;
+  p["primaryPackagePurpose"] = "SOURCE";
+  p["checksums"] = sha256_checksum(s.sha256);
+  std::map<std::string, std::string> q = {{"checksum", "sha256:" + s.sha256.hex}};
+  if (!s.url.empty()) q["download_url"] = s.url;
+  p["externalRefs"] = purl_ref(generic_purl(s.name, "", q));
+  if (!s.path.empty()) p["sourceInfo"] = "path relative to the spec: " + s.path;
+  doc.packages.push_back(std::move(p));
+  return id;
+}
+
+std::string add_package(Document& doc, const specs::Package& pkg,
+                        const std::map<std::string, const specs::Source*>& sources) {
+  std::string id = doc.ids.make("Package", pkg.name);
+  Json p = metadata_package(id, pkg.name);
+  if (!pkg.version.empty()) p["versionInfo"] = pkg.version;
+  if (!pkg.license.empty()) p["licenseDeclared"] = pkg.license;
+  p["externalRefs"] = purl_ref(generic_purl(pkg.name, pkg.version));
+  // The download location of a package is that of its first source fetched by URL.
+  for (const specs::Ref& r : pkg.sources) {
+    auto it = sources.find(r.name);
+    if (it != sources.end() && !it->second->url.empty()) {
+      p["downloadLocation"] = it->second->url;
+      break;
+    }
+  }
+  doc.packages.push_back(std::move(p));
+  return id;
+}
+
+std::string add_oci_dependency(Document& doc, const char* prefix, const specs::ImageRef& ref,
+                               const std::string& arch) {
+  std::string id = doc.ids.make(prefix, ref.path);
+  Json p = metadata_package(id, ref.path);
+  p["primaryPackagePurpose"] = "CONTAINER";
+  p["checksums"] = sha256_checksum(ref.digest);
+  p["externalRefs"] = purl_ref(local_image_purl(ref.path, ref.digest.hex, arch));
+  doc.packages.push_back(std::move(p));
+  return id;
+}
+
+}  // namespace
+
+namespace {
+
+// Packages, their sources and the images they are built in, with the relationships that
+// say which layer holds a package and what each package came from.
+void add_build_inputs(Document& doc, const specs::Spec& spec, const std::string& image_id,
+                      const std::vector<std::string>& layer_ids) {
+  std::map<std::string, const specs::Source*> sources;
+  std::map<std::string, std::string> source_ids;
+  for (const specs::Source& s : spec.sources) {
+    sources[s.name] = &s;
+    source_ids[s.name] = add_source(doc, s);
+  }
+  std::map<std::string, std::string> package_ids;
+  for (const specs::Package& p : spec.packages) package_ids[p.name] = add_package(doc, p, sources);
+  std::string env_id;
+  if (spec.environment.image) {
+    env_id =
+        add_oci_dependency(doc, "Environment", *spec.environment.image, spec.image.architecture);
+    if (spec.packages.empty()) doc.relate(env_id, "BUILD_DEPENDENCY_OF", image_id);
+  }
+  std::map<std::string, bool> source_used;
+  for (const specs::Package& p : spec.packages) {
+    const std::string& id = package_ids[p.name];
+    for (const specs::Ref& r : p.sources) {
+      if (!source_ids.contains(r.name)) continue;
+      doc.relate(id, "GENERATED_FROM", source_ids[r.name]);
+      source_used[r.name] = true;
+    }
+    for (const specs::Ref& d : p.depends) {
+      if (package_ids.contains(d.name)) doc.relate(package_ids[d.name], "BUILD_DEPENDENCY_OF", id);
+    }
+    if (!env_id.empty()) doc.relate(env_id, "BUILD_DEPENDENCY_OF", id);
+  }
+  for (const specs::Source& s : spec.sources) {
+    if (!source_used[s.name]) doc.relate(source_ids[s.name], "BUILD_DEPENDENCY_OF", image_id);
+  }
+  for (size_t i = 0; i < spec.image.layers.size() && i < layer_ids.size(); ++i) {
+    for (const specs::Ref& r : spec.image.layers[i].packages) {
+      if (package_ids.contains(r.name)) doc.relate(layer_ids[i], "CONTAINS", package_ids[r.name]);
+    }
+  }
+  if (spec.image.base) {
+    std::string base_id =
+        add_oci_dependency(doc, "BaseImage", *spec.image.base, spec.image.architecture);
+    doc.relate(image_id, "DESCENDANT_OF", base_id);
+  }
+}
+
+}  // namespace
+
+std::string spdx_namespace(std::string_view name, const Digest& manifest_digest) {
+  return fmt::format("https://strata.dev/spdx/{}/sha256-{}", percent_encode(name, true),
+                     manifest_digest.hex);
+}
+
+Json make_spdx(const specs::Plan& plan, const SbomInputs& in) {
+  const specs::Spec& spec = plan.spec;
+  Document doc;
+  std::string image_id = add_image(doc, spec, in);
+  std::vector<std::string> layer_ids;
+  for (size_t i = 0; i < in.layers.size(); ++i) {
+    layer_ids.push_back(add_layer(doc, spec, in.layers[i], i + 1));
+    doc.relate(image_id, "CONTAINS", layer_ids.back());
+  }
+  add_build_inputs(doc, spec, image_id, layer_ids);
+  return {{"spdxVersion", "SPDX-2.3"},
+          {"dataLicense", "CC0-1.0"},
+          {"SPDXID", "SPDXRef-DOCUMENT"},
+          {"name", fmt::format("{}:{}", spec.name, spec.version)},
+          {"documentNamespace", spdx_namespace(spec.name, in.manifest_digest)},
+          {"creationInfo",
+           {{"created", rfc3339_utc(spec.epoch)},
+            {"creators", {fmt::format("Tool: strata-{}", in.strata_version)}}}},
+          {"packages", std::move(doc.packages)},
+          {"files", std::move(doc.files)},
+          {"relationships", std::move(doc.relationships)}};
+}
+
+}  // namespace strata::attest
