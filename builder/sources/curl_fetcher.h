@@ -1,0 +1,18 @@
+// CurlFetcher: the Fetcher for http://, https:// and file:// URLs, and the one file that
+// wraps libcurl (STYLE.md §4): its handle, options, callbacks and error codes stay here.
+#pragma once
+
+#include "builder/sources/fetcher.h"
+
+namespace strata::builder::sources {
+
+// Follows redirects (to http and https only), fails on HTTP status >= 400 ("HTTP 404 from
+// URL"), detects stalls with a low-speed limit, retries transient failures with backoff, and
+// reports progress to options.progress. libcurl is initialized once per process, on first
+// use. Safe to use from several threads, each with its own fetch() call.
+class CurlFetcher : public Fetcher {
+ public:
+  Result<void> fetch(const std::string& url, int fd, const FetchOptions& options) override;
+};
+
+}  // namespace strata::builder::sources

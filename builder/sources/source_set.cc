@@ -1,0 +1,23 @@
+#include "builder/sources/source_set.h"
+
+namespace strata::builder::sources {
+
+Result<SourceSet> fetch_sources(const specs::Spec& spec, const SourceOptions& options,
+                                Fetcher& fetcher) {
+  SourceStore store(options);
+  SourceSet set;
+  for (const specs::Source& source : spec.sources) {
+    STRATA_TRY_ASSIGN(StoredSource stored, store.ensure(source, spec.dir, fetcher));
+    set.by_name.emplace(source.name, std::move(stored));
+  }
+  return set;
+}
+
+Result<std::string> default_cache_dir(std::string_view xdg_cache_home, std::string_view home) {
+  if (xdg_cache_home.starts_with('/')) return std::string(xdg_cache_home) + "/strata";
+  if (home.starts_with('/')) return std::string(home) + "/.cache/strata";
+  return Error(ErrorCode::kSpec,
+               "no cache directory: HOME and XDG_CACHE_HOME are unset; pass --cache DIR");
+}
+
+}  // namespace strata::builder::sources

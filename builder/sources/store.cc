@@ -1,0 +1,200 @@
+#include "builder/sources/store.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+
+#include "builder/base/fd.h"
+#include "builder/base/fs.h"
+#include "builder/sources/path_source.h"
+
+namespace strata::builder::sources {
+namespace {
+
+Error mismatch(const Digest& expected, const Digest& actual, std::string_view hint = {}) {
+  return Error(ErrorCode::kDigestMismatch, fmt::format("digest mismatch: expected {}, actual {}{}",
+                                                       expected.str(), actual.str(), hint));
+}
+
+// Copies `from` to `to_fd`, hashing the bytes on the way: what is stored is what was hashed.
+Result<Digest> copy_and_hash(const std::string& from, int to_fd) {
+  STRATA_TRY_ASSIGN(UniqueFd in, open_fd(from, O_RDONLY));
+  Sha256 hash;
+  std::array<char, 1 << 16> buf;
+  for (;;) {
+    STRATA_TRY_ASSIGN(int64_t n, read_some(in.get(), buf.data(), buf.size(), from));
+    if (n == 0) break;
+    std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    hash.update(chunk);
+    STRATA_TRY(write_all(to_fd, chunk, "the store's temporary file"));
+  }
+  return hash.finish();
+}
+
+// Moves a verified temporary file to its digest's name and makes the rename durable.
+Result<void> commit_blob(AtomicFile& file, const std::string& blob) {
+  STRATA_TRY(file.commit(blob));
+  return fsync_dir(dirname_of(blob));
+}
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = lower(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+        hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// The path part of a URL: "https://h/a/b.tgz?x#y" -> "/a/b.tgz".
+std::string_view url_path(std::string_view url) {
+  size_t scheme = url.find("://");
+  std::string_view rest = scheme == std::string_view::npos ? url : url.substr(scheme + 3);
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return {};
+  rest = rest.substr(slash);
+  return rest.substr(0, rest.find_first_of("?#"));
+}
+
+}  // namespace
+
+SourceStore::SourceStore(SourceOptions options)
+    : options_(std::move(options)), blob_dir_(options_.cache_dir + "/sources/sha256") {}
+
+std::string SourceStore::blob_path(const Digest& digest) const {
+  return blob_dir_ + "/" + digest.hex;
+}
+
+Result<StoredSource> SourceStore::ensure(const specs::Source& source, const std::string& spec_dir,
+                                         Fetcher& fetcher) const {
+  StoredSource out{.source = source,
+                   .file_name = source_file_name(source),
+                   .blob_path = blob_path(source.sha256)};
+  out.kind = is_archive_name(out.file_name) ? SourceKind::kArchive : SourceKind::kFile;
+  Result<void> stored = make_dirs(blob_dir_);
+  if (stored.ok()) {
+    if (source.path.empty()) {
+      stored = store_url(source, out.blob_path, fetcher);
+    } else {
+      Result<SourceKind> kind = store_path(source, spec_dir, out.blob_path);
+      if (kind.ok() && *kind == SourceKind::kDirectory) out.kind = SourceKind::kDirectory;
+      if (!kind.ok()) stored = std::move(kind).error();
+    }
+  }
+  if (!stored.ok()) {
+    return std::move(stored)
+        .error()
+        .context(fmt::format("source '{}' ({})", source.name, source_origin(source)))
+        .at(source.loc);
+  }
+  return out;
+}
+
+Result<void> SourceStore::store_url(const specs::Source& source, const std::string& blob,
+                                    Fetcher& fetcher) const {
+  struct stat st;
+  if (::lstat(blob.c_str(), &st) == 0) {
+    // Re-hash before every use: a blob damaged on disk must not reach a build unnoticed.
+    STRATA_TRY_ASSIGN(Digest stored, sha256_file(blob));
+    if (stored == source.sha256) return Ok{};
+    if (::unlink(blob.c_str()) != 0) return Error::sys("remove corrupt blob " + blob, errno);
+    if (options_.offline) {
+      return Error::io(
+          fmt::format("the stored copy {} was corrupt ({}) and has been removed; "
+                      "fetch it again without --offline",
+                      blob, stored.str()));
+    }
+  } else if (errno != ENOENT) {
+    return Error::sys("stat " + blob, errno);
+  }
+  if (options_.offline) {
+    return Error::io(
+        fmt::format("not in the source store ({}) and --offline forbids fetching", blob));
+  }
+  STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blob, 0644));
+  STRATA_TRY(fetcher.fetch(source.url, file.fd(), options_.fetch));
+  STRATA_TRY_ASSIGN(Digest actual, sha256_file(file.temp_path()));
+  // On a mismatch `file` is dropped here, which removes the temporary file: nothing stored.
+  if (actual != source.sha256) return mismatch(source.sha256, actual);
+  return commit_blob(file, blob);
+}
+
+Result<SourceKind> SourceStore::store_path(const specs::Source& source, const std::string& spec_dir,
+                                           const std::string& blob) const {
+  std::string full = (source.path.starts_with('/') || spec_dir.empty())
+                         ? source.path
+                         : spec_dir + "/" + source.path;
+  struct stat st;
+  if (::stat(full.c_str(), &st) != 0) return Error::sys("stat " + full, errno);
+  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+    return Error::io(full + " is neither a regular file nor a directory");
+  }
+  // The path is read again on every build: a local directory changes without notice, and
+  // its digest is the only way to know it has not.
+  STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blob, 0644));
+  bool is_directory = S_ISDIR(st.st_mode);
+  Digest actual;
+  if (is_directory) {
+    STRATA_TRY_ASSIGN(actual, write_directory_tar(full, file.fd()));
+  } else {
+    STRATA_TRY_ASSIGN(actual, copy_and_hash(full, file.fd()));
+  }
+  if (actual != source.sha256) {
+    return mismatch(source.sha256, actual,
+                    is_directory ? " (a directory's digest is that of its strata-det/1 tar; "
+                                   "'strata hash DIR' prints it)"
+                                 : "");
+  }
+  STRATA_TRY(commit_blob(file, blob));
+  return is_directory ? SourceKind::kDirectory : SourceKind::kFile;
+}
+
+bool is_archive_name(std::string_view file_name) {
+  static constexpr std::string_view kSuffixes[] = {".tar",     ".tar.gz",  ".tgz",  ".tar.xz",
+                                                   ".txz",     ".tar.bz2", ".tbz2", ".tbz",
+                                                   ".tar.zst", ".tzst",    ".zip"};
+  std::string name(file_name);
+  for (char& c : name) c = lower(c);
+  for (std::string_view suffix : kSuffixes) {
+    if (name.size() > suffix.size() && name.ends_with(suffix)) return true;
+  }
+  return false;
+}
+
+std::string source_file_name(const specs::Source& source) {
+  std::string name;
+  if (!source.path.empty()) {
+    std::string_view path = source.path;
+    while (path.size() > 1 && path.ends_with('/')) path.remove_suffix(1);
+    name = basename_of(path);
+  } else {
+    name = percent_decode(basename_of(url_path(source.url)));
+  }
+  bool usable = !name.empty() && name != "." && name != ".." &&
+                name.find_first_of(std::string_view("/\0", 2)) == std::string::npos;
+  return usable ? name : source.name;
+}
+
+std::string source_origin(const specs::Source& source) {
+  return source.path.empty() ? source.url : source.path;
+}
+
+}  // namespace strata::builder::sources

@@ -1,0 +1,268 @@
+#include "builder/sources/store.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "builder/base/fs.h"
+#include "builder/sources/path_source.h"
+#include "builder/sources/source_set.h"
+#include "builder/sources/test_util.h"
+
+namespace strata::builder::sources {
+namespace {
+
+using testing::FakeFetcher;
+using testing::list_tree;
+using testing::scratch_dir;
+
+constexpr char kUrl[] = "https://example.org/dl/hello-2.12.tar.gz";
+
+specs::Source url_source(std::string_view content) {
+  return specs::Source{
+      .name = "hello-src", .url = kUrl, .sha256 = sha256_of(content), .loc = {"spec.yaml", 7, 5}};
+}
+
+SourceOptions options_for(const TempDir& cache, bool offline = false) {
+  return SourceOptions{.cache_dir = cache.path(), .offline = offline};
+}
+
+TEST(SourceStore, UrlSourceIsFetchedVerifiedAndStoredByDigest) {
+  TempDir cache = scratch_dir();
+  FakeFetcher fetcher;
+  fetcher.bodies[kUrl] = "tarball bytes";
+  SourceStore store(options_for(cache));
+  Result<StoredSource> stored = store.ensure(url_source("tarball bytes"), "/spec", fetcher);
+  ASSERT_TRUE(stored.ok()) << stored.error().to_string();
+  EXPECT_EQ(stored->blob_path, cache.path() + "/sources/sha256/" + sha256_of("tarball bytes").hex);
+  EXPECT_EQ(stored->kind, SourceKind::kArchive);
+  EXPECT_EQ(stored->file_name, "hello-2.12.tar.gz");
+  EXPECT_EQ(*read_file(stored->blob_path), "tarball bytes");
+  EXPECT_EQ(list_tree(store.blob_dir()), std::vector<std::string>{sha256_of("tarball bytes").hex});
+}
+
+TEST(SourceStore, StoredBlobIsReusedWithoutFetching) {
+  TempDir cache = scratch_dir();
+  FakeFetcher fetcher;
+  fetcher.bodies[kUrl] = "tarball bytes";
+  SourceStore store(options_for(cache));
+  ASSERT_TRUE(store.ensure(url_source("tarball bytes"), "/spec", fetcher).ok());
+  ASSERT_TRUE(store.ensure(url_source("tarball bytes"), "/spec", fetcher).ok());
+  EXPECT_EQ(fetcher.calls, 1);
+}
+
+TEST(SourceStore, DigestMismatchNamesBothDigestsAndStoresNothing) {
+  TempDir cache = scratch_dir();
+  FakeFetcher fetcher;
+  fetcher.bodies[kUrl] = "tampered";
+  SourceStore store(options_for(cache));
+  Result<StoredSource> stored = store.ensure(url_source("original"), "/spec", fetcher);
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.error().code(), ErrorCode::kDigestMismatch);
+  EXPECT_EQ(stored.error().to_string(), "spec.yaml:7:5: error: source 'hello-src' (" +
+                                            std::string(kUrl) + "): digest mismatch: expected " +
+                                            sha256_of("original").str() + ", actual " +
+                                            sha256_of("tampered").str());
+  EXPECT_TRUE(list_tree(store.blob_dir()).empty());
+}
+
+TEST(SourceStore, FetchErrorIsLocatedAndLeavesNoTemporaryFile) {
+  TempDir cache = scratch_dir();
+  FakeFetcher fetcher;
+  fetcher.errors[kUrl] = "fetching " + std::string(kUrl) + ": connection reset";
+  SourceStore store(options_for(cache));
+  Result<StoredSource> stored = store.ensure(url_source("x"), "/spec", fetcher);
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.error().to_string(), "spec.yaml:7:5: error: source 'hello-src' (" +
+                                            std::string(kUrl) + "): fetching " + kUrl +
+                                            ": connection reset");
+  EXPECT_EQ(stored.error().code(), ErrorCode::kIo);
+  EXPECT_TRUE(list_tree(store.blob_dir()).empty());
+}
+
+TEST(SourceStore, CorruptBlobIsRemovedAndFetchedAgain) {
+  TempDir cache = scratch_dir();
+  FakeFetcher fetcher;
+  fetcher.bodies[kUrl] = "good";
+  SourceStore store(options_for(cache));
+  ASSERT_TRUE(make_dirs(store.blob_dir()).ok());
+  ASSERT_TRUE(write_file(store.blob_path(sha256_of("good")), "bit rot").ok());
+  Result<StoredSource> stored = store.ensure(url_source("good"), "/spec", fetcher);
+  ASSERT_TRUE(stored.ok()) << stored.error().to_string();
+  EXPECT_EQ(fetcher.calls, 1);
+  EXPECT_EQ(*read_file(stored->blob_path), "good");
+}
+
+TEST(SourceStore, OfflineUsesOnlyTheStore) {
+  TempDir cache = scratch_dir();
+  FakeFetcher fetcher;
+  fetcher.bodies[kUrl] = "good";
+  SourceStore offline(options_for(cache, true));
+  Result<StoredSource> missing = offline.ensure(url_source("good"), "/spec", fetcher);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().to_string(), "spec.yaml:7:5: error: source 'hello-src' (" +
+                                             std::string(kUrl) + "): not in the source store (" +
+                                             offline.blob_path(sha256_of("good")) +
+                                             ") and --offline forbids fetching");
+  EXPECT_EQ(fetcher.calls, 0);
+
+  ASSERT_TRUE(SourceStore(options_for(cache)).ensure(url_source("good"), "/spec", fetcher).ok());
+  EXPECT_TRUE(offline.ensure(url_source("good"), "/spec", fetcher).ok());
+  EXPECT_EQ(fetcher.calls, 1);
+}
+
+TEST(SourceStore, OfflineReportsAndRemovesACorruptBlob) {
+  TempDir cache = scratch_dir();
+  FakeFetcher fetcher;
+  SourceStore store(options_for(cache, true));
+  ASSERT_TRUE(make_dirs(store.blob_dir()).ok());
+  std::string blob = store.blob_path(sha256_of("good"));
+  ASSERT_TRUE(write_file(blob, "bit rot").ok());
+  Result<StoredSource> stored = store.ensure(url_source("good"), "/spec", fetcher);
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.error().message(),
+            "source 'hello-src' (" + std::string(kUrl) + "): the stored copy " + blob +
+                " was corrupt (" + sha256_of("bit rot").str() +
+                ") and has been removed; fetch it again without --offline");
+  EXPECT_TRUE(list_tree(store.blob_dir()).empty());
+  EXPECT_EQ(fetcher.calls, 0);
+}
+
+TEST(SourceStore, PathFileIsVerifiedAndCopiedIntoTheStore) {
+  TempDir cache = scratch_dir();
+  TempDir spec_dir = scratch_dir();
+  ASSERT_TRUE(make_dirs(spec_dir.path() + "/files").ok());
+  ASSERT_TRUE(write_file(spec_dir.path() + "/files/motd", "welcome\n").ok());
+  FakeFetcher fetcher;
+  specs::Source source{.name = "motd", .path = "files/motd", .sha256 = sha256_of("welcome\n")};
+  Result<StoredSource> stored =
+      SourceStore(options_for(cache)).ensure(source, spec_dir.path(), fetcher);
+  ASSERT_TRUE(stored.ok()) << stored.error().to_string();
+  EXPECT_EQ(stored->kind, SourceKind::kFile);
+  EXPECT_EQ(stored->file_name, "motd");
+  EXPECT_EQ(*read_file(stored->blob_path), "welcome\n");
+  EXPECT_EQ(fetcher.calls, 0);
+}
+
+TEST(SourceStore, MissingPathIsLocated) {
+  TempDir cache = scratch_dir();
+  FakeFetcher fetcher;
+  specs::Source source{
+      .name = "motd", .path = "nope", .sha256 = sha256_of(""), .loc = {"s.yaml", 3, 11}};
+  Result<StoredSource> stored = SourceStore(options_for(cache)).ensure(source, "/no/such", fetcher);
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.error().to_string(),
+            "s.yaml:3:11: error: source 'motd' (nope): stat /no/such/nope: No such file or "
+            "directory");
+}
+
+// A directory tree: a file, an executable, a subdirectory and a symlink.
+void make_tree(const std::string& dir) {
+  ASSERT_TRUE(make_dirs(dir + "/src").ok());
+  ASSERT_TRUE(write_file(dir + "/src/main.c", "int main() {}\n").ok());
+  ASSERT_TRUE(write_file(dir + "/configure", "#!/bin/sh\n", 0755).ok());
+  ASSERT_EQ(::symlink("src/main.c", (dir + "/main.c").c_str()), 0);
+}
+
+TEST(PathDigest, DirectoryDigestIgnoresMtimesAndUmaskButNotExecutableBits) {
+  TempDir dir = scratch_dir();
+  make_tree(dir.path());
+  Result<Digest> first = path_digest(dir.path());
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+
+  struct timespec times[2] = {{.tv_sec = 12345, .tv_nsec = 0}, {.tv_sec = 12345, .tv_nsec = 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (dir.path() + "/src/main.c").c_str(), times, 0), 0);
+  ASSERT_EQ(::chmod((dir.path() + "/src/main.c").c_str(), 0664), 0);  // a umask 002 checkout
+  ASSERT_EQ(::chmod((dir.path() + "/src").c_str(), 0775), 0);
+  EXPECT_EQ(*path_digest(dir.path()), *first);
+
+  ASSERT_EQ(::chmod((dir.path() + "/src/main.c").c_str(), 0775), 0);
+  EXPECT_NE(*path_digest(dir.path()), *first);
+}
+
+TEST(PathDigest, FileDigestIsItsSha256) {
+  TempDir dir = scratch_dir();
+  ASSERT_TRUE(write_file(dir.path() + "/f", "abc").ok());
+  EXPECT_EQ(*path_digest(dir.path() + "/f"), sha256_of("abc"));
+}
+
+TEST(SourceStore, PathDirectoryIsStoredAsItsTar) {
+  TempDir cache = scratch_dir();
+  TempDir spec_dir = scratch_dir();
+  make_tree(spec_dir.path() + "/tree");
+  Digest digest = *path_digest(spec_dir.path() + "/tree");
+  FakeFetcher fetcher;
+  specs::Source source{.name = "tree", .path = "tree/", .sha256 = digest};
+  Result<StoredSource> stored =
+      SourceStore(options_for(cache)).ensure(source, spec_dir.path(), fetcher);
+  ASSERT_TRUE(stored.ok()) << stored.error().to_string();
+  EXPECT_EQ(stored->kind, SourceKind::kDirectory);
+  EXPECT_EQ(stored->file_name, "tree");
+  EXPECT_EQ(*sha256_file(stored->blob_path), digest);
+}
+
+TEST(SourceStore, PathDirectoryMismatchTellsHowToGetTheDigest) {
+  TempDir cache = scratch_dir();
+  TempDir spec_dir = scratch_dir();
+  make_tree(spec_dir.path() + "/tree");
+  Digest actual = *path_digest(spec_dir.path() + "/tree");
+  FakeFetcher fetcher;
+  specs::Source source{.name = "tree", .path = "tree", .sha256 = sha256_of("stale")};
+  SourceStore store(options_for(cache));
+  Result<StoredSource> stored = store.ensure(source, spec_dir.path(), fetcher);
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.error().message(),
+            "source 'tree' (tree): digest mismatch: expected " + sha256_of("stale").str() +
+                ", actual " + actual.str() +
+                " (a directory's digest is that of its strata-det/1 tar; 'strata hash DIR' "
+                "prints it)");
+  EXPECT_TRUE(list_tree(store.blob_dir()).empty());
+}
+
+TEST(SourceNames, ArchivesAreRecognizedBySuffix) {
+  for (const char* name : {"a.tar", "a.tar.gz", "a.TGZ", "a.tar.xz", "a.txz", "a.tar.bz2", "a.tbz2",
+                           "a.tar.zst", "a.tzst", "a.zip"}) {
+    EXPECT_TRUE(is_archive_name(name)) << name;
+  }
+  for (const char* name : {"a.gz", "a.c", "tar", ".tar.gz", "a.tar.gz.sig", "zip"}) {
+    EXPECT_FALSE(is_archive_name(name)) << name;
+  }
+}
+
+TEST(SourceNames, FileNameComesFromTheUrlPath) {
+  auto name = [](std::string url) {
+    return source_file_name(specs::Source{.name = "fallback", .url = std::move(url)});
+  };
+  EXPECT_EQ(name("https://h/a/b-1.0.tar.gz"), "b-1.0.tar.gz");
+  EXPECT_EQ(name("https://h/a/b.zip?raw=1#x"), "b.zip");
+  EXPECT_EQ(name("https://h/my%20file.txt"), "my file.txt");
+  EXPECT_EQ(name("https://h/"), "fallback");
+  EXPECT_EQ(name("https://h"), "fallback");
+  EXPECT_EQ(name("https://h/a/%2E%2E"), "fallback");
+  EXPECT_EQ(name("https://h/a%2Fb"), "fallback");
+  EXPECT_EQ(name("file:///srv/x.tar"), "x.tar");
+}
+
+TEST(SourceSet, FetchesEverySourceOfTheSpecInOrder) {
+  TempDir cache = scratch_dir();
+  FakeFetcher fetcher;
+  fetcher.bodies["https://h/a.txt"] = "a";
+  fetcher.bodies["https://h/b.txt"] = "b";
+  specs::Spec spec;
+  spec.sources = {{.name = "a", .url = "https://h/a.txt", .sha256 = sha256_of("a")},
+                  {.name = "b", .url = "https://h/b.txt", .sha256 = sha256_of("b")}};
+  Result<SourceSet> set = fetch_sources(spec, options_for(cache), fetcher);
+  ASSERT_TRUE(set.ok()) << set.error().to_string();
+  ASSERT_EQ(set->by_name.size(), 2u);
+  EXPECT_EQ(*read_file(set->by_name.at("b").blob_path), "b");
+}
+
+TEST(SourceSet, DefaultCacheDirFollowsXdg) {
+  EXPECT_EQ(*default_cache_dir("/xdg", "/home/u"), "/xdg/strata");
+  EXPECT_EQ(*default_cache_dir("", "/home/u"), "/home/u/.cache/strata");
+  EXPECT_EQ(*default_cache_dir("relative", "/home/u"), "/home/u/.cache/strata");
+  EXPECT_FALSE(default_cache_dir("", "").ok());
+}
+
+}  // namespace
+}  // namespace strata::builder::sources
