@@ -13,19 +13,28 @@ std::string host_path_of(const specs::Spec& spec, const std::string& src) {
   return spec.dir.empty() ? src : spec.dir + "/" + src;
 }
 
-Result<PlannedLayer> files_layer(const specs::Spec& spec, const specs::LayerSpec& layer,
-                                 size_t index) {
-  if (!layer.packages.empty()) {
-    return Error::spec(layer.packages.front().loc,
-                       "layers built from packages are not supported by this version of strata");
-  }
+// A layer holds its packages' installed trees (modes as built, owned by root) and then its
+// files. Package outputs were built under a fixed umask, so their modes are kept.
+Result<PlannedLayer> image_layer(const specs::Spec& spec, const specs::LayerSpec& layer,
+                                 size_t index, const PackageTrees* packages) {
   PlannedLayer out{.loc = layer.loc};
+  std::vector<std::string> names;
+  for (const specs::Ref& ref : layer.packages) {
+    names.push_back(ref.name);
+    if (packages == nullptr) continue;
+    auto tree = packages->find(ref.name);
+    STRATA_CHECK(tree != packages->end());
+    STRATA_TRY(out.tree.add_host_path(tree->second, "/", {.keep_modes = true}, ref.loc));
+  }
   for (const specs::FileMapping& f : layer.files) {
     HostCopyOptions options{
         .file_mode = f.mode, .dir_mode = f.dir_mode, .uid = f.uid, .gid = f.gid};
     STRATA_TRY(out.tree.add_host_path(host_path_of(spec, f.src), f.dest, options, f.loc));
   }
-  out.history = {.created_by = fmt::format("strata: layer {}: files", index + 1),
+  std::string what = names.empty() ? "files"
+                                   : fmt::format("packages {}{}", fmt::join(names, ", "),
+                                                 layer.files.empty() ? "" : " and files");
+  out.history = {.created_by = fmt::format("strata: layer {}: {}", index + 1, what),
                  .comment = layer.comment};
   return out;
 }
@@ -115,7 +124,8 @@ std::string render_group(const specs::Accounts& accounts) {
   return out;
 }
 
-Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec) {
+Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec,
+                                                    const PackageTrees* packages) {
   const specs::Image& image = spec.image;
   if (image.base) {
     return Error::spec(image.base->loc,
@@ -123,7 +133,7 @@ Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec) {
   }
   std::vector<PlannedLayer> layers;
   for (size_t i = 0; i < image.layers.size(); ++i) {
-    STRATA_TRY_ASSIGN(PlannedLayer layer, files_layer(spec, image.layers[i], i));
+    STRATA_TRY_ASSIGN(PlannedLayer layer, image_layer(spec, image.layers[i], i, packages));
     layers.push_back(std::move(layer));
   }
   PlannedLayer generated{.loc = image.loc};

@@ -3,6 +3,8 @@
 // word on /etc/passwd, /tmp and friends is applied last).
 #pragma once
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "builder/layer/tree.h"
@@ -17,7 +19,13 @@ struct PlannedLayer {
   Loc loc;
 };
 
-Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec);
+// The installed tree of each built package, by package name.
+using PackageTrees = std::map<std::string, std::string>;
+
+// `packages` holds the output directory of every package a layer names; with nullptr (as in
+// `strata validate`, before anything is built) package layers are checked by name only.
+Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec,
+                                                    const PackageTrees* packages);
 
 // /etc/passwd and /etc/group for image.accounts: a root entry first unless the spec declares
 // uid/gid 0, then the spec's entries in spec order.

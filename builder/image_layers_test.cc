@@ -42,7 +42,7 @@ TEST(PlanImageLayers, AccountsAndPathsFormTheLastLayer) {
   spec.image.paths = {
       {.path = "/tmp", .type = specs::PathType::kDirectory, .mode = 01777},
       {.path = "/usr/bin/hi", .type = specs::PathType::kSymlink, .target = "hello"}};
-  auto layers = plan_image_layers(spec);
+  auto layers = plan_image_layers(spec, nullptr);
   ASSERT_TRUE(layers.ok()) << layers.error().to_string();
   ASSERT_EQ(layers->size(), 1u);
   EXPECT_EQ((*layers)[0].history.created_by, "strata: accounts and paths");
@@ -58,7 +58,7 @@ TEST(PlanImageLayers, PathOverridingGeneratedPasswdIsLocatedError) {
                        .type = specs::PathType::kFile,
                        .content = "x",
                        .loc = {"s.yaml", 9, 7}}};
-  auto layers = plan_image_layers(spec);
+  auto layers = plan_image_layers(spec, nullptr);
   ASSERT_FALSE(layers.ok());
   EXPECT_EQ(layers.error().to_string(),
             "s.yaml:9:7: error: /etc/passwd appears twice in one layer");
@@ -67,7 +67,7 @@ TEST(PlanImageLayers, PathOverridingGeneratedPasswdIsLocatedError) {
 TEST(PlanImageLayers, EmptyImageIsAnError) {
   specs::Spec spec;
   spec.image.loc = {"s.yaml", 5, 1};
-  auto layers = plan_image_layers(spec);
+  auto layers = plan_image_layers(spec, nullptr);
   ASSERT_FALSE(layers.ok());
   EXPECT_EQ(layers.error().to_string(),
             "s.yaml:5:1: error: the image has no content: add image.layers, paths or accounts");

@@ -65,10 +65,38 @@ class OutputParent {
   bool created_;
 };
 
+// The values the attestations stage needs beyond the plan: which host files went in, the
+// output-shaping options and, with --provenance-times, when the build ran.
+AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions& options,
+                                     const BuildResult& result,
+                                     const std::vector<SortedLayer>& layers,
+                                     const std::string& staged_layout,
+                                     std::optional<int64_t> started_on) {
+  AttestationInputs in{.plan = plan,
+                       .options = *options.attest,
+                       .image = result.image,
+                       .parameters = {.compression = std::string(compression_name(options.compression)),
+                                      .archive = options.write_archive,
+                                      .attach = options.attest->attach,
+                                      .sbom_format = options.attest->sbom_format == SbomFormat::kSpdx
+                                                         ? "spdx"
+                                                         : "cyclonedx"},
+                       .output_base = result.layout_dir,
+                       .staged_layout = staged_layout};
+  for (size_t i = 0; i < layers.size() && i < result.image.layers.size(); ++i) {
+    collect_input_files(plan.spec.dir, layers[i].entries, result.image.layers[i], in.input_files);
+  }
+  if (started_on) {
+    in.times = attest::RunTimes{.started_on = *started_on,
+                                .finished_on = options.attest->clock->now_seconds()};
+  }
+  return in;
+}
+
 }  // namespace
 
 Result<void> check_image(const specs::Plan& plan) {
-  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(plan.spec));
+  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(plan.spec, nullptr));
   STRATA_TRY(sort_layers(std::move(planned)));
   return Ok{};
 }
@@ -76,9 +104,17 @@ Result<void> check_image(const specs::Plan& plan) {
 Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& options) {
   const specs::Spec& spec = plan.spec;
   BuildResult result{.layout_dir = fmt::format("{}/{}", options.output_root, spec.name)};
+  std::optional<int64_t> started_on;
+  if (options.attest && options.attest->clock) started_on = options.attest->clock->now_seconds();
 
   // 1. Layers: spec.image becomes one ordered entry list per OCI layer (all checks first).
-  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec));
+  for (const specs::LayerSpec& layer : spec.image.layers) {
+    if (!layer.packages.empty()) {
+      return Error::spec(layer.packages.front().loc,
+                         "layers built from packages are not supported by this version of strata");
+    }
+  }
+  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, nullptr));
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
 
   // 2. Staging: a temporary directory beside the final layout, removed on any failure.
@@ -107,7 +143,15 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
                     oci::write_layout_documents(staging.path(), config, std::move(blobs),
                                                 spec.image.annotations, naming));
 
-  // 5. Archive (optional): a deterministic tar of the staged layout, committed with it.
+  // 5. Attestations: provenance, SBOM and signature staged beside the layout; with --attach
+  //    also stored in it as OCI 1.1 artifacts (before the archive, which then holds them).
+  std::optional<StagedAttestations> attestations;
+  if (options.attest) {
+    STRATA_TRY_ASSIGN(attestations, stage_attestations(attestation_inputs(
+                                        plan, options, result, layers, staging.path(), started_on)));
+  }
+
+  // 6. Archive (optional): a deterministic tar of the staged layout, committed with it.
   std::optional<AtomicFile> archive;
   if (options.write_archive) {
     result.archive_path = result.layout_dir + ".tar";
@@ -117,10 +161,15 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
     archive.emplace(std::move(file));
   }
 
-  // 6. Publish: the staged layout replaces OUTPUT_ROOT/NAME in one rename.
+  // 7. Publish: the staged layout replaces OUTPUT_ROOT/NAME in one rename; the archive and
+  //    the attestation files follow it.
   STRATA_TRY(publish_dir(staging.path(), result.layout_dir));
   staging.release();
   if (archive) STRATA_TRY(archive->commit(result.archive_path));
+  if (attestations) {
+    STRATA_TRY(attestations->commit());
+    result.attestations = attestations->paths();
+  }
   parent.keep();
   return result;
 }

@@ -120,7 +120,8 @@ Result<void> LayerTree::add_host_entry(const std::string& host_path, const struc
   int64_t group = -1;
   if (S_ISREG(st.st_mode)) {
     entry.type = EntryType::kRegular;
-    entry.mode = options.file_mode.value_or((st.st_mode & S_IXUSR) ? 0755 : 0644);
+    uint32_t normalized = (st.st_mode & S_IXUSR) ? 0755 : 0644;
+    entry.mode = options.file_mode.value_or(options.keep_modes ? st.st_mode & 07777 : normalized);
     entry.host_path = host_path;
     entry.size = st.st_size;
     if (st.st_nlink > 1) {
@@ -130,7 +131,8 @@ Result<void> LayerTree::add_host_entry(const std::string& host_path, const struc
     }
   } else if (S_ISDIR(st.st_mode)) {
     entry.type = EntryType::kDirectory;
-    entry.mode = options.dir_mode.value_or(options.file_mode.value_or(0755));
+    uint32_t normalized = options.keep_modes ? st.st_mode & 07777 : 0755;
+    entry.mode = options.dir_mode.value_or(options.file_mode.value_or(normalized));
   } else if (S_ISLNK(st.st_mode)) {
     entry.type = EntryType::kSymlink;
     entry.mode = 0777;

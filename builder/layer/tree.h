@@ -33,11 +33,13 @@ struct LayerEntry {
   Loc origin;  // where in the spec this entry comes from, for error messages
 };
 
-// Attributes for files copied from the host (a `files:` mapping). Host modes depend on the
+// Attributes for files copied from the host. A `files:` mapping's modes depend on the
 // checkout's umask, so they are normalized: 0755 when the owner may execute, else 0644.
+// Package outputs were built under a fixed umask: keep_modes takes their modes as they are.
 struct HostCopyOptions {
   std::optional<uint32_t> file_mode;
   std::optional<uint32_t> dir_mode;
+  bool keep_modes = false;
   int64_t uid = 0;
   int64_t gid = 0;
 };

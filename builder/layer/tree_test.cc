@@ -134,6 +134,16 @@ TEST_F(HostTreeTest, ExplicitModesApply) {
   EXPECT_EQ(entries[2].mode, 0700u);
 }
 
+TEST_F(HostTreeTest, KeepModesTakesHostModesAsTheyAre) {
+  ASSERT_EQ(::chmod((root_ + "/sub").c_str(), 0750), 0);
+  LayerTree tree;
+  ASSERT_TRUE(tree.add_host_path(root_, "/", {.keep_modes = true}, {}).ok());
+  auto entries = *std::move(tree).sorted_entries();
+  EXPECT_EQ(entries[0].mode, 0600u);  // a-hard
+  EXPECT_EQ(entries[1].mode, 0700u);  // run.sh
+  EXPECT_EQ(entries[2].mode, 0750u);  // sub
+}
+
 TEST_F(HostTreeTest, FifoIsRejected) {
   ASSERT_EQ(::mkfifo((root_ + "/sub/fifo").c_str(), 0644), 0);
   LayerTree tree;

@@ -1,0 +1,209 @@
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "builder/base/fs.h"
+#include "builder/build/scheduler.h"
+#include "sandbox/sandbox.h"
+
+namespace strata::builder::build {
+namespace {
+
+// Runs a step on the host with /bin/sh, with /build/src and /build/out replaced by the bind
+// sources: enough to test caching and scheduling without namespaces.
+class HostRunner : public sandbox::Runner {
+ public:
+  Result<sandbox::RunResult> run(const sandbox::Config& c) override {
+    ++runs;
+    std::string src, out;
+    for (const auto& b : c.binds) (b.target == "/build/src" ? src : out) = b.source;
+    std::string destdir = "DESTDIR=" + out;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(c.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd < 0 || ::chdir(src.c_str()) != 0) ::_exit(126);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      char* envp[] = {destdir.data(), nullptr};
+      ::execle("/bin/sh", "sh", "-e", "-c", c.argv[3].c_str(), nullptr, envp);
+      ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    sandbox::RunResult r;
+    r.exit_code = WEXITSTATUS(status);
+    return r;
+  }
+  std::atomic<int> runs = 0;
+};
+
+specs::Package package(std::string name, std::vector<std::string> steps,
+                       std::vector<std::string> depends = {}) {
+  specs::Package p{.name = std::move(name), .version = "1", .steps = std::move(steps)};
+  for (auto& d : depends) p.depends.push_back({.name = d});
+  return p;
+}
+
+class BuildTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto t = TempDir::create("/tmp", "strata-build-test-");
+    ASSERT_TRUE(t.ok());
+    tmp_ = std::make_unique<TempDir>(*std::move(t));
+    plan_.spec.packages = {
+        package("lib", {"mkdir -p $DESTDIR/usr/lib", "echo lib1 > $DESTDIR/usr/lib/libx"}),
+        package("app", {"mkdir -p $DESTDIR/usr/bin", "echo app > $DESTDIR/usr/bin/app"}, {"lib"})};
+    plan_.package_order = {0, 1};
+    ctx_.environment = sha256_of("test env");
+    ctx_.log_root = tmp_->path() + "/logs";
+    ctx_.jobs = 2;
+  }
+
+  Result<std::map<std::string, PackageOutput>> build() {
+    STRATA_TRY_ASSIGN(OutputStore store, OutputStore::open(tmp_->path() + "/cache"));
+    BuildObserver observer{
+        .cached = [this](const std::string& p, const Digest&) { cached_.push_back(p); }};
+    return build_packages(plan_, ctx_, store, runner_, observer);
+  }
+
+  std::unique_ptr<TempDir> tmp_;
+  specs::Plan plan_;
+  BuildContext ctx_;
+  HostRunner runner_;
+  std::vector<std::string> cached_;
+};
+
+TEST_F(BuildTest, BuildsInOrderAndStoresOutputs) {
+  auto outputs = build();
+  ASSERT_TRUE(outputs.ok()) << outputs.error().to_string();
+  EXPECT_EQ(runner_.runs, 4);
+  EXPECT_EQ(*read_file(outputs->at("lib").dir + "/usr/lib/libx"), "lib1\n");
+  EXPECT_EQ(*read_file(outputs->at("app").dir + "/usr/bin/app"), "app\n");
+  EXPECT_EQ(outputs->at("app").digest, *tree_digest(outputs->at("app").dir));
+}
+
+TEST_F(BuildTest, SecondBuildRunsNoStep) {
+  auto first = build();
+  ASSERT_TRUE(first.ok());
+  runner_.runs = 0;
+  auto second = build();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(runner_.runs, 0);
+  EXPECT_EQ(cached_, (std::vector<std::string>{"lib", "app"}));
+  EXPECT_EQ(first->at("app").digest, second->at("app").digest);
+}
+
+TEST_F(BuildTest, ChangingALibraryRebuildsItAndItsDependents) {
+  ASSERT_TRUE(build().ok());
+  plan_.spec.packages[0].steps[1] = "echo lib2 > $DESTDIR/usr/lib/libx";
+  runner_.runs = 0;
+  ASSERT_TRUE(build().ok());
+  EXPECT_EQ(runner_.runs, 4);
+}
+
+TEST_F(BuildTest, ChangingAnAppRebuildsOnlyIt) {
+  ASSERT_TRUE(build().ok());
+  plan_.spec.packages[1].steps[1] = "echo app2 > $DESTDIR/usr/bin/app";
+  runner_.runs = 0;
+  cached_.clear();
+  ASSERT_TRUE(build().ok());
+  EXPECT_EQ(runner_.runs, 2);
+  EXPECT_EQ(cached_, (std::vector<std::string>{"lib"}));
+}
+
+TEST_F(BuildTest, CorruptCacheEntryIsRebuiltNotUsed) {
+  auto first = build();
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(write_file(first->at("lib").dir + "/usr/lib/libx", "tampered\n").ok());
+  runner_.runs = 0;
+  auto second = build();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(runner_.runs, 2);  // lib rebuilt; app's key is unchanged, so it stays cached
+  EXPECT_EQ(*read_file(second->at("lib").dir + "/usr/lib/libx"), "lib1\n");
+}
+
+TEST_F(BuildTest, FailingStepNamesPackageStepStatusLogAndTail) {
+  plan_.spec.packages[0].steps[1] = "echo compiling; echo 'error: boom' >&2; exit 3";
+  auto outputs = build();
+  ASSERT_FALSE(outputs.ok());
+  std::string log = tmp_->path() + "/logs/lib/step-2.log";
+  EXPECT_EQ(outputs.error().code(), ErrorCode::kBuild);
+  EXPECT_EQ(outputs.error().message(),
+            "package 'lib' failed at step 2/2: echo compiling; echo 'error: boom' >&2; exit 3\n"
+            "  exited with status 3\n"
+            "  log: " +
+                log +
+                "\n"
+                "  last lines of the log:\n"
+                "    | compiling\n"
+                "    | error: boom");
+  EXPECT_EQ(runner_.runs, 2);  // app never started
+  // Nothing was stored and no work directory is left behind.
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(tmp_->path() + "/cache/packages")) {
+    entries += e.path().filename() != "tmp";
+  }
+  EXPECT_EQ(entries, 0);
+  EXPECT_TRUE(std::filesystem::is_empty(tmp_->path() + "/cache/packages/tmp"));
+}
+
+TEST(CacheKey, CoversWhatChangesTheOutputOnly) {
+  specs::Source src{.name = "s", .sha256 = sha256_of("a")};
+  specs::Package p{.name = "p", .version = "1", .license = "MIT", .steps = {"make"}};
+  CacheKeyInputs in{.environment = sha256_of("env"), .package = &p, .sources = {{"s", &src}}};
+  Digest base = *cache_key(in);
+  p.license = "GPL-2.0-only";
+  p.timeout_s = 5;
+  EXPECT_EQ(*cache_key(in), base);
+  p.steps = {"make all"};
+  EXPECT_NE(*cache_key(in), base);
+  p.steps = {"make"};
+  src.sha256 = sha256_of("b");
+  EXPECT_NE(*cache_key(in), base);
+  src.sha256 = sha256_of("a");
+  in.dependencies["d"] = sha256_of("out");
+  EXPECT_NE(*cache_key(in), base);
+  in.dependencies.clear();
+  in.env["CFLAGS"] = "-O2";
+  EXPECT_NE(*cache_key(in), base);
+}
+
+TEST(StepEnvironment, IsExactlyTheContractPlusTheSpec) {
+  specs::Package p{.name = "p"};
+  PackageBuildRequest r{
+      .package = &p, .env = {{"CFLAGS", "-O2"}, {"HOME", "/evil"}}, .epoch = 42, .jobs = 3};
+  EXPECT_EQ(
+      step_environment(r),
+      (std::vector<std::string>{"CFLAGS=-O2", "DESTDIR=/build/out", "HOME=/build/home", "JOBS=3",
+                                "LANG=C.UTF-8", "LC_ALL=C.UTF-8",
+                                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                "SOURCE_DATE_EPOCH=42", "TMPDIR=/tmp", "TZ=UTC"}));
+}
+
+TEST(RealSandbox, BuildsAPackageInNamespaces) {
+  if (!sandbox::check_user_namespaces().ok()) GTEST_SKIP() << "user namespaces unavailable";
+  auto t = TempDir::create("/tmp", "strata-build-test-");
+  ASSERT_TRUE(t.ok());
+  auto store = OutputStore::open(t->path() + "/cache");
+  ASSERT_TRUE(store.ok());
+  specs::Package p = package(
+      "hello",
+      {"test \"$(hostname)\" = strata && test \"$PWD\" = /build/src && test \"$(id -u)\" = 0",
+       "mkdir -p $DESTDIR/usr/bin && printf '#!/bin/sh\\necho hi\\n' > $DESTDIR/usr/bin/hi",
+       "chmod 755 $DESTDIR/usr/bin/hi && umask > $DESTDIR/umask"});
+  PackageBuildRequest r{.package = &p, .epoch = 1, .log_dir = t->path() + "/logs"};
+  sandbox::NamespaceRunner runner;
+  auto work = build_package(r, *store, runner, {}, nullptr);
+  ASSERT_TRUE(work.ok()) << work.error().to_string();
+  EXPECT_EQ(*read_file(work->path() + "/out/umask"), "0022\n");
+  struct stat st;
+  ASSERT_EQ(::stat((work->path() + "/out/usr/bin/hi").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+}
+
+}  // namespace
+}  // namespace strata::builder::build

@@ -1,0 +1,87 @@
+#include "builder/build/output_store.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "builder/base/json.h"
+#include "builder/layer/layer_writer.h"
+
+namespace strata::builder::build {
+namespace {
+
+// Hashes without storing: the DiffID of a layer is the digest we want.
+class DiscardOutput : public BlobOutput {
+ public:
+  Result<void> write(std::string_view) override { return Ok{}; }
+};
+
+constexpr char kRecordName[] = "output.json";
+
+}  // namespace
+
+Result<Digest> tree_digest(const std::string& dir) {
+  LayerTree tree;
+  STRATA_TRY(tree.add_host_path(dir, "/", {.keep_modes = true}, {}));
+  STRATA_TRY_ASSIGN(std::vector<LayerEntry> entries, std::move(tree).sorted_entries());
+  DiscardOutput out;
+  STRATA_TRY_ASSIGN(LayerBlob blob,
+                    write_layer(entries, {.compression = Compression::kNone, .mtime = 0}, out));
+  return blob.diff_id;
+}
+
+Result<OutputStore> OutputStore::open(const std::string& cache_dir) {
+  std::string root = cache_dir + "/packages";
+  STRATA_TRY(make_dirs(root + "/tmp"));
+  return OutputStore(std::move(root));
+}
+
+Result<TempDir> OutputStore::make_work_dir(std::string_view name) const {
+  return TempDir::create(root_ + "/tmp", fmt::format("{}-", name));
+}
+
+Result<std::optional<PackageOutput>> OutputStore::lookup(const std::string& name,
+                                                         const Digest& key) {
+  std::string entry = entry_dir(key);
+  auto record_text = read_file(entry + "/" + kRecordName);
+  if (!record_text.ok()) return std::optional<PackageOutput>();
+  PackageOutput out{.name = name, .cache_key = key, .dir = entry + "/out", .from_cache = true};
+  auto record = parse_json(*record_text, entry);
+  auto recorded =
+      record.ok() ? Digest::parse(record->value("digest", "")) : Result<Digest>(record.error());
+  auto actual = tree_digest(out.dir);
+  if (!recorded.ok() || !actual.ok() || *recorded != *actual) {
+    // A damaged entry (truncated file, edited output, missing record) is never used.
+    STRATA_TRY(remove_tree(entry));
+    return std::optional<PackageOutput>();
+  }
+  out.digest = *actual;
+  return std::optional<PackageOutput>(std::move(out));
+}
+
+Result<PackageOutput> OutputStore::commit(const std::string& name, const Digest& key,
+                                          TempDir work) {
+  STRATA_TRY_ASSIGN(Digest digest, tree_digest(work.path() + "/out"));
+  Json record = {{"name", name}, {"key", key.str()}, {"digest", digest.str()}};
+  STRATA_TRY_ASSIGN(std::string text, canonical_json(record));
+  // The record is written last inside the work dir, and the whole dir is renamed: an entry
+  // either has its record or does not exist.
+  for (const char* scratch : {"src", "home"}) STRATA_TRY(remove_tree(work.path() + "/" + scratch));
+  STRATA_TRY(write_file_atomic(work.path() + "/" + kRecordName, text));
+  std::string entry = entry_dir(key);
+  if (::rename(work.path().c_str(), entry.c_str()) != 0) {
+    if (errno != EEXIST && errno != ENOTEMPTY) {
+      return Error::sys(fmt::format("store package {} in {}", name, entry), errno);
+    }
+    // A concurrent build stored this key first: use its (verified) entry.
+    STRATA_TRY_ASSIGN(std::optional<PackageOutput> existing, lookup(name, key));
+    if (existing) return *std::move(existing);
+    return Error::io(fmt::format("store package {}: {} is in the way", name, entry));
+  }
+  work.release();
+  STRATA_TRY(fsync_dir(root_));
+  return PackageOutput{.name = name, .cache_key = key, .digest = digest, .dir = entry + "/out"};
+}
+
+}  // namespace strata::builder::build

@@ -1,0 +1,132 @@
+#include "builder/build/package_build.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+
+#include <atomic>
+
+#include "builder/base/fd.h"
+
+namespace strata::builder::build {
+namespace {
+
+constexpr char kSrc[] = "/build/src";
+constexpr char kOut[] = "/build/out";
+constexpr char kHome[] = "/build/home";
+constexpr size_t kLogTailLines = 25;
+// A build's processes: enough for parallel makes, few enough to stop a fork bomb.
+constexpr int64_t kMaxProcesses = 4096;
+
+Error step_failed(const PackageBuildRequest& r, size_t step, const sandbox::RunResult& result,
+                  const std::string& log) {
+  std::string tail = log_tail(log, kLogTailLines);
+  std::string quoted;
+  for (size_t start = 0; start < tail.size();) {
+    size_t end = tail.find('\n', start);
+    if (end == std::string::npos) end = tail.size();
+    quoted += fmt::format("    | {}\n", std::string_view(tail).substr(start, end - start));
+    start = end + 1;
+  }
+  std::string message =
+      fmt::format("package '{}' failed at step {}/{}: {}\n  {}\n  log: {}", r.package->name, step,
+                  r.package->steps.size(), r.package->steps[step - 1], result.describe(), log);
+  if (result.process_limit_hit)
+    message += fmt::format("\n  (it hit the limit of {} processes)", kMaxProcesses);
+  if (!quoted.empty()) message += fmt::format("\n  last lines of the log:\n{}", quoted);
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  return Error(ErrorCode::kBuild, std::move(message));
+}
+
+Result<void> prepare_work_dir(const PackageBuildRequest& r, const std::string& work) {
+  STRATA_TRY(make_dirs(work + "/src"));
+  STRATA_TRY(make_dirs(work + "/out"));
+  for (const PreparedSource& s : r.sources) {
+    auto unpacked = s.unpack(work + "/src");
+    if (!unpacked.ok()) {
+      return std::move(unpacked).error().context(
+          fmt::format("package '{}': unpacking source '{}'", r.package->name, s.name));
+    }
+  }
+  return make_dirs(r.log_dir);
+}
+
+sandbox::Config step_config(const PackageBuildRequest& r, const std::string& work,
+                            const std::string& step, int64_t timeout_ms, int null_fd,
+                            std::string log_path) {
+  sandbox::Config c;
+  c.rootfs = r.rootfs;
+  c.binds = {{.source = work + "/src", .target = kSrc, .read_only = false},
+             {.source = work + "/out", .target = kOut, .read_only = false}};
+  for (const PackageOutput& dep : r.dependencies) {
+    // TODO(lead): overlay dependency outputs at their installed paths (#4).
+    (void)dep;
+  }
+  c.argv = {"/bin/sh", "-e", "-c", step};
+  c.env = step_environment(r);
+  c.cwd = kSrc;
+  c.home = kHome;
+  c.limits = {.timeout_ms = timeout_ms, .max_processes = kMaxProcesses};
+  c.stdout_fd = null_fd;
+  c.stderr_fd = null_fd;
+  c.log_path = std::move(log_path);
+  return c;
+}
+
+}  // namespace
+
+std::vector<std::string> step_environment(const PackageBuildRequest& r) {
+  std::map<std::string, std::string> env = {
+      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}};
+  for (const auto& [k, v] : r.env) env[k] = v;
+  std::map<std::string, std::string> fixed = {
+      {"HOME", kHome},       {"TMPDIR", "/tmp"},
+      {"DESTDIR", kOut},     {"JOBS", std::to_string(r.jobs)},
+      {"TZ", "UTC"},         {"LANG", "C.UTF-8"},
+      {"LC_ALL", "C.UTF-8"}, {"SOURCE_DATE_EPOCH", std::to_string(r.epoch)}};
+  for (const auto& [k, v] : fixed) env[k] = v;
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+std::string log_tail(const std::string& path, size_t lines) {
+  auto text = read_file(path);
+  if (!text.ok()) return "";
+  std::string_view t = *text;
+  while (!t.empty() && t.back() == '\n') t.remove_suffix(1);
+  size_t pos = t.size();
+  for (size_t n = 0; n < lines && pos != std::string_view::npos && pos > 0; ++n) {
+    pos = t.rfind('\n', pos - 1);
+  }
+  return std::string(pos == std::string_view::npos ? t : t.substr(pos + 1));
+}
+
+Result<TempDir> build_package(const PackageBuildRequest& r, const OutputStore& store,
+                              sandbox::Runner& runner, const StepObserver& observe,
+                              const std::atomic<bool>* cancelled) {
+  STRATA_TRY_ASSIGN(TempDir work, store.make_work_dir(r.package->name));
+  STRATA_TRY(prepare_work_dir(r, work.path()));
+  STRATA_TRY_ASSIGN(UniqueFd null_fd, open_fd("/dev/null", O_WRONLY));
+  int64_t budget_ms = r.package->timeout_s * 1000;
+  const size_t count = r.package->steps.size();
+  for (size_t i = 0; i < count; ++i) {
+    if (cancelled && cancelled->load()) {
+      return Error(ErrorCode::kBuild, fmt::format("package '{}' cancelled", r.package->name));
+    }
+    std::string log = fmt::format("{}/step-{}.log", r.log_dir, i + 1);
+    if (observe) observe({r.package->name, i + 1, count, r.package->steps[i], log});
+    sandbox::Config config =
+        step_config(r, work.path(), r.package->steps[i], budget_ms, null_fd.get(), log);
+    STRATA_TRY_ASSIGN(sandbox::RunResult result, runner.run(config));
+    if (!result.ok()) return step_failed(r, i + 1, result, log);
+    budget_ms -= result.duration_ms;
+    if (budget_ms <= 0 && i + 1 < count) {
+      return Error(ErrorCode::kBuild,
+                   fmt::format("package '{}' timed out after step {}/{} (timeout {} s)",
+                               r.package->name, i + 1, count, r.package->timeout_s));
+    }
+  }
+  return work;
+}
+
+}  // namespace strata::builder::build

@@ -1,0 +1,39 @@
+// Building every package of a plan: in dependency order, independent packages in parallel up
+// to `jobs`, each one taken from the output store when its cache key is already there.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "builder/build/cache_key.h"
+#include "builder/build/package_build.h"
+#include "specs/plan.h"
+
+namespace strata::builder::build {
+
+struct BuildContext {
+  Digest environment;                                        // environment_digest_for_host/_image
+  std::string rootfs;                                        // "" = host
+  std::map<std::string, PreparedSource> sources;             // by source name
+  std::map<std::string, const specs::Source*> source_specs;  // by source name
+  int64_t jobs = 1;
+  std::string log_root;  // LOG_ROOT/PACKAGE/step-N.log
+};
+
+// What the scheduler reports as it goes; any member may be empty.
+struct BuildObserver {
+  std::function<void(const std::string& package, const Digest& key)> cached;
+  std::function<void(const std::string& package, const Digest& key)> started;
+  StepObserver step;
+  std::function<void(const std::string& package, const PackageOutput&)> built;
+};
+
+// Builds (or finds in the store) every package. On the first failure no new step or package
+// starts, the builds already running finish their current step, and that failure is returned.
+Result<std::map<std::string, PackageOutput>> build_packages(const specs::Plan& plan,
+                                                            const BuildContext& context,
+                                                            OutputStore& store,
+                                                            sandbox::Runner& runner,
+                                                            const BuildObserver& observer);
+
+}  // namespace strata::builder::build
