@@ -17,5 +17,6 @@ void register_build(CLI::App& app, Command& run);
 void register_validate(CLI::App& app, Command& run);
 void register_inspect(CLI::App& app, Command& run);
 void register_sandbox(CLI::App& app, Command& run);
+void register_hash(CLI::App& app, Command& run);
 
 }  // namespace strata::builder::cli

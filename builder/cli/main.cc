@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   register_validate(app, run);
   register_inspect(app, run);
   register_sandbox(app, run);
+  register_hash(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
