@@ -131,6 +131,15 @@ Result<void> validate_config(const Config& config) {
       problems.push_back(fmt::format("rootfs {}: not a directory", config.rootfs));
     }
   }
+  for (const std::string& dir : config.overlays) {
+    struct stat st {};
+    if (dir.empty() || dir[0] != '/' || dir.find_first_of(":,") != std::string::npos) {
+      problems.push_back(
+          fmt::format("overlay \"{}\": must be an absolute path without ':' or ','", dir));
+    } else if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      problems.push_back(fmt::format("overlay {}: not a directory", dir));
+    }
+  }
   check_binds(config, problems);
   check_env(config, problems);
   check_path(problems, "cwd", config.cwd);

@@ -63,6 +63,11 @@ struct Config {
   // The root filesystem: a directory (e.g. an unpacked image), or empty for the host's
   // system directories (/usr, /bin, /lib*, /sbin and a few /etc entries), read-only.
   std::string rootfs;
+  // Directories layered over the root, read-only, the first on top: what they hold appears
+  // at the same path inside (e.g. a package output's usr/lib over the host's /usr/lib). Each
+  // top-level directory they share with the root becomes an overlayfs of them all; their
+  // /etc entries are added to the sandbox's /etc. No ':' or ',' in these paths.
+  std::vector<std::string> overlays;
   std::vector<BindMount> binds;
   std::vector<std::string> argv;  // argv[0] is the program: a path, or a name found via PATH
   std::vector<std::string> env;   // exactly the environment, as "KEY=VALUE"

@@ -162,6 +162,39 @@ TEST_F(Sandbox, DirectoryRootfsGetsGeneratedEtcAndCallerBinds) {
   EXPECT_EQ(slurp(data + "/file"), "made\n");
 }
 
+TEST_F(Sandbox, OverlaysLayerDirectoriesOverTheRootReadOnly) {
+  std::string top = dir_->path() + "/top", under = dir_->path() + "/under";
+  for (const std::string& d :
+       {top + "/usr/lib/x", top + "/opt/a", under + "/opt/b", under + "/usr/lib/x", top + "/etc"})
+    std::filesystem::create_directories(d);
+  std::ofstream(top + "/usr/lib/x/f") << "top\n";
+  std::ofstream(under + "/usr/lib/x/f") << "under\n";
+  std::ofstream(under + "/usr/lib/x/g") << "g\n";
+  std::ofstream(top + "/etc/app.conf") << "conf\n";
+  Config config = shell(
+      "cat /usr/lib/x/f /usr/lib/x/g /etc/app.conf && ls /opt && test -x /bin/sh && "
+      "! touch /usr/lib/x/new 2>/dev/null && ! touch /opt/a/new 2>/dev/null && "
+      "head -1 /etc/passwd");
+  config.overlays = {top, under};
+  Result<RunResult> result = run(config);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->exit_code, 0) << slurp(err_path_);
+  EXPECT_EQ(slurp(out_path_), "top\ng\nconf\na\nb\nroot:x:0:0:root:/root:/bin/sh\n");
+}
+
+TEST_F(Sandbox, OverlayWithATopLevelFileIsRefused) {
+  std::string top = dir_->path() + "/top";
+  std::filesystem::create_directories(top);
+  std::ofstream(top + "/stray") << "x";
+  Config config = shell("true");
+  config.overlays = {top};
+  EXPECT_EQ(error_of(config), "preparing the sandbox root: overlay " + top +
+                                  ": /stray cannot be layered over the root");
+  config.overlays = {dir_->path() + "/a:b"};
+  EXPECT_EQ(error_of(config), "invalid sandbox config: overlay \"" + dir_->path() +
+                                  "/a:b\": must be an absolute path without ':' or ','");
+}
+
 // The parent is multithreaded in the builder: the child must not depend on locks (malloc,
 // stdio) that another thread may hold at clone time.
 TEST_F(Sandbox, RunsConcurrentlyFromSeveralThreads) {

@@ -194,12 +194,24 @@ TEST(RealSandbox, BuildsAPackageInNamespaces) {
       "hello",
       {"test \"$(hostname)\" = strata && test \"$PWD\" = /build/src && test \"$(id -u)\" = 0",
        "mkdir -p $DESTDIR/usr/bin && printf '#!/bin/sh\\necho hi\\n' > $DESTDIR/usr/bin/hi",
-       "chmod 755 $DESTDIR/usr/bin/hi && umask > $DESTDIR/umask"});
+       "chmod 755 $DESTDIR/usr/bin/hi && umask > $DESTDIR/usr/umask"});
   PackageBuildRequest r{.package = &p, .epoch = 1, .log_dir = t->path() + "/logs"};
   sandbox::NamespaceRunner runner;
   auto work = build_package(r, *store, runner, {}, nullptr);
   ASSERT_TRUE(work.ok()) << work.error().to_string();
-  EXPECT_EQ(*read_file(work->path() + "/out/umask"), "0022\n");
+  EXPECT_EQ(*read_file(work->path() + "/out/usr/umask"), "0022\n");
+
+  // A dependent sees the output at its installed path, over the host's /usr, read-only.
+  PackageOutput dep{.name = "hello", .dir = work->path() + "/out"};
+  specs::Package app =
+      package("app", {"test \"$(/usr/bin/hi)\" = hi && test -x /bin/sh && test -f /usr/bin/env",
+                      "if touch /usr/bin/new 2>/dev/null; then exit 1; fi",
+                      "mkdir -p $DESTDIR/usr/bin && cp /usr/bin/hi $DESTDIR/usr/bin/hi2"});
+  PackageBuildRequest r2{
+      .package = &app, .epoch = 1, .dependencies = {dep}, .log_dir = t->path() + "/logs-app"};
+  auto app_work = build_package(r2, *store, runner, {}, nullptr);
+  ASSERT_TRUE(app_work.ok()) << app_work.error().to_string();
+  EXPECT_EQ(*read_file(app_work->path() + "/out/usr/bin/hi2"), "#!/bin/sh\necho hi\n");
   struct stat st;
   ASSERT_EQ(::stat((work->path() + "/out/usr/bin/hi").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0755u);

@@ -57,10 +57,8 @@ sandbox::Config step_config(const PackageBuildRequest& r, const std::string& wor
   c.rootfs = r.rootfs;
   c.binds = {{.source = work + "/src", .target = kSrc, .read_only = false},
              {.source = work + "/out", .target = kOut, .read_only = false}};
-  for (const PackageOutput& dep : r.dependencies) {
-    // TODO(lead): overlay dependency outputs at their installed paths (#4).
-    (void)dep;
-  }
+  // Dependencies appear read-only at their installed paths, layered over the root.
+  for (const PackageOutput& dep : r.dependencies) c.overlays.push_back(dep.dir);
   c.argv = {"/bin/sh", "-e", "-c", step};
   c.env = step_environment(r);
   c.cwd = kSrc;

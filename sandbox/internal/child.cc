@@ -78,9 +78,25 @@ void wait_for_parent(const ChildPlan& plan) noexcept {
 
 // Clones every bind source into a detached mount tree while the host is still visible, with
 // its final attributes set before it is attached anywhere.
+// An overlayfs of op.source's lower directories, read-only, as a detached mount: host paths
+// are resolved now, before pivot_root hides them.
+void open_overlay(ChildPlan& plan, MountOp& op, int index) noexcept {
+  int fs = static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC));
+  if (fs < 0) fail(plan, Step::kMountOverlay, index);
+  if (::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", op.source, 0) != 0 ||
+      ::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+    fail(plan, Step::kMountOverlay, index);
+  int mnt = static_cast<int>(::syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+                                       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+  if (mnt < 0) fail(plan, Step::kMountOverlay, index);
+  ::close(fs);
+  op.tree_fd = mnt;
+}
+
 void open_bind_sources(ChildPlan& plan) noexcept {
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     MountOp& op = plan.ops[i];
+    if (op.kind == MountOp::Kind::kOverlay) open_overlay(plan, op, static_cast<int>(i));
     if (op.kind != MountOp::Kind::kBind) continue;
     int fd = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, op.source,
                                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
@@ -177,6 +193,7 @@ void run_mount_ops(const ChildPlan& plan) noexcept {
         if (write_file(op) != 0) fail(plan, Step::kWriteFile, index);
         break;
       case MountOp::Kind::kBind:
+      case MountOp::Kind::kOverlay:
         attach_bind(plan, op, index);
         break;
     }

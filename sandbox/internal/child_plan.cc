@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "builder/base/fs.h"
@@ -70,6 +71,14 @@ class PlanBuilder {
          .mount_attr = attr,
          .file_target = file});
   }
+  // A read-only overlayfs of `lowers` (the first on top) at `target`.
+  void overlay(const std::vector<std::string>& lowers, const std::string& target) {
+    mkdir_parents(target);
+    dirs_.insert(target);
+    std::string list;
+    for (const std::string& l : lowers) list += (list.empty() ? "" : ":") + l;
+    add({.kind = MountOp::Kind::kOverlay, .target = keep(target), .source = keep(list)});
+  }
   void tmpfs(const std::string& target, const std::string& options, uint64_t ms_flags) {
     mkdir_parents(target);
     dirs_.insert(target);
@@ -117,28 +126,94 @@ bool contains(const auto& list, std::string_view name) {
   return std::find(std::begin(list), std::end(list), name) != std::end(list);
 }
 
+bool is_dir(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The overlays' top-level directories by name (each list in overlay order) and their /etc
+// entries, first overlay first.
+struct OverlayEntries {
+  std::map<std::string, std::vector<std::string>> dirs;
+  std::vector<std::pair<std::string, std::string>> etc;  // {name, host path}
+};
+
+Result<OverlayEntries> list_overlays(const Config& config) {
+  OverlayEntries out;
+  for (const std::string& overlay : config.overlays) {
+    STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(overlay));
+    for (const std::string& name : names) {
+      std::string path = overlay + "/" + name;
+      if (name == "etc" && is_dir(path)) {
+        STRATA_TRY_ASSIGN(std::vector<std::string> etc_names, list_dir(path));
+        for (const std::string& e : etc_names) out.etc.emplace_back(e, path + "/" + e);
+      } else if (contains(kSkippedRootEntries, name) || !is_dir(path)) {
+        return Error(ErrorCode::kSpec,
+                     fmt::format("overlay {}: /{} cannot be layered over the root", overlay, name));
+      } else {
+        out.dirs[name].push_back(path);
+      }
+    }
+  }
+  return out;
+}
+
+// Adds the root's entry `name` (at `root_path`), layered under the overlays that have it.
+Result<void> add_root_entry(PlanBuilder& b, OverlayEntries& overlays, const std::string& name,
+                            const std::string& root_path) {
+  auto it = overlays.dirs.find(name);
+  if (it == overlays.dirs.end()) return b.add_host_entry(root_path, "/" + name);
+  std::vector<std::string> lowers = std::move(it->second);
+  overlays.dirs.erase(it);
+  if (!is_dir(root_path)) {
+    struct stat st {};
+    if (::lstat(root_path.c_str(), &st) == 0) {
+      return Error(ErrorCode::kSpec,
+                   fmt::format("overlay {}: /{} is not a directory in the root (install into "
+                               "what it points to)",
+                               lowers.front(), name));
+    }
+  } else {
+    lowers.push_back(root_path);
+  }
+  if (lowers.size() == 1) return b.add_host_entry(lowers.front(), "/" + name);
+  b.overlay(lowers, "/" + name);
+  return Ok{};
+}
+
 Result<void> add_root(const Config& config, PlanBuilder& b) {
+  STRATA_TRY_ASSIGN(OverlayEntries overlays, list_overlays(config));
+  std::vector<std::pair<std::string, std::string>> etc;  // {name, host path}, first wins
   if (config.rootfs.empty()) {
     for (const char* name : kHostRootEntries)
-      STRATA_TRY(b.add_host_entry(fmt::format("/{}", name), fmt::format("/{}", name)));
-    b.mkdir_parents("/etc/x");
-    for (const char* name : kHostEtcEntries)
-      STRATA_TRY(b.add_host_entry(fmt::format("/etc/{}", name), fmt::format("/etc/{}", name)));
-    return Ok{};
+      STRATA_TRY(add_root_entry(b, overlays, name, fmt::format("/{}", name)));
+    for (const char* name : kHostEtcEntries) etc.emplace_back(name, fmt::format("/etc/{}", name));
+  } else {
+    STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(config.rootfs));
+    for (const std::string& name : names) {
+      if (contains(kSkippedRootEntries, name)) continue;
+      STRATA_TRY(add_root_entry(b, overlays, name, config.rootfs + "/" + name));
+    }
+    std::string root_etc = config.rootfs + "/etc";
+    if (is_dir(root_etc)) {
+      STRATA_TRY_ASSIGN(std::vector<std::string> etc_names, list_dir(root_etc));
+      for (const std::string& name : etc_names) etc.emplace_back(name, root_etc + "/" + name);
+    }
   }
-  STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(config.rootfs));
-  for (const std::string& name : names) {
-    if (contains(kSkippedRootEntries, name)) continue;
-    STRATA_TRY(b.add_host_entry(config.rootfs + "/" + name, "/" + name));
+  // What only the overlays have (e.g. /opt/app).
+  for (auto& [name, lowers] : overlays.dirs) {
+    if (lowers.size() == 1) {
+      STRATA_TRY(b.add_host_entry(lowers.front(), "/" + name));
+    } else {
+      b.overlay(lowers, "/" + name);
+    }
   }
   b.mkdir_parents("/etc/x");
-  struct stat st {};
-  std::string etc = config.rootfs + "/etc";
-  if (::lstat(etc.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return Ok{};
-  STRATA_TRY_ASSIGN(std::vector<std::string> etc_names, list_dir(etc));
-  for (const std::string& name : etc_names) {
-    if (contains(kGeneratedEtcEntries, name)) continue;
-    STRATA_TRY(b.add_host_entry(etc + "/" + name, "/etc/" + name));
+  std::set<std::string> etc_seen;
+  etc.insert(etc.begin(), overlays.etc.begin(), overlays.etc.end());
+  for (const auto& [name, path] : etc) {
+    if (contains(kGeneratedEtcEntries, name) || !etc_seen.insert(name).second) continue;
+    STRATA_TRY(b.add_host_entry(path, "/etc/" + name));
   }
   return Ok{};
 }
@@ -258,6 +333,8 @@ const char* step_name(Step step) {
       return "mount tmpfs on";
     case Step::kAttachBind:
       return "bind mount";
+    case Step::kMountOverlay:
+      return "mount overlay";
     case Step::kCreateMountPoint:
       return "create mount point for";
     case Step::kSymlink:
@@ -310,7 +387,9 @@ std::string describe_record(const ChildPlan& plan, const ChildRecord& record) {
     what += fmt::format(" {}", plan.exec_candidates[index]);
   } else if (record.index >= 0 && index < plan.ops.size()) {
     const MountOp& op = plan.ops[index];
-    if (op.kind == MountOp::Kind::kBind && step != Step::kCreateMountPoint)
+    if (op.kind == MountOp::Kind::kOverlay && step != Step::kCreateMountPoint)
+      what = fmt::format("mount overlay of {} on {}", op.source, op.target);
+    else if (op.kind == MountOp::Kind::kBind && step != Step::kCreateMountPoint)
       what = fmt::format("{} {} on {}", step == Step::kAttachBind ? "bind mount" : what, op.source,
                          op.target);
     else if (op.kind == MountOp::Kind::kSymlink)

@@ -32,6 +32,7 @@ enum class Step : int32_t {
   kMkdir,
   kMountTmpfs,
   kAttachBind,
+  kMountOverlay,
   kCreateMountPoint,
   kSymlink,
   kWriteFile,
@@ -62,16 +63,16 @@ struct ChildRecord {
 
 // One step of building the new root, run after pivot_root with absolute paths.
 struct MountOp {
-  enum class Kind { kMkdir, kBind, kTmpfs, kSymlink, kFile };
+  enum class Kind { kMkdir, kBind, kTmpfs, kSymlink, kFile, kOverlay };
   Kind kind = Kind::kMkdir;
   const char* target = nullptr;  // inside the new root
   // kBind: the host path (opened before pivot_root); kTmpfs: mount options; kSymlink: the
-  // link text; kFile: the contents.
+  // link text; kFile: the contents; kOverlay: the lowerdir list (mounted before pivot_root).
   const char* source = nullptr;
   size_t source_size = 0;    // kFile
   uint64_t mount_attr = 0;   // kBind: MOUNT_ATTR_*; kTmpfs: MS_* flags
   bool file_target = false;  // kBind: the target is a file, not a directory
-  int tree_fd = -1;          // kBind: the detached tree, filled in by the child
+  int tree_fd = -1;          // kBind, kOverlay: the detached tree, filled in by the child
 };
 
 // Everything the child reads. Owns its strings; the pointers point into `strings_`.
