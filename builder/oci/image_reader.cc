@@ -1,8 +1,11 @@
 #include "builder/oci/image_reader.h"
 
 #include <fcntl.h>
+#include <fmt/ranges.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+
+#include <algorithm>
 
 #include "builder/layer/archive.h"
 #include "builder/oci/media_types.h"
@@ -120,6 +123,66 @@ Result<Descriptor> select_manifest(const ImageView& view, const Json& index, con
   return chosen;
 }
 
+// Every image manifest the index lists, nested indexes followed (as select_manifest does).
+Result<void> collect_manifests(const ImageView& view, const Json& index, int depth,
+                               std::vector<Descriptor>& out) {
+  if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array()) {
+    return format_error(view.source, "index has no manifests array");
+  }
+  for (const Json& m : index["manifests"]) {
+    STRATA_TRY_ASSIGN(Descriptor d, parse_descriptor(m, view.source + ": index.json"));
+    if (d.media_type == kIndexMediaType || d.media_type == kDockerManifestListMediaType) {
+      if (depth > 2) return format_error(view.source, "image indexes nested too deeply");
+      STRATA_TRY_ASSIGN(Json nested, read_json_blob(view.layout_dir, d));
+      STRATA_TRY(collect_manifests(view, nested, depth + 1, out));
+    } else {
+      out.push_back(std::move(d));
+    }
+  }
+  return Ok{};
+}
+
+// The layout (extracted first when `path` is an archive) and its index.json.
+Result<ImageView> open_layout(const std::string& path) {
+  ImageView view;
+  view.source = path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Error::sys(fmt::format("image {}", path), errno);
+  if (S_ISDIR(st.st_mode)) {
+    view.layout_dir = path;
+  } else {
+    STRATA_TRY_ASSIGN(TempDir dir, extract_archive(path));
+    view.layout_dir = dir.path();
+    view.extracted.emplace(std::move(dir));
+  }
+  auto index_text = read_file(view.layout_dir + "/index.json");
+  if (!index_text.ok()) return format_error(path, "not an OCI image layout (no index.json)");
+  STRATA_TRY_ASSIGN(view.index, parse_json(*index_text, path + ": index.json"));
+  return view;
+}
+
+// Reads (verified) the manifest view.manifest_descriptor names, its config and layer list.
+Result<void> load_manifest(ImageView& view) {
+  const std::string& path = view.source;
+  STRATA_TRY_ASSIGN(view.manifest, read_json_blob(view.layout_dir, view.manifest_descriptor));
+  if (!view.manifest.contains("config")) return format_error(path, "manifest has no config");
+  STRATA_TRY_ASSIGN(view.config_descriptor,
+                    parse_descriptor(view.manifest["config"], path + ": manifest"));
+  STRATA_TRY_ASSIGN(view.config, read_json_blob(view.layout_dir, view.config_descriptor));
+  for (const Json& l : view.manifest.value("layers", Json::array())) {
+    STRATA_TRY_ASSIGN(Descriptor d, parse_descriptor(l, path + ": manifest layers"));
+    view.layers.push_back(std::move(d));
+  }
+  // Every entry of index["manifests"] parsed as a descriptor already; annotations may not.
+  for (const Json& m : view.index["manifests"]) {
+    if (m["digest"] != view.manifest_descriptor.digest.str() || !m.contains("annotations")) continue;
+    const Json& ann = m["annotations"];
+    if (ann.is_object() && ann.contains(kRefNameAnnotation) && ann[kRefNameAnnotation].is_string())
+      view.ref_name = ann[kRefNameAnnotation].get<std::string>();
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 std::string ImageView::blob_path(const Digest& digest) const {
@@ -154,36 +217,29 @@ Result<std::string> read_verified_blob(const std::string& layout_dir, const Desc
 }
 
 Result<ImageView> open_image(const std::string& path, const std::string& tag) {
-  ImageView view;
-  view.source = path;
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return Error::sys(fmt::format("image {}", path), errno);
-  if (S_ISDIR(st.st_mode)) {
-    view.layout_dir = path;
-  } else {
-    STRATA_TRY_ASSIGN(TempDir dir, extract_archive(path));
-    view.layout_dir = dir.path();
-    view.extracted.emplace(std::move(dir));
-  }
-  auto index_text = read_file(view.layout_dir + "/index.json");
-  if (!index_text.ok()) return format_error(path, "not an OCI image layout (no index.json)");
-  STRATA_TRY_ASSIGN(view.index, parse_json(*index_text, path + ": index.json"));
+  STRATA_TRY_ASSIGN(ImageView view, open_layout(path));
   STRATA_TRY_ASSIGN(view.manifest_descriptor, select_manifest(view, view.index, tag, 0));
-  STRATA_TRY_ASSIGN(view.manifest, read_json_blob(view.layout_dir, view.manifest_descriptor));
-  if (!view.manifest.contains("config")) return format_error(path, "manifest has no config");
-  STRATA_TRY_ASSIGN(view.config_descriptor,
-                    parse_descriptor(view.manifest["config"], path + ": manifest"));
-  STRATA_TRY_ASSIGN(view.config, read_json_blob(view.layout_dir, view.config_descriptor));
-  for (const Json& l : view.manifest.value("layers", Json::array())) {
-    STRATA_TRY_ASSIGN(Descriptor d, parse_descriptor(l, path + ": manifest layers"));
-    view.layers.push_back(std::move(d));
+  STRATA_TRY(load_manifest(view));
+  return view;
+}
+
+Result<ImageView> open_image_by_digest(const std::string& path, const Digest& manifest_digest) {
+  STRATA_TRY_ASSIGN(ImageView view, open_layout(path));
+  std::vector<Descriptor> manifests;
+  STRATA_TRY(collect_manifests(view, view.index, 0, manifests));
+  auto it = std::find_if(manifests.begin(), manifests.end(),
+                         [&](const Descriptor& d) { return d.digest == manifest_digest; });
+  if (it == manifests.end()) {
+    std::vector<std::string> actual;
+    for (const Descriptor& d : manifests) actual.push_back(d.digest.str());
+    return Error(ErrorCode::kDigestMismatch,
+                 fmt::format("{}: manifest digest mismatch: expected {}, actual {}", path,
+                             manifest_digest.str(),
+                             actual.empty() ? "none (the index lists no image)"
+                                            : fmt::format("{}", fmt::join(actual, ", "))));
   }
-  for (const Json& m : view.index["manifests"]) {
-    if (m.value("digest", "") == view.manifest_descriptor.digest.str() &&
-        m.contains("annotations")) {
-      view.ref_name = m["annotations"].value(kRefNameAnnotation, "");
-    }
-  }
+  view.manifest_descriptor = *it;
+  STRATA_TRY(load_manifest(view));
   return view;
 }
 

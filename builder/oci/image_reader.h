@@ -32,6 +32,12 @@ struct ImageView {
 // ref.name is `tag`. Errors name the file and, for digests, the expected and actual value.
 Result<ImageView> open_image(const std::string& path, const std::string& tag = "");
 
+// Opens IMAGE and selects the image manifest whose digest is `manifest_digest`, wherever the
+// index lists it (nested indexes are searched too), so a pin picks one image out of many.
+// When none has that digest: kDigestMismatch, "<path>: manifest digest mismatch: expected
+// sha256:…, actual sha256:…" listing every image manifest the layout does hold.
+Result<ImageView> open_image_by_digest(const std::string& path, const Digest& manifest_digest);
+
 // Reads a blob and checks its size and digest against the descriptor.
 Result<std::string> read_verified_blob(const std::string& layout_dir, const Descriptor& d);
 

@@ -4,6 +4,7 @@
 #include "builder/oci/image_config.h"
 #include "builder/oci/image_reader.h"
 #include "builder/oci/layout_writer.h"
+#include "builder/oci/media_types.h"
 
 namespace strata::builder::oci {
 namespace {
@@ -90,6 +91,39 @@ TEST_F(ReaderTest, TamperedConfigNamesExpectedAndActualDigest) {
   EXPECT_EQ(view.error().message(), path + ": digest mismatch: expected " +
                                         image_.config.digest.str() + ", actual " +
                                         sha256_of("{}").str());
+}
+
+TEST_F(ReaderTest, OpensByDigestAmongSeveralImages) {
+  // A second image in the same layout: its own config and manifest, both listed in index.json.
+  specs::Image arm;
+  arm.architecture = "arm64";
+  auto config = write_blob(dir_, *canonical_json(make_config(arm, 0, {}, {})), kConfigMediaType);
+  ASSERT_TRUE(config.ok());
+  auto manifest =
+      write_blob(dir_, *canonical_json(make_manifest(*config, {}, {})), kManifestMediaType);
+  ASSERT_TRUE(manifest.ok());
+  Json index = *parse_json(*read_file(dir_ + "/index.json"), "index.json");
+  index["manifests"].push_back(manifest->to_json());
+  ASSERT_TRUE(write_file(dir_ + "/index.json", index.dump()).ok());
+
+  EXPECT_FALSE(open_image(dir_).ok());
+  auto first = open_image_by_digest(dir_, image_.manifest.digest);
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_EQ(first->ref_name, "v1");
+  EXPECT_EQ(first->layers.size(), 1u);
+  auto second = open_image_by_digest(dir_, manifest->digest);
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  EXPECT_EQ(second->config["architecture"], "arm64");
+  EXPECT_TRUE(second->layers.empty());
+}
+
+TEST_F(ReaderTest, DigestNotInLayoutNamesTheDigestsItHas) {
+  Digest wanted = sha256_of("another image");
+  auto view = open_image_by_digest(dir_, wanted);
+  ASSERT_FALSE(view.ok());
+  EXPECT_EQ(view.error().code(), ErrorCode::kDigestMismatch);
+  EXPECT_EQ(view.error().message(), dir_ + ": manifest digest mismatch: expected " + wanted.str() +
+                                        ", actual " + image_.manifest.digest.str());
 }
 
 TEST_F(ReaderTest, MissingIndexIsNotALayout) {
