@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "builder/base/fs.h"
 #include "specs/internal/sections.h"
@@ -35,28 +38,66 @@ Loc clamp_to_source(Loc loc, std::string_view yaml) {
   return {loc.file, lines, static_cast<int>(last_line.size()) + 1};
 }
 
+// Records where each document starts; the parse itself is YAML::Load's.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Where a second document starts, if there is one. Not YAML::LoadAll: on a ',' outside any
+// flow collection yaml-cpp 0.7 keeps returning empty documents without consuming input, and
+// LoadAll collects them until memory runs out (found by fuzz_parse.cc). Two calls suffice.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  std::stringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
+  }
+  if (counter.starts.size() < 2) return std::nullopt;
+  return counter.starts[1];
+}
+
 // The single YAML document of the spec, or nullopt after reporting why there is none.
 std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
-  std::vector<YAML::Node> docs;
+  std::string text(yaml);
+  YAML::Node doc;
+  std::optional<YAML::Mark> second;
   try {
-    docs = YAML::LoadAll(std::string(yaml));
+    doc = YAML::Load(text);
+    second = second_document(text);
   } catch (const YAML::Exception& e) {
-    // yaml-cpp's message is "yaml-cpp: error at line L, column C: what"; keep only `what`.
+    // yaml-cpp's what() is "yaml-cpp: error at line L, column C: msg"; the Loc says the rest.
     r.error(clamp_to_source(r.loc(e.mark), yaml), e.msg.empty() ? "malformed YAML" : e.msg);
     return std::nullopt;
   } catch (const std::exception& e) {
     r.error({r.file(), 1, 1}, fmt::format("malformed YAML: {}", e.what()));
     return std::nullopt;
   }
-  if (docs.empty() || docs[0].IsNull()) {
+  if (second) {
+    bool stray_comma = second->pos >= 0 && static_cast<size_t>(second->pos) < text.size() &&
+                       text[second->pos] == ',';
+    r.error(clamp_to_source(r.loc(*second), yaml),
+            stray_comma ? "unexpected ',' outside a [...] or {...} collection"
+                        : "a spec is one YAML document; found a second one here");
+    return std::nullopt;
+  }
+  if (doc.IsNull()) {
     r.error({r.file(), 1, 1}, "the spec is empty (it needs at least apiVersion, name and image)");
     return std::nullopt;
   }
-  if (docs.size() > 1) {
-    r.error(r.loc(docs[1]), "a spec is one YAML document; found a second one here");
-    return std::nullopt;
-  }
-  return docs[0];
+  return doc;
 }
 
 void read_identity(Reader& r, const MapReader& m, Spec& spec) {

@@ -231,8 +231,8 @@ image: {}
 ---
 name: x
 )"),
-            R"(spec.yaml:5:1: error: a spec is one YAML document; found a second one here
-name: x
+            R"(spec.yaml:4:1: error: a spec is one YAML document; found a second one here
+---
 ^)");
 }
 
@@ -277,6 +277,12 @@ image:
             R"(spec.yaml:5:21: error: workdir 'ééé' must be an absolute path
   config: {workdir: "ééé"}
                     ^)");
+}
+
+// yaml-cpp 0.7's LoadAll never returns on this input (found by fuzz_parse.cc).
+TEST(SpecErrors, StrayCommaIsReportedNotLoopedOn) {
+  EXPECT_EQ(report("[a],\n"),
+            "spec.yaml:1:4: error: unexpected ',' outside a [...] or {...} collection\n[a],\n   ^");
 }
 
 TEST(SpecErrors, SourcePathMustExist) {
