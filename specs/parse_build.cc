@@ -67,7 +67,7 @@ Source parse_source(Context& c, const Value& v, std::map<std::string, Loc>& name
     if (text && text->empty()) r.error(path->loc, "path is empty");
     if (text && !text->empty()) {
       s.path = *text;
-      if (c.options.check_files) check_local_file(c, *path, "path", s.path, false);
+      if (c.options.check_files) check_local_file(c, *path, "path", s.path, true);
     }
   } else if (m.ok()) {
     r.error(m.loc(), "missing required key 'url' or 'path'");
