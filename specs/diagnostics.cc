@@ -47,16 +47,16 @@ std::string format_diagnostic(const Diagnostic& d, std::string_view source) {
   std::string out =
       fmt::format("{}:{}:{}: error: {}", d.loc.file, d.loc.line, d.loc.column, d.message);
   std::optional<std::string_view> line = source_line(source, d.loc.line);
-  if (line && !line->empty()) out += fmt::format("\n{}\n{}^", *line, caret_prefix(*line, d.loc.column));
+  if (line && !line->empty())
+    out += fmt::format("\n{}\n{}^", *line, caret_prefix(*line, d.loc.column));
   return out;
 }
 
 std::string format_report(std::vector<Diagnostic> diagnostics, std::string_view source) {
-  std::stable_sort(diagnostics.begin(), diagnostics.end(),
-                   [](const Diagnostic& a, const Diagnostic& b) {
-                     return std::pair(a.loc.line, a.loc.column) <
-                            std::pair(b.loc.line, b.loc.column);
-                   });
+  std::stable_sort(
+      diagnostics.begin(), diagnostics.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        return std::pair(a.loc.line, a.loc.column) < std::pair(b.loc.line, b.loc.column);
+      });
   std::string out;
   for (const Diagnostic& d : diagnostics) {
     if (!out.empty()) out += '\n';

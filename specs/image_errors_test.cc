@@ -12,7 +12,8 @@ using testing::report;
 using testing::SpecDir;
 
 TEST(SpecErrors, DestMustBeAbsoluteNormalizedAndUniqueInALayer) {
-  EXPECT_EQ(report(R"(apiVersion: strata/v1
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
 name: t
 image:
   layers:
@@ -23,7 +24,7 @@ image:
         - {src: files/motd, dest: /etc/motd/}
         - {src: files/motd, dest: /etc/motd}
 )"),
-            R"(spec.yaml:6:17: error: src 'files/motd' does not exist (looked in /nonexistent/files/motd)
+      R"(spec.yaml:6:17: error: src 'files/motd' does not exist (looked in /nonexistent/files/motd)
         - {src: files/motd, dest: etc/motd}
                 ^
 spec.yaml:6:35: error: dest 'etc/motd' must be an absolute path
@@ -190,7 +191,8 @@ spec.yaml:9:35: error: home 'home' must be an absolute path
 }
 
 TEST(SpecErrors, ConfigChecksEveryField) {
-  EXPECT_EQ(report(R"(apiVersion: strata/v1
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
 name: t
 image:
   config:
@@ -203,7 +205,7 @@ image:
     stop_signal: SIGTREM
     labels: {"": x}
 )"),
-            R"(spec.yaml:5:17: error: expected a sequence, got a string (write a list of arguments, like [/usr/bin/app, --flag])
+      R"(spec.yaml:5:17: error: expected a sequence, got a string (write a list of arguments, like [/usr/bin/app, --flag])
     entrypoint: /bin/app
                 ^
 spec.yaml:6:11: error: 'A=B' is not a valid environment variable name (non-empty, without '=')
@@ -240,11 +242,12 @@ spec.yaml:12:14: error: keys must not be empty
 }
 
 TEST(SpecErrors, ArchitectureSuggestsTheGoarchName) {
-  EXPECT_EQ(report(R"(apiVersion: strata/v1
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
 name: t
 image: {architecture: x86_64, os: windows}
 )"),
-            R"(spec.yaml:3:23: error: 'x86_64' is not a GOARCH architecture name; did you mean 'amd64'?
+      R"(spec.yaml:3:23: error: 'x86_64' is not a GOARCH architecture name; did you mean 'amd64'?
 image: {architecture: x86_64, os: windows}
                       ^
 spec.yaml:3:35: error: 'windows' is not a valid os (expected linux)
@@ -276,7 +279,8 @@ spec.yaml:8:32: error: expected a string, got a sequence
 }
 
 TEST(SpecErrors, ConfigUserGroupMustBeDeclaredOnScratch) {
-  EXPECT_EQ(report(R"(apiVersion: strata/v1
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
 name: t
 image:
   accounts:
@@ -284,7 +288,7 @@ image:
     users: [{name: u, uid: 5}]
   config: {user: "u:h"}
 )"),
-            R"(spec.yaml:7:18: error: group 'h' is not declared in image.accounts.groups and the base is scratch
+      R"(spec.yaml:7:18: error: group 'h' is not declared in image.accounts.groups and the base is scratch
   config: {user: "u:h"}
                  ^)");
 }
@@ -301,12 +305,13 @@ image:
 }
 
 TEST(SpecErrors, BaseMustBePinnedOrScratch) {
-  EXPECT_EQ(report(R"(apiVersion: strata/v1
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
 name: t
 image:
   base: ubuntu:22.04
 )"),
-            R"(spec.yaml:4:9: error: base 'ubuntu:22.04' is not an image pinned by digest like "./layout@sha256:<64 hex>" or scratch
+      R"(spec.yaml:4:9: error: base 'ubuntu:22.04' is not an image pinned by digest like "./layout@sha256:<64 hex>" or scratch
   base: ubuntu:22.04
         ^)");
 }
@@ -315,9 +320,10 @@ TEST(SpecErrors, FilesSrcMustExist) {
   SpecDir dir;
   std::string line = "    - files: [{src: files/nope, dest: /etc/nope}]";
   std::string yaml = std::string(testing::kHead) + "image:\n  layers:\n" + line + "\n";
-  EXPECT_EQ(report(yaml, dir.path()), "spec.yaml:5:21: error: src 'files/nope' does not exist "
-                                      "(looked in " + dir.path() + "/files/nope)\n" + line +
-                                      "\n" + std::string(20, ' ') + "^");
+  EXPECT_EQ(report(yaml, dir.path()),
+            "spec.yaml:5:21: error: src 'files/nope' does not exist "
+            "(looked in " +
+                dir.path() + "/files/nope)\n" + line + "\n" + std::string(20, ' ') + "^");
 }
 
 TEST(SpecErrors, FilesSrcKindMustFitDestAndDirMode) {

@@ -3,14 +3,13 @@
 #include "specs/parse.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
-
-#include <yaml-cpp/eventhandler.h>
 
 #include "builder/base/fs.h"
 #include "specs/internal/sections.h"
@@ -140,8 +139,9 @@ void read_top_level(internal::Context& c, const YAML::Node& doc, Spec& spec) {
                                   internal::kind_of(doc)));
     return;
   }
-  MapReader m(r, root, {"apiVersion", "name", "version", "epoch", "sources", "environment",
-                        "packages", "image"});
+  MapReader m(
+      r, root,
+      {"apiVersion", "name", "version", "epoch", "sources", "environment", "packages", "image"});
   read_identity(r, m, spec);
   if (std::optional<Field> f = m.get("sources")) spec.sources = parse_sources(c, *f);
   if (std::optional<Field> f = m.get("environment")) {

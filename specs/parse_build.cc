@@ -96,8 +96,8 @@ void read_steps(Reader& r, const MapReader& m, Package& p) {
 
 Package parse_package(Context& c, const Value& v, std::map<std::string, Loc>& names) {
   Reader& r = c.reader;
-  MapReader m(r, v, {"name", "version", "license", "sources", "depends", "steps", "env",
-                     "timeout"});
+  MapReader m(r, v,
+              {"name", "version", "license", "sources", "depends", "steps", "env", "timeout"});
   Package p;
   p.loc = v.loc;
   if (std::optional<Field> f = m.require("name")) {

@@ -44,8 +44,9 @@ std::optional<int64_t> read_user_gid(Reader& r, const Value& v, const std::vecto
 std::optional<std::vector<std::string>> read_argv(Reader& r, const Value& v) {
   if (v.node.IsNull()) return std::nullopt;
   if (v.node.IsScalar()) {
-    r.error(v.loc, "expected a sequence, got a string (write a list of arguments, like "
-                   "[/usr/bin/app, --flag])");
+    r.error(v.loc,
+            "expected a sequence, got a string (write a list of arguments, like "
+            "[/usr/bin/app, --flag])");
     return std::nullopt;
   }
   std::vector<std::string> argv;
@@ -195,8 +196,9 @@ Accounts parse_accounts(Context& c, const Value& v) {
 
 ImageConfig parse_config(Context& c, const Value& v, const Image& image) {
   Reader& r = c.reader;
-  MapReader m(r, v, {"entrypoint", "cmd", "env", "workdir", "user", "labels", "ports", "volumes",
-                     "stop_signal"});
+  MapReader m(
+      r, v,
+      {"entrypoint", "cmd", "env", "workdir", "user", "labels", "ports", "volumes", "stop_signal"});
   ImageConfig config;
   config.loc = v.loc;
   if (std::optional<Field> f = m.get("entrypoint")) config.entrypoint = read_argv(r, *f);

@@ -192,14 +192,15 @@ spec.yaml:8:39: error: timeout '2m30' is not a duration like "90s", "30m", "1h30
 }
 
 TEST(SpecErrors, BadRootfsDoesNotAlsoComplainAboutImage) {
-  EXPECT_EQ(report(R"(apiVersion: strata/v1
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
 name: t
 environment:
   rootfs: hots
   image: x@sha256:abc
 image: {}
 )"),
-            R"(spec.yaml:4:11: error: 'hots' is not a valid rootfs (expected host or image); did you mean 'host'?
+      R"(spec.yaml:4:11: error: 'hots' is not a valid rootfs (expected host or image); did you mean 'host'?
   rootfs: hots
           ^
 spec.yaml:5:10: error: image 'x@sha256:abc' is not an image pinned by digest like "./layout@sha256:<64 hex>"
@@ -220,8 +221,9 @@ environment: {image: "./t@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 }
 
 TEST(SpecErrors, EmptySpecIsAnError) {
-  EXPECT_EQ(report(R"()"),
-            R"(spec.yaml:1:1: error: the spec is empty (it needs at least apiVersion, name and image))");
+  EXPECT_EQ(
+      report(R"()"),
+      R"(spec.yaml:1:1: error: the spec is empty (it needs at least apiVersion, name and image))");
 }
 
 TEST(SpecErrors, SecondYamlDocumentIsAnError) {
@@ -292,7 +294,8 @@ TEST(SpecErrors, SourcePathMustExist) {
                      "}]\nimage: {}\n";
   EXPECT_EQ(report(yaml, dir.path()),
             "spec.yaml:3:27: error: path 'nope.tgz' does not exist (looked in " + dir.path() +
-                "/nope.tgz)\n" + yaml.substr(yaml.find("sources"), yaml.find("\nimage") - yaml.find("sources")) +
+                "/nope.tgz)\n" +
+                yaml.substr(yaml.find("sources"), yaml.find("\nimage") - yaml.find("sources")) +
                 "\n" + std::string(26, ' ') + "^");
 }
 

@@ -133,8 +133,8 @@ void read_platform(Reader& r, const MapReader& m, Image& image) {
     return;
   }
   Result<std::string> goarch = goarch_for_machine(*arch);
-  std::string hint = goarch.ok() ? fmt::format("; did you mean '{}'?", *goarch)
-                                 : did_you_mean(*arch, names);
+  std::string hint =
+      goarch.ok() ? fmt::format("; did you mean '{}'?", *goarch) : did_you_mean(*arch, names);
   r.error(f->loc, fmt::format("'{}' is not a GOARCH architecture name{}", *arch, hint));
 }
 
@@ -157,8 +157,8 @@ std::vector<PathEntry> parse_paths(Context& c, const Value& v) {
 
 Image parse_image(Context& c, const Value& v) {
   Reader& r = c.reader;
-  MapReader m(r, v, {"base", "layers", "accounts", "paths", "config", "annotations", "os",
-                     "architecture"});
+  MapReader m(
+      r, v, {"base", "layers", "accounts", "paths", "config", "annotations", "os", "architecture"});
   Image image;
   image.loc = v.loc;
   if (std::optional<Field> f = m.get("base")) image.base = read_base(r, *f);

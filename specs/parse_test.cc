@@ -84,7 +84,8 @@ TEST(SpecParse, DesignSpecRoundTripsIntoTypedValues) {
   EXPECT_EQ(s.epoch, 1700000000);
   ASSERT_EQ(s.sources.size(), 2u);
   EXPECT_EQ(s.sources[0].url, "https://example.org/hello-2.12.tar.gz");
-  EXPECT_EQ(s.sources[0].sha256.hex, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(s.sources[0].sha256.hex,
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
   EXPECT_EQ(s.sources[0].strip, 1);
   EXPECT_EQ(s.sources[0].loc.line, 6);
   EXPECT_EQ(s.sources[0].loc.column, 5);
@@ -106,7 +107,7 @@ TEST(SpecParse, DesignSpecRoundTripsIntoTypedValues) {
   ASSERT_EQ(hello.depends.size(), 1u);
   EXPECT_EQ(hello.depends[0].name, "zlib");
   EXPECT_EQ(hello.steps, (std::vector<std::string>{"./configure --prefix=/usr", "make -j\"$JOBS\"",
-                                                    "make install DESTDIR=\"$DESTDIR\""}));
+                                                   "make install DESTDIR=\"$DESTDIR\""}));
   EXPECT_EQ(hello.env.at("LDFLAGS"), "-s");
   EXPECT_EQ(hello.timeout_s, 5400);
   EXPECT_EQ(s.packages[1].timeout_s, 90);
@@ -190,7 +191,8 @@ TEST(SpecParse, BaseImageAndUserGidDefaultToPinnedAndUid) {
 
 TEST(SpecParse, LoadSpecResolvesRelativePathsAgainstTheSpecDirectory) {
   SpecDir dir;
-  std::string yaml = std::string(kHead) + "image:\n  layers:\n    - files: [{src: files/motd, dest: /m}]\n";
+  std::string yaml =
+      std::string(kHead) + "image:\n  layers:\n    - files: [{src: files/motd, dest: /m}]\n";
   ASSERT_TRUE(write_file(dir.path() + "/s.yaml", yaml).ok());
   Result<Spec> spec = load_spec(dir.path() + "/s.yaml");
   ASSERT_TRUE(spec.ok()) << spec.error().message();
@@ -207,8 +209,10 @@ TEST(SpecParse, LoadSpecReportsAnUnreadableFile) {
 }
 
 TEST(SpecParse, FileChecksCanBeTurnedOff) {
-  std::string yaml = std::string(kHead) + "image:\n  layers:\n    - files: [{src: nope, dest: /m}]\n";
-  ParseResult result = parse_spec_diagnostics(yaml, "s.yaml", "/nonexistent", {.check_files = false});
+  std::string yaml =
+      std::string(kHead) + "image:\n  layers:\n    - files: [{src: nope, dest: /m}]\n";
+  ParseResult result =
+      parse_spec_diagnostics(yaml, "s.yaml", "/nonexistent", {.check_files = false});
   EXPECT_TRUE(result.ok());
 }
 

@@ -16,8 +16,8 @@ Result<void> check_depends(const std::vector<Package>& packages) {
       bool known = std::any_of(packages.begin(), packages.end(),
                                [&](const Package& q) { return q.name == dep.name; });
       if (!known) {
-        return Error::spec(dep.loc, fmt::format("package '{}' depends on unknown package '{}'",
-                                                p.name, dep.name));
+        return Error::spec(
+            dep.loc, fmt::format("package '{}' depends on unknown package '{}'", p.name, dep.name));
       }
     }
   }

@@ -37,8 +37,9 @@ image: {}
 }
 
 TEST(Plan, IndependentPackagesKeepDeclarationOrder) {
-  Spec spec = parse_ok("packages:\n  - {name: c, steps: [x]}\n  - {name: a, steps: [x]}\n"
-                       "  - {name: b, steps: [x]}\nimage: {}\n");
+  Spec spec = parse_ok(
+      "packages:\n  - {name: c, steps: [x]}\n  - {name: a, steps: [x]}\n"
+      "  - {name: b, steps: [x]}\nimage: {}\n");
   Result<Plan> plan = make_plan(spec, "amd64");
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->package_order, (std::vector<size_t>{0, 1, 2}));

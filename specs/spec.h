@@ -60,9 +60,9 @@ struct Package {
 
 // One `files:` entry of a layer: a file or directory next to the spec, copied to `dest`.
 struct FileMapping {
-  std::string src;                 // relative to the spec's directory, as written
-  std::string dest;                // absolute, normalized ("/etc/motd"); "/" allowed for dirs
-  std::optional<uint32_t> mode;    // permission bits for regular files (and dirs if dir_mode unset)
+  std::string src;               // relative to the spec's directory, as written
+  std::string dest;              // absolute, normalized ("/etc/motd"); "/" allowed for dirs
+  std::optional<uint32_t> mode;  // permission bits for regular files (and dirs if dir_mode unset)
   std::optional<uint32_t> dir_mode;  // permission bits for directories copied from a src dir
   int64_t uid = 0;
   int64_t gid = 0;

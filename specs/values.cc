@@ -188,11 +188,11 @@ Result<std::string> normalize_port(std::string_view port) {
 
 Result<void> check_signal(std::string_view signal) {
   static const std::vector<std::string> kNames = {
-      "SIGABRT", "SIGALRM",   "SIGBUS",  "SIGCHLD", "SIGCONT", "SIGFPE",    "SIGHUP",
-      "SIGILL",  "SIGINT",    "SIGIO",   "SIGKILL", "SIGPIPE", "SIGPROF",   "SIGPWR",
-      "SIGQUIT", "SIGSEGV",   "SIGSTKFLT", "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP",
-      "SIGTSTP", "SIGTTIN",   "SIGTTOU", "SIGURG",  "SIGUSR1", "SIGUSR2",   "SIGVTALRM",
-      "SIGWINCH", "SIGXCPU", "SIGXFSZ", "SIGRTMIN", "SIGRTMAX"};
+      "SIGABRT",  "SIGALRM", "SIGBUS",    "SIGCHLD",  "SIGCONT", "SIGFPE",  "SIGHUP",
+      "SIGILL",   "SIGINT",  "SIGIO",     "SIGKILL",  "SIGPIPE", "SIGPROF", "SIGPWR",
+      "SIGQUIT",  "SIGSEGV", "SIGSTKFLT", "SIGSTOP",  "SIGSYS",  "SIGTERM", "SIGTRAP",
+      "SIGTSTP",  "SIGTTIN", "SIGTTOU",   "SIGURG",   "SIGUSR1", "SIGUSR2", "SIGVTALRM",
+      "SIGWINCH", "SIGXCPU", "SIGXFSZ",   "SIGRTMIN", "SIGRTMAX"};
   if (std::optional<uint64_t> n = parse_decimal(signal); n && *n >= 1 && *n <= 64) return Ok{};
   if (std::find(kNames.begin(), kNames.end(), signal) != kNames.end()) return Ok{};
   for (std::string_view base : {"SIGRTMIN+", "SIGRTMAX-"}) {
@@ -213,9 +213,9 @@ Result<void> check_signal(std::string_view signal) {
 
 Result<std::pair<std::string, Digest>> parse_pinned_image(std::string_view text) {
   size_t at = text.rfind('@');
-  Error bad(ErrorCode::kSpec,
-            fmt::format("'{}' is not an image pinned by digest like \"./layout@sha256:<64 hex>\"",
-                        text));
+  Error bad(
+      ErrorCode::kSpec,
+      fmt::format("'{}' is not an image pinned by digest like \"./layout@sha256:<64 hex>\"", text));
   if (at == std::string_view::npos || at == 0) return bad;
   Result<Digest> digest = Digest::parse(text.substr(at + 1));
   if (!digest.ok()) return bad;
@@ -224,16 +224,25 @@ Result<std::pair<std::string, Digest>> parse_pinned_image(std::string_view text)
 
 const std::vector<std::string>& goarch_names() {
   static const std::vector<std::string> kNames = {
-      "386",    "amd64",  "arm",      "arm64",   "loong64", "mips", "mips64",
+      "386",      "amd64",  "arm",   "arm64",   "loong64", "mips", "mips64",
       "mips64le", "mipsle", "ppc64", "ppc64le", "riscv64", "s390x"};
   return kNames;
 }
 
 Result<std::string> goarch_for_machine(std::string_view machine) {
-  static const std::array<std::pair<std::string_view, std::string_view>, 12> kMap = {{
-      {"x86_64", "amd64"}, {"i386", "386"}, {"i486", "386"}, {"i586", "386"}, {"i686", "386"},
-      {"aarch64", "arm64"}, {"armv7l", "arm"}, {"armv6l", "arm"}, {"ppc64le", "ppc64le"},
-      {"s390x", "s390x"}, {"riscv64", "riscv64"}, {"loongarch64", "loong64"}}};
+  static const std::array<std::pair<std::string_view, std::string_view>, 12> kMap = {
+      {{"x86_64", "amd64"},
+       {"i386", "386"},
+       {"i486", "386"},
+       {"i586", "386"},
+       {"i686", "386"},
+       {"aarch64", "arm64"},
+       {"armv7l", "arm"},
+       {"armv6l", "arm"},
+       {"ppc64le", "ppc64le"},
+       {"s390x", "s390x"},
+       {"riscv64", "riscv64"},
+       {"loongarch64", "loong64"}}};
   for (const auto& [uname, goarch] : kMap) {
     if (uname == machine) return std::string(goarch);
   }

@@ -47,8 +47,8 @@ TEST(SpecValues, DurationsAcceptUnitsInOrderOrPlainSeconds) {
   EXPECT_EQ(*parse_duration_s("1h30m"), 5400);
   EXPECT_EQ(*parse_duration_s("1h2m3s"), 3723);
   EXPECT_EQ(*parse_duration_s("600"), 600);
-  for (const char* bad : {"", "0", "0s", "m", "30x", "1m1h", "1h1h", "1.5h", "-5", "169h",
-                          "05m", "99999999999"}) {
+  for (const char* bad :
+       {"", "0", "0s", "m", "30x", "1m1h", "1h1h", "1.5h", "-5", "169h", "05m", "99999999999"}) {
     EXPECT_FALSE(parse_duration_s(bad).ok()) << bad;
   }
 }

@@ -48,9 +48,7 @@ std::optional<uint32_t> read_mode(Reader& r, const Value& v) {
   return *mode;
 }
 
-std::optional<int64_t> read_id(Reader& r, const Value& v) {
-  return read_int(r, v, 0, 4294967294);
-}
+std::optional<int64_t> read_id(Reader& r, const Value& v) { return read_int(r, v, 0, 4294967294); }
 
 std::optional<std::string> read_enum(Reader& r, const Value& v, std::string_view what,
                                      const std::vector<std::string>& options) {
@@ -65,8 +63,8 @@ std::optional<std::string> read_enum(Reader& r, const Value& v, std::string_view
 std::map<std::string, std::string> read_env(Reader& r, const Value& v, EnvKind kind) {
   // The sandbox sets these itself (DESIGN.md "The sandbox contract"); letting a spec change
   // them would break the build's isolation or its reproducibility.
-  static const std::vector<std::string> kReserved = {"DESTDIR", "SOURCE_DATE_EPOCH", "JOBS",
-                                                     "HOME", "TMPDIR"};
+  static const std::vector<std::string> kReserved = {"DESTDIR", "SOURCE_DATE_EPOCH", "JOBS", "HOME",
+                                                     "TMPDIR"};
   std::map<std::string, std::string> env;
   for (Entry& e : read_string_map(r, v)) {
     if (kind == EnvKind::kBuild && !is_shell_name(e.key)) {

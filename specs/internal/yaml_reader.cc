@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include "specs/suggest.h"
@@ -99,7 +99,8 @@ std::optional<int64_t> read_int(Reader& reader, const Value& value, int64_t min,
     return std::nullopt;
   }
   if (ec == std::errc() && end == text.data() + text.size() && leading_zero) {
-    reader.error(value.loc, fmt::format("expected an integer without leading zeros, got '{}'", text));
+    reader.error(value.loc,
+                 fmt::format("expected an integer without leading zeros, got '{}'", text));
     return std::nullopt;
   }
   if (ec != std::errc() || end != text.data() + text.size()) {
