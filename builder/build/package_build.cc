@@ -37,40 +37,38 @@ Error step_failed(const PackageBuildRequest& r, size_t step, const sandbox::RunR
   return Error(ErrorCode::kBuild, std::move(message));
 }
 
-Result<void> prepare_work_dir(const PackageBuildRequest& r, const std::string& work) {
-  STRATA_TRY(make_dirs(work + "/src"));
-  STRATA_TRY(make_dirs(work + "/out"));
+}  // namespace
+
+Result<TempDir> prepare_package_work(const PackageBuildRequest& r, const OutputStore& store) {
+  STRATA_TRY_ASSIGN(TempDir work, store.make_work_dir(r.package->name));
+  STRATA_TRY(make_dirs(work.path() + "/src"));
+  STRATA_TRY(make_dirs(work.path() + "/out"));
   for (const PreparedSource& s : r.sources) {
-    auto unpacked = s.unpack(work + "/src");
+    auto unpacked = s.unpack(work.path() + "/src");
     if (!unpacked.ok()) {
       return std::move(unpacked).error().context(
           fmt::format("package '{}': unpacking source '{}'", r.package->name, s.name));
     }
   }
-  return make_dirs(r.log_dir);
+  STRATA_TRY(make_dirs(r.log_dir));
+  return work;
 }
 
-sandbox::Config step_config(const PackageBuildRequest& r, const std::string& work,
-                            const std::string& step, int64_t timeout_ms, int null_fd,
-                            std::string log_path) {
+sandbox::Config package_sandbox_config(const PackageBuildRequest& r, const std::string& work,
+                                       std::vector<std::string> argv) {
   sandbox::Config c;
   c.rootfs = r.rootfs;
   c.binds = {{.source = work + "/src", .target = kSrc, .read_only = false},
              {.source = work + "/out", .target = kOut, .read_only = false}};
   // Dependencies appear read-only at their installed paths, layered over the root.
   for (const PackageOutput& dep : r.dependencies) c.overlays.push_back(dep.dir);
-  c.argv = {"/bin/sh", "-e", "-c", step};
+  c.argv = std::move(argv);
   c.env = step_environment(r);
   c.cwd = kSrc;
   c.home = kHome;
-  c.limits = {.timeout_ms = timeout_ms, .max_processes = kMaxProcesses};
-  c.stdout_fd = null_fd;
-  c.stderr_fd = null_fd;
-  c.log_path = std::move(log_path);
+  c.limits = {.max_processes = kMaxProcesses};
   return c;
 }
-
-}  // namespace
 
 std::vector<std::string> step_environment(const PackageBuildRequest& r) {
   std::map<std::string, std::string> env = {
@@ -102,8 +100,7 @@ std::string log_tail(const std::string& path, size_t lines) {
 Result<TempDir> build_package(const PackageBuildRequest& r, const OutputStore& store,
                               sandbox::Runner& runner, const StepObserver& observe,
                               const std::atomic<bool>* cancelled) {
-  STRATA_TRY_ASSIGN(TempDir work, store.make_work_dir(r.package->name));
-  STRATA_TRY(prepare_work_dir(r, work.path()));
+  STRATA_TRY_ASSIGN(TempDir work, prepare_package_work(r, store));
   STRATA_TRY_ASSIGN(UniqueFd null_fd, open_fd("/dev/null", O_WRONLY));
   int64_t budget_ms = r.package->timeout_s * 1000;
   const size_t count = r.package->steps.size();
@@ -114,7 +111,11 @@ Result<TempDir> build_package(const PackageBuildRequest& r, const OutputStore& s
     std::string log = fmt::format("{}/step-{}.log", r.log_dir, i + 1);
     if (observe) observe({r.package->name, i + 1, count, r.package->steps[i], log});
     sandbox::Config config =
-        step_config(r, work.path(), r.package->steps[i], budget_ms, null_fd.get(), log);
+        package_sandbox_config(r, work.path(), {"/bin/sh", "-e", "-c", r.package->steps[i]});
+    config.limits.timeout_ms = budget_ms;
+    config.stdout_fd = null_fd.get();
+    config.stderr_fd = null_fd.get();
+    config.log_path = log;
     STRATA_TRY_ASSIGN(sandbox::RunResult result, runner.run(config));
     if (!result.ok()) return step_failed(r, i + 1, result, log);
     budget_ms -= result.duration_ms;

@@ -47,6 +47,16 @@ struct PackageBuildRequest {
 // The contract's variables cannot be overridden, except PATH.
 std::vector<std::string> step_environment(const PackageBuildRequest& request);
 
+// A fresh work directory from `store` with WORK/src holding the package's sources unpacked
+// and an empty WORK/out, plus the log directory.
+Result<TempDir> prepare_package_work(const PackageBuildRequest& request, const OutputStore& store);
+
+// The sandbox for running `argv` in the package's build environment: the rootfs with the
+// dependencies layered over it, /build/src and /build/out from `work_dir`, the step
+// environment, cwd /build/src, HOME /build/home.
+sandbox::Config package_sandbox_config(const PackageBuildRequest& request,
+                                       const std::string& work_dir, std::vector<std::string> argv);
+
 // Runs the package's steps in a fresh work directory from `store`; on success returns that
 // directory, whose out/ holds the output (ready for OutputStore::commit). A failing step is
 // ErrorCode::kBuild naming the package, the step, how it ended, the log file and the log's
