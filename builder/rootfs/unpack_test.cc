@@ -91,6 +91,29 @@ TEST_F(ApplyTest, EntriesReplaceWhatWasThere) {
   EXPECT_EQ(st.st_mode & 07777, 0711u);
 }
 
+TEST_F(ApplyTest, AcceptsDotSlashNamesAndLeavesTheRootAlone) {
+  ASSERT_TRUE(apply({dir("./", 0700), dir("./etc/"), file("./etc/x", "1")}).ok());
+  EXPECT_EQ(list_tree(root_), (Strings{"etc d", "etc/x f:1"}));
+  struct stat st;
+  ASSERT_EQ(::stat(root_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+}
+
+TEST_F(ApplyTest, LaterLayersWriteIntoReadOnlyDirectories) {
+  ASSERT_TRUE(apply({dir("ro/", 0555), file("ro/a", "a")}).ok());
+  ASSERT_TRUE(apply({file("ro/b", "b"), file("ro/.wh.a", "")}).ok());
+  EXPECT_EQ(list_tree(root_), (Strings{"ro d", "ro/b f:b"}));
+  struct stat st;
+  ASSERT_EQ(::stat((root_ + "/ro").c_str(), &st), 0);
+  // Without preserve_owners, directories keep owner rwx so later layers can write into them.
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  if (!running_as_root()) return;
+  ASSERT_TRUE(apply({dir("ro/", 0555)}, {.preserve_owners = true}).ok());
+  ASSERT_TRUE(apply({file("ro/c", "c")}, {.preserve_owners = true}).ok());
+  ASSERT_EQ(::stat((root_ + "/ro").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0555u);
+}
+
 TEST_F(ApplyTest, SkipsDevicesAndFifos) {
   ASSERT_TRUE(apply({dir("dev/"),
                      {.name = "dev/null", .kind = TarEntry::Kind::kCharDevice},
