@@ -72,17 +72,17 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
                                      const std::vector<SortedLayer>& layers,
                                      const std::string& staged_layout,
                                      std::optional<int64_t> started_on) {
-  AttestationInputs in{.plan = plan,
-                       .options = *options.attest,
-                       .image = result.image,
-                       .parameters = {.compression = std::string(compression_name(options.compression)),
-                                      .archive = options.write_archive,
-                                      .attach = options.attest->attach,
-                                      .sbom_format = options.attest->sbom_format == SbomFormat::kSpdx
-                                                         ? "spdx"
-                                                         : "cyclonedx"},
-                       .output_base = result.layout_dir,
-                       .staged_layout = staged_layout};
+  AttestationInputs in{
+      .plan = plan,
+      .options = *options.attest,
+      .image = result.image,
+      .parameters = {.compression = std::string(compression_name(options.compression)),
+                     .archive = options.write_archive,
+                     .attach = options.attest->attach,
+                     .sbom_format =
+                         options.attest->sbom_format == SbomFormat::kSpdx ? "spdx" : "cyclonedx"},
+      .output_base = result.layout_dir,
+      .staged_layout = staged_layout};
   for (size_t i = 0; i < layers.size() && i < result.image.layers.size(); ++i) {
     collect_input_files(plan.spec.dir, layers[i].entries, result.image.layers[i], in.input_files);
   }
@@ -147,8 +147,9 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   //    also stored in it as OCI 1.1 artifacts (before the archive, which then holds them).
   std::optional<StagedAttestations> attestations;
   if (options.attest) {
-    STRATA_TRY_ASSIGN(attestations, stage_attestations(attestation_inputs(
-                                        plan, options, result, layers, staging.path(), started_on)));
+    STRATA_TRY_ASSIGN(attestations,
+                      stage_attestations(attestation_inputs(plan, options, result, layers,
+                                                            staging.path(), started_on)));
   }
 
   // 6. Archive (optional): a deterministic tar of the staged layout, committed with it.

@@ -1,9 +1,10 @@
-// The build pipeline (DESIGN.md "The pipeline"): plan -> layers -> image layout. The only
-// code that knows the whole sequence; see pipeline.cc.
+// The build pipeline (DESIGN.md "The pipeline"): plan -> layers -> image layout ->
+// attestations. The only code that knows the whole sequence; see pipeline.cc.
 #pragma once
 
 #include <string>
 
+#include "builder/attestations.h"
 #include "builder/layer/layer_writer.h"
 #include "builder/oci/layout_writer.h"
 #include "specs/plan.h"
@@ -16,11 +17,15 @@ struct BuildOptions {
   std::string output_root = "out";  // the layout goes to OUTPUT_ROOT/NAME
   Compression compression = Compression::kGzip;
   bool write_archive = false;  // also OUTPUT_ROOT/NAME.tar (oci-archive + docker-archive)
+  // Provenance, SBOM and signature beside the layout (strata build always sets this); unset,
+  // only the layout (and archive) are written.
+  std::optional<AttestOptions> attest;
 };
 
 struct BuildResult {
   std::string layout_dir;
-  std::string archive_path;  // empty unless requested
+  std::string archive_path;       // empty unless requested
+  AttestationPaths attestations;  // empty unless options.attest
   oci::WrittenImage image;
 };
 
@@ -29,7 +34,8 @@ struct BuildResult {
 Result<void> check_image(const specs::Plan& plan);
 
 // Builds the image the plan describes. On failure nothing under output_root is created or
-// changed: the layout is staged in a temporary directory and renamed into place last.
+// changed: the layout is staged in a temporary directory and renamed into place last, the
+// archive and attestation files are written under temporary names and renamed after it.
 Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& options);
 
 }  // namespace strata::builder

@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <ctime>
+
 #include "builder/base/json.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/format.h"
@@ -18,14 +20,56 @@ struct BuildArgs {
   std::string compression = "gzip";
   bool archive = false;
   bool json = false;
+  std::string sign_key;
+  std::string sbom_format = "spdx";
+  bool attach = false;
+  bool provenance_times = false;
 };
+
+class SystemClock : public Clock {
+ public:
+  int64_t now_seconds() override { return static_cast<int64_t>(std::time(nullptr)); }
+};
+
+// The values only the command line can know: the spec's and this binary's digests (read
+// once, here), the signing key (loaded before any work, so a bad key costs no build), and
+// the clock when --provenance-times asks for it.
+Result<AttestOptions> attest_options(const BuildArgs& args, Clock* clock) {
+  AttestOptions o{.spec_path = args.spec_path, .strata_version = STRATA_VERSION, .clock = clock};
+  STRATA_TRY_ASSIGN(o.sbom_format, parse_sbom_format(args.sbom_format));
+  STRATA_TRY_ASSIGN(o.spec_sha256, sha256_file(args.spec_path));
+  STRATA_TRY_ASSIGN(o.strata_sha256, sha256_file("/proc/self/exe"));
+  o.attach = args.attach;
+  if (!args.sign_key.empty()) {
+    auto pem = read_file(args.sign_key);
+    if (!pem.ok()) return Error(ErrorCode::kSpec, "--sign-key: " + pem.error().message());
+    auto key = attest::PrivateKey::from_pem(*pem);
+    if (!key.ok()) {
+      return Error(ErrorCode::kSpec,
+                   fmt::format("--sign-key {}: {}", args.sign_key, key.error().message()));
+    }
+    o.sign_key = *std::move(key);
+  }
+  return o;
+}
+
+void print_attestations(const AttestationPaths& paths) {
+  for (const std::string& p : {paths.provenance, paths.envelope, paths.sbom}) {
+    if (!p.empty()) fmt::print(stderr, "attestation written to {}\n", p);
+  }
+}
 
 Result<int> run_build(const BuildArgs& args) {
   STRATA_TRY_ASSIGN(Compression compression, parse_compression(args.compression));
   STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(args.spec_path));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
-  BuildOptions options{
-      .output_root = args.output_root, .compression = compression, .write_archive = args.archive};
+  SystemClock clock;
+  STRATA_TRY_ASSIGN(AttestOptions attest,
+                    attest_options(args, args.provenance_times ? &clock : nullptr));
+  BuildOptions options{.output_root = args.output_root,
+                       .compression = compression,
+                       .write_archive = args.archive,
+                       .attest = std::move(attest)};
   STRATA_TRY_ASSIGN(BuildResult result, build_image(plan, options));
   const oci::WrittenImage& image = result.image;
   if (args.json) {
@@ -44,6 +88,10 @@ Result<int> run_build(const BuildArgs& args) {
                 {"config_digest", image.config.digest.str()},
                 {"layers", layers}};
     if (!result.archive_path.empty()) out["archive"] = result.archive_path;
+    const AttestationPaths& a = result.attestations;
+    out["provenance"] = a.provenance;
+    if (!a.envelope.empty()) out["provenance_dsse"] = a.envelope;
+    out["sbom"] = a.sbom;
     STRATA_TRY_ASSIGN(std::string text, canonical_json(out));
     fmt::print("{}\n", text);
     return 0;
@@ -58,6 +106,7 @@ Result<int> run_build(const BuildArgs& args) {
              result.layout_dir);
   if (!result.archive_path.empty())
     fmt::print(stderr, "archive written to {}\n", result.archive_path);
+  print_attestations(result.attestations);
   fmt::print("{}\n", image.manifest.digest.str());
   return 0;
 }
@@ -76,6 +125,17 @@ void register_build(CLI::App& app, Command& run) {
   cmd->add_flag("--archive", args->archive,
                 "Also write DIR/NAME.tar, loadable with podman/docker load and skopeo");
   cmd->add_flag("--json", args->json, "Print one JSON object describing the result");
+  cmd->add_option("--sign-key", args->sign_key,
+                  "Sign the provenance with this Ed25519 or ECDSA P-256 private key (PEM); "
+                  "writes DIR/NAME.provenance.dsse.json");
+  cmd->add_option("--sbom-format", args->sbom_format,
+                  "SBOM format: spdx (DIR/NAME.spdx.json) or cyclonedx (DIR/NAME.cdx.json)")
+      ->capture_default_str();
+  cmd->add_flag("--attach", args->attach,
+                "Also store the provenance (signed if --sign-key) and the SBOM in the layout as "
+                "OCI 1.1 artifacts whose subject is the image");
+  cmd->add_flag("--provenance-times", args->provenance_times,
+                "Record startedOn/finishedOn in the provenance (then it differs per build)");
   cmd->callback([&run, args] { run = [args] { return run_build(*args); }; });
 }
 

@@ -18,5 +18,7 @@ void register_validate(CLI::App& app, Command& run);
 void register_inspect(CLI::App& app, Command& run);
 void register_sandbox(CLI::App& app, Command& run);
 void register_hash(CLI::App& app, Command& run);
+void register_attest(CLI::App& app, Command& run);
+void register_keygen(CLI::App& app, Command& run);
 
 }  // namespace strata::builder::cli

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   register_inspect(app, run);
   register_sandbox(app, run);
   register_hash(app, run);
+  register_attest(app, run);
+  register_keygen(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -87,8 +87,18 @@ Result<Json> read_json_blob(const std::string& layout_dir, const Descriptor& d) 
   return parse_json(bytes, "blob " + d.digest.str());
 }
 
-// Picks the image manifest: by tag, or the only one; nested indexes (multi-platform images
-// from other tools) are followed to this platform's entry.
+// OCI 1.1 artifacts listed in an index beside the image (strata build --attach puts its
+// attestations there) are not images: they carry an artifactType, or their manifest has a
+// subject.
+Result<bool> is_artifact(const ImageView& view, const Json& entry, const Descriptor& d) {
+  if (entry.contains("artifactType")) return true;
+  if (d.media_type != kManifestMediaType) return false;
+  STRATA_TRY_ASSIGN(Json manifest, read_json_blob(view.layout_dir, d));
+  return manifest.is_object() && manifest.contains("subject");
+}
+
+// Picks the image manifest: by tag, or the only one that is not an artifact; nested indexes
+// (multi-platform images from other tools) are followed to this platform's entry.
 Result<Descriptor> select_manifest(const ImageView& view, const Json& index, const std::string& tag,
                                    int depth) {
   if (!index.contains("manifests") || !index["manifests"].is_array()) {
@@ -101,6 +111,8 @@ Result<Descriptor> select_manifest(const ImageView& view, const Json& index, con
       if (!ann || !ann->contains(kRefNameAnnotation) || (*ann)[kRefNameAnnotation] != tag) continue;
     }
     STRATA_TRY_ASSIGN(Descriptor d, parse_descriptor(m, view.source + ": index.json"));
+    STRATA_TRY_ASSIGN(bool artifact, is_artifact(view, m, d));
+    if (artifact) continue;
     if (depth > 0 && m.contains("platform")) {
       const Json& p = m["platform"];
       if (p.value("os", "") != "linux" || p.value("architecture", "") == "unknown") continue;
@@ -131,6 +143,8 @@ Result<void> collect_manifests(const ImageView& view, const Json& index, int dep
   }
   for (const Json& m : index["manifests"]) {
     STRATA_TRY_ASSIGN(Descriptor d, parse_descriptor(m, view.source + ": index.json"));
+    STRATA_TRY_ASSIGN(bool artifact, is_artifact(view, m, d));
+    if (artifact) continue;
     if (d.media_type == kIndexMediaType || d.media_type == kDockerManifestListMediaType) {
       if (depth > 2) return format_error(view.source, "image indexes nested too deeply");
       STRATA_TRY_ASSIGN(Json nested, read_json_blob(view.layout_dir, d));

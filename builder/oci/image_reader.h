@@ -29,7 +29,9 @@ struct ImageView {
 
 // Opens IMAGE. With an empty `tag` the index must name exactly one image manifest (a nested
 // index is followed to the manifest for this host's platform); otherwise the manifest whose
-// ref.name is `tag`. Errors name the file and, for digests, the expected and actual value.
+// ref.name is `tag`. OCI 1.1 artifacts in the index (an artifactType, or a manifest with a
+// subject) are never picked. Errors name the file and, for digests, the expected and actual
+// value.
 Result<ImageView> open_image(const std::string& path, const std::string& tag = "");
 
 // Opens IMAGE and selects the image manifest whose digest is `manifest_digest`, wherever the

@@ -82,6 +82,36 @@ TEST_F(ReaderTest, OpensByTagOrAlone) {
   EXPECT_EQ(missing.error().message(), dir_ + ": no image tagged 'v2'");
 }
 
+// Attestations attached as OCI 1.1 artifacts sit in index.json beside the image; opening the
+// layout without a tag must still find the one image, whether the artifact is marked in the
+// index (artifactType) or only by its manifest's subject.
+TEST_F(ReaderTest, IgnoresArtifactsListedBesideTheImage) {
+  auto empty = write_blob(dir_, "{}", "application/vnd.oci.empty.v1+json");
+  auto sbom = write_blob(dir_, "{\"spdxVersion\":\"SPDX-2.3\"}", "application/spdx+json");
+  ASSERT_TRUE(empty.ok() && sbom.ok());
+  Json artifact = {{"schemaVersion", 2},
+                   {"mediaType", kManifestMediaType},
+                   {"artifactType", "application/spdx+json"},
+                   {"config", empty->to_json()},
+                   {"layers", {sbom->to_json()}},
+                   {"subject", image_.manifest.to_json()}};
+  auto manifest = write_blob(dir_, *canonical_json(artifact), kManifestMediaType);
+  ASSERT_TRUE(manifest.ok());
+  Json index = *parse_json(*read_file(dir_ + "/index.json"), "index.json");
+  Json marked = manifest->to_json();
+  marked["artifactType"] = "application/spdx+json";
+  index["manifests"].push_back(marked);
+  index["manifests"].push_back(manifest->to_json());  // unmarked: found by its subject
+  ASSERT_TRUE(write_file(dir_ + "/index.json", index.dump()).ok());
+
+  for (const char* tag : {"", "v1"}) {
+    auto view = open_image(dir_, tag);
+    ASSERT_TRUE(view.ok()) << view.error().message();
+    EXPECT_EQ(view->manifest_descriptor.digest, image_.manifest.digest);
+    EXPECT_EQ(view->ref_name, "v1");
+  }
+}
+
 TEST_F(ReaderTest, TamperedConfigNamesExpectedAndActualDigest) {
   std::string path = dir_ + "/blobs/sha256/" + image_.config.digest.hex;
   ASSERT_TRUE(write_file(path, "{}").ok());

@@ -1,0 +1,115 @@
+// `strata attest verify ENVELOPE --key PUB [--image IMAGE]`: checks a DSSE envelope's
+// signature and payloadType, the in-toto Statement inside it, and that its subject is the
+// image's manifest digest. Exit 0 verified, 1 a check failed (the message names it), 2 usage.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <sys/stat.h>
+
+#include "attest/dsse.h"
+#include "attest/provenance.h"
+#include "builder/base/fs.h"
+#include "builder/base/json.h"
+#include "builder/cli/commands.h"
+#include "builder/oci/image_reader.h"
+
+namespace strata::builder::cli {
+namespace {
+
+struct VerifyArgs {
+  std::string envelope;
+  std::string key;
+  std::string image;
+};
+
+// A file named on the command line that cannot be read is a usage error (exit 2).
+Result<std::string> read_argument(const std::string& option, const std::string& path) {
+  auto text = read_file(path);
+  if (!text.ok())
+    return Error(ErrorCode::kSpec, fmt::format("{}: {}", option, text.error().message()));
+  return text;
+}
+
+// "out/hello:1.0" names a tag unless the whole string is an existing path.
+Result<oci::ImageView> open_image_arg(const std::string& image) {
+  struct stat st;
+  size_t colon = image.rfind(':');
+  if (::stat(image.c_str(), &st) == 0 || colon == std::string::npos ||
+      image.find('/', colon) != std::string::npos) {
+    return oci::open_image(image);
+  }
+  return oci::open_image(image.substr(0, colon), image.substr(colon + 1));
+}
+
+Error check_failed(std::string message) {
+  return Error(ErrorCode::kDigestMismatch, std::move(message));
+}
+
+// Some subject must carry the image's manifest digest: that is what the statement is about.
+Result<void> check_subject(const Json& statement, const oci::ImageView& image) {
+  const std::string& expected = image.manifest_descriptor.digest.hex;
+  std::vector<std::string> actual;
+  for (const Json& s : statement["subject"]) {
+    const Json& sha = s["digest"].value("sha256", Json());
+    if (!sha.is_string()) continue;
+    if (sha == expected) return Ok{};
+    actual.push_back("sha256:" + sha.get<std::string>());
+  }
+  return check_failed(
+      fmt::format("subject check failed: expected sha256:{} (manifest of {}), actual {}", expected,
+                  image.source,
+                  actual.empty() ? std::string("no sha256 subject")
+                                 : fmt::format("{}", fmt::join(actual, ", "))));
+}
+
+Result<int> run_verify(const VerifyArgs& args) {
+  STRATA_TRY_ASSIGN(std::string key_pem, read_argument("--key", args.key));
+  auto key = attest::PublicKey::from_pem(key_pem);
+  if (!key.ok()) {
+    return Error(ErrorCode::kSpec, fmt::format("--key {}: {}", args.key, key.error().message()));
+  }
+  STRATA_TRY_ASSIGN(std::string envelope, read_argument("ENVELOPE", args.envelope));
+  auto verified = attest::verify_envelope(envelope, *key, attest::kInTotoPayloadType);
+  if (!verified.ok()) return std::move(verified).error().context(args.envelope);
+  // Parse only the payload bytes that were verified, never the envelope again (standards.md §15).
+  auto statement = parse_json(verified->payload, "payload");
+  if (!statement.ok()) {
+    return check_failed(
+        fmt::format("{}: statement check failed: {}", args.envelope, statement.error().message()));
+  }
+  auto checked = attest::check_statement(*statement);
+  if (!checked.ok()) {
+    return check_failed(
+        fmt::format("{}: statement check failed: {}", args.envelope, checked.error().message()));
+  }
+  fmt::print("signature: ok ({} key {})\n", attest::key_type_name(key->type()), key->keyid());
+  fmt::print("payloadType: ok ({})\n", verified->payload_type);
+  fmt::print("statement: ok ({})\n", (*statement)["predicateType"].get<std::string>());
+  if (!args.image.empty()) {
+    STRATA_TRY_ASSIGN(oci::ImageView image, open_image_arg(args.image));
+    auto subject = check_subject(*statement, image);
+    if (!subject.ok()) return std::move(subject).error().context(args.envelope);
+    fmt::print("subject: ok ({} is {})\n", args.image, image.manifest_descriptor.digest.str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_attest(CLI::App& app, Command& run) {
+  auto* attest = app.add_subcommand("attest", "Work with attestations");
+  attest->require_subcommand(1);
+  auto args = std::make_shared<VerifyArgs>();
+  auto* verify = attest->add_subcommand(
+      "verify",
+      "Check a DSSE envelope's signature, payloadType and statement, and its subject "
+      "against an image");
+  verify->add_option("ENVELOPE", args->envelope, "The DSSE envelope (NAME.provenance.dsse.json)")
+      ->required();
+  verify->add_option("--key", args->key, "The signer's public key (PEM)")->required();
+  verify->add_option("--image", args->image,
+                     "An OCI layout or archive (IMAGE[:TAG]) whose manifest digest must be a "
+                     "subject of the statement");
+  verify->callback([&run, args] { run = [args] { return run_verify(*args); }; });
+}
+
+}  // namespace strata::builder::cli
