@@ -18,6 +18,7 @@ killed. Paths:
 """
 import collections
 import http.server
+import os
 import sys
 import threading
 import time
@@ -90,7 +91,15 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
+def exit_with_parent(parent):
+    # A test binary that crashes cannot kill us: leave when it is gone.
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def main():
+    threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
     server = Server(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()
