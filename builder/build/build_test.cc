@@ -151,6 +151,31 @@ TEST_F(BuildTest, FailingStepNamesPackageStepStatusLogAndTail) {
   EXPECT_TRUE(std::filesystem::is_empty(tmp_->path() + "/cache/packages/tmp"));
 }
 
+TEST_F(BuildTest, SourcesShareOneTreeAndCollisionsAreErrors) {
+  auto file_source = [](std::string name, std::string file) {
+    return PreparedSource{.name = name, .unpack = [file](const std::string& dest) -> Result<void> {
+                            STRATA_TRY(make_dirs(dest));
+                            return write_file(dest + "/" + file, file + "\n");
+                          }};
+  };
+  ctx_.sources = {{"a", file_source("a", "one")}, {"b", file_source("b", "two")}};
+  specs::Source a{.name = "a"}, b{.name = "b"};
+  ctx_.source_specs = {{"a", &a}, {"b", &b}};
+  plan_.spec.packages = {package("p", {"cat one two > $DESTDIR/both"})};
+  plan_.spec.packages[0].sources = {{.name = "a"}, {.name = "b"}};
+  plan_.package_order = {0};
+  auto outputs = build();
+  ASSERT_TRUE(outputs.ok()) << outputs.error().to_string();
+  EXPECT_EQ(*read_file(outputs->at("p").dir + "/both"), "one\ntwo\n");
+
+  ctx_.sources["b"] = file_source("b", "one");
+  plan_.spec.packages[0].steps = {"true"};
+  auto clash = build();
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().message(),
+            "package 'p': unpacking source 'b': 'one' is also in another source");
+}
+
 TEST(CacheKey, CoversWhatChangesTheOutputOnly) {
   specs::Source src{.name = "s", .sha256 = sha256_of("a")};
   specs::Package p{.name = "p", .version = "1", .license = "MIT", .steps = {"make"}};

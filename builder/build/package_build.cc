@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
 
 #include "builder/base/fd.h"
 
@@ -37,14 +40,39 @@ Error step_failed(const PackageBuildRequest& r, size_t step, const sandbox::RunR
   return Error(ErrorCode::kBuild, std::move(message));
 }
 
+// Moves every entry of `from` into `to` (then removes `from`); a name both have is an error.
+Result<void> merge_into(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(from, ec)) {
+    names.push_back(e.path().filename().string());
+  }
+  if (ec) return Error::sys(fmt::format("list {}", from), ec.value());
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    std::string dest = to + "/" + name;
+    if (::renameat2(AT_FDCWD, (from + "/" + name).c_str(), AT_FDCWD, dest.c_str(),
+                    RENAME_NOREPLACE) != 0) {
+      if (errno == EEXIST) return Error::io(fmt::format("'{}' is also in another source", name));
+      return Error::sys(fmt::format("move {} into {}", name, to), errno);
+    }
+  }
+  return remove_tree(from);
+}
+
 }  // namespace
 
 Result<TempDir> prepare_package_work(const PackageBuildRequest& r, const OutputStore& store) {
   STRATA_TRY_ASSIGN(TempDir work, store.make_work_dir(r.package->name));
   STRATA_TRY(make_dirs(work.path() + "/src"));
   STRATA_TRY(make_dirs(work.path() + "/out"));
-  for (const PreparedSource& s : r.sources) {
-    auto unpacked = s.unpack(work.path() + "/src");
+  for (size_t i = 0; i < r.sources.size(); ++i) {
+    const PreparedSource& s = r.sources[i];
+    // Each source unpacks into a directory of its own, whose entries then move into
+    // /build/src: several sources (a tarball and a patch, say) share one tree.
+    std::string unpacked_dir = fmt::format("{}/unpacked-{}", work.path(), i);
+    auto unpacked = s.unpack(unpacked_dir);
+    if (unpacked.ok()) unpacked = merge_into(unpacked_dir, work.path() + "/src");
     if (!unpacked.ok()) {
       return std::move(unpacked).error().context(
           fmt::format("package '{}': unpacking source '{}'", r.package->name, s.name));
