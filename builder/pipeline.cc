@@ -107,17 +107,21 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   std::optional<int64_t> started_on;
   if (options.attest && options.attest->clock) started_on = options.attest->clock->now_seconds();
 
-  // 1. Layers: spec.image becomes one ordered entry list per OCI layer (all checks first).
-  for (const specs::LayerSpec& layer : spec.image.layers) {
-    if (!layer.packages.empty()) {
-      return Error::spec(layer.packages.front().loc,
-                         "layers built from packages are not supported by this version of strata");
-    }
+  // 1. Sources and packages: fetched and verified, built in the sandbox or taken from the
+  //    cache (nothing under output_root is touched yet).
+  if (!spec.sources.empty() || !spec.packages.empty()) {
+    STRATA_CHECK(options.fetcher != nullptr && options.runner != nullptr);
+    STRATA_TRY_ASSIGN(result.packages, build_spec_packages(plan, options.packages, *options.fetcher,
+                                                           *options.runner, options.observer));
   }
-  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, nullptr));
+  PackageTrees trees;
+  for (const auto& [name, output] : result.packages.outputs) trees[name] = output.dir;
+
+  // 2. Layers: spec.image becomes one ordered entry list per OCI layer (all checks first).
+  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, &trees));
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
 
-  // 2. Staging: a temporary directory beside the final layout, removed on any failure.
+  // 3. Staging: a temporary directory beside the final layout, removed on any failure.
   STRATA_TRY_ASSIGN(OutputParent parent, OutputParent::prepare(dirname_of(result.layout_dir)));
   STRATA_TRY_ASSIGN(TempDir staging, TempDir::create(dirname_of(result.layout_dir),
                                                      "." + basename_of(spec.name) + ".tmp-"));
@@ -127,11 +131,11 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   }
   STRATA_TRY_ASSIGN(std::string blobs_dir, oci::prepare_layout_dir(staging.path()));
 
-  // 3. Layer blobs: each layer streamed once into blobs/sha256 (tar -> DiffID -> compress).
+  // 4. Layer blobs: each layer streamed once into blobs/sha256 (tar -> DiffID -> compress).
   LayerWriteOptions layer_options{.compression = options.compression, .mtime = spec.epoch};
   STRATA_TRY_ASSIGN(std::vector<LayerBlob> blobs, write_layers(layers, blobs_dir, layer_options));
 
-  // 4. Documents: config, manifest, index.json, oci-layout and Docker's manifest.json.
+  // 5. Documents: config, manifest, index.json, oci-layout and Docker's manifest.json.
   std::vector<oci::HistoryEntry> history;
   for (const SortedLayer& l : layers) history.push_back(l.history);
   Json config = oci::make_config(spec.image, spec.epoch, blobs, history);
@@ -143,7 +147,7 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
                     oci::write_layout_documents(staging.path(), config, std::move(blobs),
                                                 spec.image.annotations, naming));
 
-  // 5. Attestations: provenance, SBOM and signature staged beside the layout; with --attach
+  // 6. Attestations: provenance, SBOM and signature staged beside the layout; with --attach
   //    also stored in it as OCI 1.1 artifacts (before the archive, which then holds them).
   std::optional<StagedAttestations> attestations;
   if (options.attest) {
@@ -152,7 +156,7 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
                                                             staging.path(), started_on)));
   }
 
-  // 6. Archive (optional): a deterministic tar of the staged layout, committed with it.
+  // 7. Archive (optional): a deterministic tar of the staged layout, committed with it.
   std::optional<AtomicFile> archive;
   if (options.write_archive) {
     result.archive_path = result.layout_dir + ".tar";
@@ -162,7 +166,7 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
     archive.emplace(std::move(file));
   }
 
-  // 7. Publish: the staged layout replaces OUTPUT_ROOT/NAME in one rename; the archive and
+  // 8. Publish: the staged layout replaces OUTPUT_ROOT/NAME in one rename; the archive and
   //    the attestation files follow it.
   STRATA_TRY(publish_dir(staging.path(), result.layout_dir));
   staging.release();

@@ -7,6 +7,7 @@
 #include "builder/attestations.h"
 #include "builder/layer/layer_writer.h"
 #include "builder/oci/layout_writer.h"
+#include "builder/packages_stage.h"
 #include "specs/plan.h"
 
 namespace strata::builder {
@@ -20,12 +21,20 @@ struct BuildOptions {
   // Provenance, SBOM and signature beside the layout (strata build always sets this); unset,
   // only the layout (and archive) are written.
   std::optional<AttestOptions> attest;
+  // Sources and package builds: where the cache is, offline or not, --jobs, the host's
+  // identity. The outside world is reached through `fetcher` and `runner` (tests pass
+  // fakes); both must be set when the spec has sources or packages.
+  PackageStageOptions packages;
+  sources::Fetcher* fetcher = nullptr;
+  sandbox::Runner* runner = nullptr;
+  build::BuildObserver observer;
 };
 
 struct BuildResult {
   std::string layout_dir;
   std::string archive_path;       // empty unless requested
   AttestationPaths attestations;  // empty unless options.attest
+  PackageStageResult packages;    // the verified sources and built packages
   oci::WrittenImage image;
 };
 

@@ -7,8 +7,10 @@
 #include "builder/base/json.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/format.h"
+#include "builder/cli/package_options.h"
 #include "builder/pipeline.h"
 #include "builder/platform.h"
+#include "builder/sources/curl_fetcher.h"
 #include "specs/parse.h"
 
 namespace strata::builder::cli {
@@ -24,6 +26,9 @@ struct BuildArgs {
   std::string sbom_format = "spdx";
   bool attach = false;
   bool provenance_times = false;
+  std::string cache;
+  bool offline = false;
+  int64_t jobs = 0;
 };
 
 class SystemClock : public Clock {
@@ -66,10 +71,20 @@ Result<int> run_build(const BuildArgs& args) {
   SystemClock clock;
   STRATA_TRY_ASSIGN(AttestOptions attest,
                     attest_options(args, args.provenance_times ? &clock : nullptr));
+  int64_t jobs = args.jobs > 0 ? args.jobs : static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
+  STRATA_TRY_ASSIGN(PackageStageOptions packages,
+                    package_stage_options(args.cache, args.offline, jobs, ""));
+  packages.log_root = fmt::format("{}/logs/{}", packages.cache_dir, plan.spec.name);
+  sources::CurlFetcher fetcher;
+  sandbox::NamespaceRunner runner;
   BuildOptions options{.output_root = args.output_root,
                        .compression = compression,
                        .write_archive = args.archive,
-                       .attest = std::move(attest)};
+                       .attest = std::move(attest),
+                       .packages = std::move(packages),
+                       .fetcher = &fetcher,
+                       .runner = &runner,
+                       .observer = progress_observer()};
   STRATA_TRY_ASSIGN(BuildResult result, build_image(plan, options));
   const oci::WrittenImage& image = result.image;
   if (args.json) {
@@ -136,6 +151,11 @@ void register_build(CLI::App& app, Command& run) {
                 "OCI 1.1 artifacts whose subject is the image");
   cmd->add_flag("--provenance-times", args->provenance_times,
                 "Record startedOn/finishedOn in the provenance (then it differs per build)");
+  cmd->add_option("--cache", args->cache,
+                  "Cache for sources, build environments and package outputs (default "
+                  "$XDG_CACHE_HOME/strata, else ~/.cache/strata)");
+  cmd->add_flag("--offline", args->offline, "Use only sources already in the cache; never fetch");
+  cmd->add_option("-j,--jobs", args->jobs, "Packages built in parallel (default: CPU count)");
   cmd->callback([&run, args] { run = [args] { return run_build(*args); }; });
 }
 

@@ -17,6 +17,7 @@ void register_build(CLI::App& app, Command& run);
 void register_validate(CLI::App& app, Command& run);
 void register_inspect(CLI::App& app, Command& run);
 void register_sandbox(CLI::App& app, Command& run);
+void register_shell(CLI::App& app, Command& run);
 void register_hash(CLI::App& app, Command& run);
 void register_attest(CLI::App& app, Command& run);
 void register_keygen(CLI::App& app, Command& run);

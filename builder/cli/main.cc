@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   register_validate(app, run);
   register_inspect(app, run);
   register_sandbox(app, run);
+  register_shell(app, run);
   register_hash(app, run);
   register_attest(app, run);
   register_keygen(app, run);

@@ -1,0 +1,113 @@
+// `strata shell SPEC PACKAGE`: an interactive shell in PACKAGE's build sandbox, with its
+// sources unpacked in /build/src and its dependencies built and in place, to debug a build.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "builder/cli/commands.h"
+#include "builder/cli/package_options.h"
+#include "builder/platform.h"
+#include "builder/sources/curl_fetcher.h"
+#include "specs/parse.h"
+
+namespace strata::builder::cli {
+namespace {
+
+struct ShellArgs {
+  std::string spec_path;
+  std::string package;
+  std::string cache;
+  bool offline = false;
+  int64_t jobs = 0;
+};
+
+// The plan restricted to what `target` depends on, transitively, in build order.
+specs::Plan dependencies_plan(const specs::Plan& plan, const specs::Package& target) {
+  std::set<std::string> needed;
+  std::vector<std::string> todo;
+  for (const specs::Ref& d : target.depends) todo.push_back(d.name);
+  while (!todo.empty()) {
+    std::string name = todo.back();
+    todo.pop_back();
+    if (!needed.insert(name).second) continue;
+    for (const specs::Package& p : plan.spec.packages) {
+      if (p.name != name) continue;
+      for (const specs::Ref& d : p.depends) todo.push_back(d.name);
+    }
+  }
+  specs::Plan out = plan;
+  out.package_order.clear();
+  for (size_t i : plan.package_order) {
+    if (needed.count(plan.spec.packages[i].name)) out.package_order.push_back(i);
+  }
+  return out;
+}
+
+Result<int> run_shell(const ShellArgs& args) {
+  STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(args.spec_path));
+  STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
+  auto target = std::find_if(plan.spec.packages.begin(), plan.spec.packages.end(),
+                             [&](const specs::Package& p) { return p.name == args.package; });
+  if (target == plan.spec.packages.end()) {
+    std::vector<std::string> names;
+    for (const specs::Package& p : plan.spec.packages) names.push_back(p.name);
+    return Error(ErrorCode::kSpec,
+                 fmt::format("{} has no package '{}' (packages: {})", args.spec_path, args.package,
+                             names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+  }
+  int64_t jobs = args.jobs > 0 ? args.jobs : static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
+  STRATA_TRY_ASSIGN(PackageStageOptions options,
+                    package_stage_options(args.cache, args.offline, jobs, "/dev/null"));
+  STRATA_TRY_ASSIGN(TempDir logs, TempDir::create("/tmp", "strata-shell-logs-"));
+  options.log_root = logs.path();
+  sources::CurlFetcher fetcher;
+  sandbox::NamespaceRunner runner;
+  specs::Plan deps = dependencies_plan(plan, *target);
+  STRATA_TRY_ASSIGN(PackageStageResult stage,
+                    build_spec_packages(deps, options, fetcher, runner, progress_observer()));
+  if (stage.environment.digest.hex.empty()) {
+    STRATA_TRY_ASSIGN(stage.environment, prepare_environment(plan.spec, options));
+  }
+  build::PackageBuildRequest request{.package = &*target,
+                                     .epoch = plan.spec.epoch,
+                                     .jobs = jobs,
+                                     .rootfs = stage.environment.rootfs,
+                                     .log_dir = logs.path() + "/" + target->name};
+  request.env = plan.spec.environment.env;
+  for (const auto& [k, v] : target->env) request.env[k] = v;
+  auto prepared = prepare_sources(stage.sources);
+  for (const specs::Ref& s : target->sources) request.sources.push_back(prepared.at(s.name));
+  for (const auto& [name, output] : stage.outputs) request.dependencies.push_back(output);
+  STRATA_TRY_ASSIGN(build::OutputStore store, build::OutputStore::open(options.cache_dir));
+  STRATA_TRY_ASSIGN(TempDir work, build::prepare_package_work(request, store));
+  sandbox::Config config = build::package_sandbox_config(request, work.path(), {"/bin/sh", "-i"});
+  config.stdin_fd = STDIN_FILENO;
+  fmt::print(stderr,
+             "strata shell: package {}: sources in /build/src, DESTDIR=/build/out; the steps:\n",
+             target->name);
+  for (size_t i = 0; i < target->steps.size(); ++i) {
+    fmt::print(stderr, "  {}. {}\n", i + 1, target->steps[i]);
+  }
+  fmt::print(stderr, "exit to leave (the work directory is discarded)\n");
+  STRATA_TRY_ASSIGN(sandbox::RunResult result, runner.run(config));
+  return result.status == sandbox::RunResult::Status::kExited ? result.exit_code
+                                                              : 128 + result.signal;
+}
+
+}  // namespace
+
+void register_shell(CLI::App& app, Command& run) {
+  auto args = std::make_shared<ShellArgs>();
+  auto* cmd = app.add_subcommand(
+      "shell", "Open a shell in a package's build sandbox, sources unpacked, dependencies built");
+  cmd->add_option("SPEC", args->spec_path, "The spec file")->required();
+  cmd->add_option("PACKAGE", args->package, "The package whose sandbox to enter")->required();
+  cmd->add_option("--cache", args->cache, "Cache directory (default $XDG_CACHE_HOME/strata)");
+  cmd->add_flag("--offline", args->offline, "Use only sources already in the cache");
+  cmd->add_option("-j,--jobs", args->jobs, "Packages built in parallel (default: CPU count)");
+  cmd->callback([&run, args] { run = [args] { return run_shell(*args); }; });
+}
+
+}  // namespace strata::builder::cli
