@@ -127,10 +127,6 @@ std::string render_group(const specs::Accounts& accounts) {
 Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec,
                                                     const PackageTrees* packages) {
   const specs::Image& image = spec.image;
-  if (image.base) {
-    return Error::spec(image.base->loc,
-                       "base images are not supported by this version of strata (use scratch)");
-  }
   std::vector<PlannedLayer> layers;
   for (size_t i = 0; i < image.layers.size(); ++i) {
     STRATA_TRY_ASSIGN(PlannedLayer layer, image_layer(spec, image.layers[i], i, packages));

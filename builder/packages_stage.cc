@@ -13,9 +13,9 @@ Result<BuildEnvironment> prepare_environment(const specs::Spec& spec,
     return BuildEnvironment{build::environment_digest_for_host(options.host_description), ""};
   }
   STRATA_CHECK(env.image.has_value());
-  STRATA_TRY_ASSIGN(std::string rootfs,
-                    rootfs::ensure_image_rootfs(*env.image, spec.dir, options.cache_dir));
-  return BuildEnvironment{build::environment_digest_for_image(env.image->digest), rootfs};
+  auto rootfs = rootfs::ensure_image_rootfs(*env.image, spec.dir, options.cache_dir);
+  if (!rootfs.ok()) return std::move(rootfs).error().at(env.image->loc);
+  return BuildEnvironment{build::environment_digest_for_image(env.image->digest), *rootfs};
 }
 
 std::map<std::string, build::PreparedSource> prepare_sources(const SourceSet& sources) {

@@ -6,6 +6,7 @@
 
 #include "builder/base/fs.h"
 #include "builder/image_layers.h"
+#include "builder/rootfs/base_image.h"
 
 namespace strata::builder {
 namespace {
@@ -83,14 +84,27 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
                          options.attest->sbom_format == SbomFormat::kSpdx ? "spdx" : "cyclonedx"},
       .output_base = result.layout_dir,
       .staged_layout = staged_layout};
-  for (size_t i = 0; i < layers.size() && i < result.image.layers.size(); ++i) {
-    collect_input_files(plan.spec.dir, layers[i].entries, result.image.layers[i], in.input_files);
+  // The image's layers are the base image's (if any) followed by strata's own.
+  size_t base_count = result.image.layers.size() - layers.size();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    collect_input_files(plan.spec.dir, layers[i].entries, result.image.layers[base_count + i],
+                        in.input_files);
   }
   if (started_on) {
     in.times = attest::RunTimes{.started_on = *started_on,
                                 .finished_on = options.attest->clock->now_seconds()};
   }
   return in;
+}
+
+// The base image, opened and verified against its pinned digest and the image's platform.
+Result<std::optional<rootfs::BaseImage>> load_base(const specs::Spec& spec) {
+  if (!spec.image.base) return std::optional<rootfs::BaseImage>();
+  auto loaded = rootfs::load_base_image(*spec.image.base, spec.dir);
+  if (!loaded.ok()) return std::move(loaded).error().at(spec.image.base->loc);
+  rootfs::BaseImage base = *std::move(loaded);
+  STRATA_TRY(rootfs::check_base_platform(base, spec.image.os, spec.image.architecture));
+  return std::optional<rootfs::BaseImage>(std::move(base));
 }
 
 }  // namespace
@@ -120,6 +134,9 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   // 2. Layers: spec.image becomes one ordered entry list per OCI layer (all checks first).
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, &trees));
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
+  // The base image (image.base), verified against its pinned digest; its layers are reused
+  // byte for byte and its config is the starting point.
+  STRATA_TRY_ASSIGN(std::optional<rootfs::BaseImage> base, load_base(spec));
 
   // 3. Staging: a temporary directory beside the final layout, removed on any failure.
   STRATA_TRY_ASSIGN(OutputParent parent, OutputParent::prepare(dirname_of(result.layout_dir)));
@@ -133,19 +150,30 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
 
   // 4. Layer blobs: each layer streamed once into blobs/sha256 (tar -> DiffID -> compress).
   LayerWriteOptions layer_options{.compression = options.compression, .mtime = spec.epoch};
-  STRATA_TRY_ASSIGN(std::vector<LayerBlob> blobs, write_layers(layers, blobs_dir, layer_options));
+  std::vector<LayerBlob> blobs;
+  if (base) {
+    STRATA_TRY_ASSIGN(blobs, rootfs::copy_base_layers(*base, blobs_dir));
+  }
+  STRATA_TRY_ASSIGN(std::vector<LayerBlob> own, write_layers(layers, blobs_dir, layer_options));
 
   // 5. Documents: config, manifest, index.json, oci-layout and Docker's manifest.json.
   std::vector<oci::HistoryEntry> history;
   for (const SortedLayer& l : layers) history.push_back(l.history);
-  Json config = oci::make_config(spec.image, spec.epoch, blobs, history);
+  Json config = oci::make_config(spec.image, spec.epoch, own, history);
+  std::map<std::string, std::string> annotations = spec.image.annotations;
+  if (base) {
+    config = rootfs::extend_config(base->config, config);
+    annotations.insert(base->annotations.begin(), base->annotations.end());  // spec's win
+  }
+  blobs.insert(blobs.end(), std::make_move_iterator(own.begin()),
+               std::make_move_iterator(own.end()));
   oci::LayoutNaming naming{.name = spec.name,
                            .tag = spec.version,
                            .os = spec.image.os,
                            .architecture = spec.image.architecture};
-  STRATA_TRY_ASSIGN(result.image,
-                    oci::write_layout_documents(staging.path(), config, std::move(blobs),
-                                                spec.image.annotations, naming));
+  STRATA_TRY_ASSIGN(
+      result.image,
+      oci::write_layout_documents(staging.path(), config, std::move(blobs), annotations, naming));
 
   // 6. Attestations: provenance, SBOM and signature staged beside the layout; with --attach
   //    also stored in it as OCI 1.1 artifacts (before the archive, which then holds them).
