@@ -79,18 +79,8 @@ class Scheduler {
   std::vector<PackageOutput> visible_dependencies(const specs::Package& p) {
     std::lock_guard lock(mu_);
     std::vector<PackageOutput> out;
-    std::set<std::string> seen;
-    std::vector<std::string> todo;
-    for (const specs::Ref& d : p.depends) todo.push_back(d.name);
-    while (!todo.empty()) {
-      std::string name = todo.back();
-      todo.pop_back();
-      if (!seen.insert(name).second) continue;
+    for (const std::string& name : transitive_dependencies(plan_.spec, p)) {
       out.push_back(outputs_.at(name));
-      for (const specs::Package& q : plan_.spec.packages) {
-        if (q.name != name) continue;
-        for (const specs::Ref& d : q.depends) todo.push_back(d.name);
-      }
     }
     return out;
   }
@@ -143,6 +133,23 @@ class Scheduler {
 };
 
 }  // namespace
+
+std::set<std::string> transitive_dependencies(const specs::Spec& spec,
+                                              const specs::Package& package) {
+  std::set<std::string> seen;
+  std::vector<std::string> todo;
+  for (const specs::Ref& d : package.depends) todo.push_back(d.name);
+  while (!todo.empty()) {
+    std::string name = todo.back();
+    todo.pop_back();
+    if (!seen.insert(name).second) continue;
+    for (const specs::Package& q : spec.packages) {
+      if (q.name != name) continue;
+      for (const specs::Ref& d : q.depends) todo.push_back(d.name);
+    }
+  }
+  return seen;
+}
 
 Result<std::map<std::string, PackageOutput>> build_packages(const specs::Plan& plan,
                                                             const BuildContext& context,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "builder/build/cache_key.h"
@@ -27,6 +28,10 @@ struct BuildObserver {
   StepObserver step;
   std::function<void(const std::string& package, const PackageOutput&)> built;
 };
+
+// The names of every package `package` depends on, directly or through others.
+std::set<std::string> transitive_dependencies(const specs::Spec& spec,
+                                              const specs::Package& package);
 
 // Builds (or finds in the store) every package. On the first failure no new step or package
 // starts, the builds already running finish their current step, and that failure is returned.

@@ -25,18 +25,7 @@ struct ShellArgs {
 
 // The plan restricted to what `target` depends on, transitively, in build order.
 specs::Plan dependencies_plan(const specs::Plan& plan, const specs::Package& target) {
-  std::set<std::string> needed;
-  std::vector<std::string> todo;
-  for (const specs::Ref& d : target.depends) todo.push_back(d.name);
-  while (!todo.empty()) {
-    std::string name = todo.back();
-    todo.pop_back();
-    if (!needed.insert(name).second) continue;
-    for (const specs::Package& p : plan.spec.packages) {
-      if (p.name != name) continue;
-      for (const specs::Ref& d : p.depends) todo.push_back(d.name);
-    }
-  }
+  std::set<std::string> needed = build::transitive_dependencies(plan.spec, target);
   specs::Plan out = plan;
   out.package_order.clear();
   for (size_t i : plan.package_order) {
