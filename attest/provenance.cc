@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <regex>
 
 #include "attest/ids.h"
 
@@ -96,10 +95,36 @@ Error bad(std::string_view field, std::string_view why) {
   return Error(ErrorCode::kIo, fmt::format("statement field {}: {}", field, why));
 }
 
+// Hand-written matchers rather than std::regex: GCC 12's <regex> trips -Wmaybe-uninitialized
+// under the sanitizer build, and these two shapes are simple.
 bool is_uri(const Json& v) {
   // RFC 3986 scheme, lowercase as in-toto's TypeURI/ResourceURI rules require, then a body.
-  static const std::regex kUri("^[a-z][a-z0-9+.-]*:[^\\s]+$");
-  return v.is_string() && std::regex_match(v.get<std::string>(), kUri);
+  if (!v.is_string()) return false;
+  const std::string& s = v.get_ref<const std::string&>();
+  size_t colon = s.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
+  if (!(s[0] >= 'a' && s[0] <= 'z')) return false;
+  for (size_t i = 1; i < colon; ++i) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return std::none_of(s.begin() + colon + 1, s.end(),
+                      [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
+}
+
+// YYYY-MM-DDThh:mm:ss[.fraction]Z
+bool is_rfc3339_utc(const std::string& s) {
+  static constexpr char kShape[] = "dddd-dd-ddTdd:dd:dd";
+  if (s.size() < sizeof kShape || s.back() != 'Z') return false;
+  for (size_t i = 0; i + 1 < sizeof kShape; ++i) {
+    bool digit = s[i] >= '0' && s[i] <= '9';
+    if (kShape[i] == 'd' ? !digit : s[i] != kShape[i]) return false;
+  }
+  std::string_view rest(s.data() + sizeof kShape - 1, s.size() - sizeof kShape);
+  if (rest.empty()) return true;
+  return rest.size() > 1 && rest[0] == '.' &&
+         std::all_of(rest.begin() + 1, rest.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool is_lower_hex(const Json& v) {
@@ -122,10 +147,9 @@ Result<void> check_digest_set(const Json& d, std::string_view field) {
 }
 
 Result<void> check_timestamp(const Json& metadata, const char* key) {
-  static const std::regex kRfc3339Utc("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$");
   if (!metadata.contains(key)) return Ok{};
   const Json& v = metadata[key];
-  if (!v.is_string() || !std::regex_match(v.get<std::string>(), kRfc3339Utc)) {
+  if (!v.is_string() || !is_rfc3339_utc(v.get<std::string>())) {
     return bad(fmt::format("predicate.runDetails.metadata.{}", key), "not RFC 3339 UTC");
   }
   return Ok{};

@@ -111,6 +111,19 @@ TEST(CheckStatement, NamesTheFirstBrokenField) {
               s["predicate"]["runDetails"]["metadata"] = {{"startedOn", "2023-11-14 22:13:20"}};
             }),
             "statement field predicate.runDetails.metadata.startedOn: not RFC 3339 UTC");
+  EXPECT_EQ(message([](Json& s) {
+              s["predicate"]["runDetails"]["metadata"] = {{"finishedOn", "2023-11-14T22:13:20.5Z"}};
+            }),
+            "ok");
+  EXPECT_EQ(
+      message([](Json& s) {
+        s["predicate"]["runDetails"]["metadata"] = {{"finishedOn", "2023-11-14T22:13:20+01:00"}};
+      }),
+      "statement field predicate.runDetails.metadata.finishedOn: not RFC 3339 UTC");
+  EXPECT_EQ(message([](Json& s) { s["predicate"]["buildDefinition"]["buildType"] = "Https://x"; }),
+            "statement field predicate.buildDefinition.buildType: missing or not a URI");
+  EXPECT_EQ(message([](Json& s) { s["predicate"]["buildDefinition"]["buildType"] = "https:"; }),
+            "statement field predicate.buildDefinition.buildType: missing or not a URI");
   EXPECT_EQ(message([](Json& s) { s["predicate"] = 5; }),
             "statement field predicate: must be an object");
 }

@@ -25,8 +25,9 @@ constexpr char kTitleAnnotation[] = "org.opencontainers.image.title";
 constexpr char kCreatedAnnotation[] = "org.opencontainers.image.created";
 
 // libarchive_versions() reads "libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 …": one entry per
-// library, plus OpenSSL (SHA-256 and signatures).
-std::map<std::string, std::string> library_versions() {
+// library, plus OpenSSL (SHA-256 and signatures). Computed once per process: libarchive 3.6's
+// archive_version_details() leaks its buffer on every call (LeakSanitizer reports it).
+std::map<std::string, std::string> read_library_versions() {
   std::map<std::string, std::string> out;
   std::istringstream words(libarchive_versions());
   std::string word;
@@ -37,6 +38,11 @@ std::map<std::string, std::string> library_versions() {
   }
   out["openssl"] = attest::openssl_version();
   return out;
+}
+
+const std::map<std::string, std::string>& library_versions() {
+  static const std::map<std::string, std::string> versions = read_library_versions();
+  return versions;
 }
 
 attest::SbomInputs sbom_inputs(const oci::WrittenImage& image, const std::string& version) {
