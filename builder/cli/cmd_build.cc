@@ -84,7 +84,7 @@ Result<int> run_build(const BuildArgs& args) {
                        .packages = std::move(packages),
                        .fetcher = &fetcher,
                        .runner = &runner,
-                       .observer = progress_observer()};
+                       .observer = progress_observer(plan.spec.packages.size())};
   STRATA_TRY_ASSIGN(BuildResult result, build_image(plan, options));
   const oci::WrittenImage& image = result.image;
   if (args.json) {

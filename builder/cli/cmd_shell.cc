@@ -55,7 +55,8 @@ Result<int> run_shell(const ShellArgs& args) {
   sandbox::NamespaceRunner runner;
   specs::Plan deps = dependencies_plan(plan, *target);
   STRATA_TRY_ASSIGN(PackageStageResult stage,
-                    build_spec_packages(deps, options, fetcher, runner, progress_observer()));
+                    build_spec_packages(deps, options, fetcher, runner,
+                                        progress_observer(deps.package_order.size())));
   if (stage.environment.digest.hex.empty()) {
     STRATA_TRY_ASSIGN(stage.environment, prepare_environment(plan.spec, options));
   }

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <mutex>
 
 #include "builder/base/fs.h"
@@ -41,20 +44,61 @@ Result<PackageStageOptions> package_stage_options(const std::string& cache_flag,
   return o;
 }
 
-build::BuildObserver progress_observer() {
-  static std::mutex mu;  // lines from parallel builds must not interleave
+namespace {
+
+// Shared by the observer's callbacks, which parallel builds call from several threads.
+struct ProgressState {
+  std::mutex mu;
+  bool terminal = false;
+  size_t total = 0;
+  size_t done = 0;
+  std::map<std::string, std::chrono::steady_clock::time_point> started;
+
+  // A permanent line; on a terminal it replaces the status line, which the next step redraws.
+  void line(const std::string& text) {
+    fmt::print(stderr, "{}{}\n", terminal ? "\r\033[K" : "", text);
+  }
+  void status(const build::StepEvent& e) {
+    std::string text = fmt::format("[{}/{} done] {}: step {}/{}: {}", done, total, e.package,
+                                   e.step, e.step_count, e.command);
+    if (text.size() > 100) text = text.substr(0, 97) + "...";
+    fmt::print(stderr, "\r\033[K{}", text);
+  }
+  double seconds(const std::string& package) {
+    auto it = started.find(package);
+    if (it == started.end()) return 0;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second).count();
+  }
+};
+
+}  // namespace
+
+build::BuildObserver progress_observer(size_t package_count) {
+  auto state = std::make_shared<ProgressState>();
+  state->terminal = ::isatty(STDERR_FILENO);
+  state->total = package_count;
   build::BuildObserver o;
-  o.cached = [](const std::string& p, const Digest&) {
-    std::lock_guard lock(mu);
-    fmt::print(stderr, "[{}] cached\n", p);
+  o.cached = [state](const std::string& p, const Digest&) {
+    std::lock_guard lock(state->mu);
+    ++state->done;
+    state->line(fmt::format("[{}] cached", p));
   };
-  o.step = [](const build::StepEvent& e) {
-    std::lock_guard lock(mu);
-    fmt::print(stderr, "[{}] step {}/{}: {}\n", e.package, e.step, e.step_count, e.command);
+  o.started = [state](const std::string& p, const Digest&) {
+    std::lock_guard lock(state->mu);
+    state->started[p] = std::chrono::steady_clock::now();
   };
-  o.built = [](const std::string& p, const build::PackageOutput& out) {
-    std::lock_guard lock(mu);
-    fmt::print(stderr, "[{}] built {}\n", p, out.digest.str());
+  o.step = [state](const build::StepEvent& e) {
+    std::lock_guard lock(state->mu);
+    if (state->terminal) {
+      state->status(e);
+    } else {
+      state->line(fmt::format("[{}] step {}/{}: {}", e.package, e.step, e.step_count, e.command));
+    }
+  };
+  o.built = [state](const std::string& p, const build::PackageOutput& out) {
+    std::lock_guard lock(state->mu);
+    ++state->done;
+    state->line(fmt::format("[{}] built {} in {:.1f} s", p, out.digest.str(), state->seconds(p)));
   };
   return o;
 }

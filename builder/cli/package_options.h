@@ -14,7 +14,10 @@ namespace strata::builder::cli {
 Result<PackageStageOptions> package_stage_options(const std::string& cache_flag, bool offline,
                                                   int64_t jobs, std::string log_root);
 
-// Prints one line per package and step on stderr ("[hello] step 2/3: make -j2").
-build::BuildObserver progress_observer();
+// Progress on stderr. Not a terminal (CI logs): one line per step ("[hello] step 2/3: make")
+// and per finished package. A terminal: one status line redrawn in place ("[1/3 done]
+// hello: step 2/3: make -j2") and a permanent line per finished package with its elapsed
+// time. `package_count` is how many packages the build has.
+build::BuildObserver progress_observer(size_t package_count);
 
 }  // namespace strata::builder::cli
