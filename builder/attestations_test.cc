@@ -8,6 +8,7 @@
 #include "builder/base/fs.h"
 #include "builder/oci/image_reader.h"
 #include "builder/pipeline.h"
+#include "builder/spec_fixture_test.h"
 
 namespace strata::builder {
 namespace {
@@ -18,22 +19,11 @@ class FakeClock : public Clock {
   int64_t now_ = 1800000000;
 };
 
-class AttestationsTest : public ::testing::Test {
+class AttestationsTest : public SpecFixture {
  protected:
   void SetUp() override {
-    auto t = TempDir::create("/tmp", "strata-attest-pipeline-");
-    ASSERT_TRUE(t.ok());
-    tmp_ = std::make_unique<TempDir>(*std::move(t));
-    ASSERT_TRUE(make_dirs(tmp_->path() + "/spec/files").ok());
-    ASSERT_TRUE(write_file(tmp_->path() + "/spec/files/motd", "hello\n").ok());
-    plan_.spec.name = "demo";
-    plan_.spec.version = "1.0";
-    plan_.spec.dir = tmp_->path() + "/spec";
-    plan_.spec.epoch = 1700000000;
-    plan_.spec.image.architecture = "amd64";
-    specs::LayerSpec layer;
-    layer.files.push_back({.src = "files", .dest = "/etc"});
-    plan_.spec.image.layers.push_back(layer);
+    SpecFixture::SetUp();
+    plan_.spec.image.layers[0].files[0] = {.src = "files", .dest = "/etc"};
     plan_.spec.image.accounts.users.push_back({.name = "app", .uid = 10, .gid = 10});
     attest_ = {.spec_path = "spec/strata.yaml",
                .spec_sha256 = sha256_of("spec"),
@@ -46,13 +36,6 @@ class AttestationsTest : public ::testing::Test {
   }
   std::string out() const { return tmp_->path() + "/out"; }
   Json read_json(const std::string& path) { return *parse_json(*read_file(path), path); }
-  bool exists(const std::string& p) {
-    struct stat st;
-    return ::lstat(p.c_str(), &st) == 0;
-  }
-
-  std::unique_ptr<TempDir> tmp_;
-  specs::Plan plan_;
   AttestOptions attest_;
 };
 

@@ -5,36 +5,17 @@
 
 #include "builder/base/fs.h"
 #include "builder/oci/image_reader.h"
+#include "builder/spec_fixture_test.h"
 
 namespace strata::builder {
 namespace {
 
-class PipelineTest : public ::testing::Test {
+class PipelineTest : public SpecFixture {
  protected:
   void SetUp() override {
-    auto t = TempDir::create("/tmp", "strata-pipeline-test-");
-    ASSERT_TRUE(t.ok());
-    tmp_ = std::make_unique<TempDir>(*std::move(t));
-    ASSERT_TRUE(make_dirs(tmp_->path() + "/spec/files").ok());
-    ASSERT_TRUE(write_file(tmp_->path() + "/spec/files/motd", "hello\n").ok());
-    plan_.spec.name = "demo";
-    plan_.spec.version = "1.0";
-    plan_.spec.dir = tmp_->path() + "/spec";
-    plan_.spec.epoch = 1700000000;
-    plan_.spec.image.architecture = "amd64";
-    specs::LayerSpec layer;
-    layer.files.push_back({.src = "files/motd", .dest = "/etc/motd"});
-    plan_.spec.image.layers.push_back(layer);
+    SpecFixture::SetUp();
     plan_.spec.image.config.entrypoint = std::vector<std::string>{"/bin/true"};
   }
-
-  bool exists(const std::string& p) {
-    struct stat st;
-    return ::lstat(p.c_str(), &st) == 0;
-  }
-
-  std::unique_ptr<TempDir> tmp_;
-  specs::Plan plan_;
 };
 
 TEST_F(PipelineTest, BuildsAReadableLayoutAndArchive) {

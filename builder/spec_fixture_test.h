@@ -1,0 +1,43 @@
+// A test fixture for the pipeline's tests: a temporary spec directory holding files/motd,
+// and the plan of an image "demo:1.0" (amd64, epoch 1700000000) with one layer copying it to
+// /etc/motd. Tests adjust plan_ before building.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <memory>
+
+#include "builder/base/fs.h"
+#include "specs/plan.h"
+
+namespace strata::builder {
+
+class SpecFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto t = TempDir::create("/tmp", "strata-pipeline-test-");
+    ASSERT_TRUE(t.ok());
+    tmp_ = std::make_unique<TempDir>(*std::move(t));
+    ASSERT_TRUE(make_dirs(tmp_->path() + "/spec/files").ok());
+    ASSERT_TRUE(write_file(tmp_->path() + "/spec/files/motd", "hello\n").ok());
+    plan_.spec.name = "demo";
+    plan_.spec.version = "1.0";
+    plan_.spec.dir = tmp_->path() + "/spec";
+    plan_.spec.epoch = 1700000000;
+    plan_.spec.image.architecture = "amd64";
+    specs::LayerSpec layer;
+    layer.files.push_back({.src = "files/motd", .dest = "/etc/motd"});
+    plan_.spec.image.layers.push_back(layer);
+  }
+
+  static bool exists(const std::string& path) {
+    struct stat st;
+    return ::lstat(path.c_str(), &st) == 0;
+  }
+
+  std::unique_ptr<TempDir> tmp_;
+  specs::Plan plan_;
+};
+
+}  // namespace strata::builder
