@@ -11,24 +11,12 @@
 namespace strata::builder::build {
 namespace {
 
-// Hashes without storing: the DiffID of a layer is the digest we want.
-class DiscardOutput : public BlobOutput {
- public:
-  Result<void> write(std::string_view) override { return Ok{}; }
-};
-
 constexpr char kRecordName[] = "output.json";
 
 }  // namespace
 
 Result<Digest> tree_digest(const std::string& dir) {
-  LayerTree tree;
-  STRATA_TRY(tree.add_host_path(dir, "/", {.keep_modes = true}, {}));
-  STRATA_TRY_ASSIGN(std::vector<LayerEntry> entries, std::move(tree).sorted_entries());
-  DiscardOutput out;
-  STRATA_TRY_ASSIGN(LayerBlob blob,
-                    write_layer(entries, {.compression = Compression::kNone, .mtime = 0}, out));
-  return blob.diff_id;
+  return directory_tar_digest(dir, {.keep_modes = true}, 0);
 }
 
 Result<OutputStore> OutputStore::open(const std::string& cache_dir) {

@@ -274,6 +274,26 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
                    .files = std::move(files)};
 }
 
+Result<Digest> write_directory_tar(const std::string& dir, const HostCopyOptions& options,
+                                   int64_t mtime, BlobOutput& out) {
+  LayerTree tree;
+  STRATA_TRY(tree.add_host_path(dir, "/", options, {}));
+  STRATA_TRY_ASSIGN(std::vector<LayerEntry> entries, std::move(tree).sorted_entries());
+  STRATA_TRY_ASSIGN(LayerBlob blob,
+                    write_layer(entries, {.compression = Compression::kNone, .mtime = mtime}, out));
+  return blob.diff_id;
+}
+
+Result<Digest> directory_tar_digest(const std::string& dir, const HostCopyOptions& options,
+                                    int64_t mtime) {
+  // Uncompressed, the blob is the tar: write_layer hashes what passes through.
+  class DiscardOutput : public BlobOutput {
+   public:
+    Result<void> write(std::string_view) override { return Ok{}; }
+  } out;
+  return write_directory_tar(dir, options, mtime, out);
+}
+
 Result<LayerBlob> write_layer_blob(const std::vector<LayerEntry>& entries,
                                    const LayerWriteOptions& options, const std::string& blobs_dir) {
   STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blobs_dir + "/layer"));

@@ -68,6 +68,15 @@ class FdBlobOutput : public BlobOutput {
 Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
                               const LayerWriteOptions& options, BlobOutput& out);
 
+// The uncompressed strata-det/1 tar of the host directory `dir` (as the root: its children
+// at the top level), written to `out`; returns its digest. Directory sources, package
+// outputs and layout archives are all this tar, with different copy options and mtimes.
+Result<Digest> write_directory_tar(const std::string& dir, const HostCopyOptions& options,
+                                   int64_t mtime, BlobOutput& out);
+// The digest of that tar, without keeping its bytes.
+Result<Digest> directory_tar_digest(const std::string& dir, const HostCopyOptions& options,
+                                    int64_t mtime);
+
 // The same into `blobs_dir` (an OCI layout's blobs/sha256): written to a temporary file,
 // fsynced, then renamed to its digest, so the directory never holds a partial blob.
 Result<LayerBlob> write_layer_blob(const std::vector<LayerEntry>& entries,

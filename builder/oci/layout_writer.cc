@@ -68,10 +68,7 @@ Result<WrittenImage> write_layout_documents(const std::string& layout_dir, const
 }
 
 Result<void> write_layout_archive(const std::string& layout_dir, BlobOutput& out, int64_t mtime) {
-  LayerTree tree;
-  STRATA_TRY(tree.add_host_path(layout_dir, "/", {.file_mode = 0644, .dir_mode = 0755}, {}));
-  STRATA_TRY_ASSIGN(std::vector<LayerEntry> entries, std::move(tree).sorted_entries());
-  STRATA_TRY(write_layer(entries, {.compression = Compression::kNone, .mtime = mtime}, out));
+  STRATA_TRY(write_directory_tar(layout_dir, {.file_mode = 0644, .dir_mode = 0755}, mtime, out));
   return Ok{};
 }
 
