@@ -21,5 +21,7 @@ void register_shell(CLI::App& app, Command& run);
 void register_hash(CLI::App& app, Command& run);
 void register_attest(CLI::App& app, Command& run);
 void register_keygen(CLI::App& app, Command& run);
+void register_diff(CLI::App& app, Command& run);
+void register_verify(CLI::App& app, Command& run);
 
 }  // namespace strata::builder::cli

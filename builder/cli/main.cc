@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   register_hash(app, run);
   register_attest(app, run);
   register_keygen(app, run);
+  register_diff(app, run);
+  register_verify(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

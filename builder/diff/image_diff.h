@@ -1,0 +1,83 @@
+// Comparing two images (`strata diff`, `strata verify`, `strata build --check`): index ->
+// manifest -> config field by field -> layers by DiffID -> the files inside differing layers.
+// Works on any OCI layout or archive, not only strata's. See docs/diff.md.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/base/json.h"
+#include "builder/layer/layer_reader.h"
+#include "builder/oci/image_reader.h"
+
+namespace strata::builder::diff {
+
+struct DiffOptions {
+  // For images from different builders: ignore timestamps (entry mtimes, config and history
+  // `created`), history, uname/gname and entry order, and compare the merged filesystems
+  // (layers applied in order, whiteouts honoured) instead of layer by layer.
+  bool semantic = false;
+};
+
+// One JSON value that differs. `document` is "index", "manifest" or "config"; `pointer` is
+// a JSON Pointer into it ("/config/Env/1"). An absent side is nullopt.
+struct FieldDiff {
+  std::string document;
+  std::string pointer;
+  std::optional<Json> a;
+  std::optional<Json> b;
+};
+
+enum class FileChange { kAdded, kRemoved, kChanged };
+
+// One path that differs. For kChanged, `aspects` names what differs, in this order and
+// spelling: "type", "content", "size", "mode", "uid", "gid", "uname", "gname", "mtime",
+// "link", "xattrs", "order".
+struct FileDiff {
+  std::string path;
+  FileChange change = FileChange::kChanged;
+  std::vector<std::string> aspects;
+  std::optional<ReadEntry> a;
+  std::optional<ReadEntry> b;
+};
+
+// A layer position whose DiffIDs differ (or that exists on one side only: index -1).
+struct LayerDiff {
+  int64_t index_a = -1;
+  int64_t index_b = -1;
+  std::optional<oci::Descriptor> descriptor_a;
+  std::optional<oci::Descriptor> descriptor_b;
+  std::optional<Digest> diff_id_a;
+  std::optional<Digest> diff_id_b;
+  std::vector<FileDiff> files;
+};
+
+struct ImageDiff {
+  std::string source_a;
+  std::string source_b;
+  Digest manifest_a;
+  Digest manifest_b;
+  std::vector<FieldDiff> fields;       // index, manifest and config
+  std::vector<LayerDiff> layers;       // layer by layer (not in semantic mode)
+  std::vector<FileDiff> filesystem;    // merged filesystem (semantic mode only)
+  std::vector<std::string> integrity;  // blobs that do not match their descriptors
+  bool is_same() const;
+};
+
+// Compares two opened images. Every layer blob both reference is read and hashed; a blob
+// whose digest or size does not match its descriptor is listed in `integrity` and still
+// compared by content, so a tampered layer names the file that changed.
+Result<ImageDiff> diff_images(const oci::ImageView& a, const oci::ImageView& b,
+                              const DiffOptions& options);
+// Opens both (open_image with no tag) and compares them.
+Result<ImageDiff> diff_image_paths(const std::string& a, const std::string& b,
+                                   const DiffOptions& options);
+
+// The machine-readable result (`--json`).
+Json diff_to_json(const ImageDiff& diff);
+// The human-readable result: one line per difference, grouped by document and layer, then a
+// summary line ("images are identical" or "N differences").
+std::string format_diff(const ImageDiff& diff);
+
+}  // namespace strata::builder::diff

@@ -1,0 +1,1 @@
+// Placeholder (issue 6, in progress).
