@@ -1,0 +1,30 @@
+#include "attest/vsa.h"
+
+#include "attest/ids.h"
+#include "attest/provenance.h"
+
+namespace strata::attest {
+
+Json make_vsa(const VsaInputs& in) {
+  Json inputs = Json::array();
+  for (const InputAttestation& a : in.input_attestations) {
+    inputs.push_back({{"name", a.name}, {"digest", {{"sha256", a.sha256.hex}}}});
+  }
+  Json levels =
+      in.passed ? Json::array({"SLSA_BUILD_LEVEL_1", kReproducedResult}) : Json::array({"FAILED"});
+  Json predicate = {
+      {"verifier", {{"id", in.verifier_id}, {"version", {{"strata", in.strata_version}}}}},
+      {"timeVerified", rfc3339_utc(in.time_verified)},
+      {"resourceUri", in.resource_uri},
+      {"policy", {{"uri", kRebuildPolicy}}},
+      {"inputAttestations", std::move(inputs)},
+      {"verificationResult", in.passed ? "PASSED" : "FAILED"},
+      {"verifiedLevels", std::move(levels)},
+      {"slsaVersion", "1.0"}};
+  return {{"_type", kStatementType},
+          {"subject", {{{"name", in.subject_name}, {"digest", {{"sha256", in.subject.hex}}}}}},
+          {"predicateType", kVerificationSummaryV1},
+          {"predicate", std::move(predicate)}};
+}
+
+}  // namespace strata::attest
