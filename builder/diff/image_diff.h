@@ -27,6 +27,9 @@ struct FieldDiff {
   std::string pointer;
   std::optional<Json> a;
   std::optional<Json> b;
+  // An explanation when one is known, e.g. "same content, different compression" for a
+  // layer descriptor whose DiffID matches on both sides.
+  std::string note;
 };
 
 enum class FileChange { kAdded, kRemoved, kChanged };
@@ -40,6 +43,10 @@ struct FileDiff {
   std::vector<std::string> aspects;
   std::optional<ReadEntry> a;
   std::optional<ReadEntry> b;
+  // 0-based entry positions in the layer's tar (layer mode only; -1 when absent), so an
+  // "order" change can say where the entry moved.
+  int64_t position_a = -1;
+  int64_t position_b = -1;
 };
 
 // A layer position whose DiffIDs differ (or that exists on one side only: index -1).
@@ -63,6 +70,8 @@ struct ImageDiff {
   std::vector<FileDiff> filesystem;    // merged filesystem (semantic mode only)
   std::vector<std::string> integrity;  // blobs that do not match their descriptors
   bool is_same() const;
+  // fields + layers + filesystem paths + integrity problems: the number in the summary line.
+  int64_t difference_count() const;
 };
 
 // Compares two opened images. Every layer blob both reference is read and hashed; a blob
