@@ -44,7 +44,9 @@ Result<PackageStageResult> build_spec_packages(const specs::Plan& plan,
                               .jobs = options.jobs,
                               .log_root = options.log_root};
   for (const specs::Source& s : plan.spec.sources) context.source_specs[s.name] = &s;
-  STRATA_TRY_ASSIGN(build::OutputStore store, build::OutputStore::open(options.cache_dir));
+  const std::string& store_dir =
+      options.packages_cache_dir.empty() ? options.cache_dir : options.packages_cache_dir;
+  STRATA_TRY_ASSIGN(build::OutputStore store, build::OutputStore::open(store_dir));
   STRATA_TRY_ASSIGN(result.outputs, build::build_packages(plan, context, store, runner, observer));
   return result;
 }

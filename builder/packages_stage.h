@@ -14,6 +14,10 @@ namespace strata::builder {
 
 struct PackageStageOptions {
   std::string cache_dir;
+  // Where package outputs are stored ("" = cache_dir). `strata verify` points it at an empty
+  // temporary directory so every package is rebuilt while sources and environments still
+  // come from the cache.
+  std::string packages_cache_dir;
   bool offline = false;
   int64_t jobs = 1;
   std::string log_root;  // LOG_ROOT/PACKAGE/step-N.log

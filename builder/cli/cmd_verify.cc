@@ -1,6 +1,180 @@
-// Placeholder until `strata verify` lands (issue 6, in progress).
+// `strata verify IMAGE --provenance P [--key PUB] [--spec SPEC] [--vsa FILE]`: checks the
+// signature, subject, spec and inputs, rebuilds from the recorded inputs and compares (see
+// builder/verify.h, docs/verify.md). Exit 0 reproduced, 1 a check failed, 2 usage.
+#include <fmt/format.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+
+#include "attest/dsse.h"
+#include "attest/vsa.h"
+#include "builder/base/fs.h"
 #include "builder/cli/commands.h"
+#include "builder/cli/keys.h"
+#include "builder/cli/package_options.h"
+#include "builder/platform.h"
+#include "builder/sources/curl_fetcher.h"
+#include "builder/verify.h"
 
 namespace strata::builder::cli {
-void register_verify(CLI::App&, Command&) {}
+namespace {
+
+struct VerifyArgs {
+  std::string image;
+  std::string provenance;
+  std::string key;
+  std::string spec;
+  std::string vsa;
+  std::string sign_key;
+  std::string resource_uri;
+  std::string cache;
+  bool offline = false;
+  int64_t jobs = 0;
+  bool json = false;
+};
+
+std::string absolute_uri(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr) return "file:" + path;
+  return std::string("file://") + resolved;
+}
+
+// The VSA as a plain statement, or signed as a DSSE envelope with --sign-key.
+Result<void> write_vsa(const VerifyArgs& args, const VerifyReport& report,
+                       const std::optional<attest::PrivateKey>& sign_key) {
+  const attest::ImageProvenance& p = *report.provenance;
+  attest::VsaInputs in{
+      .subject_name = p.subject_name,
+      .subject = p.subject,
+      .resource_uri = args.resource_uri.empty() ? absolute_uri(args.image) : args.resource_uri,
+      .strata_version = STRATA_VERSION,
+      .time_verified = static_cast<int64_t>(std::time(nullptr)),
+      .passed = report.passed(),
+      .input_attestations = {{args.provenance, report.provenance_sha256}}};
+  STRATA_TRY_ASSIGN(std::string statement, canonical_json(attest::make_vsa(in)));
+  std::string text = statement;
+  if (sign_key) {
+    STRATA_TRY_ASSIGN(text,
+                      attest::sign_envelope(attest::kInTotoPayloadType, statement, *sign_key));
+  }
+  return write_file_atomic(args.vsa, text);
+}
+
+Json report_json(const VerifyReport& report) {
+  Json checks = Json::array();
+  for (const VerifyCheck& c : report.checks) {
+    checks.push_back({{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
+  }
+  Json out = {{"reproduced", report.passed()}, {"checks", std::move(checks)}};
+  if (report.provenance) out["subject"] = report.provenance->subject.str();
+  if (report.rebuilt) out["rebuilt"] = report.rebuilt->str();
+  if (report.diff) out["diff"] = diff::diff_to_json(*report.diff);
+  return out;
+}
+
+void print_check(const VerifyCheck& c) {
+  fmt::print(stderr, "{} {}: {}\n", c.passed ? "ok  " : "FAIL", c.name, c.detail);
+}
+
+// The human result: the diff when the rebuild differs, then one line on stdout.
+void print_result(const VerifyReport& report) {
+  if (report.passed()) {
+    fmt::print("reproduced {}\n", report.rebuilt->str());
+    return;
+  }
+  if (report.diff && !report.diff->is_same()) fmt::print("{}", diff::format_diff(*report.diff));
+  const VerifyCheck& failed = report.checks.back();
+  for (const VerifyCheck& c : report.checks) {
+    if (c.name == "builder" && c.detail.starts_with("a different") && report.diff) {
+      fmt::print(stderr, "note: the rebuild used {}\n", c.detail);
+    }
+  }
+  fmt::print("not reproduced: {} check failed\n", failed.name);
+}
+
+Result<int> run_verify(const VerifyArgs& args) {
+  // Keys first: a bad key is a usage error found before any work.
+  std::optional<attest::PublicKey> key;
+  if (!args.key.empty()) {
+    STRATA_TRY_ASSIGN(key, load_public_key("--key", args.key));
+  }
+  std::optional<attest::PrivateKey> sign_key;
+  if (!args.sign_key.empty()) {
+    STRATA_TRY_ASSIGN(sign_key, load_private_key("--sign-key", args.sign_key));
+  }
+  if (!args.sign_key.empty() && args.vsa.empty()) {
+    return Error(ErrorCode::kSpec, "--sign-key signs the VSA: it needs --vsa FILE");
+  }
+  int64_t jobs = args.jobs > 0 ? args.jobs : static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
+  STRATA_TRY_ASSIGN(PackageStageOptions packages,
+                    package_stage_options(args.cache, args.offline, jobs, ""));
+  packages.log_root = packages.cache_dir + "/logs/verify";
+  const char* tmpdir = std::getenv("TMPDIR");
+  sources::CurlFetcher fetcher;
+  sandbox::NamespaceRunner runner;
+  VerifyOptions options{.image = args.image,
+                        .provenance_path = args.provenance,
+                        .key = std::move(key),
+                        .spec_path = args.spec,
+                        .strata_version = STRATA_VERSION,
+                        .host_architecture = host_architecture(),
+                        .scratch_dir = tmpdir && *tmpdir ? tmpdir : "/tmp",
+                        .packages = std::move(packages),
+                        .fetcher = &fetcher,
+                        .runner = &runner,
+                        .make_observer = progress_observer};
+  STRATA_TRY_ASSIGN(options.strata_sha256, sha256_file("/proc/self/exe"));
+  if (!args.json) options.on_check = print_check;
+  STRATA_TRY_ASSIGN(VerifyReport report, verify_image(options));
+  if (!args.vsa.empty()) {
+    if (report.provenance) {
+      STRATA_TRY(write_vsa(args, report, sign_key));
+      fmt::print(stderr, "verification summary written to {}\n", args.vsa);
+    } else {
+      fmt::print(stderr, "no verification summary written: the provenance could not be read\n");
+    }
+  }
+  if (args.json) {
+    STRATA_TRY_ASSIGN(std::string text, canonical_json(report_json(report)));
+    fmt::print("{}\n", text);
+  } else {
+    print_result(report);
+  }
+  return report.passed() ? 0 : 1;
+}
+
+}  // namespace
+
+void register_verify(CLI::App& app, Command& run) {
+  auto args = std::make_shared<VerifyArgs>();
+  auto* cmd = app.add_subcommand(
+      "verify",
+      "Check an image's provenance and rebuild it from the recorded inputs: prints "
+      "'reproduced DIGEST' or what differs");
+  cmd->add_option("IMAGE", args->image, "The OCI layout or archive to verify")->required();
+  cmd->add_option("--provenance", args->provenance,
+                  "Its provenance: NAME.provenance.json or the signed NAME.provenance.dsse.json")
+      ->required();
+  cmd->add_option("--key", args->key,
+                  "The signer's public key (PEM); required when the provenance is signed");
+  cmd->add_option("--spec", args->spec,
+                  "The spec to rebuild from (default: the path the provenance records, relative "
+                  "to the current directory); its sha256 must match the recorded one");
+  cmd->add_option("--vsa", args->vsa,
+                  "Write a SLSA verification summary attestation (PASSED or FAILED) to FILE");
+  cmd->add_option("--sign-key", args->sign_key,
+                  "Sign the VSA with this Ed25519 or ECDSA P-256 private key (PEM)");
+  cmd->add_option("--resource-uri", args->resource_uri,
+                  "The VSA's resourceUri (default: file:// URI of IMAGE)");
+  cmd->add_option("--cache", args->cache,
+                  "Cache for sources and build environments (packages are always rebuilt)");
+  cmd->add_flag("--offline", args->offline,
+                "Use only sources already in the cache; never fetch a recorded URI");
+  cmd->add_option("-j,--jobs", args->jobs, "Packages built in parallel (default: CPU count)");
+  cmd->add_flag("--json", args->json, "Print one JSON object describing the result");
+  cmd->callback([&run, args] { run = [args] { return run_verify(*args); }; });
+}
+
 }  // namespace strata::builder::cli
