@@ -1,6 +1,56 @@
-// Placeholder until `strata diff` lands (issue 6, in progress).
+// `strata diff IMAGE_A IMAGE_B`: compares two OCI layouts or archives, index to files (see
+// docs/diff.md). Exit 0 when they are the same, 1 when they differ.
+#include <fmt/format.h>
+
 #include "builder/cli/commands.h"
+#include "builder/cli/format.h"
+#include "builder/diff/docker_archive.h"
+#include "builder/diff/image_diff.h"
 
 namespace strata::builder::cli {
-void register_diff(CLI::App&, Command&) {}
+namespace {
+
+struct DiffArgs {
+  std::string image_a;
+  std::string image_b;
+  bool json = false;
+  bool semantic = false;
+};
+
+Result<oci::ImageView> open_named(const std::string& image) {
+  auto [path, tag] = split_tag(image);
+  return diff::open_any_image(path, tag);
+}
+
+Result<int> run_diff(const DiffArgs& args) {
+  STRATA_TRY_ASSIGN(oci::ImageView a, open_named(args.image_a));
+  STRATA_TRY_ASSIGN(oci::ImageView b, open_named(args.image_b));
+  STRATA_TRY_ASSIGN(diff::ImageDiff result, diff::diff_images(a, b, {.semantic = args.semantic}));
+  if (args.json) {
+    // Tar names and xattrs need not be UTF-8: replace invalid bytes rather than fail.
+    fmt::print("{}\n",
+               diff::diff_to_json(result).dump(-1, ' ', false, Json::error_handler_t::replace));
+  } else {
+    fmt::print("{}", diff::format_diff(result));
+  }
+  return result.is_same() ? 0 : 1;
+}
+
+}  // namespace
+
+void register_diff(CLI::App& app, Command& run) {
+  auto args = std::make_shared<DiffArgs>();
+  auto* cmd = app.add_subcommand(
+      "diff", "Compare two images: index, manifest, config, layers and the files in them");
+  cmd->add_option("IMAGE_A", args->image_a, "An OCI layout directory or archive, optionally :TAG")
+      ->required();
+  cmd->add_option("IMAGE_B", args->image_b, "The image to compare it with")->required();
+  cmd->add_flag("--json", args->json, "Print one JSON object");
+  cmd->add_flag("--semantic", args->semantic,
+                "Compare what runs, across builders: ignore timestamps, history, owner names, "
+                "entry order and packaging; compare the merged filesystems");
+  cmd->footer("Exit status: 0 the images are the same, 1 they differ (or an error).");
+  cmd->callback([&run, args] { run = [args] { return run_diff(*args); }; });
+}
+
 }  // namespace strata::builder::cli

@@ -1,7 +1,6 @@
 // `strata inspect IMAGE[:TAG]`: digests, layers (size, entry count) and the config of an OCI
 // layout or archive, every blob checked against its digest on the way.
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include "builder/base/json.h"
 #include "builder/cli/commands.h"
@@ -22,17 +21,6 @@ struct LayerInfo {
   std::string diff_id;
   int64_t entries = 0;
 };
-
-// "out/hello:2.12" names a tag unless the whole string is an existing path.
-std::pair<std::string, std::string> split_tag(const std::string& image) {
-  struct stat st;
-  size_t colon = image.rfind(':');
-  if (::stat(image.c_str(), &st) == 0 || colon == std::string::npos ||
-      image.find('/', colon) != std::string::npos) {
-    return {image, ""};
-  }
-  return {image.substr(0, colon), image.substr(colon + 1)};
-}
 
 Result<LayerInfo> inspect_layer(const oci::ImageView& view, size_t i) {
   const oci::Descriptor& d = view.layers[i];

@@ -1,6 +1,7 @@
 #include "builder/cli/format.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 namespace strata::builder::cli {
 
@@ -16,6 +17,16 @@ std::string human_size(int64_t bytes) {
     ++unit;
   }
   return fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+std::pair<std::string, std::string> split_tag(const std::string& image) {
+  struct stat st;
+  size_t colon = image.rfind(':');
+  if (::stat(image.c_str(), &st) == 0 || colon == std::string::npos ||
+      image.find('/', colon) != std::string::npos) {
+    return {image, ""};
+  }
+  return {image.substr(0, colon), image.substr(colon + 1)};
 }
 
 }  // namespace strata::builder::cli

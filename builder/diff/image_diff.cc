@@ -5,6 +5,7 @@
 #include <charconv>
 #include <map>
 
+#include "builder/diff/docker_archive.h"
 #include "builder/diff/file_diff.h"
 #include "builder/diff/json_diff.h"
 #include "builder/diff/layer_scan.h"
@@ -229,8 +230,8 @@ Result<ImageDiff> diff_images(const oci::ImageView& a, const oci::ImageView& b,
 
 Result<ImageDiff> diff_image_paths(const std::string& a, const std::string& b,
                                    const DiffOptions& options) {
-  STRATA_TRY_ASSIGN(oci::ImageView view_a, oci::open_image(a));
-  STRATA_TRY_ASSIGN(oci::ImageView view_b, oci::open_image(b));
+  STRATA_TRY_ASSIGN(oci::ImageView view_a, open_any_image(a));
+  STRATA_TRY_ASSIGN(oci::ImageView view_b, open_any_image(b));
   return diff_images(view_a, view_b, options);
 }
 

@@ -79,7 +79,8 @@ struct ImageDiff {
 // compared by content, so a tampered layer names the file that changed.
 Result<ImageDiff> diff_images(const oci::ImageView& a, const oci::ImageView& b,
                               const DiffOptions& options);
-// Opens both (open_image with no tag) and compares them.
+// Opens both (open_image with no tag; Docker archives too, see docker_archive.h) and compares
+// them.
 Result<ImageDiff> diff_image_paths(const std::string& a, const std::string& b,
                                    const DiffOptions& options);
 

@@ -291,6 +291,39 @@ TEST_F(DiffTest, ArchiveOfTheLayoutIsIdentical) {
   EXPECT_EQ(d.source_b, path("a.tar"));
 }
 
+TEST_F(DiffTest, DockerArchiveComparesWithItsOciLayout) {
+  oci::WrittenImage a =
+      rootfs::testing::write_image(path("a"), base_layers(), "test", "1.0", Compression::kNone);
+  // What `skopeo copy docker-archive:` writes: manifest.json, <hex>.json, <hex>.tar.
+  std::string docker = path("docker");
+  ASSERT_TRUE(make_dirs(docker).ok());
+  auto copy = [&](const Digest& d, const std::string& name) {
+    ASSERT_TRUE(
+        write_file(docker + "/" + name, *read_file(path("a") + "/blobs/sha256/" + d.hex)).ok());
+  };
+  copy(a.config.digest, a.config.digest.hex + ".json");
+  Json layers = Json::array();
+  for (const LayerBlob& l : a.layers) {
+    copy(l.digest, l.digest.hex + ".tar");
+    layers.push_back(l.digest.hex + ".tar");
+  }
+  Json manifest = Json::array({{{"Config", a.config.digest.hex + ".json"},
+                                {"RepoTags", {"example.com/test:1.0"}},
+                                {"Layers", layers}}});
+  ASSERT_TRUE(write_file(docker + "/manifest.json", manifest.dump()).ok());
+
+  ImageDiff d = diff("a", "docker");
+  EXPECT_TRUE(d.layers.empty()) << format_diff(d);
+  EXPECT_TRUE(d.integrity.empty()) << format_diff(d);
+  std::string text = format_diff(d);
+  EXPECT_NE(text.find("manifest /mediaType: \"application/vnd.oci.image.manifest.v1+json\" -> "
+                      "\"application/vnd.docker.distribution.manifest.v2+json\"\n"),
+            std::string::npos)
+      << text;
+  ImageDiff semantic = diff("a", "docker", /*semantic=*/true);
+  EXPECT_TRUE(semantic.is_same()) << format_diff(semantic);
+}
+
 TEST_F(DiffTest, TextCapsFilesPerLayerButJsonListsAll) {
   std::vector<LayerEntry> many = {dir_entry("data")};
   for (int i = 0; i < 60; ++i) many.push_back(file_entry(fmt::format("data/{:02}", i), "x"));
