@@ -1,6 +1,7 @@
 #include "builder/cli/package_options.h"
 
 #include <fmt/format.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -26,7 +27,10 @@ Result<PackageStageOptions> package_stage_options(const std::string& cache_flag,
                                                   int64_t jobs, std::string log_root) {
   PackageStageOptions o{.offline = offline, .jobs = jobs, .log_root = std::move(log_root)};
   if (!cache_flag.empty()) {
-    o.cache_dir = cache_flag;
+    // Absolute: the sandbox binds directories under the cache, and binds need absolute paths.
+    char cwd[PATH_MAX];
+    bool relative = cache_flag[0] != '/' && ::getcwd(cwd, sizeof cwd) != nullptr;
+    o.cache_dir = relative ? fmt::format("{}/{}", cwd, cache_flag) : cache_flag;
   } else {
     STRATA_TRY_ASSIGN(o.cache_dir, sources::default_cache_dir(env_or_empty("XDG_CACHE_HOME"),
                                                               env_or_empty("HOME")));
