@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "attest/dsse.h"
@@ -161,12 +162,19 @@ Result<void> StagedAttestations::commit() {
   return Ok{};
 }
 
-void collect_input_files(const std::string& spec_dir, const std::vector<LayerEntry>& entries,
-                         const LayerBlob& blob, std::vector<attest::InputFile>& out) {
+void collect_input_files(const std::string& spec_dir, const std::vector<std::string>& package_dirs,
+                         const std::vector<LayerEntry>& entries, const LayerBlob& blob,
+                         std::vector<attest::InputFile>& out) {
   std::string prefix = spec_dir.empty() || spec_dir == "." ? "" : spec_dir + "/";
+  auto is_package_output = [&](const std::string& path) {
+    return std::any_of(package_dirs.begin(), package_dirs.end(), [&](const std::string& dir) {
+      return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
+    });
+  };
   for (size_t i = 0; i < entries.size() && i < blob.files.size(); ++i) {
     const LayerEntry& e = entries[i];
     if (e.type != EntryType::kRegular || e.host_path.empty()) continue;
+    if (is_package_output(e.host_path)) continue;
     std::string name = e.host_path;
     if (!prefix.empty() && name.starts_with(prefix)) name.erase(0, prefix.size());
     while (name.starts_with("./")) name.erase(0, 2);

@@ -84,10 +84,13 @@ class StagedAttestations {
 // is the image manifest.
 Result<StagedAttestations> stage_attestations(const AttestationInputs& in);
 
-// The host files among `entries` (regular entries with a host path), named relative to
-// `spec_dir`, with the content digests `blob` recorded for them (entries and blob.files
-// correspond one to one, in tar order).
-void collect_input_files(const std::string& spec_dir, const std::vector<LayerEntry>& entries,
-                         const LayerBlob& blob, std::vector<attest::InputFile>& out);
+// The spec's own files among `entries` (regular entries copied from the host, other than
+// package outputs under one of `package_dirs`), named relative to `spec_dir`, with the
+// content digests `blob` recorded for them (entries and blob.files correspond one to one,
+// in tar order). Package outputs are not inputs: their sources are, and the cache path they
+// sit under must not reach the provenance.
+void collect_input_files(const std::string& spec_dir, const std::vector<std::string>& package_dirs,
+                         const std::vector<LayerEntry>& entries, const LayerBlob& blob,
+                         std::vector<attest::InputFile>& out);
 
 }  // namespace strata::builder

@@ -86,9 +86,11 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
       .staged_layout = staged_layout};
   // The image's layers are the base image's (if any) followed by strata's own.
   size_t base_count = result.image.layers.size() - layers.size();
+  std::vector<std::string> package_dirs;
+  for (const auto& [name, output] : result.packages.outputs) package_dirs.push_back(output.dir);
   for (size_t i = 0; i < layers.size(); ++i) {
-    collect_input_files(plan.spec.dir, layers[i].entries, result.image.layers[base_count + i],
-                        in.input_files);
+    collect_input_files(plan.spec.dir, package_dirs, layers[i].entries,
+                        result.image.layers[base_count + i], in.input_files);
   }
   if (started_on) {
     in.times = attest::RunTimes{.started_on = *started_on,
