@@ -3,13 +3,14 @@
 // image's manifest digest. Exit 0 verified, 1 a check failed (the message names it), 2 usage.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sys/stat.h>
 
 #include "attest/dsse.h"
 #include "attest/provenance.h"
 #include "builder/base/fs.h"
 #include "builder/base/json.h"
 #include "builder/cli/commands.h"
+#include "builder/cli/format.h"
+#include "builder/cli/keys.h"
 #include "builder/oci/image_reader.h"
 
 namespace strata::builder::cli {
@@ -29,15 +30,9 @@ Result<std::string> read_argument(const std::string& option, const std::string& 
   return text;
 }
 
-// "out/hello:1.0" names a tag unless the whole string is an existing path.
 Result<oci::ImageView> open_image_arg(const std::string& image) {
-  struct stat st;
-  size_t colon = image.rfind(':');
-  if (::stat(image.c_str(), &st) == 0 || colon == std::string::npos ||
-      image.find('/', colon) != std::string::npos) {
-    return oci::open_image(image);
-  }
-  return oci::open_image(image.substr(0, colon), image.substr(colon + 1));
+  auto [path, tag] = split_tag(image);
+  return oci::open_image(path, tag);
 }
 
 Error check_failed(std::string message) {
@@ -62,13 +57,9 @@ Result<void> check_subject(const Json& statement, const oci::ImageView& image) {
 }
 
 Result<int> run_verify(const VerifyArgs& args) {
-  STRATA_TRY_ASSIGN(std::string key_pem, read_argument("--key", args.key));
-  auto key = attest::PublicKey::from_pem(key_pem);
-  if (!key.ok()) {
-    return Error(ErrorCode::kSpec, fmt::format("--key {}: {}", args.key, key.error().message()));
-  }
+  STRATA_TRY_ASSIGN(attest::PublicKey key, load_public_key("--key", args.key));
   STRATA_TRY_ASSIGN(std::string envelope, read_argument("ENVELOPE", args.envelope));
-  auto verified = attest::verify_envelope(envelope, *key, attest::kInTotoPayloadType);
+  auto verified = attest::verify_envelope(envelope, key, attest::kInTotoPayloadType);
   if (!verified.ok()) return std::move(verified).error().context(args.envelope);
   // Parse only the payload bytes that were verified, never the envelope again (standards.md §15).
   auto statement = parse_json(verified->payload, "payload");
@@ -81,7 +72,7 @@ Result<int> run_verify(const VerifyArgs& args) {
     return check_failed(
         fmt::format("{}: statement check failed: {}", args.envelope, checked.error().message()));
   }
-  fmt::print("signature: ok ({} key {})\n", attest::key_type_name(key->type()), key->keyid());
+  fmt::print("signature: ok ({} key {})\n", attest::key_type_name(key.type()), key.keyid());
   fmt::print("payloadType: ok ({})\n", verified->payload_type);
   fmt::print("statement: ok ({})\n", (*statement)["predicateType"].get<std::string>());
   if (!args.image.empty()) {
