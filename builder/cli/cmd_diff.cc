@@ -22,10 +22,19 @@ Result<oci::ImageView> open_named(const std::string& image) {
   return diff::open_any_image(path, tag);
 }
 
-Result<int> run_diff(const DiffArgs& args) {
+// Like diff(1): 0 same, 1 different, 2 trouble. An image that cannot be opened or read is
+// trouble, never "different", so scripts can tell the two apart by the exit code alone.
+Result<diff::ImageDiff> compare(const DiffArgs& args) {
   STRATA_TRY_ASSIGN(oci::ImageView a, open_named(args.image_a));
   STRATA_TRY_ASSIGN(oci::ImageView b, open_named(args.image_b));
-  STRATA_TRY_ASSIGN(diff::ImageDiff result, diff::diff_images(a, b, {.semantic = args.semantic}));
+  return diff::diff_images(a, b, {.semantic = args.semantic});
+}
+
+Result<int> run_diff(const DiffArgs& args) {
+  auto compared = compare(args);
+  if (!compared.ok())
+    return Error(ErrorCode::kSpec, "strata diff: " + compared.error().to_string());
+  const diff::ImageDiff& result = *compared;
   if (args.json) {
     // Tar names and xattrs need not be UTF-8: replace invalid bytes rather than fail.
     fmt::print("{}\n",

@@ -137,8 +137,8 @@ Result<int> run_verify(const VerifyArgs& args) {
     }
   }
   if (args.json) {
-    STRATA_TRY_ASSIGN(std::string text, canonical_json(report_json(report)));
-    fmt::print("{}\n", text);
+    // Tar names and xattrs in the diff need not be UTF-8: replace invalid bytes, never fail.
+    fmt::print("{}\n", report_json(report).dump(-1, ' ', false, Json::error_handler_t::replace));
   } else {
     print_result(report);
   }

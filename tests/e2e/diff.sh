@@ -43,6 +43,11 @@ one="$WORK/one/hello"
 expect_eq "two builds: exit 0" 0 "$(run_diff same "$one" "$WORK/two/hello")"
 expect_eq "two builds: says identical" "images are identical" "$(cat "$WORK/same.out")"
 
+# Trouble is not "different": an image that cannot be read exits 2, like diff(1).
+rc=0; "$STRATA" diff "$one" "$WORK/no-such-image" >/dev/null 2>"$WORK/missing.err" || rc=$?
+expect_eq "missing image: exit 2, not 1" 2 "$rc"
+grep -q "no-such-image" "$WORK/missing.err" && pass "missing image: names the path"
+
 # One file changed.
 cp -r "$src" "$WORK/changed"
 echo "a changed message of the day" >"$WORK/changed/files/motd"
