@@ -1,8 +1,12 @@
 // `strata build SPEC`: the whole pipeline; prints the image digest last.
 #include <fmt/format.h>
+#include <locale.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ctime>
+#include <filesystem>
+#include <random>
 
 #include "builder/base/json.h"
 #include "builder/cli/commands.h"
@@ -10,6 +14,7 @@
 #include "builder/cli/package_options.h"
 #include "builder/pipeline.h"
 #include "builder/platform.h"
+#include "builder/repro_check.h"
 #include "builder/sources/curl_fetcher.h"
 #include "specs/parse.h"
 
@@ -29,6 +34,7 @@ struct BuildArgs {
   std::string cache;
   bool offline = false;
   int64_t jobs = 0;
+  bool check = false;
 };
 
 class SystemClock : public Clock {
@@ -64,6 +70,127 @@ void print_attestations(const AttestationPaths& paths) {
   }
 }
 
+Json build_json(const specs::Plan& plan, const BuildResult& result) {
+  const oci::WrittenImage& image = result.image;
+  Json layers = Json::array();
+  for (const LayerBlob& l : image.layers) {
+    layers.push_back({{"digest", l.digest.str()},
+                      {"diff_id", l.diff_id.str()},
+                      {"size", l.size},
+                      {"media_type", l.media_type},
+                      {"entries", l.entry_count}});
+  }
+  Json out = {{"name", plan.spec.name},
+              {"tag", plan.spec.version},
+              {"layout", result.layout_dir},
+              {"manifest_digest", image.manifest.digest.str()},
+              {"config_digest", image.config.digest.str()},
+              {"layers", layers}};
+  if (!result.archive_path.empty()) out["archive"] = result.archive_path;
+  const AttestationPaths& a = result.attestations;
+  out["provenance"] = a.provenance;
+  if (!a.envelope.empty()) out["provenance_dsse"] = a.envelope;
+  out["sbom"] = a.sbom;
+  return out;
+}
+
+// What was written, on stderr (stdout carries only the digest or the --check verdict).
+void print_build(const specs::Plan& plan, const BuildResult& result, Compression compression) {
+  const oci::WrittenImage& image = result.image;
+  for (size_t i = 0; i < image.layers.size(); ++i) {
+    const LayerBlob& l = image.layers[i];
+    fmt::print(stderr, "layer {}/{}: {} {} ({} entries, {})\n", i + 1, image.layers.size(),
+               short_digest(l.digest), human_size(l.size), l.entry_count,
+               compression_name(compression));
+  }
+  fmt::print(stderr, "image {}:{} written to {}\n", plan.spec.name, plan.spec.version,
+             result.layout_dir);
+  if (!result.archive_path.empty())
+    fmt::print(stderr, "archive written to {}\n", result.archive_path);
+  print_attestations(result.attestations);
+}
+
+// --check: what build 1 ran under, read here once (stages never read the environment or the
+// clock), and the options that change bytes, which build 2 gets too.
+std::string absolute_path(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  if (ec) return path;
+  std::string out = abs.lexically_normal().string();
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+HostConditions host_conditions(const BuildArgs& args, const specs::Plan& plan, int64_t jobs) {
+  HostConditions h{.jobs = jobs, .spec_epoch = plan.spec.epoch, .spec_path = args.spec_path};
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view kv = *e;
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos) h.env[std::string(kv.substr(0, eq))] = kv.substr(eq + 1);
+  }
+  mode_t mask = ::umask(022);
+  ::umask(mask);
+  h.umask = mask;
+  for (const char* name : {"fr_FR.UTF-8", "de_DE.UTF-8", "C.UTF-8", "C"}) {
+    locale_t l = ::newlocale(LC_ALL_MASK, name, nullptr);
+    if (l == nullptr) continue;
+    ::freelocale(l);
+    h.locales.push_back(name);
+  }
+  for (const char* tz : {"Pacific/Chatham", "America/St_Johns"}) {
+    if (::access(fmt::format("/usr/share/zoneinfo/{}", tz).c_str(), R_OK) == 0) {
+      h.time_zones.push_back(tz);
+    }
+  }
+  h.working_dir = absolute_path(".");
+  return h;
+}
+
+Result<CheckResult> run_check(const BuildArgs& args, const specs::Plan& plan,
+                              const BuildResult& build, int64_t jobs,
+                              const std::string& cache_dir) {
+  CheckOptions o{.cache_dir = absolute_path(cache_dir),
+                 .layout_dir = absolute_path(build.layout_dir),
+                 .sbom_path = absolute_path(build.attestations.sbom),
+                 .host = host_conditions(args, plan, jobs),
+                 .now_s = static_cast<int64_t>(std::time(nullptr)),
+                 .seed = std::random_device()()};
+  o.seed = (o.seed << 32) ^ static_cast<uint64_t>(o.now_s);
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) o.self_exe = self.string();
+  const char* tmpdir = std::getenv("TMPDIR");
+  if (tmpdir != nullptr && *tmpdir != '\0') o.temp_parent = tmpdir;
+  for (const std::string& p : {build.layout_dir, build.archive_path, build.attestations.provenance,
+                               build.attestations.envelope, build.attestations.sbom}) {
+    if (!p.empty()) o.build1_outputs.push_back(absolute_path(p));
+  }
+  o.output_args = {"--compression", args.compression, "--sbom-format", args.sbom_format};
+  if (args.attach) o.output_args.push_back("--attach");
+  ForkExecLauncher launcher;
+  o.launcher = &launcher;
+  fmt::print(stderr, "check: building again in a separate process under varied conditions\n");
+  return check_reproducible(plan.spec, o);
+}
+
+// The human-readable verdict: the variations on stderr; the diff and the verdict on stdout,
+// the verdict last (it ends with build 1's digest when reproducible).
+int print_check(const CheckResult& check) {
+  fmt::print(stderr, "check: build 2 differed from build 1 in:\n");
+  for (const Variation& v : check.variations) {
+    fmt::print(stderr, "  {}: {} -> {}\n", v.name, v.build1, v.build2);
+  }
+  if (check.reproducible) {
+    fmt::print("reproducible {}\n", check.digest1.str());
+    return 0;
+  }
+  fmt::print("{}", check.diff_text);
+  fmt::print("not reproducible: build 1 {}, build 2 {}\n", check.digest1.str(),
+             check.digest2.str());
+  return 1;
+}
+
 Result<int> run_build(const BuildArgs& args) {
   STRATA_TRY_ASSIGN(Compression compression, parse_compression(args.compression));
   STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(args.spec_path));
@@ -86,43 +213,20 @@ Result<int> run_build(const BuildArgs& args) {
                        .runner = &runner,
                        .observer = progress_observer(plan.spec.packages.size())};
   STRATA_TRY_ASSIGN(BuildResult result, build_image(plan, options));
-  const oci::WrittenImage& image = result.image;
+  if (!args.json) print_build(plan, result, compression);
+  std::optional<CheckResult> check;
+  if (args.check) {
+    STRATA_TRY_ASSIGN(check, run_check(args, plan, result, jobs, options.packages.cache_dir));
+  }
   if (args.json) {
-    Json layers = Json::array();
-    for (const LayerBlob& l : image.layers) {
-      layers.push_back({{"digest", l.digest.str()},
-                        {"diff_id", l.diff_id.str()},
-                        {"size", l.size},
-                        {"media_type", l.media_type},
-                        {"entries", l.entry_count}});
-    }
-    Json out = {{"name", plan.spec.name},
-                {"tag", plan.spec.version},
-                {"layout", result.layout_dir},
-                {"manifest_digest", image.manifest.digest.str()},
-                {"config_digest", image.config.digest.str()},
-                {"layers", layers}};
-    if (!result.archive_path.empty()) out["archive"] = result.archive_path;
-    const AttestationPaths& a = result.attestations;
-    out["provenance"] = a.provenance;
-    if (!a.envelope.empty()) out["provenance_dsse"] = a.envelope;
-    out["sbom"] = a.sbom;
+    Json out = build_json(plan, result);
+    if (check) out["check"] = check_to_json(*check);
     STRATA_TRY_ASSIGN(std::string text, canonical_json(out));
     fmt::print("{}\n", text);
-    return 0;
+    return check && !check->reproducible ? 1 : 0;
   }
-  for (size_t i = 0; i < image.layers.size(); ++i) {
-    const LayerBlob& l = image.layers[i];
-    fmt::print(stderr, "layer {}/{}: {} {} ({} entries, {})\n", i + 1, image.layers.size(),
-               short_digest(l.digest), human_size(l.size), l.entry_count,
-               compression_name(compression));
-  }
-  fmt::print(stderr, "image {}:{} written to {}\n", plan.spec.name, plan.spec.version,
-             result.layout_dir);
-  if (!result.archive_path.empty())
-    fmt::print(stderr, "archive written to {}\n", result.archive_path);
-  print_attestations(result.attestations);
-  fmt::print("{}\n", image.manifest.digest.str());
+  if (check) return print_check(*check);
+  fmt::print("{}\n", result.image.manifest.digest.str());
   return 0;
 }
 
@@ -156,6 +260,10 @@ void register_build(CLI::App& app, Command& run) {
                   "$XDG_CACHE_HOME/strata, else ~/.cache/strata)");
   cmd->add_flag("--offline", args->offline, "Use only sources already in the cache; never fetch");
   cmd->add_option("-j,--jobs", args->jobs, "Packages built in parallel (default: CPU count)");
+  cmd->add_flag("--check", args->check,
+                "Build a second time in a separate process under varied conditions (input "
+                "copy, directory, umask, TZ, locale, environment, --jobs, packages rebuilt) "
+                "and compare; prints 'reproducible DIGEST' or the diff (exit 1)");
   cmd->callback([&run, args] { run = [args] { return run_build(*args); }; });
 }
 
