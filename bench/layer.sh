@@ -12,6 +12,8 @@ size_mb="${2:-300}"
 runs="${RUNS:-3}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+# shellcheck source=lib/measure.sh
+source "$here/lib/measure.sh"
 
 echo "making a ${files}-file, ~${size_mb} MB tree ..." >&2
 python3 "$here/make_tree.py" "$work/tree" "$files" "$size_mb"
@@ -24,22 +26,6 @@ image:
     - files: [{src: tree, dest: /data}]
 YAML
 du -sh "$work/tree" >&2
-
-# measure LABEL CMD...: best-of-$runs wall seconds and the peak RSS (KiB) of that run.
-measure() {
-  local label=$1 best="" rss=""
-  shift
-  for _ in $(seq "$runs"); do
-    sync
-    /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/err" || {
-      cat "$work/err" >&2
-      exit 1
-    }
-    read -r t m <"$work/time"
-    if [[ -z "$best" ]] || awk "BEGIN{exit !($t < $best)}"; then best=$t rss=$m; fi
-  done
-  echo "$label $best $rss"
-}
 
 baseline() {
   bash -c 'tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner \
