@@ -55,9 +55,12 @@ bool is_skipped(const std::string& path, const std::vector<std::string>& skip) {
                      [&](const std::string& s) { return is_within(path, s); });
 }
 
-Result<CopyEntry> entry_for(const std::string& from, const std::string& rel) {
+// `follow`: an input named in the spec that is a symlink is copied as what it points to,
+// as strata reads it; a relative link would otherwise dangle in the copy.
+Result<CopyEntry> entry_for(const std::string& from, const std::string& rel, bool follow = false) {
   std::error_code ec;
-  fs::file_status st = fs::symlink_status(fs::path(from) / rel, ec);
+  fs::path path = fs::path(from) / rel;
+  fs::file_status st = follow ? fs::status(path, ec) : fs::symlink_status(path, ec);
   if (ec) return Error::sys(fmt::format("stat {}/{}", from, rel), ec.value());
   return CopyEntry{
       .rel = rel, .type = st.type(), .mode = static_cast<uint32_t>(st.permissions()) & 07777};
@@ -93,7 +96,7 @@ Result<std::vector<CopyEntry>> list_tree(const std::string& from, const VariedCo
       STRATA_TRY_ASSIGN(CopyEntry dir, entry_for(from, p.string()));
       entries.push_back(std::move(dir));
     }
-    STRATA_TRY_ASSIGN(CopyEntry e, entry_for(from, rel));
+    STRATA_TRY_ASSIGN(CopyEntry e, entry_for(from, rel, /*follow=*/true));
     if (e.type == fs::file_type::directory) STRATA_TRY(list_subtree(from, rel, o.skip, entries));
     entries.push_back(std::move(e));
   }
@@ -384,10 +387,6 @@ Result<Build2> prepare_build2(const specs::Spec& spec, const CheckOptions& o,
   };
   return b;
 }
-
-}  // namespace
-
-namespace {
 
 // Compares the layouts, and the SBOMs when build 1 wrote one: both derive from the image and
 // the spec only. The provenance is not compared (docs/reproducibility-check.md: it records

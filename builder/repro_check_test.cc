@@ -115,6 +115,18 @@ TEST_F(ReproCheckCopy, CopiesOnlyTheInputsInReverseOrderWithMaskedModes) {
   }
 }
 
+TEST_F(ReproCheckCopy, AnInputThatIsASymlinkIsCopiedAsItsTarget) {
+  ASSERT_EQ(::symlink("../unrelated", (src_ + "/app/linked").c_str()), 0);
+  ASSERT_EQ(::symlink("../unrelated/big", (src_ + "/app/linked-file").c_str()), 0);
+  std::string to = tmp_->path() + "/copy";
+  auto created = copy_tree_varied(src_, to, {.only = {"app/linked", "app/linked-file"}});
+  ASSERT_TRUE(created.ok()) << created.error().to_string();
+  EXPECT_TRUE(S_ISDIR(lstat_of(to + "/app/linked").st_mode));
+  EXPECT_EQ(*read_file(to + "/app/linked/big"), "not an input");
+  EXPECT_EQ(*read_file(to + "/app/linked-file"), "not an input");
+  EXPECT_NE(::access((to + "/unrelated").c_str(), F_OK), 0);
+}
+
 TEST_F(ReproCheckCopy, EveryEntryGetsADifferentMtimeBeforeNow) {
   VariedCopyOptions o{.skip = {src_ + "/app/out"}, .now_s = 1700000000, .seed = 7};
   std::string to = tmp_->path() + "/copy";
