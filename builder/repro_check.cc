@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "builder/base/fs.h"
 #include "builder/diff/image_diff.h"
@@ -388,6 +389,33 @@ Result<Build2> prepare_build2(const specs::Spec& spec, const CheckOptions& o,
   return b;
 }
 
+// With --attach the index also lists the provenance as an OCI 1.1 artifact, and the
+// provenance records the spec path as given, which build 2 changes on purpose. Index fields
+// of entries whose artifactType is an in-toto type, on either side, are dropped; the image
+// manifest and the SBOM artifact are still compared.
+Result<void> drop_provenance_artifacts(diff::ImageDiff& d, const std::string& layout_a,
+                                       const std::string& layout_b) {
+  std::set<std::string> prefixes;
+  for (const std::string& layout : {layout_a, layout_b}) {
+    STRATA_TRY_ASSIGN(std::string text, read_file(layout + "/index.json"));
+    STRATA_TRY_ASSIGN(Json index, parse_json(text, layout + "/index.json"));
+    const Json& manifests = index["manifests"];
+    for (size_t i = 0; manifests.is_array() && i < manifests.size(); ++i) {
+      const Json& type = manifests[i]["artifactType"];
+      if (type.is_string() && type.get<std::string>().starts_with("application/vnd.in-toto")) {
+        prefixes.insert(fmt::format("/manifests/{}", i));
+      }
+    }
+  }
+  std::erase_if(d.fields, [&](const diff::FieldDiff& f) {
+    return f.document == "index" &&
+           std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
+             return f.pointer == p || f.pointer.starts_with(p + "/");
+           });
+  });
+  return {};
+}
+
 // Compares the layouts, and the SBOMs when build 1 wrote one: both derive from the image and
 // the spec only. The provenance is not compared (docs/reproducibility-check.md: it records
 // the spec path as given, which build 2 changes on purpose).
@@ -395,6 +423,7 @@ Result<void> compare_builds(const CheckOptions& o, const specs::Spec& spec, cons
                             CheckResult& r) {
   std::string layout2 = b.output_root + "/" + spec.name;
   STRATA_TRY_ASSIGN(diff::ImageDiff d, diff::diff_image_paths(o.layout_dir, layout2, {}));
+  STRATA_TRY(drop_provenance_artifacts(d, o.layout_dir, layout2));
   d.source_a = "build 1 (" + o.layout_dir + ")";
   d.source_b = "build 2 (varied conditions)";
   r.digest1 = d.manifest_a;

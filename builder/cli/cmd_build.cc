@@ -167,7 +167,13 @@ Result<CheckResult> run_check(const BuildArgs& args, const specs::Plan& plan,
     if (!p.empty()) o.build1_outputs.push_back(absolute_path(p));
   }
   o.output_args = {"--compression", args.compression, "--sbom-format", args.sbom_format};
-  if (args.attach) o.output_args.push_back("--attach");
+  if (args.attach) {
+    o.output_args.push_back("--attach");
+    // A signed provenance is attached as a DSSE envelope: sign build 2's too, so both
+    // indexes list the same kinds of artifact (the provenance entries are not compared).
+    if (!args.sign_key.empty())
+      o.output_args.insert(o.output_args.end(), {"--sign-key", absolute_path(args.sign_key)});
+  }
   ForkExecLauncher launcher;
   o.launcher = &launcher;
   fmt::print(stderr, "check: building again in a separate process under varied conditions\n");

@@ -34,6 +34,15 @@ pass "hello --check lists its variations"
 tmp_is_empty "hello --check"
 pass "hello --check leaves nothing in TMPDIR"
 
+# With --attach the index also lists the provenance, which records the spec path build 2
+# changes on purpose: that entry is not compared, the image and the SBOM artifact are. The
+# compression reaches build 2 too (the zstd golden digest).
+rc=$(cd "$SOURCE_DIR" && check examples/hello/strata.yaml "$WORK/out-attach" --attach --compression zstd)
+[[ $rc -eq 0 ]] || { cat "$WORK/check.err" "$WORK/check.out"; fail "hello --check --attach exit code $rc"; }
+expect_eq "hello --check --attach --compression zstd" "reproducible $(golden hello.zstd.digest)" \
+  "$(tail -n 1 "$WORK/check.out")"
+tmp_is_empty "hello --check --attach"
+
 if ! "$STRATA" sandbox -- true 2>"$WORK/userns.err"; then
   echo "SKIP: package builds: $(cat "$WORK/userns.err")"
   exit 0
