@@ -157,16 +157,16 @@ Result<void> check_timestamp(const Json& metadata, const char* key) {
 
 Result<void> check_slsa_predicate(const Json& p) {
   if (!p.is_object()) return bad("predicate", "must be an object");
-  const Json& bd = p.value("buildDefinition", Json());
+  const Json& bd = member(p, "buildDefinition");
   if (!bd.is_object()) return bad("predicate.buildDefinition", "missing");
-  if (!is_uri(bd.value("buildType", Json()))) {
+  if (!is_uri(member(bd, "buildType"))) {
     return bad("predicate.buildDefinition.buildType", "missing or not a URI");
   }
-  if (!bd.value("externalParameters", Json()).is_object()) {
+  if (!member(bd, "externalParameters").is_object()) {
     return bad("predicate.buildDefinition.externalParameters", "missing or not an object");
   }
-  const Json& deps = bd.value("resolvedDependencies", Json::array());
-  if (!deps.is_array())
+  const Json& deps = member(bd, "resolvedDependencies");  // optional; null iterates as empty
+  if (!deps.is_null() && !deps.is_array())
     return bad("predicate.buildDefinition.resolvedDependencies", "not an array");
   for (size_t i = 0; i < deps.size(); ++i) {
     std::string field = fmt::format("predicate.buildDefinition.resolvedDependencies[{}]", i);
@@ -178,12 +178,12 @@ Result<void> check_slsa_predicate(const Json& p) {
     if (d.contains("uri") && !is_uri(d["uri"])) return bad(field + ".uri", "not a URI");
     if (d.contains("digest")) STRATA_TRY(check_digest_set(d["digest"], field + ".digest"));
   }
-  const Json& rd = p.value("runDetails", Json());
-  if (!rd.is_object() || !rd.value("builder", Json()).is_object() ||
-      !is_uri(rd["builder"].value("id", Json()))) {
+  const Json& rd = member(p, "runDetails");
+  if (!rd.is_object() || !member(rd, "builder").is_object() ||
+      !is_uri(member(rd["builder"], "id"))) {
     return bad("predicate.runDetails.builder.id", "missing or not a URI");
   }
-  const Json& metadata = rd.value("metadata", Json::object());
+  const Json& metadata = member(rd, "metadata");
   STRATA_TRY(check_timestamp(metadata, "startedOn"));
   STRATA_TRY(check_timestamp(metadata, "finishedOn"));
   return Ok{};
@@ -193,20 +193,19 @@ Result<void> check_slsa_predicate(const Json& p) {
 
 Result<void> check_statement(const Json& s) {
   if (!s.is_object()) return bad("(top level)", "must be an object");
-  if (s.value("_type", Json()) != kStatementType) {
+  if (member(s, "_type") != kStatementType) {
     return bad("_type", fmt::format("must be '{}'", kStatementType));
   }
-  const Json& subject = s.value("subject", Json());
+  const Json& subject = member(s, "subject");
   if (!subject.is_array() || subject.empty()) return bad("subject", "must be a non-empty array");
   for (size_t i = 0; i < subject.size(); ++i) {
     std::string field = fmt::format("subject[{}].digest", i);
     if (!subject[i].is_object() || !subject[i].contains("digest")) return bad(field, "missing");
     STRATA_TRY(check_digest_set(subject[i]["digest"], field));
   }
-  if (!is_uri(s.value("predicateType", Json())))
-    return bad("predicateType", "missing or not a URI");
+  if (!is_uri(member(s, "predicateType"))) return bad("predicateType", "missing or not a URI");
   if (s["predicateType"] == kSlsaProvenanceV1) {
-    STRATA_TRY(check_slsa_predicate(s.value("predicate", Json())));
+    STRATA_TRY(check_slsa_predicate(member(s, "predicate")));
   }
   return Ok{};
 }

@@ -12,13 +12,18 @@ Error rejected(std::string_view field, std::string_view why) {
 }
 
 Result<std::string> string_at(const Json& object, const char* key, std::string_view field) {
-  const Json& v = object.value(key, Json());
+  const Json& v = member(object, key);
   if (!v.is_string()) return rejected(fmt::format("{}.{}", field, key), "missing or not a string");
   return v.get<std::string>();
 }
 
+std::string string_or_empty(const Json& object, const char* key) {
+  const Json& v = member(object, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
 Result<Digest> sha256_at(const Json& digest_set, std::string_view field) {
-  const Json& v = digest_set.is_object() ? digest_set.value("sha256", Json()) : Json();
+  const Json& v = member(digest_set, "sha256");
   if (!v.is_string()) return rejected(field, "no sha256 digest");
   auto d = Digest::parse(v.get<std::string>(), /*allow_bare=*/true);
   if (!d.ok()) return rejected(field, d.error().message());
@@ -34,7 +39,7 @@ Result<void> read_external(const Json& ext, ImageProvenance& out) {
                       "unknown parameter (a verifier rejects what it cannot reproduce)");
     }
   }
-  const Json& spec = ext.value("spec", Json());
+  const Json& spec = member(ext, "spec");
   if (!spec.is_object()) return rejected("externalParameters.spec", "missing");
   STRATA_TRY_ASSIGN(out.spec_path, string_at(spec, "path", "externalParameters.spec"));
   STRATA_TRY_ASSIGN(out.spec_sha256, sha256_at(spec, "externalParameters.spec"));
@@ -43,7 +48,7 @@ Result<void> read_external(const Json& ext, ImageProvenance& out) {
   STRATA_TRY_ASSIGN(out.parameters.sbom_format, string_at(ext, "sbomFormat", "externalParameters"));
   for (auto [key, flag] : {std::pair{"archive", &out.parameters.archive},
                            std::pair{"attach", &out.parameters.attach}}) {
-    const Json& v = ext.value(key, Json());
+    const Json& v = member(ext, key);
     if (!v.is_boolean()) return rejected(fmt::format("externalParameters.{}", key), "not a bool");
     *flag = v.get<bool>();
   }
@@ -56,7 +61,7 @@ Result<void> read_internal(const Json& in, ImageProvenance& out) {
   STRATA_TRY_ASSIGN(out.determinism_profile, string_at(in, "determinismProfile", field));
   STRATA_TRY_ASSIGN(out.source_date_epoch, string_at(in, "SOURCE_DATE_EPOCH", field));
   STRATA_TRY_ASSIGN(out.platform, string_at(in, "platform", field));
-  const Json libraries = in.value("libraries", Json::object());
+  const Json& libraries = member(in, "libraries");
   for (auto it = libraries.begin(); it != libraries.end(); ++it) {
     if (it->is_string()) out.libraries[it.key()] = it->get<std::string>();
   }
@@ -66,13 +71,13 @@ Result<void> read_internal(const Json& in, ImageProvenance& out) {
 Result<RecordedDependency> read_dependency(const Json& d, size_t i) {
   std::string field = fmt::format("resolvedDependencies[{}]", i);
   RecordedDependency dep;
-  const Json& annotations = d.value("annotations", Json::object());
+  const Json& annotations = member(d, "annotations");
   STRATA_TRY_ASSIGN(dep.role, string_at(annotations, "role", field + ".annotations"));
   STRATA_TRY_ASSIGN(dep.name, string_at(d, "name", field));
-  STRATA_TRY_ASSIGN(dep.sha256, sha256_at(d.value("digest", Json()), field + ".digest"));
-  dep.uri = d.value("uri", "");
-  dep.path = annotations.value("path", "");
-  dep.version = annotations.value("version", "");
+  STRATA_TRY_ASSIGN(dep.sha256, sha256_at(member(d, "digest"), field + ".digest"));
+  dep.uri = string_or_empty(d, "uri");
+  dep.path = string_or_empty(annotations, "path");
+  dep.version = string_or_empty(annotations, "version");
   return dep;
 }
 
@@ -96,16 +101,16 @@ Result<ImageProvenance> read_image_provenance(const Json& statement) {
   ImageProvenance out;
   const Json& subject = statement["subject"];
   if (subject.size() != 1) return rejected("subject", "expected exactly one (the image manifest)");
-  out.subject_name = subject[0].value("name", "");
-  STRATA_TRY_ASSIGN(out.subject, sha256_at(subject[0].value("digest", Json()), "subject[0]"));
+  out.subject_name = string_or_empty(subject[0], "name");
+  STRATA_TRY_ASSIGN(out.subject, sha256_at(member(subject[0], "digest"), "subject[0]"));
   const Json& bd = statement["predicate"]["buildDefinition"];
   if (bd["buildType"] != kImageBuildType) {
     return rejected("buildType", fmt::format("expected {} (a strata image build), actual {}",
                                              kImageBuildType, bd["buildType"].dump()));
   }
   STRATA_TRY(read_external(bd["externalParameters"], out));
-  STRATA_TRY(read_internal(bd.value("internalParameters", Json()), out));
-  const Json& deps = bd.value("resolvedDependencies", Json::array());
+  STRATA_TRY(read_internal(member(bd, "internalParameters"), out));
+  const Json& deps = member(bd, "resolvedDependencies");
   for (size_t i = 0; i < deps.size(); ++i) {
     STRATA_TRY_ASSIGN(RecordedDependency dep, read_dependency(deps[i], i));
     out.dependencies.push_back(std::move(dep));

@@ -66,6 +66,15 @@ TEST(Json, CanonicalSortsKeysAndIsCompact) {
 
 TEST(Json, CanonicalRejectsFloats) { EXPECT_FALSE(canonical_json(Json{{"x", 1.5}}).ok()); }
 
+TEST(Json, MemberIsAReferenceOrNull) {
+  Json doc = {{"a", {{"b", Json::array({1, 2})}}}};
+  EXPECT_EQ(&member(doc, "a"), &doc["a"]) << "no copy";
+  EXPECT_EQ(member(member(doc, "a"), "b").size(), 2u);
+  EXPECT_TRUE(member(doc, "missing").is_null());
+  EXPECT_TRUE(member(Json::array({1}), "a").is_null());
+  EXPECT_TRUE(member(member(doc, "missing"), "deeper").is_null());
+}
+
 TEST(Fs, PublishDirReplacesAnExistingTree) {
   auto tmp = TempDir::create("/tmp", "strata-base-test-");
   ASSERT_TRUE(tmp.ok());

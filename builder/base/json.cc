@@ -26,6 +26,13 @@ Result<std::string> canonical_json(const Json& value) {
   }
 }
 
+const Json& member(const Json& object, std::string_view key) {
+  static const Json kNull;
+  if (!object.is_object()) return kNull;
+  auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
 Result<Json> parse_json(std::string_view text, std::string_view what) {
   try {
     return Json::parse(text);
