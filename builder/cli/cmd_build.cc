@@ -11,6 +11,7 @@
 #include "builder/base/json.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/format.h"
+#include "builder/cli/keys.h"
 #include "builder/cli/package_options.h"
 #include "builder/pipeline.h"
 #include "builder/platform.h"
@@ -52,14 +53,7 @@ Result<AttestOptions> attest_options(const BuildArgs& args, Clock* clock) {
   STRATA_TRY_ASSIGN(o.strata_sha256, sha256_file("/proc/self/exe"));
   o.attach = args.attach;
   if (!args.sign_key.empty()) {
-    auto pem = read_file(args.sign_key);
-    if (!pem.ok()) return Error(ErrorCode::kSpec, "--sign-key: " + pem.error().message());
-    auto key = attest::PrivateKey::from_pem(*pem);
-    if (!key.ok()) {
-      return Error(ErrorCode::kSpec,
-                   fmt::format("--sign-key {}: {}", args.sign_key, key.error().message()));
-    }
-    o.sign_key = *std::move(key);
+    STRATA_TRY_ASSIGN(o.sign_key, load_private_key("--sign-key", args.sign_key));
   }
   return o;
 }
