@@ -87,6 +87,24 @@ Result<void> remove_tree(const std::string& path) {
   return Ok{};
 }
 
+namespace {
+
+// publish_dir without RENAME_EXCHANGE: the old tree moves aside, the new one into place.
+Result<void> publish_dir_in_steps(const std::string& staged, const std::string& final_path) {
+  std::string aside = fmt::format("{}.old-{}", final_path, ::getpid());
+  if (::rename(final_path.c_str(), aside.c_str()) != 0) {
+    return Error::sys(fmt::format("rename {} to {}", final_path, aside), errno);
+  }
+  if (::rename(staged.c_str(), final_path.c_str()) != 0) {
+    int err = errno;
+    (void)::rename(aside.c_str(), final_path.c_str());  // put the old tree back
+    return Error::sys(fmt::format("rename {} to {}", staged, final_path), err);
+  }
+  return remove_tree(aside);
+}
+
+}  // namespace
+
 Result<void> publish_dir(const std::string& staged, const std::string& final_path) {
   if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, final_path.c_str(), RENAME_EXCHANGE) == 0) {
     // `staged` now names the previous tree.
@@ -95,10 +113,23 @@ Result<void> publish_dir(const std::string& staged, const std::string& final_pat
     if (::rename(staged.c_str(), final_path.c_str()) != 0) {
       return Error::sys(fmt::format("rename {} to {}", staged, final_path), errno);
     }
+  } else if (errno == EINVAL) {
+    STRATA_TRY(publish_dir_in_steps(staged, final_path));
   } else {
     return Error::sys(fmt::format("exchange {} with {}", staged, final_path), errno);
   }
   return fsync_dir(dirname_of(final_path));
+}
+
+int rename_noreplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL) return -1;
+  struct stat st;
+  if (::lstat(to.c_str(), &st) == 0) {
+    errno = EEXIST;
+    return -1;
+  }
+  return ::rename(from.c_str(), to.c_str());
 }
 
 Result<TempDir> TempDir::create(const std::string& parent, std::string_view prefix) {

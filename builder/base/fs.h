@@ -23,8 +23,16 @@ Result<void> remove_tree(const std::string& path);
 
 // Replaces `final_path` by the directory `staged` atomically: with renameat2(RENAME_EXCHANGE)
 // when `final_path` exists (then the old tree is removed), with rename(2) otherwise. Both
-// paths must be on the same filesystem.
+// paths must be on the same filesystem. Filesystems that reject RENAME_EXCHANGE (EINVAL:
+// FUSE ones such as disorderfs, some network filesystems) get the old tree renamed aside
+// first: then there is a moment when `final_path` does not exist.
+
 Result<void> publish_dir(const std::string& staged, const std::string& final_path);
+
+// rename(2) that never replaces `to`: renameat2(RENAME_NOREPLACE), or on filesystems that
+// reject the flag (EINVAL, as above) lstat + rename, which a concurrent creator could race.
+// Returns 0, or -1 with errno set (EEXIST when `to` exists) like the system call.
+int rename_noreplace(const std::string& from, const std::string& to);
 
 // A file written under a temporary name next to its destination; commit() fsyncs it and
 // renames it into place, so readers never see a partial file. Destroyed without commit(),

@@ -51,8 +51,7 @@ Result<void> merge_into(const std::string& from, const std::string& to) {
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
     std::string dest = to + "/" + name;
-    if (::renameat2(AT_FDCWD, (from + "/" + name).c_str(), AT_FDCWD, dest.c_str(),
-                    RENAME_NOREPLACE) != 0) {
+    if (rename_noreplace(from + "/" + name, dest) != 0) {
       if (errno == EEXIST) return Error::io(fmt::format("'{}' is also in another source", name));
       return Error::sys(fmt::format("move {} into {}", name, to), errno);
     }

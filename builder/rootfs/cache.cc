@@ -83,8 +83,7 @@ Result<void> publish_entry(const oci::ImageView& view, const Digest& digest,
   STRATA_TRY(unpack_layers(view, tree));
   STRATA_TRY(seal(staging.path(), digest));
   // RENAME_NOREPLACE: a complete entry is never replaced, even by an identical one.
-  if (::renameat2(AT_FDCWD, staging.path().c_str(), AT_FDCWD, entry.c_str(), RENAME_NOREPLACE) !=
-      0) {
+  if (rename_noreplace(staging.path(), entry) != 0) {
     if ((errno == EEXIST || errno == ENOTEMPTY) && is_complete(entry, digest)) return Ok{};
     return Error::sys(fmt::format("rename {} to {}", staging.path(), entry), errno);
   }
