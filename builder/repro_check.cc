@@ -11,6 +11,7 @@
 #include <set>
 
 #include "builder/base/fs.h"
+#include "builder/build/package_build.h"
 #include "builder/diff/image_diff.h"
 
 namespace strata::builder {
@@ -313,19 +314,6 @@ Result<int> ForkExecLauncher::run(const ProcessSpec& spec) {
 
 namespace {
 
-// The last `lines` lines of a log, for an error message.
-std::string log_tail(const std::string& path, size_t lines) {
-  Result<std::string> text = read_file(path);
-  if (!text.ok()) return "(no log: " + text.error().message() + ")";
-  std::string_view t = *text;
-  while (!t.empty() && t.back() == '\n') t.remove_suffix(1);
-  size_t pos = t.size();
-  for (size_t n = 0; n < lines && pos != std::string_view::npos && pos > 0; ++n) {
-    pos = t.rfind('\n', pos - 1);
-  }
-  return std::string(pos == std::string_view::npos ? t : t.substr(pos + 1));
-}
-
 // Build 2's cache: sources/ and rootfs/ are the real cache's (content-addressed and verified
 // on use, so sharing them changes nothing but the time to fetch); packages/ starts empty, so
 // every package is built again from source.
@@ -466,7 +454,7 @@ Result<CheckResult> check_reproducible(const specs::Spec& spec, const CheckOptio
         "--check: build 2 (the same spec under varied conditions) failed with exit status {}; "
         "build 1 succeeded, so the build depends on what --check varies. Build 2's log "
         "ends:\n{}",
-        status, log_tail(p.stderr_path, 25)));
+        status, build::log_tail(p.stderr_path, 25)));
   }
   CheckResult r;
   r.variations = std::move(b.variations);

@@ -32,9 +32,7 @@ struct BuildArgs {
   std::string sbom_format = "spdx";
   bool attach = false;
   bool provenance_times = false;
-  std::string cache;
-  bool offline = false;
-  int64_t jobs = 0;
+  PackageFlags packages;
   bool check = false;
 };
 
@@ -198,9 +196,7 @@ Result<int> run_build(const BuildArgs& args) {
   SystemClock clock;
   STRATA_TRY_ASSIGN(AttestOptions attest,
                     attest_options(args, args.provenance_times ? &clock : nullptr));
-  int64_t jobs = args.jobs > 0 ? args.jobs : static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
-  STRATA_TRY_ASSIGN(PackageStageOptions packages,
-                    package_stage_options(args.cache, args.offline, jobs, ""));
+  STRATA_TRY_ASSIGN(PackageStageOptions packages, package_stage_options(args.packages, ""));
   packages.log_root = fmt::format("{}/logs/{}", packages.cache_dir, plan.spec.name);
   sources::CurlFetcher fetcher;
   sandbox::NamespaceRunner runner;
@@ -216,7 +212,8 @@ Result<int> run_build(const BuildArgs& args) {
   if (!args.json) print_build(plan, result, compression);
   std::optional<CheckResult> check;
   if (args.check) {
-    STRATA_TRY_ASSIGN(check, run_check(args, plan, result, jobs, options.packages.cache_dir));
+    STRATA_TRY_ASSIGN(
+        check, run_check(args, plan, result, options.packages.jobs, options.packages.cache_dir));
   }
   if (args.json) {
     Json out = build_json(plan, result);
@@ -255,11 +252,9 @@ void register_build(CLI::App& app, Command& run) {
                 "OCI 1.1 artifacts whose subject is the image");
   cmd->add_flag("--provenance-times", args->provenance_times,
                 "Record startedOn/finishedOn in the provenance (then it differs per build)");
-  cmd->add_option("--cache", args->cache,
-                  "Cache for sources, build environments and package outputs (default "
-                  "$XDG_CACHE_HOME/strata, else ~/.cache/strata)");
-  cmd->add_flag("--offline", args->offline, "Use only sources already in the cache; never fetch");
-  cmd->add_option("-j,--jobs", args->jobs, "Packages built in parallel (default: CPU count)");
+  add_package_flags(cmd, args->packages,
+                    "Cache for sources, build environments and package outputs (default "
+                    "$XDG_CACHE_HOME/strata, else ~/.cache/strata)");
   cmd->add_flag("--check", args->check,
                 "Build a second time in a separate process under varied conditions (input "
                 "copy, directory, umask, TZ, locale, environment, --jobs, packages rebuilt) "

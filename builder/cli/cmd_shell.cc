@@ -18,9 +18,7 @@ namespace {
 struct ShellArgs {
   std::string spec_path;
   std::string package;
-  std::string cache;
-  bool offline = false;
-  int64_t jobs = 0;
+  PackageFlags packages;
 };
 
 // The plan restricted to what `target` depends on, transitively, in build order.
@@ -46,9 +44,7 @@ Result<int> run_shell(const ShellArgs& args) {
                  fmt::format("{} has no package '{}' (packages: {})", args.spec_path, args.package,
                              names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
   }
-  int64_t jobs = args.jobs > 0 ? args.jobs : static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
-  STRATA_TRY_ASSIGN(PackageStageOptions options,
-                    package_stage_options(args.cache, args.offline, jobs, "/dev/null"));
+  STRATA_TRY_ASSIGN(PackageStageOptions options, package_stage_options(args.packages, "/dev/null"));
   STRATA_TRY_ASSIGN(TempDir logs, TempDir::create("/tmp", "strata-shell-logs-"));
   options.log_root = logs.path();
   sources::CurlFetcher fetcher;
@@ -62,7 +58,7 @@ Result<int> run_shell(const ShellArgs& args) {
   }
   build::PackageBuildRequest request{.package = &*target,
                                      .epoch = plan.spec.epoch,
-                                     .jobs = jobs,
+                                     .jobs = options.jobs,
                                      .rootfs = stage.environment.rootfs,
                                      .log_dir = logs.path() + "/" + target->name};
   request.env = plan.spec.environment.env;
@@ -94,9 +90,7 @@ void register_shell(CLI::App& app, Command& run) {
       "shell", "Open a shell in a package's build sandbox, sources unpacked, dependencies built");
   cmd->add_option("SPEC", args->spec_path, "The spec file")->required();
   cmd->add_option("PACKAGE", args->package, "The package whose sandbox to enter")->required();
-  cmd->add_option("--cache", args->cache, "Cache directory (default $XDG_CACHE_HOME/strata)");
-  cmd->add_flag("--offline", args->offline, "Use only sources already in the cache");
-  cmd->add_option("-j,--jobs", args->jobs, "Packages built in parallel (default: CPU count)");
+  add_package_flags(cmd, args->packages, "Cache directory (default $XDG_CACHE_HOME/strata)");
   cmd->callback([&run, args] { run = [args] { return run_shell(*args); }; });
 }
 

@@ -29,9 +29,7 @@ struct VerifyArgs {
   std::string vsa;
   std::string sign_key;
   std::string resource_uri;
-  std::string cache;
-  bool offline = false;
-  int64_t jobs = 0;
+  PackageFlags packages;
   bool json = false;
 };
 
@@ -107,9 +105,7 @@ Result<int> run_verify(const VerifyArgs& args) {
   if (!args.sign_key.empty() && args.vsa.empty()) {
     return Error(ErrorCode::kSpec, "--sign-key signs the VSA: it needs --vsa FILE");
   }
-  int64_t jobs = args.jobs > 0 ? args.jobs : static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
-  STRATA_TRY_ASSIGN(PackageStageOptions packages,
-                    package_stage_options(args.cache, args.offline, jobs, ""));
+  STRATA_TRY_ASSIGN(PackageStageOptions packages, package_stage_options(args.packages, ""));
   packages.log_root = packages.cache_dir + "/logs/verify";
   const char* tmpdir = std::getenv("TMPDIR");
   sources::CurlFetcher fetcher;
@@ -168,11 +164,8 @@ void register_verify(CLI::App& app, Command& run) {
                   "Sign the VSA with this Ed25519 or ECDSA P-256 private key (PEM)");
   cmd->add_option("--resource-uri", args->resource_uri,
                   "The VSA's resourceUri (default: file:// URI of IMAGE)");
-  cmd->add_option("--cache", args->cache,
-                  "Cache for sources and build environments (packages are always rebuilt)");
-  cmd->add_flag("--offline", args->offline,
-                "Use only sources already in the cache; never fetch a recorded URI");
-  cmd->add_option("-j,--jobs", args->jobs, "Packages built in parallel (default: CPU count)");
+  add_package_flags(cmd, args->packages,
+                    "Cache for sources and build environments (packages are always rebuilt)");
   cmd->add_flag("--json", args->json, "Print one JSON object describing the result");
   cmd->callback([&run, args] { run = [args] { return run_verify(*args); }; });
 }

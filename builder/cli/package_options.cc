@@ -23,9 +23,17 @@ std::string env_or_empty(const char* name) {
 
 }  // namespace
 
-Result<PackageStageOptions> package_stage_options(const std::string& cache_flag, bool offline,
-                                                  int64_t jobs, std::string log_root) {
-  PackageStageOptions o{.offline = offline, .jobs = jobs, .log_root = std::move(log_root)};
+void add_package_flags(CLI::App* cmd, PackageFlags& flags, const std::string& cache_help) {
+  cmd->add_option("--cache", flags.cache, cache_help);
+  cmd->add_flag("--offline", flags.offline, "Use only sources already in the cache; never fetch");
+  cmd->add_option("-j,--jobs", flags.jobs, "Packages built in parallel (default: CPU count)");
+}
+
+Result<PackageStageOptions> package_stage_options(const PackageFlags& flags, std::string log_root) {
+  int64_t jobs =
+      flags.jobs > 0 ? flags.jobs : static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
+  PackageStageOptions o{.offline = flags.offline, .jobs = jobs, .log_root = std::move(log_root)};
+  const std::string& cache_flag = flags.cache;
   if (!cache_flag.empty()) {
     // Absolute: the sandbox binds directories under the cache, and binds need absolute paths.
     char cwd[PATH_MAX];

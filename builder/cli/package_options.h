@@ -2,6 +2,7 @@
 // read the environment): the cache directory, the host toolchain's identity, progress output.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <string>
 
 #include "builder/build/scheduler.h"
@@ -9,10 +10,20 @@
 
 namespace strata::builder::cli {
 
-// `cache_flag` ("" = $XDG_CACHE_HOME/strata, else ~/.cache/strata); the host identity is
-// dpkg's status file (every installed package and version), else /etc/os-release.
-Result<PackageStageOptions> package_stage_options(const std::string& cache_flag, bool offline,
-                                                  int64_t jobs, std::string log_root);
+// The flags of every command that builds packages (build, verify, shell).
+struct PackageFlags {
+  std::string cache;  // "" = $XDG_CACHE_HOME/strata, else ~/.cache/strata
+  bool offline = false;
+  int64_t jobs = 0;  // 0 = the CPU count
+};
+
+// Adds --cache (described by `cache_help`), --offline and -j/--jobs to `cmd`.
+void add_package_flags(CLI::App* cmd, PackageFlags& flags, const std::string& cache_help);
+
+// The package stage's options for `flags`, with the jobs default filled in. The host
+// identity is dpkg's status file (every installed package and version), else
+// /etc/os-release.
+Result<PackageStageOptions> package_stage_options(const PackageFlags& flags, std::string log_root);
 
 // Progress on stderr. Not a terminal (CI logs): one line per step ("[hello] step 2/3: make")
 // and per finished package. A terminal: one status line redrawn in place ("[1/3 done]

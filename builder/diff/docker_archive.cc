@@ -34,41 +34,6 @@ bool is_safe_name(std::string_view name) {
   return true;
 }
 
-// Extracts the regular files of the tar at `path` below `root`. Docker archives also hold
-// symlinks (skopeo links <id>/layer.tar to the layer file) that manifest.json never names,
-// so those and anything else are skipped rather than refused.
-Result<void> extract_regular_files(const std::string& path, const std::string& root) {
-  ScopedUtf8Locale utf8;
-  ArchiveReader r = new_archive_reader();
-  archive_read_support_filter_all(r.get());
-  archive_read_support_format_tar(r.get());
-  STRATA_TRY(archive_check(r.get(), archive_read_open_filename(r.get(), path.c_str(), 1 << 16),
-                           fmt::format("opening {}", path)));
-  for (;;) {
-    archive_entry* h = nullptr;
-    int rc = archive_read_next_header(r.get(), &h);
-    if (rc == ARCHIVE_EOF) return Ok{};
-    STRATA_TRY(archive_check(r.get(), rc, fmt::format("reading {}", path)));
-    std::string name = archive_entry_pathname(h) ? archive_entry_pathname(h) : "";
-    while (name.starts_with("./")) name.erase(0, 2);
-    if (archive_entry_filetype(h) != AE_IFREG || archive_entry_hardlink(h) != nullptr ||
-        !is_safe_name(name)) {
-      continue;
-    }
-    std::string dest = root + "/" + name;
-    STRATA_TRY(make_dirs(dirname_of(dest)));
-    STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(dest, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW));
-    const void* buf = nullptr;
-    size_t size = 0;
-    la_int64_t offset = 0;
-    while ((rc = archive_read_data_block(r.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
-      STRATA_TRY(write_all(fd.get(), {static_cast<const char*>(buf), size}, dest));
-    }
-    if (rc != ARCHIVE_EOF) STRATA_TRY(archive_check(r.get(), rc, fmt::format("reading {}", name)));
-    STRATA_TRY(fd.close(dest));
-  }
-}
-
 // The manifest.json entry to read: the only one, or the one tagged `tag`.
 Result<Json> select_entry(const Json& list, const std::string& path, const std::string& tag) {
   if (!list.is_array() || list.empty()) {
@@ -169,7 +134,9 @@ Result<oci::ImageView> open_any_image(const std::string& path, const std::string
   std::string root = path;
   if (!S_ISDIR(st.st_mode)) {
     root = dir.path() + "/archive";
-    if (!extract_regular_files(path, root).ok()) return oci_view;
+    // Docker archives also hold symlinks (skopeo links <id>/layer.tar to the layer file)
+    // that manifest.json never names: those are skipped rather than refused.
+    if (!oci::extract_tar(path, root, oci::ExtractPolicy::kSkipOthers).ok()) return oci_view;
   }
   if (!exists(root + "/manifest.json") || exists(root + "/index.json")) return oci_view;
   oci::ImageView view{.source = path, .layout_dir = dir.path() + "/layout"};

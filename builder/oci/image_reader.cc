@@ -1,8 +1,8 @@
 #include "builder/oci/image_reader.h"
 
 #include <fcntl.h>
-#include <fmt/ranges.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -38,14 +38,18 @@ Result<std::string> safe_relative(const std::string& name) {
   return path;
 }
 
-Result<void> extract_entry(archive* a, archive_entry* h, const std::string& root) {
+Result<void> extract_entry(archive* a, archive_entry* h, const std::string& root,
+                           ExtractPolicy policy) {
+  bool skip_others = policy == ExtractPolicy::kSkipOthers;
   std::string name = archive_entry_pathname(h) ? archive_entry_pathname(h) : "";
-  STRATA_TRY_ASSIGN(std::string rel, safe_relative(name));
-  if (rel.empty()) return Ok{};
-  std::string dest = root + "/" + rel;
+  auto rel = safe_relative(name);
+  if (!rel.ok()) return skip_others ? Ok{} : Result<void>(std::move(rel).error());
+  if (rel->empty()) return Ok{};
+  std::string dest = root + "/" + *rel;
   mode_t type = archive_entry_filetype(h);
   if (type == AE_IFDIR && archive_entry_hardlink(h) == nullptr) return make_dirs(dest);
   if (type != AE_IFREG || archive_entry_hardlink(h) != nullptr) {
+    if (skip_others) return Ok{};
     return Error::io(fmt::format("'{}' is not a regular file or directory", name));
   }
   STRATA_TRY(make_dirs(dirname_of(dest)));
@@ -65,20 +69,7 @@ Result<TempDir> extract_archive(const std::string& path) {
   const char* tmpdir = std::getenv("TMPDIR");
   STRATA_TRY_ASSIGN(TempDir dir,
                     TempDir::create(tmpdir && *tmpdir ? tmpdir : "/tmp", "strata-image-"));
-  ScopedUtf8Locale utf8;
-  ArchiveReader r = new_archive_reader();
-  archive_read_support_filter_all(r.get());
-  archive_read_support_format_tar(r.get());
-  STRATA_TRY(archive_check(r.get(), archive_read_open_filename(r.get(), path.c_str(), 1 << 16),
-                           fmt::format("opening {}", path)));
-  for (;;) {
-    archive_entry* h = nullptr;
-    int rc = archive_read_next_header(r.get(), &h);
-    if (rc == ARCHIVE_EOF) break;
-    STRATA_TRY(archive_check(r.get(), rc, fmt::format("reading {}", path)));
-    auto extracted = extract_entry(r.get(), h, dir.path());
-    if (!extracted.ok()) return std::move(extracted).error().context(path);
-  }
+  STRATA_TRY(extract_tar(path, dir.path(), ExtractPolicy::kRefuseOthers));
   return dir;
 }
 
@@ -189,7 +180,8 @@ Result<void> load_manifest(ImageView& view) {
   }
   // Every entry of index["manifests"] parsed as a descriptor already; annotations may not.
   for (const Json& m : view.index["manifests"]) {
-    if (m["digest"] != view.manifest_descriptor.digest.str() || !m.contains("annotations")) continue;
+    if (m["digest"] != view.manifest_descriptor.digest.str() || !m.contains("annotations"))
+      continue;
     const Json& ann = m["annotations"];
     if (ann.is_object() && ann.contains(kRefNameAnnotation) && ann[kRefNameAnnotation].is_string())
       view.ref_name = ann[kRefNameAnnotation].get<std::string>();
@@ -198,6 +190,24 @@ Result<void> load_manifest(ImageView& view) {
 }
 
 }  // namespace
+
+Result<void> extract_tar(const std::string& path, const std::string& root, ExtractPolicy policy) {
+  STRATA_TRY(make_dirs(root));
+  ScopedUtf8Locale utf8;
+  ArchiveReader r = new_archive_reader();
+  archive_read_support_filter_all(r.get());
+  archive_read_support_format_tar(r.get());
+  STRATA_TRY(archive_check(r.get(), archive_read_open_filename(r.get(), path.c_str(), 1 << 16),
+                           fmt::format("opening {}", path)));
+  for (;;) {
+    archive_entry* h = nullptr;
+    int rc = archive_read_next_header(r.get(), &h);
+    if (rc == ARCHIVE_EOF) return Ok{};
+    STRATA_TRY(archive_check(r.get(), rc, fmt::format("reading {}", path)));
+    auto extracted = extract_entry(r.get(), h, root, policy);
+    if (!extracted.ok()) return std::move(extracted).error().context(path);
+  }
+}
 
 std::string ImageView::blob_path(const Digest& digest) const {
   return fmt::format("{}/blobs/sha256/{}", layout_dir, digest.hex);

@@ -43,6 +43,15 @@ Result<ImageView> open_image_by_digest(const std::string& path, const Digest& ma
 // Reads a blob and checks its size and digest against the descriptor.
 Result<std::string> read_verified_blob(const std::string& layout_dir, const Descriptor& d);
 
+// Extracting an archive of a layout. kRefuseOthers (OCI layout archives): only directories
+// and regular files under clean relative paths, anything else is an error. kSkipOthers
+// (Docker archives, whose symlinks name layer files a second time): regular files with clean
+// names are extracted, everything else is skipped.
+enum class ExtractPolicy { kRefuseOthers, kSkipOthers };
+// Extracts the tar at `path` (any compression libarchive reads) below `root`, created if
+// needed. Never writes outside `root`; an existing file is never overwritten.
+Result<void> extract_tar(const std::string& path, const std::string& root, ExtractPolicy policy);
+
 // Parses a descriptor object from index.json or a manifest.
 Result<Descriptor> parse_descriptor(const Json& j, std::string_view where);
 
