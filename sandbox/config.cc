@@ -18,6 +18,8 @@ std::string RunResult::describe() const {
       return fmt::format("killed by signal {} ({})", signal, strsignal(signal));
     case Status::kTimedOut:
       return fmt::format("timed out after {} ms", duration_ms);
+    case Status::kCancelled:
+      return fmt::format("cancelled after {} ms", duration_ms);
   }
   return "unknown";
 }

@@ -2,6 +2,7 @@
 // limits, seccomp policy), as a plain value, plus its validation and the result of a run.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -89,12 +90,17 @@ struct Config {
   int stdout_fd = 1;
   int stderr_fd = 2;
   std::string log_path;
+  // Set by another thread to stop the run: the whole pid namespace is killed within about
+  // kCancelPollMs and the run ends as kCancelled. Null: never cancelled.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
-// How a run ended. Exactly one of: exited (exit_code), killed by a signal (signal), or
-// killed because it ran past its timeout (timed_out).
+inline constexpr int kCancelPollMs = 50;
+
+// How a run ended. Exactly one of: exited (exit_code), killed by a signal (signal), killed
+// because it ran past its timeout (timed_out), or killed because the caller cancelled it.
 struct RunResult {
-  enum class Status { kExited, kSignaled, kTimedOut };
+  enum class Status { kExited, kSignaled, kTimedOut, kCancelled };
   Status status = Status::kExited;
   int exit_code = 0;
   int signal = 0;

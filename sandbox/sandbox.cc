@@ -166,7 +166,8 @@ Result<RunResult> NamespaceRunner::run(const Config& config) {
   STRATA_TRY(result.write.close("result pipe"));
   output.close_child_ends();
 
-  internal::Supervisor supervisor(child->pid(), errors.read.get(), config.limits.timeout_ms);
+  internal::Supervisor supervisor(child->pid(), errors.read.get(), config.limits.timeout_ms,
+                                  config.cancel);
   STRATA_TRY_ASSIGN(internal::Outcome outcome, supervisor.wait(output));
   child->release();
 
@@ -178,6 +179,8 @@ Result<RunResult> NamespaceRunner::run(const Config& config) {
   int status = 0;
   if (outcome.timed_out) {
     run_result.status = RunResult::Status::kTimedOut;
+  } else if (outcome.cancelled) {
+    run_result.status = RunResult::Status::kCancelled;
   } else if (::read(result.read.get(), &status, sizeof status) == sizeof status) {
     if (WIFSIGNALED(status)) {
       run_result.status = RunResult::Status::kSignaled;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -87,6 +88,24 @@ TEST_F(Sandbox, ReportsATimeoutDistinctly) {
   EXPECT_EQ(result->status, RunResult::Status::kTimedOut);
   EXPECT_GE(result->duration_ms, 200);
   EXPECT_LT(result->duration_ms, 5000);
+}
+
+TEST_F(Sandbox, CancelKillsTheWholeRunPromptly) {
+  // A child that ignores SIGTERM and a grandchild: both die with the pid namespace.
+  Config config = shell("trap '' TERM; sleep 30 & sleep 30");
+  std::atomic<bool> cancel = false;
+  config.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel = true;
+  });
+  Result<RunResult> result = run(config);
+  canceller.join();
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->status, RunResult::Status::kCancelled);
+  EXPECT_GE(result->duration_ms, 200);
+  EXPECT_LT(result->duration_ms, 5000);
+  EXPECT_EQ(result->describe().rfind("cancelled after", 0), 0u) << result->describe();
 }
 
 TEST_F(Sandbox, OutputGoesToTheCallerAndTheLog) {

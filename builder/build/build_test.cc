@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "builder/base/fs.h"
+#include "builder/build/package_build.h"
 #include "builder/build/scheduler.h"
 #include "sandbox/sandbox.h"
 
@@ -174,6 +175,23 @@ TEST_F(BuildTest, SourcesShareOneTreeAndCollisionsAreErrors) {
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().message(),
             "package 'p': unpacking source 'b': 'one' is also in another source");
+}
+
+TEST(LogTail, LastLinesOfAnyLog) {
+  auto tmp = TempDir::create("/tmp", "strata-log-tail-");
+  ASSERT_TRUE(tmp.ok());
+  auto tail = [&](const std::string& text, size_t lines) {
+    std::string path = tmp->path() + "/log";
+    EXPECT_TRUE(write_file(path, text).ok());
+    return log_tail(path, lines);
+  };
+  EXPECT_EQ(tail("", 3), "") << "an empty log (a step cancelled before writing)";
+  EXPECT_EQ(tail("\n\n", 3), "");
+  EXPECT_EQ(tail("one", 3), "one");
+  EXPECT_EQ(tail("a\nb\nc\n", 2), "b\nc");
+  EXPECT_EQ(tail("a\nb\nc", 5), "a\nb\nc");
+  EXPECT_EQ(tail("\nx", 1), "x");
+  EXPECT_EQ(log_tail(tmp->path() + "/missing", 3), "");
 }
 
 TEST(CacheKey, CoversWhatChangesTheOutputOnly) {

@@ -117,11 +117,18 @@ std::string log_tail(const std::string& path, size_t lines) {
   if (!text.ok()) return "";
   std::string_view t = *text;
   while (!t.empty() && t.back() == '\n') t.remove_suffix(1);
-  size_t pos = t.size();
-  for (size_t n = 0; n < lines && pos != std::string_view::npos && pos > 0; ++n) {
-    pos = t.rfind('\n', pos - 1);
+  // Walk back over `lines` newlines; `begin` ends at the newline before the tail, or at 0.
+  size_t begin = t.size();
+  for (size_t n = 0; n < lines && begin > 0; ++n) {
+    size_t newline = t.rfind('\n', begin - 1);
+    if (newline == std::string_view::npos) {
+      begin = 0;
+      break;
+    }
+    begin = newline;
   }
-  return std::string(pos == std::string_view::npos ? t : t.substr(pos + 1));
+  if (begin < t.size() && t[begin] == '\n') ++begin;
+  return std::string(t.substr(begin));
 }
 
 Result<TempDir> build_package(const PackageBuildRequest& r, const OutputStore& store,
@@ -143,6 +150,7 @@ Result<TempDir> build_package(const PackageBuildRequest& r, const OutputStore& s
     config.stdout_fd = null_fd.get();
     config.stderr_fd = null_fd.get();
     config.log_path = log;
+    config.cancel = cancelled;  // another package failed: stop this step now, not at its end
     STRATA_TRY_ASSIGN(sandbox::RunResult result, runner.run(config));
     if (!result.ok()) return step_failed(r, i + 1, result, log);
     budget_ms -= result.duration_ms;

@@ -80,6 +80,7 @@ Result<int> run_sandbox(const SandboxOptions& options) {
     case sandbox::RunResult::Status::kSignaled:
       return 128 + result.signal;  // the shell's convention
     case sandbox::RunResult::Status::kTimedOut:
+    case sandbox::RunResult::Status::kCancelled:
       break;
   }
   return Error(ErrorCode::kBuild, fmt::format("{}: {}", options.argv[0], result.describe()));

@@ -89,20 +89,34 @@ Result<Outcome> Supervisor::wait(Output& output) {
     if (errors_open) fds[count++] = {error_fd_, POLLIN, 0};
     if (output.out_fd() >= 0) fds[count++] = {output.out_fd(), POLLIN, 0};
     if (output.err_fd() >= 0) fds[count++] = {output.err_fd(), POLLIN, 0};
+    bool killed = outcome.timed_out || outcome.cancelled;
+    if (!exited && !killed && cancel_ != nullptr && cancel_->load()) {
+      // Killing pid 1 kills every process in its pid namespace.
+      ::kill(pid_, SIGKILL);
+      outcome.cancelled = true;
+      continue;
+    }
     int wait_ms = -1;
-    if (timeout_ms_ > 0 && !exited && !outcome.timed_out) {
+    bool deadline_wait = false;
+    if (timeout_ms_ > 0 && !exited && !killed) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       wait_ms = static_cast<int>(std::max<int64_t>(left.count(), 0));
+      deadline_wait = true;
+    }
+    if (cancel_ != nullptr && !exited && !killed && (wait_ms < 0 || wait_ms > kCancelPollMs)) {
+      wait_ms = kCancelPollMs;
+      deadline_wait = false;
     }
     int ready = ::poll(fds, static_cast<nfds_t>(count), wait_ms);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return Error::sys("poll", errno);
     if (ready == 0) {
-      // Killing pid 1 kills every process in its pid namespace.
-      ::kill(pid_, SIGKILL);
-      outcome.timed_out = true;
-      continue;
+      if (deadline_wait) {
+        ::kill(pid_, SIGKILL);
+        outcome.timed_out = true;
+      }
+      continue;  // else: time to look at `cancel` again
     }
     for (int i = 0; i < count; ++i) {
       if (fds[i].revents == 0) continue;

@@ -43,15 +43,16 @@ class Output {
 struct Outcome {
   std::optional<ChildRecord> record;  // the first setup failure, if any
   bool timed_out = false;
+  bool cancelled = false;
   int init_status = 0;  // pid 1's own wait status
 };
 
 class Supervisor {
  public:
-  Supervisor(pid_t pid, int error_fd, int64_t timeout_ms)
-      : pid_(pid), error_fd_(error_fd), timeout_ms_(timeout_ms) {}
+  Supervisor(pid_t pid, int error_fd, int64_t timeout_ms, const std::atomic<bool>* cancel)
+      : pid_(pid), error_fd_(error_fd), timeout_ms_(timeout_ms), cancel_(cancel) {}
   // Runs until pid 1 is reaped and every stream reached EOF. Kills pid 1 (and so the pid
-  // namespace) when the timeout passes. On return pid 1 has been reaped.
+  // namespace) when the timeout passes or `cancel` is set. On return pid 1 has been reaped.
   Result<Outcome> wait(Output& output);
 
  private:
@@ -60,6 +61,7 @@ class Supervisor {
   pid_t pid_;
   int error_fd_;
   int64_t timeout_ms_;
+  const std::atomic<bool>* cancel_;
 };
 
 }  // namespace strata::sandbox::internal

@@ -83,6 +83,27 @@ grep -q "package 'broken' failed at step 2/2" "$WORK/stderr" && grep -q "exited 
   pass "failure names package, step, status, log and its tail"
 [[ ! -e "$WORK/out7" ]] || fail "a failed build created its output directory"
 
+# A failure stops the packages building beside it: their running step is killed, not waited for.
+mkdir -p "$WORK/stop"
+cat >"$WORK/stop/strata.yaml" <<'YAML'
+apiVersion: strata/v1
+name: stop
+packages:
+  - name: slow
+    steps: ['sleep 60 & sleep 60']
+  - name: broken
+    steps: ['sleep 0.5; exit 5']
+image:
+  layers: [{packages: [slow, broken]}]
+YAML
+start=$(date +%s)
+rc=0; build "$WORK/stop/strata.yaml" -o "$WORK/out8" --jobs 2 >/dev/null || rc=$?
+elapsed=$(($(date +%s) - start))
+expect_eq "parallel failure exit code" 1 "$rc"
+grep -q "package 'broken' failed at step 1/1" "$WORK/stderr" && pass "the first failure is the one reported"
+((elapsed < 20)) && pass "the other package's running step was killed (${elapsed} s, not 60)" ||
+  fail "the build took ${elapsed} s: the running step of 'slow' was not cancelled"
+
 # strata shell: the package's sandbox, sources unpacked, dependencies in place.
 out=$(printf 'ls; echo "DESTDIR=$DESTDIR cwd=$(pwd)"; test -f /usr/include/greet.h && echo dep-ok\nexit 0\n' |
   "$STRATA" shell "$SOURCE_DIR/examples/lib-and-app/strata.yaml" app --cache "$cache" 2>/dev/null)
