@@ -15,7 +15,7 @@ Json sha256_hashes(const Digest& d) {
 }
 
 struct Bom {
-  Json components = Json::array();
+  CanonicalArrayWriter components;                          // text, as make_spdx's arrays (spdx.cc)
   std::map<std::string, std::vector<std::string>> depends;  // bom-ref -> refs, sorted output
 
   void depend(const std::string& from, const std::string& to) { depends[from].push_back(to); }
@@ -36,22 +36,25 @@ Json image_component(const specs::Spec& spec, const SbomInputs& in) {
       {"hashes", sha256_hashes(in.manifest_digest)}};
 }
 
-// A layer is a file (its blob) holding files; nesting keeps each file under its layer.
-Json layer_component(const specs::Spec& spec, const SbomLayer& layer, size_t n) {
-  Json files = Json::array();
+// A layer is a file (its blob) holding files; nesting keeps each file under its layer. The
+// canonical text: its files are written one by one, never held as a tree.
+Result<CanonicalText> layer_component(const specs::Spec& spec, const SbomLayer& layer, size_t n) {
+  CanonicalArrayWriter files;
   for (const SbomFile& f : layer.files) {
     files.push_back({{"type", "file"},
                      {"bom-ref", fmt::format("layer-{}:/{}", n, f.path)},
                      {"name", "/" + f.path},
                      {"hashes", sha256_hashes(f.sha256)}});
   }
-  return {{"type", "file"},
-          {"bom-ref", fmt::format("layer-{}", n)},
-          {"name", fmt::format("{} layer {}", spec.name, n)},
-          {"description",
-           fmt::format("OCI layer ({}), diff_id {}", layer.media_type, layer.diff_id.str())},
-          {"hashes", sha256_hashes(layer.digest)},
-          {"components", std::move(files)}};
+  Json head = {{"type", "file"},
+               {"bom-ref", fmt::format("layer-{}", n)},
+               {"name", fmt::format("{} layer {}", spec.name, n)},
+               {"description",
+                fmt::format("OCI layer ({}), diff_id {}", layer.media_type, layer.diff_id.str())},
+               {"hashes", sha256_hashes(layer.digest)}};
+  std::map<std::string, CanonicalText> nested;
+  STRATA_TRY_ASSIGN(nested["components"], std::move(files).finish());
+  return canonical_object(head, std::move(nested));
 }
 
 Json source_component(const specs::Source& s) {
@@ -116,29 +119,33 @@ void add_build_inputs(Bom& bom, const specs::Spec& spec) {
 
 }  // namespace
 
-Json make_cyclonedx(const specs::Plan& plan, const SbomInputs& in) {
+Result<std::string> make_cyclonedx(const specs::Plan& plan, const SbomInputs& in) {
   const specs::Spec& spec = plan.spec;
   Bom bom;
   bom.depends["image"];
   for (size_t i = 0; i < in.layers.size(); ++i) {
     std::string ref = fmt::format("layer-{}", i + 1);
-    bom.components.push_back(layer_component(spec, in.layers[i], i + 1));
+    STRATA_TRY_ASSIGN(CanonicalText layer, layer_component(spec, in.layers[i], i + 1));
+    bom.components.push_back_text(std::move(layer));
     bom.depend("image", ref);
     bom.depends[ref];
   }
   add_build_inputs(bom, spec);
   Json tool = {{"type", "application"}, {"name", "strata"}, {"version", in.strata_version}};
-  return {{"bomFormat", "CycloneDX"},
-          {"specVersion", "1.6"},
-          // UUIDv5 of the manifest digest: the same image always gets the same serial.
-          {"serialNumber", "urn:uuid:" + uuid_v5_url(in.manifest_digest.str())},
-          {"version", 1},
-          {"metadata",
-           {{"timestamp", rfc3339_utc(spec.epoch)},
-            {"tools", {{"components", {tool}}}},
-            {"component", image_component(spec, in)}}},
-          {"components", std::move(bom.components)},
-          {"dependencies", bom.dependencies()}};
+  Json head = {{"bomFormat", "CycloneDX"},
+               {"specVersion", "1.6"},
+               // UUIDv5 of the manifest digest: the same image always gets the same serial.
+               {"serialNumber", "urn:uuid:" + uuid_v5_url(in.manifest_digest.str())},
+               {"version", 1},
+               {"metadata",
+                {{"timestamp", rfc3339_utc(spec.epoch)},
+                 {"tools", {{"components", {tool}}}},
+                 {"component", image_component(spec, in)}}},
+               {"dependencies", bom.dependencies()}};
+  std::map<std::string, CanonicalText> components;
+  STRATA_TRY_ASSIGN(components["components"], std::move(bom.components).finish());
+  STRATA_TRY_ASSIGN(CanonicalText text, canonical_object(head, std::move(components)));
+  return std::move(text).str();
 }
 
 }  // namespace strata::attest

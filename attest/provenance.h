@@ -58,9 +58,10 @@ struct ProvenanceInputs {
 };
 
 // The in-toto Statement: subject = spec.name with the manifest digest, predicate = SLSA v1
-// provenance with buildType kImageBuildType. No wall-clock time and no random id unless
-// `times` is set, so the same inputs give the same document.
-Json make_provenance(const specs::Plan& plan, const ProvenanceInputs& inputs);
+// provenance with buildType kImageBuildType, as canonical JSON text (written without holding
+// the per-file dependencies as a tree). No wall-clock time and no random id unless `times` is
+// set, so the same inputs give the same bytes. Fails on text that is not valid UTF-8.
+Result<std::string> make_provenance(const specs::Plan& plan, const ProvenanceInputs& inputs);
 
 // The constraints in-toto and SLSA state but publish no schema for: _type, a non-empty subject
 // whose digests are lowercase hex, predicateType, and for SLSA v1 buildType and builder.id as

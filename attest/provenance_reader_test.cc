@@ -21,7 +21,7 @@ Json provenance() {
                       .strata_version = "0.1.0",
                       .strata_sha256 = digest_of("strata"),
                       .library_versions = {{"libarchive", "3.6.2"}}};
-  return make_provenance(testing::full_plan(), in);
+  return *parse_json(*make_provenance(testing::full_plan(), in), "provenance");
 }
 
 TEST(ProvenanceReader, ReadsBackWhatMakeProvenanceWrote) {

@@ -34,12 +34,15 @@ struct SbomInputs {
 
 // SPDX 2.3: the image as the root package, one package per layer containing its files (a
 // path a later layer replaces is listed in both layers), one per spec package and source,
-// the environment and base images, and the relationships between them.
-Json make_spdx(const specs::Plan& plan, const SbomInputs& inputs);
+// the environment and base images, and the relationships between them. Returns the canonical
+// JSON text, written without building the per-file parts as a tree; fails on a path that is
+// not valid UTF-8.
+Result<std::string> make_spdx(const specs::Plan& plan, const SbomInputs& inputs);
 
 // CycloneDX 1.6 with the same content: the image in metadata.component, layers as
 // components with their files nested, packages, sources and images, and dependencies.
-Json make_cyclonedx(const specs::Plan& plan, const SbomInputs& inputs);
+// Canonical JSON text, written and failing as make_spdx's.
+Result<std::string> make_cyclonedx(const specs::Plan& plan, const SbomInputs& inputs);
 
 // "https://strata.dev/spdx/NAME/sha256-<hex>": unique per image, stable across rebuilds.
 std::string spdx_namespace(std::string_view name, const Digest& manifest_digest);

@@ -29,6 +29,10 @@ SbomInputs inputs() {
   return {.manifest_digest = kVectorManifest, .layers = {one, two}, .strata_version = "0.1.0"};
 }
 
+// The documents are produced as text; the tests read them back as trees.
+Json spdx() { return *parse_json(*make_spdx(testing::full_plan(), inputs()), "spdx"); }
+Json cyclonedx() { return *parse_json(*make_cyclonedx(testing::full_plan(), inputs()), "cdx"); }
+
 TEST(Ids, Rfc3339AndUuidV5MatchKnownValues) {
   EXPECT_EQ(rfc3339_utc(1700000000), "2023-11-14T22:13:20Z");
   EXPECT_EQ(rfc3339_utc(315532800), "1980-01-01T00:00:00Z");
@@ -59,7 +63,7 @@ TEST(Ids, PurlsFollowThePurlSpec) {
 }
 
 TEST(Spdx, DescribesTheImageWithDeterministicIdsAndNamespace) {
-  Json d = make_spdx(testing::full_plan(), inputs());
+  Json d = spdx();
   EXPECT_EQ(d["spdxVersion"], "SPDX-2.3");
   EXPECT_EQ(d["name"], "example.com/team/hello:2.12");
   EXPECT_EQ(d["documentNamespace"],
@@ -71,11 +75,12 @@ TEST(Spdx, DescribesTheImageWithDeterministicIdsAndNamespace) {
   EXPECT_EQ(image["externalRefs"][0]["referenceLocator"],
             "pkg:oci/hello@sha256%3A" + kVectorManifest.hex +
                 "?arch=amd64&repository_url=example.com/team/hello&tag=2.12");
-  EXPECT_EQ(*canonical_json(make_spdx(testing::full_plan(), inputs())), *canonical_json(d));
+  EXPECT_EQ(*make_spdx(testing::full_plan(), inputs()), *canonical_json(d))
+      << "canonical, and the same on every call";
 }
 
 TEST(Spdx, ListsEveryFileOfEveryLayerEvenWhenALaterLayerReplacesIt) {
-  Json d = make_spdx(testing::full_plan(), inputs());
+  Json d = spdx();
   std::vector<std::string> files;
   std::set<std::string> ids;
   for (const Json& f : d["files"]) {
@@ -95,7 +100,7 @@ TEST(Spdx, ListsEveryFileOfEveryLayerEvenWhenALaterLayerReplacesIt) {
 }
 
 TEST(Spdx, RelatesPackagesSourcesAndImages) {
-  Json d = make_spdx(testing::full_plan(), inputs());
+  Json d = spdx();
   std::set<std::string> rel;
   for (const Json& r : d["relationships"]) {
     rel.insert(r["spdxElementId"].get<std::string>() + " " +
@@ -129,11 +134,11 @@ TEST(Spdx, RelatesPackagesSourcesAndImages) {
 }
 
 TEST(Spdx, IsValidAgainstTheSpdx23Schema) {
-  testing::expect_schema_valid(make_spdx(testing::full_plan(), inputs()), "spdx-schema.json");
+  testing::expect_schema_valid(spdx(), "spdx-schema.json");
 }
 
 TEST(CycloneDx, HasADerivedSerialAndTheSameContent) {
-  Json b = make_cyclonedx(testing::full_plan(), inputs());
+  Json b = cyclonedx();
   EXPECT_EQ(b["serialNumber"], "urn:uuid:28d6f544-4eb7-5a98-834a-eb915cded2c0");
   EXPECT_EQ(b["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
   EXPECT_EQ(b["metadata"]["component"]["hashes"][0]["content"], kVectorManifest.hex);
@@ -146,12 +151,28 @@ TEST(CycloneDx, HasADerivedSerialAndTheSameContent) {
   EXPECT_EQ(deps["package:hello"],
             Json({"source:hello-src", "source:patches", "package:libgreet", "environment"}));
   EXPECT_EQ(deps["layer-2"], Json::array());
-  EXPECT_EQ(*canonical_json(make_cyclonedx(testing::full_plan(), inputs())), *canonical_json(b));
+  EXPECT_EQ(*make_cyclonedx(testing::full_plan(), inputs()), *canonical_json(b))
+      << "canonical, and the same on every call";
 }
 
 TEST(CycloneDx, IsValidAgainstTheCycloneDx16Schema) {
-  testing::expect_schema_valid(make_cyclonedx(testing::full_plan(), inputs()),
-                               "bom-1.6.schema.json");
+  testing::expect_schema_valid(cyclonedx(), "bom-1.6.schema.json");
+}
+
+TEST(Sbom, FileWithInvalidUtf8PathFailsToSerialize) {
+  SbomInputs in = inputs();
+  in.layers[1].files.push_back({"etc/bad\xff", digest_of("bad"), 1});
+  Result<std::string> d = make_spdx(testing::full_plan(), in);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(
+      d.error().message(),
+      "serializing JSON: [json.exception.type_error.316] invalid UTF-8 byte at index 9: 0xFF");
+  Result<std::string> b = make_cyclonedx(testing::full_plan(), in);
+  ASSERT_FALSE(b.ok());
+  // bom-ref ("layer-2:/etc/bad\xff") is the first member of a file's component.
+  EXPECT_EQ(b.error().message(),
+            "serializing JSON: [json.exception.type_error.316] invalid UTF-8 byte at index 16: "
+            "0xFF");
 }
 
 }  // namespace

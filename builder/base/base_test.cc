@@ -66,6 +66,102 @@ TEST(Json, CanonicalSortsKeysAndIsCompact) {
 
 TEST(Json, CanonicalRejectsFloats) { EXPECT_FALSE(canonical_json(Json{{"x", 1.5}}).ok()); }
 
+// Members a serializer could write differently: quotes, backslashes, control characters,
+// DEL, non-ASCII (kept as UTF-8), empty containers, nested arrays, and keys whose byte order
+// differs from other orders ("Z" < "a" < "a\x01" < "ab" < "z" < "é").
+Json tricky_object() {
+  return {{"quote\"back\\slash", "tab\tnl\ncr\r\x01\x1f\x7f \"\\/"},
+          {"\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x9a\x80 \xe2\x80\xa8"},
+          {"Z", Json::array()},
+          {"a", Json::object()},
+          {"a\x01", true},
+          {"ab", {{"", nullptr}, {"k", false}}},
+          {"z", Json::array({Json::array({1, -2, Json::array()}), Json::object(), "s", 0})},
+          {"n", int64_t{-9007199254740993}},
+          {"", ""}};
+}
+
+std::string text_of(Result<CanonicalText> text) {
+  EXPECT_TRUE(text.ok()) << text.error().message();
+  return std::move(*text).str();
+}
+
+TEST(Json, WritersGiveTheCanonicalTextOfTheEquivalentTree) {
+  const Json tricky = tricky_object();
+  // Members split between the tree argument and texts, one of them a writer's.
+  Json members = Json::object();
+  std::map<std::string, CanonicalText> texts;
+  CanonicalArrayWriter z;
+  for (const Json& element : member(tricky, "z")) z.push_back(element);
+  texts["z"] = *std::move(z).finish();
+  bool as_text = false;
+  for (auto it = tricky.begin(); it != tricky.end(); ++it) {
+    if (it.key() == "z") continue;
+    if (as_text) {
+      texts[it.key()] = CanonicalText(*canonical_json(it.value()));
+    } else {
+      members[it.key()] = it.value();
+    }
+    as_text = !as_text;
+  }
+  EXPECT_EQ(text_of(canonical_object(members, texts)), *canonical_json(tricky));
+
+  CanonicalArrayWriter array;
+  array.push_back(tricky);
+  array.push_back_text(*canonical_object(members, texts));
+  array.push_back(Json::array());
+  array.push_back("\x7f\xe2\x82\xac");
+  EXPECT_EQ(text_of(std::move(array).finish()),
+            *canonical_json(Json::array({tricky, tricky, Json::array(), "\x7f\xe2\x82\xac"})));
+}
+
+// Texts past the 64 KiB buffer size are moved in as pieces; the joined text is the same.
+TEST(Json, LargeTextsJoinToTheCanonicalTextOfTheTree) {
+  Json files = Json::array();
+  CanonicalArrayWriter writer;
+  for (int i = 0; i < 4000; ++i) {
+    Json file = {{"name", "/usr/share/doc/file-" + std::to_string(i) + "-\xc3\xa9\"\\"},
+                 {"size", i},
+                 {"tags", Json::array()}};
+    files.push_back(file);
+    writer.push_back(file);
+  }
+  std::map<std::string, CanonicalText> texts;
+  texts["files"] = *std::move(writer).finish();
+  EXPECT_GT(texts["files"].size_bytes(), 3 * 64 * 1024);
+  CanonicalArrayWriter outer;
+  outer.push_back_text(*canonical_object({{"a", 1}, {"z", Json::object()}}, std::move(texts)));
+  outer.push_back(1);
+  Json tree = Json::array({{{"a", 1}, {"files", files}, {"z", Json::object()}}, 1});
+  EXPECT_EQ(text_of(std::move(outer).finish()), *canonical_json(tree));
+}
+
+TEST(Json, WritersOfNothingGiveEmptyContainers) {
+  EXPECT_EQ(text_of(CanonicalArrayWriter().finish()), "[]");
+  EXPECT_EQ(text_of(canonical_object(Json::object(), {})), "{}");
+  std::map<std::string, CanonicalText> texts;
+  texts["a"] = *CanonicalArrayWriter().finish();
+  EXPECT_EQ(text_of(canonical_object(Json::object(), std::move(texts))), R"({"a":[]})");
+}
+
+TEST(Json, WritersFailAsCanonicalJsonDoes) {
+  CanonicalArrayWriter array;
+  array.push_back(1);
+  array.push_back(Json{{"x", 1.5}});
+  array.push_back("bad\xff");  // ignored: the first error is kept
+  Result<CanonicalText> text = std::move(array).finish();
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.error().message(), "canonical JSON allows integers only");
+
+  std::map<std::string, CanonicalText> texts;
+  texts["key\xff"] = CanonicalText("1");
+  Result<CanonicalText> object = canonical_object(Json::object(), std::move(texts));
+  ASSERT_FALSE(object.ok());
+  EXPECT_EQ(
+      object.error().message(),
+      "serializing JSON: [json.exception.type_error.316] invalid UTF-8 byte at index 3: 0xFF");
+}
+
 TEST(Json, MemberIsAReferenceOrNull) {
   Json doc = {{"a", {{"b", Json::array({1, 2})}}}};
   EXPECT_EQ(&member(doc, "a"), &doc["a"]) << "no copy";
