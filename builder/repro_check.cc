@@ -387,9 +387,10 @@ Result<void> drop_provenance_artifacts(diff::ImageDiff& d, const std::string& la
   for (const std::string& layout : {layout_a, layout_b}) {
     STRATA_TRY_ASSIGN(std::string text, read_file(layout + "/index.json"));
     STRATA_TRY_ASSIGN(Json index, parse_json(text, layout + "/index.json"));
-    const Json& manifests = index["manifests"];
+    const Json& manifests = member(index, "manifests");
     for (size_t i = 0; manifests.is_array() && i < manifests.size(); ++i) {
-      const Json& type = manifests[i]["artifactType"];
+      // member(), not operator[]: on a const Json a missing key is undefined behaviour.
+      const Json& type = member(manifests[i], "artifactType");
       if (type.is_string() && type.get<std::string>().starts_with("application/vnd.in-toto")) {
         prefixes.insert(fmt::format("/manifests/{}", i));
       }

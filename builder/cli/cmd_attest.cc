@@ -44,7 +44,7 @@ Result<void> check_subject(const Json& statement, const oci::ImageView& image) {
   const std::string& expected = image.manifest_descriptor.digest.hex;
   std::vector<std::string> actual;
   for (const Json& s : statement["subject"]) {
-    const Json& sha = s["digest"].value("sha256", Json());
+    const Json& sha = member(member(s, "digest"), "sha256");
     if (!sha.is_string()) continue;
     if (sha == expected) return Ok{};
     actual.push_back("sha256:" + sha.get<std::string>());

@@ -34,8 +34,9 @@ Result<LayerInfo> inspect_layer(const oci::ImageView& view, size_t i) {
   LayerInfo info{.descriptor = d};
   STRATA_TRY_ASSIGN(info.entries,
                     read_layer_file(path, [](const ReadEntry&) -> Result<void> { return Ok{}; }));
-  const Json& diff_ids = view.config["rootfs"]["diff_ids"];
-  if (diff_ids.is_array() && i < diff_ids.size()) info.diff_id = diff_ids[i].get<std::string>();
+  const Json& diff_ids = member(member(view.config, "rootfs"), "diff_ids");
+  if (diff_ids.is_array() && i < diff_ids.size() && diff_ids[i].is_string())
+    info.diff_id = diff_ids[i].get<std::string>();
   return info;
 }
 

@@ -105,8 +105,9 @@ Result<Descriptor> select_manifest(const ImageView& view, const Json& index, con
     STRATA_TRY_ASSIGN(bool artifact, is_artifact(view, m, d));
     if (artifact) continue;
     if (depth > 0 && m.contains("platform")) {
-      const Json& p = m["platform"];
-      if (p.value("os", "") != "linux" || p.value("architecture", "") == "unknown") continue;
+      // A hostile index may hold any JSON here: member() neither throws nor copies.
+      const Json& p = member(m, "platform");
+      if (member(p, "os") != "linux" || member(p, "architecture") == "unknown") continue;
     }
     candidates.push_back(std::move(d));
   }
