@@ -112,6 +112,28 @@ TEST_F(ReaderTest, IgnoresArtifactsListedBesideTheImage) {
   }
 }
 
+// A nested index (a multi-platform image) is followed to the entry for this platform. Its
+// `platform` comes from outside: any JSON there is skipped, never a crash.
+TEST_F(ReaderTest, NestedIndexWithHostilePlatformsIsFollowedSafely) {
+  Json good = image_.manifest.to_json();
+  good["platform"] = {{"os", "linux"}, {"architecture", "amd64"}};
+  Json nested = {
+      {"schemaVersion", 2}, {"mediaType", kIndexMediaType}, {"manifests", Json::array()}};
+  for (Json platform : {Json("linux/amd64"), Json(42), Json::array({1}), Json(nullptr)}) {
+    Json entry = image_.manifest.to_json();
+    entry["platform"] = platform;
+    nested["manifests"].push_back(entry);
+  }
+  nested["manifests"].push_back(good);
+  auto blob = write_blob(dir_, *canonical_json(nested), kIndexMediaType);
+  ASSERT_TRUE(blob.ok());
+  Json index = {{"schemaVersion", 2}, {"manifests", {blob->to_json()}}};
+  ASSERT_TRUE(write_file(dir_ + "/index.json", index.dump()).ok());
+  auto view = open_image(dir_);
+  ASSERT_TRUE(view.ok()) << view.error().message();
+  EXPECT_EQ(view->manifest_descriptor.digest, image_.manifest.digest);
+}
+
 TEST_F(ReaderTest, TamperedConfigNamesExpectedAndActualDigest) {
   std::string path = dir_ + "/blobs/sha256/" + image_.config.digest.hex;
   ASSERT_TRUE(write_file(path, "{}").ok());
