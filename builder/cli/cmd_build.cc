@@ -218,8 +218,7 @@ Result<int> run_build(const BuildArgs& args) {
   if (args.json) {
     Json out = build_json(plan, result);
     if (check) out["check"] = check_to_json(*check);
-    STRATA_TRY_ASSIGN(std::string text, canonical_json(out));
-    fmt::print("{}\n", text);
+    print_json(out);
     return check && !check->reproducible ? 1 : 0;
   }
   if (check) return print_check(*check);

@@ -36,9 +36,7 @@ Result<int> run_diff(const DiffArgs& args) {
     return Error(ErrorCode::kSpec, "strata diff: " + compared.error().to_string());
   const diff::ImageDiff& result = *compared;
   if (args.json) {
-    // Tar names and xattrs need not be UTF-8: replace invalid bytes rather than fail.
-    fmt::print("{}\n",
-               diff::diff_to_json(result).dump(-1, ' ', false, Json::error_handler_t::replace));
+    print_json(diff::diff_to_json(result));
   } else {
     fmt::print("{}", diff::format_diff(result));
   }

@@ -61,7 +61,7 @@ void print_human(const oci::ImageView& view, const std::vector<LayerInfo>& layer
   if (c.contains("config")) {
     fmt::print("config:\n");
     for (const auto& [key, value] : c["config"].items()) {
-      fmt::print("  {:<13} {}\n", key, value.dump());
+      fmt::print("  {:<13} {}\n", key, value.dump(-1, ' ', false, Json::error_handler_t::replace));
     }
   }
 }
@@ -91,7 +91,7 @@ Result<int> run_inspect(const InspectArgs& args) {
               {"layers", layer_list},
               {"config", view.config}};
   if (!view.ref_name.empty()) out["tag"] = view.ref_name;
-  fmt::print("{}\n", out.dump());
+  print_json(out);
   return 0;
 }
 

@@ -19,6 +19,10 @@ std::string human_size(int64_t bytes) {
   return fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
+void print_json(const Json& result) {
+  fmt::print("{}\n", result.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace));
+}
+
 std::pair<std::string, std::string> split_tag(const std::string& image) {
   struct stat st;
   size_t colon = image.rfind(':');
