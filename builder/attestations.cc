@@ -174,9 +174,8 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
                          std::vector<attest::InputFile>& out) {
   std::string prefix = spec_dir.empty() || spec_dir == "." ? "" : spec_dir + "/";
   auto is_package_output = [&](const std::string& path) {
-    return std::any_of(package_dirs.begin(), package_dirs.end(), [&](const std::string& dir) {
-      return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
-    });
+    return std::any_of(package_dirs.begin(), package_dirs.end(),
+                       [&](const std::string& dir) { return is_within(path, dir); });
   };
   for (size_t i = 0; i < entries.size() && i < blob.files.size(); ++i) {
     const LayerEntry& e = entries[i];

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <set>
 
+#include "builder/base/fs.h"
+
 namespace strata::sandbox {
 
 std::string RunResult::describe() const {
@@ -50,11 +52,6 @@ std::optional<std::string> normalize_absolute(const std::string& path) {
 
 namespace {
 
-bool is_under(const std::string& path, std::string_view dir) {
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-                         path[dir.size()] == '/');
-}
-
 bool is_mapped(uint32_t id, const std::vector<IdMap>& maps) {
   if (maps.empty()) return id == 0;
   for (const IdMap& m : maps) {
@@ -83,7 +80,7 @@ void check_binds(const Config& config, std::vector<std::string>& problems) {
     std::optional<std::string> target = normalize_absolute(bind.target);
     if (!target) {
       check_path(problems, "bind target", bind.target);
-    } else if (*target == "/" || is_under(*target, "/proc") || is_under(*target, "/dev")) {
+    } else if (*target == "/" || is_within(*target, "/proc") || is_within(*target, "/dev")) {
       problems.push_back(
           fmt::format("bind target {}: must not be /, or under /proc or /dev", *target));
     }

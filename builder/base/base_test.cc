@@ -186,6 +186,18 @@ TEST(Fs, PublishDirReplacesAnExistingTree) {
   }
 }
 
+TEST(Fs, IsWithinComparesWholeComponents) {
+  EXPECT_TRUE(is_within("/a/b", "/a/b"));
+  EXPECT_TRUE(is_within("/a/b/c", "/a/b"));
+  EXPECT_FALSE(is_within("/a/bc", "/a/b"));
+  EXPECT_FALSE(is_within("/a", "/a/b"));
+  EXPECT_TRUE(is_within("/anything", "/"));
+  EXPECT_FALSE(is_within("relative", "/"));
+  EXPECT_FALSE(is_within("/a", ""));
+  EXPECT_TRUE(is_within("/proc/self", "/proc"));
+  EXPECT_FALSE(is_within("/process", "/proc"));
+}
+
 TEST(Fs, TempDirIsRemovedOnDestruction) {
   std::string path;
   {

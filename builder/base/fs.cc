@@ -132,6 +132,13 @@ int rename_noreplace(const std::string& from, const std::string& to) {
   return ::rename(from.c_str(), to.c_str());
 }
 
+bool is_within(std::string_view path, std::string_view dir) {
+  if (dir.empty()) return false;
+  if (dir == "/") return path.starts_with('/');
+  return path == dir ||
+         (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
+}
+
 Result<TempDir> TempDir::create(const std::string& parent, std::string_view prefix) {
   std::string tmpl = fmt::format("{}/{}XXXXXX", parent, prefix);
   if (::mkdtemp(tmpl.data()) == nullptr) {
