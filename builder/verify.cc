@@ -162,7 +162,8 @@ Result<std::optional<specs::Plan>> load_plan(const VerifyOptions& o,
   return std::optional<specs::Plan>(std::move(plan));
 }
 
-void check_builder(const VerifyOptions& o, const attest::ImageProvenance& p, Checks& checks) {
+void check_builder(const VerifyOptions& o, const attest::ImageProvenance& p, VerifyReport& report,
+                   Checks& checks) {
   auto recorded = p.with_role("builder-binary");
   if (recorded.empty()) {
     checks.pass("builder", "not recorded");
@@ -171,10 +172,10 @@ void check_builder(const VerifyOptions& o, const attest::ImageProvenance& p, Che
   } else {
     // Not a failure: a verifier usually runs their own build of strata. If the rebuild
     // differs, this is the first suspect, and the report says so.
-    checks.pass("builder",
-                fmt::format("a different strata binary: recorded {} ({}), running {} ({})",
-                            recorded[0]->sha256.str(), recorded[0]->version, o.strata_sha256.str(),
-                            o.strata_version));
+    report.different_builder = fmt::format(
+        "a different strata binary: recorded {} ({}), running {} ({})", recorded[0]->sha256.str(),
+        recorded[0]->version, o.strata_sha256.str(), o.strata_version);
+    checks.pass("builder", *report.different_builder);
   }
 }
 
@@ -253,7 +254,7 @@ Result<void> verify_inputs_and_rebuild(const VerifyOptions& o, const attest::Ima
   if (!inputs_ok) return Ok{};
   STRATA_TRY_ASSIGN(std::optional<specs::Plan> plan, load_plan(o, p, spec_path, checks));
   if (!plan) return Ok{};
-  check_builder(o, p, checks);
+  check_builder(o, p, report, checks);
 
   sources::SourceOptions source_options{
       .cache_dir = o.packages.cache_dir, .offline = o.packages.offline, .fetch = o.packages.fetch};

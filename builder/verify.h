@@ -49,6 +49,9 @@ struct VerifyReport {
   Digest provenance_sha256;                           // of the file's bytes
   std::optional<Digest> rebuilt;                      // the rebuild's manifest digest
   std::optional<diff::ImageDiff> diff;                // image vs rebuild (index excluded)
+  // The running strata binary is not the recorded one: the first suspect when the rebuild
+  // differs. Holds the "builder" check's detail.
+  std::optional<std::string> different_builder;
 
   // Every check passed: the rebuild has the subject's digest and the image matches it.
   bool passed() const;

@@ -12,6 +12,7 @@
 #include "attest/vsa.h"
 #include "builder/base/fs.h"
 #include "builder/cli/commands.h"
+#include "builder/cli/format.h"
 #include "builder/cli/keys.h"
 #include "builder/cli/package_options.h"
 #include "builder/platform.h"
@@ -84,10 +85,8 @@ void print_result(const VerifyReport& report) {
   }
   if (report.diff && !report.diff->is_same()) fmt::print("{}", diff::format_diff(*report.diff));
   const VerifyCheck& failed = report.checks.back();
-  for (const VerifyCheck& c : report.checks) {
-    if (c.name == "builder" && c.detail.starts_with("a different") && report.diff) {
-      fmt::print(stderr, "note: the rebuild used {}\n", c.detail);
-    }
+  if (report.different_builder && report.diff) {
+    fmt::print(stderr, "note: the rebuild used {}\n", *report.different_builder);
   }
   fmt::print("not reproduced: {} check failed\n", failed.name);
 }
@@ -133,8 +132,7 @@ Result<int> run_verify(const VerifyArgs& args) {
     }
   }
   if (args.json) {
-    // Tar names and xattrs in the diff need not be UTF-8: replace invalid bytes, never fail.
-    fmt::print("{}\n", report_json(report).dump(-1, ' ', false, Json::error_handler_t::replace));
+    print_json(report_json(report));
   } else {
     print_result(report);
   }
