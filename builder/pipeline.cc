@@ -5,8 +5,9 @@
 #include <unistd.h>
 
 #include "builder/base/fs.h"
-#include "builder/image_layers.h"
-#include "builder/rootfs/base_image.h"
+#include "builder/base_image/base_image.h"
+#include "builder/layer/image_layers.h"
+#include "builder/layer/layer_blob.h"
 
 namespace strata::builder {
 namespace {
@@ -100,13 +101,13 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
 }
 
 // The base image, opened and verified against its pinned digest and the image's platform.
-Result<std::optional<rootfs::BaseImage>> load_base(const specs::Spec& spec) {
-  if (!spec.image.base) return std::optional<rootfs::BaseImage>();
-  auto loaded = rootfs::load_base_image(*spec.image.base, spec.dir);
+Result<std::optional<base_image::BaseImage>> load_base(const specs::Spec& spec) {
+  if (!spec.image.base) return std::optional<base_image::BaseImage>();
+  auto loaded = base_image::load_base_image(*spec.image.base, spec.dir);
   if (!loaded.ok()) return std::move(loaded).error().at(spec.image.base->loc);
-  rootfs::BaseImage base = *std::move(loaded);
-  STRATA_TRY(rootfs::check_base_platform(base, spec.image.os, spec.image.architecture));
-  return std::optional<rootfs::BaseImage>(std::move(base));
+  base_image::BaseImage base = *std::move(loaded);
+  STRATA_TRY(base_image::check_base_platform(base, spec.image.os, spec.image.architecture));
+  return std::optional<base_image::BaseImage>(std::move(base));
 }
 
 }  // namespace
@@ -138,7 +139,7 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
   // The base image (image.base), verified against its pinned digest; its layers are reused
   // byte for byte and its config is the starting point.
-  STRATA_TRY_ASSIGN(std::optional<rootfs::BaseImage> base, load_base(spec));
+  STRATA_TRY_ASSIGN(std::optional<base_image::BaseImage> base, load_base(spec));
 
   // 3. Staging: a temporary directory beside the final layout, removed on any failure.
   STRATA_TRY_ASSIGN(OutputParent parent, OutputParent::prepare(dirname_of(result.layout_dir)));
@@ -154,7 +155,7 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   LayerWriteOptions layer_options{.compression = options.compression, .mtime = spec.epoch};
   std::vector<LayerBlob> blobs;
   if (base) {
-    STRATA_TRY_ASSIGN(blobs, rootfs::copy_base_layers(*base, blobs_dir));
+    STRATA_TRY_ASSIGN(blobs, base_image::copy_base_layers(*base, blobs_dir));
   }
   STRATA_TRY_ASSIGN(std::vector<LayerBlob> own, write_layers(layers, blobs_dir, layer_options));
 
@@ -164,7 +165,7 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   Json config = oci::make_config(spec.image, spec.epoch, own, history);
   std::map<std::string, std::string> annotations = spec.image.annotations;
   if (base) {
-    config = rootfs::extend_config(base->config, config);
+    config = base_image::extend_config(base->config, config);
     annotations.insert(base->annotations.begin(), base->annotations.end());  // spec's win
   }
   blobs.insert(blobs.end(), std::make_move_iterator(own.begin()),

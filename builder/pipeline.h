@@ -4,10 +4,10 @@
 
 #include <string>
 
-#include "builder/attestations.h"
-#include "builder/layer/layer_writer.h"
+#include "builder/attestations/attestations.h"
+#include "builder/build/packages_stage.h"
 #include "builder/oci/layout_writer.h"
-#include "builder/packages_stage.h"
+#include "builder/tar/tar_writer.h"
 #include "specs/plan.h"
 
 namespace strata::builder {

@@ -5,7 +5,7 @@
 
 #include "builder/base/fs.h"
 #include "builder/oci/image_reader.h"
-#include "builder/spec_fixture_test.h"
+#include "tests/support/spec_fixture.h"
 
 namespace strata::builder {
 namespace {

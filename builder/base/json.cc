@@ -130,6 +130,11 @@ const Json& member(const Json& object, std::string_view key) {
   return it == object.end() ? kNull : *it;
 }
 
+std::string string_member(const Json& object, std::string_view key) {
+  const Json& v = member(object, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
 Result<Json> parse_json(std::string_view text, std::string_view what) {
   try {
     return Json::parse(text);

@@ -72,6 +72,8 @@ Result<CanonicalText> canonical_object(const Json& members,
 // lacks the key. Unlike Json::value(), which returns a copy, it never copies: the reader of
 // a 20,000-file provenance must not duplicate its tree once per level it descends.
 const Json& member(const Json& object, std::string_view key);
+// member(object, key) when it is a string, else "".
+std::string string_member(const Json& object, std::string_view key);
 // Parses `text`; `what` names the document in the error.
 Result<Json> parse_json(std::string_view text, std::string_view what);
 

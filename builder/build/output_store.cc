@@ -6,7 +6,7 @@
 #include <cerrno>
 
 #include "builder/base/json.h"
-#include "builder/layer/layer_writer.h"
+#include "builder/tar/tar_writer.h"
 
 namespace strata::builder::build {
 namespace {

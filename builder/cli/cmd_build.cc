@@ -9,13 +9,13 @@
 #include <random>
 
 #include "builder/base/json.h"
+#include "builder/check/repro_check.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/format.h"
 #include "builder/cli/keys.h"
 #include "builder/cli/package_options.h"
+#include "builder/cli/platform.h"
 #include "builder/pipeline.h"
-#include "builder/platform.h"
-#include "builder/repro_check.h"
 #include "builder/sources/curl_fetcher.h"
 #include "specs/parse.h"
 

@@ -5,8 +5,8 @@
 #include "builder/base/json.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/format.h"
-#include "builder/layer/layer_reader.h"
 #include "builder/oci/image_reader.h"
+#include "builder/tar/layer_reader.h"
 
 namespace strata::builder::cli {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "builder/cli/commands.h"
 #include "builder/cli/package_options.h"
-#include "builder/platform.h"
+#include "builder/cli/platform.h"
 #include "builder/sources/curl_fetcher.h"
 #include "specs/parse.h"
 

@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 
 #include "builder/cli/commands.h"
+#include "builder/cli/platform.h"
 #include "builder/pipeline.h"
-#include "builder/platform.h"
 #include "specs/parse.h"
 
 namespace strata::builder::cli {

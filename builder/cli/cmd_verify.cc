@@ -1,6 +1,6 @@
 // `strata verify IMAGE --provenance P [--key PUB] [--spec SPEC] [--vsa FILE]`: checks the
 // signature, subject, spec and inputs, rebuilds from the recorded inputs and compares (see
-// builder/verify.h, docs/verify.md). Exit 0 reproduced, 1 a check failed, 2 usage.
+// builder/verify/verify.h, docs/verify.md). Exit 0 reproduced, 1 a check failed, 2 usage.
 #include <fmt/format.h>
 #include <limits.h>
 #include <unistd.h>
@@ -15,9 +15,9 @@
 #include "builder/cli/format.h"
 #include "builder/cli/keys.h"
 #include "builder/cli/package_options.h"
-#include "builder/platform.h"
+#include "builder/cli/platform.h"
 #include "builder/sources/curl_fetcher.h"
-#include "builder/verify.h"
+#include "builder/verify/verify.h"
 
 namespace strata::builder::cli {
 namespace {

@@ -5,8 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "builder/build/packages_stage.h"
 #include "builder/build/scheduler.h"
-#include "builder/packages_stage.h"
 
 namespace strata::builder::cli {
 

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "builder/base/fs.h"
-#include "builder/layer/archive.h"
 #include "builder/oci/media_types.h"
+#include "builder/tar/archive.h"
 
 namespace strata::builder::diff {
 namespace {

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "builder/base/json.h"
-#include "builder/layer/layer_reader.h"
 #include "builder/oci/image_reader.h"
+#include "builder/tar/layer_reader.h"
 
 namespace strata::builder::diff {
 

@@ -7,14 +7,14 @@
 #include <filesystem>
 
 #include "builder/base/fs.h"
-#include "builder/rootfs/test_image.h"
+#include "tests/support/test_image.h"
 
 namespace strata::builder::diff {
 namespace {
 
-using rootfs::testing::dir_entry;
-using rootfs::testing::file_entry;
-using rootfs::testing::symlink_entry;
+using testing::dir_entry;
+using testing::file_entry;
+using testing::symlink_entry;
 using Layers = std::vector<std::vector<LayerEntry>>;
 
 // An image with a config and layer options a test can vary (write_image fixes them).
@@ -78,12 +78,12 @@ class DiffTest : public ::testing::Test {
     ASSERT_TRUE(write_file(target, bytes).ok());
   }
 
-  TempDir tmp_ = rootfs::testing::make_temp_dir();
+  TempDir tmp_ = testing::make_temp_dir();
 };
 
 TEST_F(DiffTest, IdenticalImagesAreSame) {
-  rootfs::testing::write_image(path("a"), base_layers());
-  rootfs::testing::write_image(path("b"), base_layers());
+  testing::write_image(path("a"), base_layers());
+  testing::write_image(path("b"), base_layers());
   ImageDiff d = diff("a", "b");
   EXPECT_TRUE(d.is_same());
   EXPECT_EQ(d.manifest_a, d.manifest_b);
@@ -110,8 +110,8 @@ TEST_F(DiffTest, ChangedAddedAndRemovedFilesInTheDifferingLayer) {
   Layers b = base_layers();
   b[1] = {dir_entry("usr"), dir_entry("usr/bin"), file_entry("usr/bin/hi", "#!/bin/bash\n", 0755),
           file_entry("usr/bin/new", "x")};
-  rootfs::testing::write_image(path("a"), base_layers());
-  rootfs::testing::write_image(path("b"), b);
+  testing::write_image(path("a"), base_layers());
+  testing::write_image(path("b"), b);
   ImageDiff d = diff("a", "b");
   ASSERT_EQ(d.layers.size(), 1u);
   const LayerDiff& l = d.layers[0];
@@ -143,8 +143,8 @@ TEST_F(DiffTest, EachMetadataAspectIsNamed) {
   Layers b = base_layers();
   b[0] = {dir_entry("etc", 0700), owned, with_xattr};
   b[1][3] = symlink_entry("usr/bin/hey", "hello");
-  rootfs::testing::write_image(path("a"), base_layers());
-  rootfs::testing::write_image(path("b"), b);
+  testing::write_image(path("a"), base_layers());
+  testing::write_image(path("b"), b);
   ImageDiff d = diff("a", "b");
   ASSERT_EQ(d.layers.size(), 2u);
   ASSERT_EQ(d.layers[0].files.size(), 3u);
@@ -179,13 +179,13 @@ TEST_F(DiffTest, SemanticComparesTheMergedFilesystem) {
        dir_entry("usr"), dir_entry("usr/bin"), file_entry("usr/bin/gone", "x"),
        file_entry("usr/bin/hi", "#!/bin/sh\n", 0755), symlink_entry("usr/bin/hey", "hi")},
       {dir_entry("usr"), dir_entry("usr/bin"), file_entry("usr/bin/.wh.gone", "")}};
-  rootfs::testing::write_image(path("a"), base_layers());
-  rootfs::testing::write_image(path("b"), b);
+  testing::write_image(path("a"), base_layers());
+  testing::write_image(path("b"), b);
   EXPECT_FALSE(diff("a", "b").is_same());
   ImageDiff semantic = diff("a", "b", /*semantic=*/true);
   EXPECT_TRUE(semantic.is_same()) << format_diff(semantic);
 
-  rootfs::testing::write_image(path("c"), {{file_entry("etc/motd", "changed\n")}});
+  testing::write_image(path("c"), {{file_entry("etc/motd", "changed\n")}});
   ImageDiff changed = diff("a", "c", /*semantic=*/true);
   EXPECT_TRUE(changed.layers.empty());
   std::string text = format_diff(changed);
@@ -195,8 +195,8 @@ TEST_F(DiffTest, SemanticComparesTheMergedFilesystem) {
 }
 
 TEST_F(DiffTest, TamperedBlobIsReportedAndItsFilesCompared) {
-  oci::WrittenImage a = rootfs::testing::write_image(path("a"), base_layers());
-  rootfs::testing::write_image(path("b"), base_layers());
+  oci::WrittenImage a = testing::write_image(path("a"), base_layers());
+  testing::write_image(path("b"), base_layers());
   Layers evil = base_layers();
   evil[1][2] = file_entry("usr/bin/hi", "#!/bin/sh\nrm -rf /\n", 0755);
   tamper_layer("b", a, 1, evil[1]);
@@ -218,7 +218,7 @@ TEST_F(DiffTest, TamperedBlobIsReportedAndItsFilesCompared) {
 }
 
 TEST_F(DiffTest, ImageComparedWithItselfStillChecksItsBlobs) {
-  oci::WrittenImage a = rootfs::testing::write_image(path("a"), base_layers());
+  oci::WrittenImage a = testing::write_image(path("a"), base_layers());
   tamper_layer("a", a, 0, {file_entry("etc/motd", "other\n")});
   ImageDiff d = diff("a", "a");
   EXPECT_FALSE(d.is_same());
@@ -227,8 +227,8 @@ TEST_F(DiffTest, ImageComparedWithItselfStillChecksItsBlobs) {
 }
 
 TEST_F(DiffTest, MissingBlobIsAnIntegrityProblem) {
-  oci::WrittenImage a = rootfs::testing::write_image(path("a"), base_layers());
-  rootfs::testing::write_image(path("b"), base_layers());
+  oci::WrittenImage a = testing::write_image(path("a"), base_layers());
+  testing::write_image(path("b"), base_layers());
   std::filesystem::remove(path("b") + "/blobs/sha256/" + a.layers[0].digest.hex);
   ImageDiff d = diff("a", "b");
   EXPECT_FALSE(d.is_same());
@@ -240,8 +240,8 @@ TEST_F(DiffTest, MissingBlobIsAnIntegrityProblem) {
 TEST_F(DiffTest, LayersAlignByDiffIdWhenCountsDiffer) {
   Layers a = base_layers();
   Layers b = {a[0], {file_entry("opt/extra", "x")}, a[1]};
-  rootfs::testing::write_image(path("a"), a);
-  rootfs::testing::write_image(path("b"), b);
+  testing::write_image(path("a"), a);
+  testing::write_image(path("b"), b);
   ImageDiff d = diff("a", "b");
   ASSERT_EQ(d.layers.size(), 1u);
   EXPECT_EQ(d.layers[0].index_a, -1);
@@ -252,7 +252,7 @@ TEST_F(DiffTest, LayersAlignByDiffIdWhenCountsDiffer) {
 
   // Both sides changed in the middle: the unmatched positions pair up in order.
   Layers c = {a[0], {file_entry("opt/one", "1")}, {file_entry("opt/two", "2")}};
-  rootfs::testing::write_image(path("c"), c);
+  testing::write_image(path("c"), c);
   ImageDiff d2 = diff("b", "c");
   ASSERT_EQ(d2.layers.size(), 2u);
   EXPECT_EQ(d2.layers[0].index_a, 1);
@@ -281,7 +281,7 @@ TEST_F(DiffTest, RecompressedLayerIsSameContent) {
 }
 
 TEST_F(DiffTest, ArchiveOfTheLayoutIsIdentical) {
-  rootfs::testing::write_image(path("a"), base_layers());
+  testing::write_image(path("a"), base_layers());
   auto fd = open_fd(path("a.tar"), O_WRONLY | O_CREAT | O_TRUNC);
   ASSERT_TRUE(fd.ok());
   FdBlobOutput out(fd->get(), "a.tar");
@@ -293,7 +293,7 @@ TEST_F(DiffTest, ArchiveOfTheLayoutIsIdentical) {
 
 TEST_F(DiffTest, DockerArchiveComparesWithItsOciLayout) {
   oci::WrittenImage a =
-      rootfs::testing::write_image(path("a"), base_layers(), "test", "1.0", Compression::kNone);
+      testing::write_image(path("a"), base_layers(), "test", "1.0", Compression::kNone);
   // What `skopeo copy docker-archive:` writes: manifest.json, <hex>.json, <hex>.tar.
   std::string docker = path("docker");
   ASSERT_TRUE(make_dirs(docker).ok());
@@ -327,8 +327,8 @@ TEST_F(DiffTest, DockerArchiveComparesWithItsOciLayout) {
 TEST_F(DiffTest, TextCapsFilesPerLayerButJsonListsAll) {
   std::vector<LayerEntry> many = {dir_entry("data")};
   for (int i = 0; i < 60; ++i) many.push_back(file_entry(fmt::format("data/{:02}", i), "x"));
-  rootfs::testing::write_image(path("a"), {{dir_entry("data")}});
-  rootfs::testing::write_image(path("b"), {many});
+  testing::write_image(path("a"), {{dir_entry("data")}});
+  testing::write_image(path("b"), {many});
   ImageDiff d = diff("a", "b");
   std::string text = format_diff(d);
   EXPECT_NE(text.find("  + data/49\n  … and 10 more\n"), std::string::npos) << text;

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "builder/base/fd.h"
-#include "builder/layer/archive.h"
+#include "builder/tar/archive.h"
 
 namespace strata::builder::diff {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "builder/base/digest.h"
-#include "builder/layer/layer_reader.h"
+#include "builder/tar/layer_reader.h"
 
 namespace strata::builder::diff {
 

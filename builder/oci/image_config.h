@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "builder/base/json.h"
-#include "builder/layer/layer_writer.h"
+#include "builder/tar/tar_writer.h"
 #include "specs/spec.h"
 
 namespace strata::builder::oci {

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 
-#include "builder/layer/archive.h"
 #include "builder/oci/media_types.h"
+#include "builder/tar/archive.h"
 
 namespace strata::builder::oci {
 namespace {

@@ -5,8 +5,8 @@
 #include <cerrno>
 
 #include "builder/base/error.h"
-#include "builder/layer/layer_writer.h"
-#include "builder/layer/tree.h"
+#include "builder/tar/tar_writer.h"
+#include "builder/tar/tree.h"
 
 namespace strata::builder::sources {
 

@@ -12,13 +12,13 @@
 #include "builder/base/fs.h"
 #include "builder/sources/fetcher.h"
 
-namespace strata::builder::sources::testing {
+namespace strata::builder::testing {
 
 // Serves bodies from memory; a URL in `errors` first writes `partial` bytes then fails, as a
 // dropped connection would.
-class FakeFetcher : public Fetcher {
+class FakeFetcher : public sources::Fetcher {
  public:
-  Result<void> fetch(const std::string& url, int fd, const FetchOptions&) override {
+  Result<void> fetch(const std::string& url, int fd, const sources::FetchOptions&) override {
     ++calls;
     if (auto it = errors.find(url); it != errors.end()) {
       STRATA_TRY(write_all(fd, "partial", "fake"));
@@ -53,4 +53,4 @@ inline std::vector<std::string> list_tree(const std::string& dir) {
   return out;
 }
 
-}  // namespace strata::builder::sources::testing
+}  // namespace strata::builder::testing

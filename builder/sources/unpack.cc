@@ -11,8 +11,8 @@
 
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
-#include "builder/layer/archive.h"
 #include "builder/sources/internal/safe_tree.h"
+#include "builder/tar/archive.h"
 
 namespace strata::builder::sources {
 namespace {

@@ -6,8 +6,8 @@
 
 #include "builder/base/fs.h"
 #include "builder/sources/path_source.h"
-#include "builder/sources/test_archive.h"
 #include "builder/sources/test_util.h"
+#include "tests/support/test_archive.h"
 
 namespace strata::builder::sources {
 namespace {

@@ -1,0 +1,191 @@
+#include "builder/attestations/attestations.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "attest/dsse.h"
+#include "attest/ids.h"
+#include "attest/sbom.h"
+#include "builder/oci/media_types.h"
+#include "builder/tar/archive.h"
+
+namespace strata::builder {
+namespace {
+
+// OCI 1.1 artifact types (standards.md §9): the in-toto storage convention for a DSSE
+// envelope of a provenance, the plain in-toto type for an unsigned statement, and the
+// registered SBOM media types.
+constexpr char kProvenanceDsseType[] = "application/vnd.in-toto.provenance+dsse";
+constexpr char kStatementType[] = "application/vnd.in-toto+json";
+constexpr char kSpdxType[] = "application/spdx+json";
+constexpr char kCycloneDxType[] = "application/vnd.cyclonedx+json";
+constexpr char kEmptyType[] = "application/vnd.oci.empty.v1+json";
+constexpr char kTitleAnnotation[] = "org.opencontainers.image.title";
+constexpr char kCreatedAnnotation[] = "org.opencontainers.image.created";
+
+// libarchive_versions() reads "libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 …": one entry per
+// library, plus OpenSSL (SHA-256 and signatures). Computed once per process: libarchive 3.6's
+// archive_version_details() leaks its buffer on every call (LeakSanitizer reports it).
+std::map<std::string, std::string> read_library_versions() {
+  std::map<std::string, std::string> out;
+  std::istringstream words(libarchive_versions());
+  std::string word;
+  if (words >> word && word == "libarchive" && words >> word) out["libarchive"] = word;
+  while (words >> word) {
+    size_t slash = word.find('/');
+    if (slash != std::string::npos) out[word.substr(0, slash)] = word.substr(slash + 1);
+  }
+  out["openssl"] = attest::openssl_version();
+  return out;
+}
+
+const std::map<std::string, std::string>& library_versions() {
+  static const std::map<std::string, std::string> versions = read_library_versions();
+  return versions;
+}
+
+attest::SbomInputs sbom_inputs(const oci::WrittenImage& image, const std::string& version) {
+  attest::SbomInputs in{.manifest_digest = image.manifest.digest, .strata_version = version};
+  for (const LayerBlob& blob : image.layers) {
+    attest::SbomLayer layer{
+        .digest = blob.digest, .diff_id = blob.diff_id, .media_type = blob.media_type};
+    for (const LayerFile& f : blob.files) {
+      // Only entries with content: directories and symlinks have no digest to list.
+      if (f.type != EntryType::kRegular && f.type != EntryType::kHardlink) continue;
+      layer.files.push_back({.path = f.path, .sha256 = f.sha256, .size = f.size});
+    }
+    in.layers.push_back(std::move(layer));
+  }
+  return in;
+}
+
+struct Document {
+  std::string path;
+  std::string bytes;
+  std::string media_type;  // the artifact type when attached
+};
+
+Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
+  const AttestOptions& o = in.options;
+  // The SBOM is made first, while no other document is held: with one entry per file, its
+  // parts and its text are the largest allocations of the stage (README.md, Benchmarks).
+  bool spdx = o.sbom_format == SbomFormat::kSpdx;
+  std::string sbom;
+  {
+    attest::SbomInputs s = sbom_inputs(in.image, o.strata_version);
+    STRATA_TRY_ASSIGN(sbom,
+                      spdx ? attest::make_spdx(in.plan, s) : attest::make_cyclonedx(in.plan, s));
+  }
+  attest::ProvenanceInputs p{.manifest_digest = in.image.manifest.digest,
+                             .spec_path = o.spec_path,
+                             .spec_sha256 = o.spec_sha256,
+                             .parameters = in.parameters,
+                             .input_files = in.input_files,
+                             .strata_version = o.strata_version,
+                             .strata_sha256 = o.strata_sha256,
+                             .library_versions = library_versions(),
+                             .times = in.times};
+  std::vector<Document> docs;
+  STRATA_TRY_ASSIGN(std::string statement, attest::make_provenance(in.plan, p));
+  // Moved, not copied: with one entry per input file the statement is megabytes.
+  docs.push_back({in.output_base + ".provenance.json", std::move(statement), kStatementType});
+  if (o.sign_key) {
+    STRATA_TRY_ASSIGN(std::string envelope, attest::sign_envelope(attest::kInTotoPayloadType,
+                                                                  docs[0].bytes, *o.sign_key));
+    docs.push_back(
+        {in.output_base + ".provenance.dsse.json", std::move(envelope), kProvenanceDsseType});
+  }
+  docs.push_back({in.output_base + (spdx ? ".spdx.json" : ".cdx.json"), std::move(sbom),
+                  spdx ? kSpdxType : kCycloneDxType});
+  return docs;
+}
+
+// An OCI 1.1 artifact manifest: empty config, the document as its one layer, and the image
+// manifest as subject, so referrer-aware tools find it from the image.
+Result<oci::Descriptor> write_artifact(const std::string& layout, const Document& doc,
+                                       const oci::Descriptor& subject, int64_t epoch) {
+  STRATA_TRY_ASSIGN(oci::Descriptor config, oci::write_blob(layout, "{}", kEmptyType));
+  STRATA_TRY_ASSIGN(oci::Descriptor blob, oci::write_blob(layout, doc.bytes, doc.media_type));
+  Json layer = blob.to_json();
+  layer["annotations"] = {{kTitleAnnotation, basename_of(doc.path)}};
+  Json manifest = {{"schemaVersion", 2},
+                   {"mediaType", oci::kManifestMediaType},
+                   {"artifactType", doc.media_type},
+                   {"config", config.to_json()},
+                   {"layers", {layer}},
+                   {"subject", subject.to_json()},
+                   {"annotations", {{kCreatedAnnotation, attest::rfc3339_utc(epoch)}}}};
+  STRATA_TRY_ASSIGN(std::string bytes, canonical_json(manifest));
+  return oci::write_blob(layout, bytes, oci::kManifestMediaType);
+}
+
+// Lists the artifacts in index.json after the image. They carry artifactType and no
+// ref.name, so `oci:DIR:TAG` still names only the image.
+Result<void> attach(const AttestationInputs& in, const std::vector<Document>& docs) {
+  const std::string index_path = in.staged_layout + "/index.json";
+  STRATA_TRY_ASSIGN(std::string text, read_file(index_path));
+  STRATA_TRY_ASSIGN(Json index, parse_json(text, index_path));
+  for (const Document& doc : docs) {
+    // The unsigned statement is attached only when there is no envelope.
+    if (doc.media_type == kStatementType && in.options.sign_key) continue;
+    STRATA_TRY_ASSIGN(oci::Descriptor d,
+                      write_artifact(in.staged_layout, doc, in.image.manifest, in.plan.spec.epoch));
+    Json entry = d.to_json();
+    entry["artifactType"] = doc.media_type;
+    index["manifests"].push_back(std::move(entry));
+  }
+  STRATA_TRY_ASSIGN(std::string bytes, canonical_json(index));
+  return write_file_atomic(index_path, bytes);
+}
+
+}  // namespace
+
+Result<SbomFormat> parse_sbom_format(std::string_view name) {
+  if (name == "spdx") return SbomFormat::kSpdx;
+  if (name == "cyclonedx") return SbomFormat::kCycloneDx;
+  return Error(ErrorCode::kSpec,
+               fmt::format("unknown SBOM format '{}': expected spdx or cyclonedx", name));
+}
+
+Result<StagedAttestations> stage_attestations(const AttestationInputs& in) {
+  STRATA_TRY_ASSIGN(std::vector<Document> docs, make_documents(in));
+  StagedAttestations staged;
+  for (const Document& doc : docs) {
+    STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(doc.path));
+    STRATA_TRY(write_all(file.fd(), doc.bytes, file.temp_path()));
+    staged.files_.push_back({std::move(file), doc.path});
+  }
+  staged.paths_.provenance = docs[0].path;
+  if (in.options.sign_key) staged.paths_.envelope = docs[1].path;
+  staged.paths_.sbom = docs.back().path;
+  if (in.options.attach) STRATA_TRY(attach(in, docs));
+  return staged;
+}
+
+Result<void> StagedAttestations::commit() {
+  for (File& f : files_) STRATA_TRY(f.file.commit(f.path));
+  return Ok{};
+}
+
+void collect_input_files(const std::string& spec_dir, const std::vector<std::string>& package_dirs,
+                         const std::vector<LayerEntry>& entries, const LayerBlob& blob,
+                         std::vector<attest::InputFile>& out) {
+  std::string prefix = spec_dir.empty() || spec_dir == "." ? "" : spec_dir + "/";
+  auto is_package_output = [&](const std::string& path) {
+    return std::any_of(package_dirs.begin(), package_dirs.end(),
+                       [&](const std::string& dir) { return is_within(path, dir); });
+  };
+  for (size_t i = 0; i < entries.size() && i < blob.files.size(); ++i) {
+    const LayerEntry& e = entries[i];
+    if (e.type != EntryType::kRegular || e.host_path.empty()) continue;
+    if (is_package_output(e.host_path)) continue;
+    std::string name = e.host_path;
+    if (!prefix.empty() && name.starts_with(prefix)) name.erase(0, prefix.size());
+    while (name.starts_with("./")) name.erase(0, 2);
+    out.push_back({.path = std::move(name), .sha256 = blob.files[i].sha256});
+  }
+}
+
+}  // namespace strata::builder

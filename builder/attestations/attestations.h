@@ -1,0 +1,96 @@
+// The attestations stage (DESIGN.md "Attestations"): provenance, SBOM and the optional DSSE
+// envelope of a built image, staged as temporary files beside the layout and committed with
+// it; with --attach also stored in the staged layout as OCI 1.1 artifacts. attest/ builds the
+// documents; this file gathers the values and does the writing.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attest/openssl.h"
+#include "attest/provenance.h"
+#include "builder/base/fs.h"
+#include "builder/oci/layout_writer.h"
+#include "builder/tar/tree.h"
+#include "specs/plan.h"
+
+namespace strata::builder {
+
+enum class SbomFormat { kSpdx, kCycloneDx };
+// "spdx" or "cyclonedx" (kSpec error otherwise).
+Result<SbomFormat> parse_sbom_format(std::string_view name);
+
+// The wall clock, behind an interface so tests can fix it (STYLE.md §1).
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual int64_t now_seconds() = 0;
+};
+
+// What main() gathers for the attestations: digests of the spec and of the running binary,
+// the options that shape them, the signing key, and the clock (only for --provenance-times).
+struct AttestOptions {
+  std::string spec_path;  // as given on the command line
+  Digest spec_sha256;
+  std::string strata_version;
+  Digest strata_sha256;  // of /proc/self/exe
+  SbomFormat sbom_format = SbomFormat::kSpdx;
+  std::optional<attest::PrivateKey> sign_key;
+  bool attach = false;     // also store them in the layout (OCI 1.1 artifacts)
+  Clock* clock = nullptr;  // non-null: record startedOn/finishedOn (--provenance-times)
+};
+
+struct AttestationInputs {
+  const specs::Plan& plan;
+  const AttestOptions& options;
+  const oci::WrittenImage& image;
+  std::vector<attest::InputFile> input_files;  // host files the layers copied
+  attest::BuildParameters parameters;
+  std::optional<attest::RunTimes> times;  // from options.clock, read by the pipeline
+  std::string output_base;    // OUTPUT_ROOT/NAME: files go to OUTPUT_BASE.provenance.json etc.
+  std::string staged_layout;  // the staged layout directory (for --attach)
+};
+
+// Paths of the files the stage writes (empty when not written).
+struct AttestationPaths {
+  std::string provenance;
+  std::string envelope;
+  std::string sbom;
+};
+
+class StagedAttestations;
+Result<StagedAttestations> stage_attestations(const AttestationInputs& in);
+
+// Attestation files written under temporary names; commit() renames them into place.
+// Destroyed without commit(), the temporary files are removed.
+class StagedAttestations {
+ public:
+  const AttestationPaths& paths() const { return paths_; }
+  Result<void> commit();
+
+ private:
+  friend Result<StagedAttestations> stage_attestations(const AttestationInputs& in);
+  struct File {
+    AtomicFile file;
+    std::string path;
+  };
+  std::vector<File> files_;
+  AttestationPaths paths_;
+};
+
+// Builds the provenance (and envelope, with a key) and the SBOM, writes them as staged
+// files, and with options.attach adds them to the staged layout as artifacts whose subject
+// is the image manifest.
+Result<StagedAttestations> stage_attestations(const AttestationInputs& in);
+
+// The spec's own files among `entries` (regular entries copied from the host, other than
+// package outputs under one of `package_dirs`), named relative to `spec_dir`, with the
+// content digests `blob` recorded for them (entries and blob.files correspond one to one,
+// in tar order). Package outputs are not inputs: their sources are, and the cache path they
+// sit under must not reach the provenance.
+void collect_input_files(const std::string& spec_dir, const std::vector<std::string>& package_dirs,
+                         const std::vector<LayerEntry>& entries, const LayerBlob& blob,
+                         std::vector<attest::InputFile>& out);
+
+}  // namespace strata::builder

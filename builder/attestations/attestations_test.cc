@@ -1,0 +1,131 @@
+#include "builder/attestations/attestations.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "attest/dsse.h"
+#include "attest/provenance.h"
+#include "builder/base/fs.h"
+#include "builder/oci/image_reader.h"
+#include "builder/pipeline.h"
+#include "tests/support/spec_fixture.h"
+
+namespace strata::builder {
+namespace {
+
+class FakeClock : public Clock {
+ public:
+  int64_t now_seconds() override { return now_++; }
+  int64_t now_ = 1800000000;
+};
+
+class AttestationsTest : public SpecFixture {
+ protected:
+  void SetUp() override {
+    SpecFixture::SetUp();
+    plan_.spec.image.layers[0].files[0] = {.src = "files", .dest = "/etc"};
+    plan_.spec.image.accounts.users.push_back({.name = "app", .uid = 10, .gid = 10});
+    attest_ = {.spec_path = "spec/strata.yaml",
+               .spec_sha256 = sha256_of("spec"),
+               .strata_version = "0.1.0",
+               .strata_sha256 = sha256_of("strata")};
+  }
+
+  Result<BuildResult> build() {
+    return build_image(plan_, {.output_root = out(), .attest = attest_});
+  }
+  std::string out() const { return tmp_->path() + "/out"; }
+  Json read_json(const std::string& path) { return *parse_json(*read_file(path), path); }
+  AttestOptions attest_;
+};
+
+TEST_F(AttestationsTest, WritesProvenanceAndSbomBesideTheLayout) {
+  auto result = build();
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_EQ(result->attestations.provenance, out() + "/demo.provenance.json");
+  EXPECT_EQ(result->attestations.sbom, out() + "/demo.spdx.json");
+  EXPECT_TRUE(result->attestations.envelope.empty());
+  Json statement = read_json(result->attestations.provenance);
+  ASSERT_TRUE(attest::check_statement(statement).ok());
+  EXPECT_EQ(statement["subject"][0]["digest"]["sha256"], result->image.manifest.digest.hex);
+  const Json& deps = statement["predicate"]["buildDefinition"]["resolvedDependencies"];
+  EXPECT_EQ(deps[1]["name"], "files/motd");
+  EXPECT_EQ(deps[1]["digest"]["sha256"], sha256_of("hello\n").hex);
+  const Json& libs = statement["predicate"]["buildDefinition"]["internalParameters"]["libraries"];
+  EXPECT_TRUE(libs.contains("libarchive") && libs.contains("openssl")) << libs.dump();
+
+  Json sbom = read_json(result->attestations.sbom);
+  std::vector<std::string> files;
+  for (const Json& f : sbom["files"]) files.push_back(f["fileName"].get<std::string>());
+  // The layer's motd, then the synthesized account files of the last layer.
+  EXPECT_EQ(files, (std::vector<std::string>{"./etc/motd", "./etc/group", "./etc/passwd"}));
+  // The layout itself is unchanged: one image, no artifacts.
+  EXPECT_EQ(read_json(result->layout_dir + "/index.json")["manifests"].size(), 1u);
+}
+
+TEST_F(AttestationsTest, SignsAttachesAndStaysReadable) {
+  attest_.sign_key = *attest::PrivateKey::generate(attest::KeyType::kEd25519);
+  attest_.attach = true;
+  attest_.sbom_format = SbomFormat::kCycloneDx;
+  auto result = build();
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_EQ(result->attestations.sbom, out() + "/demo.cdx.json");
+  auto envelope = read_file(result->attestations.envelope);
+  ASSERT_TRUE(envelope.ok());
+  auto verified = attest::verify_envelope(*envelope, *attest_.sign_key->public_key(),
+                                          attest::kInTotoPayloadType);
+  ASSERT_TRUE(verified.ok()) << verified.error().to_string();
+  EXPECT_EQ(verified->payload, *read_file(result->attestations.provenance));
+
+  Json index = read_json(result->layout_dir + "/index.json");
+  ASSERT_EQ(index["manifests"].size(), 3u);
+  EXPECT_EQ(index["manifests"][1]["artifactType"], "application/vnd.in-toto.provenance+dsse");
+  EXPECT_EQ(index["manifests"][2]["artifactType"], "application/vnd.cyclonedx+json");
+  EXPECT_FALSE(index["manifests"][1].contains("annotations"));
+  auto view = oci::open_image(result->layout_dir);
+  ASSERT_TRUE(view.ok()) << view.error().to_string();
+  EXPECT_EQ(view->manifest_descriptor.digest, result->image.manifest.digest);
+  auto artifact = oci::read_verified_blob(result->layout_dir,
+                                          *oci::parse_descriptor(index["manifests"][1], "index"));
+  ASSERT_TRUE(artifact.ok());
+  Json manifest = *parse_json(*artifact, "artifact");
+  EXPECT_EQ(manifest["subject"]["digest"], result->image.manifest.digest.str());
+  EXPECT_EQ(manifest["layers"][0]["digest"], sha256_of(*envelope).str());
+}
+
+TEST_F(AttestationsTest, RecordsTimesOnlyWhenAskedAndIsOtherwiseByteIdentical) {
+  auto first = build();
+  ASSERT_TRUE(first.ok());
+  std::string bytes = *read_file(first->attestations.provenance);
+  auto second = build();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*read_file(second->attestations.provenance), bytes);
+  FakeClock clock;
+  attest_.clock = &clock;
+  auto timed = build();
+  ASSERT_TRUE(timed.ok());
+  Json metadata = read_json(timed->attestations.provenance)["predicate"]["runDetails"]["metadata"];
+  EXPECT_EQ(metadata["startedOn"], "2027-01-15T08:00:00Z");
+  EXPECT_EQ(metadata["finishedOn"], "2027-01-15T08:00:01Z");
+}
+
+TEST_F(AttestationsTest, FailedBuildWritesNoAttestation) {
+  auto first = build();
+  ASSERT_TRUE(first.ok());
+  std::string before = *read_file(first->attestations.provenance);
+  plan_.spec.image.layers[0].files[0].src = "missing";
+  ASSERT_FALSE(build().ok());
+  EXPECT_EQ(*read_file(first->attestations.provenance), before);
+  int leftovers = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out())) {
+    std::string name = e.path().filename();
+    leftovers += name != "demo" && name != "demo.provenance.json" && name != "demo.spdx.json";
+  }
+  EXPECT_EQ(leftovers, 0);
+  auto fresh = build_image(plan_, {.output_root = tmp_->path() + "/other", .attest = attest_});
+  ASSERT_FALSE(fresh.ok());
+  EXPECT_FALSE(exists(tmp_->path() + "/other"));
+}
+
+}  // namespace
+}  // namespace strata::builder

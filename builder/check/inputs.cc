@@ -1,0 +1,65 @@
+#include "builder/check/inputs.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "builder/base/check.h"
+#include "builder/base/fs.h"
+
+namespace strata::builder {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Relative inputs resolve against the spec's directory (spec.dir is absolute); absolute ones
+// are not copied (see local_inputs).
+void add_relative(std::vector<std::string>& out, const std::string& dir, const std::string& p) {
+  if (p.empty() || p.starts_with('/')) return;
+  out.push_back(normal_path(fs::path(dir) / p));
+}
+
+}  // namespace
+
+std::string normal_path(const std::filesystem::path& p) {
+  std::string out = p.lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+std::vector<std::string> local_inputs(const specs::Spec& spec) {
+  std::vector<std::string> out;
+  add_relative(out, spec.dir, basename_of(spec.file));
+  for (const specs::Source& s : spec.sources) add_relative(out, spec.dir, s.path);
+  if (spec.environment.image) add_relative(out, spec.dir, spec.environment.image->path);
+  if (spec.image.base) add_relative(out, spec.dir, spec.image.base->path);
+  for (const specs::LayerSpec& layer : spec.image.layers) {
+    for (const specs::FileMapping& f : layer.files) add_relative(out, spec.dir, f.src);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Result<std::string> copy_root(const std::vector<std::string>& inputs) {
+  STRATA_CHECK(!inputs.empty());
+  fs::path root = fs::path(inputs.front()).parent_path();
+  for (const std::string& input : inputs) {
+    fs::path parent = fs::path(input).parent_path();
+    fs::path common;
+    auto a = root.begin();
+    auto b = parent.begin();
+    for (; a != root.end() && b != parent.end() && *a == *b; ++a, ++b) common /= *a;
+    root = common;
+  }
+  std::string out = normal_path(root);
+  if (out.empty() || out == "/") {
+    return Error(ErrorCode::kSpec,
+                 fmt::format("--check: the spec's local inputs ({} and {}) have no common "
+                             "directory below /; --check copies that directory",
+                             inputs.front(), inputs.back()));
+  }
+  return out;
+}
+
+}  // namespace strata::builder

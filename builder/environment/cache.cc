@@ -1,0 +1,126 @@
+#include "builder/environment/cache.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/base/fs.h"
+#include "builder/environment/safe_dir.h"
+#include "builder/environment/unpack.h"
+#include "builder/oci/pinned_image.h"
+
+namespace strata::builder::environment {
+namespace {
+
+constexpr char kMarker[] = "complete";
+constexpr char kTree[] = "rootfs";
+
+bool is_complete(const std::string& entry, const Digest& digest) {
+  auto text = read_file(fmt::format("{}/{}", entry, kMarker));
+  return text.ok() && *text == digest.str() + "\n";
+}
+
+// An exclusive flock held for its lifetime; closing the descriptor releases it.
+Result<UniqueFd> lock_file(const std::string& path) {
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_RDWR | O_CREAT, 0644));
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return Error::sys(fmt::format("lock {}", path), errno);
+  }
+  return fd;
+}
+
+// Serializes builders on one digest: CACHE/rootfs/sha256/<hex>.lock (left behind, empty).
+Result<UniqueFd> lock_entry(const std::string& cache_root, const std::string& entry) {
+  STRATA_TRY(make_dirs(cache_root + "/sha256"));
+  return lock_file(entry + ".lock");
+}
+
+// Moves an incomplete entry aside in one rename, then deletes it.
+Result<void> discard(const std::string& entry, const std::string& cache_root) {
+  // Moving a directory to another parent needs write access to it (its ".." changes).
+  (void)::chmod(entry.c_str(), 0755);
+  STRATA_TRY_ASSIGN(TempDir trash, TempDir::create(cache_root, ".discard-"));
+  if (::rename(entry.c_str(), (trash.path() + "/old").c_str()) != 0) {
+    if (errno == ENOENT) return Ok{};
+    return Error::sys(fmt::format("move aside incomplete cache entry {}", entry), errno);
+  }
+  STRATA_TRY_ASSIGN(UniqueFd dir, open_fd(trash.path(), O_RDONLY | O_DIRECTORY));
+  return remove_beneath(dir.get(), "old");
+}
+
+Result<void> unpack_layers(const oci::ImageView& view, const std::string& tree) {
+  STRATA_TRY_ASSIGN(std::vector<Digest> diff_ids, layer_diff_ids(view));
+  ApplyOptions options{.preserve_owners = running_as_root()};
+  for (size_t i = 0; i < view.layers.size(); ++i) {
+    options.blob_digest = view.layers[i].digest;
+    options.diff_id = diff_ids[i];
+    auto applied = apply_layer(view.blob_path(view.layers[i].digest), tree, options);
+    if (!applied.ok()) {
+      return std::move(applied).error().context(
+          fmt::format("layer {} of {}", i + 1, view.layers.size()));
+    }
+  }
+  return Ok{};
+}
+
+// Makes the staged entry durable: the tree's data, then the marker, then the directory.
+Result<void> seal(const std::string& staged, const Digest& digest) {
+  STRATA_TRY_ASSIGN(UniqueFd dir, open_fd(staged, O_RDONLY | O_DIRECTORY));
+  if (::syncfs(dir.get()) != 0) return Error::sys(fmt::format("syncfs {}", staged), errno);
+  STRATA_TRY(write_file(fmt::format("{}/{}", staged, kMarker), digest.str() + "\n", 0444));
+  if (::fchmod(dir.get(), 0755) != 0) return Error::sys(fmt::format("chmod {}", staged), errno);
+  return fsync_dir(staged);
+}
+
+Result<void> publish_entry(const oci::ImageView& view, const Digest& digest,
+                           const std::string& cache_root, const std::string& entry) {
+  STRATA_TRY_ASSIGN(TempDir staging,
+                    TempDir::create(cache_root, ".unpack-" + digest.hex.substr(0, 12) + "-"));
+  std::string tree = fmt::format("{}/{}", staging.path(), kTree);
+  if (::mkdir(tree.c_str(), 0755) != 0) return Error::sys(fmt::format("mkdir {}", tree), errno);
+  STRATA_TRY(unpack_layers(view, tree));
+  STRATA_TRY(seal(staging.path(), digest));
+  // RENAME_NOREPLACE: a complete entry is never replaced, even by an identical one.
+  if (rename_noreplace(staging.path(), entry) != 0) {
+    if ((errno == EEXIST || errno == ENOTEMPTY) && is_complete(entry, digest)) return Ok{};
+    return Error::sys(fmt::format("rename {} to {}", staging.path(), entry), errno);
+  }
+  staging.release();
+  STRATA_TRY(fsync_dir(dirname_of(entry)));
+  // Read-only-ish: the sandbox mounts the tree read-only; this keeps the owner from
+  // swapping the tree by accident.
+  (void)::chmod(entry.c_str(), 0555);
+  return Ok{};
+}
+
+}  // namespace
+
+std::string rootfs_entry_dir(const std::string& cache_dir, const Digest& manifest_digest) {
+  return fmt::format("{}/rootfs/sha256/{}", cache_dir, manifest_digest.hex);
+}
+
+Result<std::string> ensure_image_rootfs(const specs::ImageRef& ref, const std::string& spec_dir,
+                                        const std::string& cache_dir) {
+  std::string entry = rootfs_entry_dir(cache_dir, ref.digest);
+  std::string tree = fmt::format("{}/{}", entry, kTree);
+  if (is_complete(entry, ref.digest)) return tree;
+
+  std::string cache_root = cache_dir + "/rootfs";
+  auto lock = lock_entry(cache_root, entry);
+  if (!lock.ok()) return std::move(lock).error().context("image " + ref.path);
+  // Under the lock: another builder may have finished while we waited.
+  if (is_complete(entry, ref.digest)) return tree;
+  // open_pinned_image names the image itself.
+  STRATA_TRY_ASSIGN(oci::ImageView view, oci::open_pinned_image(ref, spec_dir));
+  auto built = [&]() -> Result<void> {
+    struct stat st;
+    if (::lstat(entry.c_str(), &st) == 0) STRATA_TRY(discard(entry, cache_root));
+    return publish_entry(view, ref.digest, cache_root, entry);
+  }();
+  if (!built.ok()) return std::move(built).error().context("image " + ref.path);
+  return tree;
+}
+
+}  // namespace strata::builder::environment

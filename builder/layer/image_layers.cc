@@ -1,0 +1,150 @@
+#include "builder/layer/image_layers.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace strata::builder {
+namespace {
+
+std::string host_path_of(const specs::Spec& spec, const std::string& src) {
+  if (!src.empty() && src.front() == '/') return src;
+  return spec.dir.empty() ? src : spec.dir + "/" + src;
+}
+
+// A layer holds its packages' installed trees (modes as built, owned by root) and then its
+// files. Package outputs were built under a fixed umask, so their modes are kept.
+Result<PlannedLayer> image_layer(const specs::Spec& spec, const specs::LayerSpec& layer,
+                                 size_t index, const PackageTrees* packages) {
+  PlannedLayer out{.loc = layer.loc};
+  std::vector<std::string> names;
+  for (const specs::Ref& ref : layer.packages) {
+    names.push_back(ref.name);
+    if (packages == nullptr) continue;
+    auto tree = packages->find(ref.name);
+    STRATA_CHECK(tree != packages->end());
+    STRATA_TRY(out.tree.add_host_path(tree->second, "/", {.keep_modes = true}, ref.loc));
+  }
+  for (const specs::FileMapping& f : layer.files) {
+    HostCopyOptions options{
+        .file_mode = f.mode, .dir_mode = f.dir_mode, .uid = f.uid, .gid = f.gid};
+    STRATA_TRY(out.tree.add_host_path(host_path_of(spec, f.src), f.dest, options, f.loc));
+  }
+  std::string what = names.empty() ? "files"
+                                   : fmt::format("packages {}{}", fmt::join(names, ", "),
+                                                 layer.files.empty() ? "" : " and files");
+  out.history = {.created_by = fmt::format("strata: layer {}: {}", index + 1, what),
+                 .comment = layer.comment};
+  return out;
+}
+
+LayerEntry generated_file(std::string path, std::string content, Loc loc) {
+  int64_t size = static_cast<int64_t>(content.size());
+  return {.path = std::move(path),
+          .mode = 0644,
+          .content = std::move(content),
+          .size = size,
+          .origin = std::move(loc)};
+}
+
+Result<void> add_accounts(const specs::Accounts& accounts, const std::set<std::string>& declared,
+                          LayerTree& tree) {
+  if (accounts.users.empty() && accounts.groups.empty()) return Ok{};
+  STRATA_TRY(tree.add(generated_file("etc/passwd", render_passwd(accounts), accounts.loc)));
+  STRATA_TRY(tree.add(generated_file("etc/group", render_group(accounts), accounts.loc)));
+  // Like `useradd -m`: each user's home exists and belongs to them, unless the spec lays
+  // that path out itself or the home is a conventional non-directory.
+  for (const specs::User& u : accounts.users) {
+    std::string home = relative_path(u.home);
+    if (home.empty() || u.home == "/nonexistent" || declared.count(home)) continue;
+    STRATA_TRY(tree.add({.path = home,
+                         .type = EntryType::kDirectory,
+                         .mode = 0755,
+                         .uid = u.uid,
+                         .gid = u.gid,
+                         .origin = u.loc}));
+  }
+  return Ok{};
+}
+
+Result<void> add_path(const specs::PathEntry& p, LayerTree& tree) {
+  std::string rel = relative_path(p.path);
+  switch (p.type) {
+    case specs::PathType::kDirectory:
+      return tree.add({.path = rel,
+                       .type = EntryType::kDirectory,
+                       .mode = p.mode.value_or(0755),
+                       .uid = p.uid,
+                       .gid = p.gid,
+                       .origin = p.loc});
+    case specs::PathType::kFile: {
+      LayerEntry e = generated_file(rel, p.content, p.loc);
+      e.mode = p.mode.value_or(0644);
+      e.uid = p.uid;
+      e.gid = p.gid;
+      return tree.add(std::move(e));
+    }
+    case specs::PathType::kSymlink:
+      return tree.add({.path = rel,
+                       .type = EntryType::kSymlink,
+                       .mode = 0777,
+                       .uid = p.uid,
+                       .gid = p.gid,
+                       .link_target = p.target,
+                       .origin = p.loc});
+    case specs::PathType::kHardlink:
+      tree.add_hardlink(rel, relative_path(p.target), p.loc);
+      return Ok{};
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+std::string render_passwd(const specs::Accounts& accounts) {
+  std::string out;
+  bool has_root = std::any_of(accounts.users.begin(), accounts.users.end(),
+                              [](const specs::User& u) { return u.uid == 0; });
+  if (!has_root) out += "root:x:0:0:root:/root:/sbin/nologin\n";
+  for (const specs::User& u : accounts.users) {
+    out += fmt::format("{}:x:{}:{}:{}:{}:{}\n", u.name, u.uid, u.gid, u.gecos, u.home, u.shell);
+  }
+  return out;
+}
+
+std::string render_group(const specs::Accounts& accounts) {
+  std::string out;
+  bool has_root = std::any_of(accounts.groups.begin(), accounts.groups.end(),
+                              [](const specs::Group& g) { return g.gid == 0; });
+  if (!has_root) out += "root:x:0:\n";
+  for (const specs::Group& g : accounts.groups) {
+    out += fmt::format("{}:x:{}:{}\n", g.name, g.gid, fmt::join(g.members, ","));
+  }
+  return out;
+}
+
+Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec,
+                                                    const PackageTrees* packages) {
+  const specs::Image& image = spec.image;
+  std::vector<PlannedLayer> layers;
+  for (size_t i = 0; i < image.layers.size(); ++i) {
+    STRATA_TRY_ASSIGN(PlannedLayer layer, image_layer(spec, image.layers[i], i, packages));
+    layers.push_back(std::move(layer));
+  }
+  PlannedLayer generated{.loc = image.loc};
+  std::set<std::string> declared;
+  for (const specs::PathEntry& p : image.paths) declared.insert(relative_path(p.path));
+  STRATA_TRY(add_accounts(image.accounts, declared, generated.tree));
+  for (const specs::PathEntry& p : image.paths) STRATA_TRY(add_path(p, generated.tree));
+  if (!generated.tree.empty()) {
+    generated.history = {.created_by = "strata: accounts and paths"};
+    layers.push_back(std::move(generated));
+  }
+  if (layers.empty()) {
+    return Error::spec(image.loc, "the image has no content: add image.layers, paths or accounts");
+  }
+  return layers;
+}
+
+}  // namespace strata::builder

@@ -1,0 +1,35 @@
+// The layers stage: turns spec.image into one LayerTree per OCI layer: each image.layers
+// entry in order, then one for the accounts and paths strata generates (so the spec's own
+// word on /etc/passwd, /tmp and friends is applied last).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "builder/oci/image_config.h"
+#include "builder/tar/tree.h"
+#include "specs/spec.h"
+
+namespace strata::builder {
+
+struct PlannedLayer {
+  LayerTree tree;
+  oci::HistoryEntry history;
+  Loc loc;
+};
+
+// The installed tree of each built package, by package name.
+using PackageTrees = std::map<std::string, std::string>;
+
+// `packages` holds the output directory of every package a layer names; with nullptr (as in
+// `strata validate`, before anything is built) package layers are checked by name only.
+Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec,
+                                                    const PackageTrees* packages);
+
+// /etc/passwd and /etc/group for image.accounts: a root entry first unless the spec declares
+// uid/gid 0, then the spec's entries in spec order.
+std::string render_passwd(const specs::Accounts& accounts);
+std::string render_group(const specs::Accounts& accounts);
+
+}  // namespace strata::builder

@@ -1,0 +1,57 @@
+#include "builder/oci/pinned_image.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "builder/base/json.h"
+
+namespace strata::builder::oci {
+namespace {
+
+// The reader names the path it opened; the user wrote `written`, so say that instead.
+Error relabel(Error error, const std::string& opened, const std::string& written) {
+  std::string message = error.message();
+  for (const std::string& prefix : {"image " + opened + ": ", opened + ": "}) {
+    if (message.starts_with(prefix)) {
+      message.erase(0, prefix.size());
+      break;
+    }
+  }
+  return Error(error.code(), fmt::format("image {}: {}", written, message));
+}
+
+}  // namespace
+
+std::string resolve_image_path(const specs::ImageRef& ref, const std::string& spec_dir) {
+  std::filesystem::path path = ref.path;
+  if (!path.is_absolute() && !spec_dir.empty()) path = std::filesystem::path(spec_dir) / path;
+  return path.lexically_normal().string();
+}
+
+Result<oci::ImageView> open_pinned_image(const specs::ImageRef& ref, const std::string& spec_dir) {
+  std::string path = resolve_image_path(ref, spec_dir);
+  auto view = oci::open_image_by_digest(path, ref.digest);
+  if (!view.ok()) return relabel(std::move(view).error(), path, ref.path);
+  return view;
+}
+
+Result<std::vector<Digest>> layer_diff_ids(const oci::ImageView& view) {
+  const Json& ids = member(member(view.config, "rootfs"), "diff_ids");
+  if (!ids.is_array() || ids.size() != view.layers.size()) {
+    return Error::io(fmt::format("the config lists {} diff_ids for {} layers",
+                                 ids.is_array() ? ids.size() : 0, view.layers.size()));
+  }
+  std::vector<Digest> out;
+  for (const Json& id : ids) {
+    auto digest = id.is_string() ? Digest::parse(id.get<std::string>())
+                                 : Result<Digest>(Error::io("not a string"));
+    if (!digest.ok()) {
+      return Error::io(fmt::format("config diff_ids: {}", digest.error().message()));
+    }
+    out.push_back(*digest);
+  }
+  return out;
+}
+
+}  // namespace strata::builder::oci

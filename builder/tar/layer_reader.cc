@@ -1,0 +1,106 @@
+#include "builder/tar/layer_reader.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include "builder/base/fd.h"
+#include "builder/tar/archive.h"
+
+namespace strata::builder {
+namespace {
+
+ArchiveReader open_reader() {
+  ArchiveReader r = new_archive_reader();
+  archive_read_support_filter_all(r.get());
+  archive_read_support_format_tar(r.get());
+  return r;
+}
+
+ReadEntry describe(archive_entry* h) {
+  ReadEntry e;
+  std::string path = archive_entry_pathname(h) ? archive_entry_pathname(h) : "";
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  e.path = std::move(path);
+  e.mode = archive_entry_perm(h);
+  e.uid = archive_entry_uid(h);
+  e.gid = archive_entry_gid(h);
+  e.uname = archive_entry_uname(h) ? archive_entry_uname(h) : "";
+  e.gname = archive_entry_gname(h) ? archive_entry_gname(h) : "";
+  e.size = archive_entry_size(h);
+  e.mtime = archive_entry_mtime(h);
+  e.has_atime = archive_entry_atime_is_set(h);
+  e.has_ctime = archive_entry_ctime_is_set(h);
+  if (const char* hl = archive_entry_hardlink(h)) {
+    e.type = EntryType::kHardlink;
+    e.link_target = hl;
+  } else {
+    switch (archive_entry_filetype(h)) {
+      case AE_IFREG:
+        e.type = EntryType::kRegular;
+        break;
+      case AE_IFDIR:
+        e.type = EntryType::kDirectory;
+        break;
+      case AE_IFLNK:
+        e.type = EntryType::kSymlink;
+        e.link_target = archive_entry_symlink(h) ? archive_entry_symlink(h) : "";
+        break;
+      default:
+        e.is_other_type = true;
+    }
+  }
+  archive_entry_xattr_reset(h);
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  while (archive_entry_xattr_next(h, &name, &value, &size) == ARCHIVE_OK) {
+    e.xattrs[name] = std::string(static_cast<const char*>(value), size);
+  }
+  return e;
+}
+
+Result<int64_t> read_all(archive* a, const EntryVisitor& visit, std::string_view what) {
+  ScopedUtf8Locale utf8;
+  int64_t count = 0;
+  for (;;) {
+    archive_entry* h = nullptr;
+    int rc = archive_read_next_header(a, &h);
+    if (rc == ARCHIVE_EOF) break;
+    STRATA_TRY(archive_check(a, rc, fmt::format("reading {}", what)));
+    ReadEntry e = describe(h);
+    if (e.type == EntryType::kRegular) {
+      Sha256 hash;
+      const void* buf = nullptr;
+      size_t size = 0;
+      la_int64_t offset = 0;
+      while ((rc = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK) {
+        hash.update(buf, size);
+      }
+      if (rc != ARCHIVE_EOF)
+        STRATA_TRY(archive_check(a, rc, fmt::format("reading {}: {}", what, e.path)));
+      e.content_digest = hash.finish();
+    }
+    STRATA_TRY(visit(e));
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& visit) {
+  ArchiveReader r = open_reader();
+  STRATA_TRY(archive_check(r.get(), archive_read_open_filename(r.get(), path.c_str(), 1 << 16),
+                           fmt::format("opening {}", path)));
+  return read_all(r.get(), visit, path);
+}
+
+Result<int64_t> read_layer_bytes(std::string_view bytes, const EntryVisitor& visit) {
+  ArchiveReader r = open_reader();
+  STRATA_TRY(archive_check(r.get(), archive_read_open_memory(r.get(), bytes.data(), bytes.size()),
+                           "opening layer"));
+  return read_all(r.get(), visit, "layer");
+}
+
+}  // namespace strata::builder

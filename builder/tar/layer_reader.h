@@ -1,0 +1,40 @@
+// Reading a layer blob back (gzip, zstd or plain tar): each entry's metadata and the digest
+// of its content. Used by `strata inspect`, the tests, and later by `strata diff`.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "builder/base/digest.h"
+#include "builder/tar/tree.h"
+
+namespace strata::builder {
+
+struct ReadEntry {
+  std::string path;  // as stored in the tar, trailing '/' of directories removed
+  EntryType type = EntryType::kRegular;
+  bool is_other_type = false;  // device, fifo or socket (never written by strata)
+  uint32_t mode = 0;
+  int64_t uid = 0;
+  int64_t gid = 0;
+  std::string uname;
+  std::string gname;
+  int64_t size = 0;
+  int64_t mtime = 0;
+  bool has_atime = false;
+  bool has_ctime = false;
+  std::string link_target;
+  Digest content_digest;  // regular files: sha256 of the content
+  std::map<std::string, std::string> xattrs;
+};
+
+using EntryVisitor = std::function<Result<void>(const ReadEntry&)>;
+
+// Visits every entry of the layer at `path` in archive order; returns the entry count.
+Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& visit);
+// The same for a layer held in memory.
+Result<int64_t> read_layer_bytes(std::string_view bytes, const EntryVisitor& visit);
+
+}  // namespace strata::builder

@@ -1,0 +1,80 @@
+// Writing one layer: sorted entries -> a strata-det/1 tar, compressed, in one streaming pass
+// that computes the DiffID (uncompressed) and the blob digest (compressed) on the way.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "builder/base/digest.h"
+#include "builder/tar/tree.h"
+
+namespace strata::builder {
+
+enum class Compression { kGzip, kZstd, kNone };
+
+// The OCI layer media type for a compression; "gzip" etc. parse back with parse_compression.
+std::string_view layer_media_type(Compression compression);
+std::string_view compression_name(Compression compression);
+Result<Compression> parse_compression(std::string_view name);
+
+struct LayerWriteOptions {
+  Compression compression = Compression::kGzip;
+  int64_t mtime = 0;  // SOURCE_DATE_EPOCH: every entry's mtime
+};
+
+// One entry as written, for the SBOM and for comparisons: what the image will contain.
+struct LayerFile {
+  std::string path;  // relative, as in the tar ("etc/motd")
+  EntryType type = EntryType::kRegular;
+  uint32_t mode = 0;
+  int64_t uid = 0;
+  int64_t gid = 0;
+  int64_t size = 0;         // regular files
+  Digest sha256;            // regular files: of the content; hardlinks: of the target's
+  std::string link_target;  // symlinks and hardlinks
+};
+
+struct LayerBlob {
+  Digest digest;   // of the blob as stored (compressed)
+  Digest diff_id;  // of the uncompressed tar
+  int64_t size = 0;
+  int64_t tar_size = 0;
+  int64_t entry_count = 0;
+  std::string media_type;
+  std::vector<LayerFile> files;  // every entry, in tar order
+};
+
+// Receives the compressed blob bytes in order. Returning an Error stops the write.
+class BlobOutput {
+ public:
+  virtual ~BlobOutput() = default;
+  virtual Result<void> write(std::string_view bytes) = 0;
+};
+
+// A BlobOutput that appends to a file descriptor.
+class FdBlobOutput : public BlobOutput {
+ public:
+  FdBlobOutput(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  Result<void> write(std::string_view bytes) override;
+
+ private:
+  int fd_;
+  std::string what_;
+};
+
+// Writes `entries` (already in strata-det/1 order, e.g. from LayerTree::sorted_entries) to
+// `out`. Memory stays bounded: file contents stream through a fixed buffer.
+Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
+                              const LayerWriteOptions& options, BlobOutput& out);
+
+// The uncompressed strata-det/1 tar of the host directory `dir` (as the root: its children
+// at the top level), written to `out`; returns its digest. Directory sources, package
+// outputs and layout archives are all this tar, with different copy options and mtimes.
+Result<Digest> write_directory_tar(const std::string& dir, const HostCopyOptions& options,
+                                   int64_t mtime, BlobOutput& out);
+// The digest of that tar, without keeping its bytes.
+Result<Digest> directory_tar_digest(const std::string& dir, const HostCopyOptions& options,
+                                    int64_t mtime);
+
+}  // namespace strata::builder

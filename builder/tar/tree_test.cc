@@ -1,0 +1,159 @@
+#include "builder/tar/tree.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/base/fs.h"
+
+namespace strata::builder {
+namespace {
+
+std::vector<std::string> paths_of(const std::vector<LayerEntry>& entries) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) out.push_back(e.path);
+  return out;
+}
+
+LayerEntry file(std::string path, std::string content) {
+  int64_t size = static_cast<int64_t>(content.size());
+  return {.path = std::move(path), .mode = 0644, .content = std::move(content), .size = size};
+}
+
+TEST(PathLess, IsDepthFirstWithChildrenSortedByByte) {
+  std::vector<std::string> v = {"a-c", "a/b", "a", "B", "a/b/c", "a.d", "a/a"};
+  std::sort(v.begin(), v.end(), PathLess());
+  EXPECT_EQ(v, (std::vector<std::string>{"B", "a", "a/a", "a/b", "a/b/c", "a-c", "a.d"}));
+}
+
+TEST(LayerTree, AddsImplicitParentsInOrder) {
+  LayerTree tree;
+  ASSERT_TRUE(tree.add(file("usr/bin/hi", "x")).ok());
+  ASSERT_TRUE(tree.add(file("etc/motd", "m")).ok());
+  auto entries = std::move(tree).sorted_entries();
+  ASSERT_TRUE(entries.ok());
+  EXPECT_EQ(paths_of(*entries),
+            (std::vector<std::string>{"etc", "etc/motd", "usr", "usr/bin", "usr/bin/hi"}));
+  EXPECT_EQ((*entries)[0].type, EntryType::kDirectory);
+  EXPECT_EQ((*entries)[0].mode, 0755u);
+}
+
+TEST(LayerTree, ExplicitDirectoryReplacesImplicitOne) {
+  LayerTree tree;
+  ASSERT_TRUE(tree.add(file("tmp/x", "x")).ok());
+  ASSERT_TRUE(tree.add({.path = "tmp", .type = EntryType::kDirectory, .mode = 01777}).ok());
+  auto entries = *std::move(tree).sorted_entries();
+  EXPECT_EQ(entries[0].mode, 01777u);
+}
+
+TEST(LayerTree, DuplicateFileIsASpecErrorNamingBothPlaces) {
+  LayerTree tree;
+  LayerEntry a = file("etc/motd", "a");
+  a.origin = {"s.yaml", 4, 9};
+  LayerEntry b = file("etc/motd", "b");
+  b.origin = {"s.yaml", 6, 9};
+  ASSERT_TRUE(tree.add(a).ok());
+  auto r = tree.add(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().to_string(),
+            "s.yaml:6:9: error: /etc/motd appears twice in one layer (first from s.yaml:4:9)");
+}
+
+TEST(LayerTree, PathBelowAFileIsAnError) {
+  LayerTree tree;
+  ASSERT_TRUE(tree.add(file("etc", "x")).ok());
+  auto r = tree.add(file("etc/motd", "m"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "cannot create /etc/motd: /etc is a file in this layer");
+}
+
+TEST(LayerTree, HardlinkPointsAtTheFirstPathInOrder) {
+  LayerTree tree;
+  ASSERT_TRUE(tree.add(file("z/target", "data")).ok());
+  tree.add_hardlink("a/link", "z/target", {});
+  auto entries = *std::move(tree).sorted_entries();
+  ASSERT_EQ(paths_of(entries), (std::vector<std::string>{"a", "a/link", "z", "z/target"}));
+  EXPECT_EQ(entries[1].type, EntryType::kRegular);
+  EXPECT_EQ(entries[1].content, "data");
+  EXPECT_EQ(entries[3].type, EntryType::kHardlink);
+  EXPECT_EQ(entries[3].link_target, "a/link");
+}
+
+TEST(LayerTree, HardlinkToMissingTargetIsAnError) {
+  LayerTree tree;
+  tree.add_hardlink("a", "b", {"s.yaml", 2, 3});
+  auto r = std::move(tree).sorted_entries();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().to_string(),
+            "s.yaml:2:3: error: hardlink /a: target /b is not a regular file in this layer");
+}
+
+class HostTreeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto t = TempDir::create("/tmp", "strata-tree-test-");
+    ASSERT_TRUE(t.ok());
+    tmp_ = std::make_unique<TempDir>(*std::move(t));
+    root_ = tmp_->path() + "/src";
+    ASSERT_TRUE(make_dirs(root_ + "/sub").ok());
+    ASSERT_TRUE(write_file(root_ + "/run.sh", "#!/bin/sh\n", 0700).ok());
+    ASSERT_TRUE(write_file(root_ + "/sub/data", "d", 0600).ok());
+    ASSERT_EQ(::symlink("../run.sh", (root_ + "/sub/link").c_str()), 0);
+    ASSERT_EQ(::link((root_ + "/sub/data").c_str(), (root_ + "/a-hard").c_str()), 0);
+  }
+  std::unique_ptr<TempDir> tmp_;
+  std::string root_;
+};
+
+TEST_F(HostTreeTest, CopiesADirectoryWithNormalizedModesLinksAndHardlinks) {
+  LayerTree tree;
+  ASSERT_TRUE(tree.add_host_path(root_, "/opt/app", {.uid = 7, .gid = 8}, {}).ok());
+  auto entries = *std::move(tree).sorted_entries();
+  ASSERT_EQ(paths_of(entries),
+            (std::vector<std::string>{"opt", "opt/app", "opt/app/a-hard", "opt/app/run.sh",
+                                      "opt/app/sub", "opt/app/sub/data", "opt/app/sub/link"}));
+  EXPECT_EQ(entries[0].uid, 0);  // implicit parent
+  EXPECT_EQ(entries[1].mode, 0755u);
+  EXPECT_EQ(entries[1].uid, 7);
+  EXPECT_EQ(entries[2].type, EntryType::kRegular);  // first of the hardlink pair in order
+  EXPECT_EQ(entries[2].mode, 0644u);                // 0600 on the host: normalized
+  EXPECT_EQ(entries[3].mode, 0755u);                // owner-executable on the host
+  EXPECT_EQ(entries[5].type, EntryType::kHardlink);
+  EXPECT_EQ(entries[5].link_target, "opt/app/a-hard");
+  EXPECT_EQ(entries[6].type, EntryType::kSymlink);
+  EXPECT_EQ(entries[6].link_target, "../run.sh");
+}
+
+TEST_F(HostTreeTest, ExplicitModesApply) {
+  LayerTree tree;
+  ASSERT_TRUE(tree.add_host_path(root_, "/", {.file_mode = 0600, .dir_mode = 0700}, {}).ok());
+  auto entries = *std::move(tree).sorted_entries();
+  EXPECT_EQ(entries[0].path, "a-hard");
+  EXPECT_EQ(entries[0].mode, 0600u);
+  EXPECT_EQ(entries[2].path, "sub");
+  EXPECT_EQ(entries[2].mode, 0700u);
+}
+
+TEST_F(HostTreeTest, KeepModesTakesHostModesAsTheyAre) {
+  ASSERT_EQ(::chmod((root_ + "/sub").c_str(), 0750), 0);
+  LayerTree tree;
+  ASSERT_TRUE(tree.add_host_path(root_, "/", {.keep_modes = true}, {}).ok());
+  auto entries = *std::move(tree).sorted_entries();
+  EXPECT_EQ(entries[0].mode, 0600u);  // a-hard
+  EXPECT_EQ(entries[1].mode, 0700u);  // run.sh
+  EXPECT_EQ(entries[2].mode, 0750u);  // sub
+}
+
+TEST_F(HostTreeTest, FifoIsRejected) {
+  ASSERT_EQ(::mkfifo((root_ + "/sub/fifo").c_str(), 0644), 0);
+  LayerTree tree;
+  auto r = tree.add_host_path(root_, "/x", {}, {"s.yaml", 3, 5});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().to_string(),
+            "s.yaml:3:5: error: " + root_ +
+                "/sub/fifo is a device, socket or fifo: layers may hold only files, directories "
+                "and links");
+}
+
+}  // namespace
+}  // namespace strata::builder
