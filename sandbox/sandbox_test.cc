@@ -108,6 +108,17 @@ TEST_F(Sandbox, CancelKillsTheWholeRunPromptly) {
   EXPECT_EQ(result->describe().rfind("cancelled after", 0), 0u) << result->describe();
 }
 
+TEST_F(Sandbox, StdinIsDevNullThatScriptsCanDuplicate) {
+  // autoconf's configure opens with `exec 7<&0 </dev/null`, libtool duplicates fd 0 too.
+  Result<RunResult> result =
+      run(shell("exec 7<&0 </dev/null && readlink /proc/self/fd/0 && readlink /proc/self/fd/7 && "
+                "(exec 5<&0) && read -r line; echo \"read=$?\""));
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->exit_code, 0) << slurp(err_path_);
+  EXPECT_EQ(slurp(out_path_), "/dev/null\n/dev/null\nread=1\n");
+  EXPECT_EQ(slurp(err_path_), "");
+}
+
 TEST_F(Sandbox, OutputGoesToTheCallerAndTheLog) {
   Config config = shell("echo to-out; echo to-err >&2");
   config.log_path = dir_->path() + "/step.log";

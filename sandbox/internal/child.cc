@@ -221,9 +221,19 @@ void set_identity_and_network(const ChildPlan& plan) noexcept {
 
 int move_high(int fd) noexcept { return ::fcntl(fd, F_DUPFD_CLOEXEC, 10); }
 
+// /dev/null, above the standard descriptors. close_all_except left 0-2 free, so a plain
+// open returns 0, and dup2(0, 0) would keep the O_CLOEXEC flag: execve would then close
+// stdin, and `exec 7<&0` (every autoconf configure, libtool) fails with EBADF.
+int open_null_high() noexcept {
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int high = move_high(fd);
+  ::close(fd);
+  return high;
+}
+
 void setup_stdio(const ChildPlan& plan) noexcept {
-  int in =
-      plan.stdin_fd >= 0 ? move_high(plan.stdin_fd) : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int in = plan.stdin_fd >= 0 ? move_high(plan.stdin_fd) : open_null_high();
   int out = move_high(plan.stdout_fd);
   int err = move_high(plan.stderr_fd);
   if (in < 0 || out < 0 || err < 0) fail(plan, Step::kStdio);
