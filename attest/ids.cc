@@ -11,14 +11,6 @@
 
 namespace strata::attest {
 
-std::string rfc3339_utc(int64_t epoch_seconds) {
-  std::time_t t = static_cast<std::time_t>(epoch_seconds);
-  std::tm tm{};
-  STRATA_CHECK(gmtime_r(&t, &tm) != nullptr);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 std::string uuid_v5_url(std::string_view name) {
   // RFC 4122 Appendix C: NameSpace_URL = 6ba7b811-9dad-11d1-80b4-00c04fd430c8.
   static constexpr unsigned char kUrlNamespace[16] = {0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad,

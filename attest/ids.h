@@ -1,5 +1,5 @@
-// Deterministic identifiers and formats the attestation documents share: RFC 3339 times,
-// SPDX element ids, name-based UUIDs and package URLs. Pure functions of their inputs.
+// Deterministic identifiers the attestation documents share: SPDX element ids, name-based
+// UUIDs and package URLs (and, from base, RFC 3339 times). Pure functions of their inputs.
 #pragma once
 
 #include <cstdint>
@@ -8,10 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace strata::attest {
+#include "builder/base/time.h"
 
-// RFC 3339 UTC with whole seconds: 1700000000 -> "2023-11-14T22:13:20Z".
-std::string rfc3339_utc(int64_t epoch_seconds);
+namespace strata::attest {
 
 // RFC 4122 version 5 UUID (SHA-1, name-based) of `name` in the URL namespace, lowercase:
 // uuid_v5_url("sha256:f2ed…") is the CycloneDX serialNumber of that image.

@@ -2,8 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <ctime>
-
+#include "builder/base/time.h"
 #include "builder/oci/media_types.h"
 
 namespace strata::builder::oci {
@@ -44,14 +43,6 @@ Json execution_config(const specs::ImageConfig& c) {
 }
 
 }  // namespace
-
-std::string rfc3339_utc(int64_t epoch_seconds) {
-  std::time_t t = static_cast<std::time_t>(epoch_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 Json make_config(const specs::Image& image, int64_t epoch, const std::vector<LayerBlob>& layers,
                  const std::vector<HistoryEntry>& history) {

@@ -16,9 +16,6 @@ struct HistoryEntry {
   std::string comment;
 };
 
-// RFC 3339 UTC with whole seconds: 1700000000 -> "2023-11-14T22:13:20Z".
-std::string rfc3339_utc(int64_t epoch_seconds);
-
 // The config JSON (application/vnd.oci.image.config.v1+json): execution parameters from
 // image.config, rootfs.diff_ids in layer order, history entries 1:1 with the layers,
 // created = epoch. Empty fields are omitted, never null.

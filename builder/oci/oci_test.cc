@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "builder/base/fs.h"
+#include "builder/base/time.h"
 #include "builder/oci/image_config.h"
 #include "builder/oci/image_reader.h"
 #include "builder/oci/layout_writer.h"
