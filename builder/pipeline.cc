@@ -8,6 +8,7 @@
 #include "builder/base_image/base_image.h"
 #include "builder/layer/image_layers.h"
 #include "builder/layer/layer_blob.h"
+#include "builder/oci/staged_layout.h"
 
 namespace strata::builder {
 namespace {
@@ -39,33 +40,6 @@ Result<std::vector<LayerBlob>> write_layers(const std::vector<SortedLayer>& laye
   }
   return blobs;
 }
-
-// Creates the directory that will hold the layout; remembers whether it existed so a failed
-// build can remove what it created.
-class OutputParent {
- public:
-  static Result<OutputParent> prepare(const std::string& dir) {
-    struct stat st;
-    bool existed = ::stat(dir.c_str(), &st) == 0;
-    STRATA_TRY(make_dirs(dir));
-    return OutputParent(dir, existed);
-  }
-  OutputParent(OutputParent&& o) noexcept
-      : dir_(std::move(o.dir_)), created_(std::exchange(o.created_, false)) {}
-  ~OutputParent() {
-    // rmdir only removes directories left empty, so a failure leaves no new directory behind.
-    if (created_) {
-      for (std::string d = dir_; d != "." && d != "/" && ::rmdir(d.c_str()) == 0;)
-        d = dirname_of(d);
-    }
-  }
-  void keep() { created_ = false; }
-
- private:
-  OutputParent(std::string dir, bool existed) : dir_(std::move(dir)), created_(!existed) {}
-  std::string dir_;
-  bool created_;
-};
 
 // The values the attestations stage needs beyond the plan: which host files went in, the
 // output-shaping options and, with --provenance-times, when the build ran.
@@ -110,6 +84,66 @@ Result<std::optional<base_image::BaseImage>> load_base(const specs::Spec& spec) 
   return std::optional<base_image::BaseImage>(std::move(base));
 }
 
+// Sources and packages: fetched and verified, built in the sandbox or taken from the cache.
+Result<PackageStageResult> build_packages(const specs::Plan& plan, const BuildOptions& options) {
+  if (plan.spec.sources.empty() && plan.spec.packages.empty()) return PackageStageResult{};
+  STRATA_CHECK(options.fetcher != nullptr && options.runner != nullptr);
+  return build_spec_packages(plan, options.packages, *options.fetcher, *options.runner,
+                             options.observer);
+}
+
+// spec.image as one ordered entry list per OCI layer, package outputs at their paths.
+Result<std::vector<SortedLayer>> layer_entries(const specs::Spec& spec,
+                                               const PackageStageResult& packages) {
+  PackageTrees trees;
+  for (const auto& [name, output] : packages.outputs) trees[name] = output.dir;
+  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, &trees));
+  return sort_layers(std::move(planned));
+}
+
+// The image's layer blobs, written into blobs_dir: the base image's copied byte for byte,
+// and each of ours streamed once (tar -> DiffID -> compress).
+struct ImageBlobs {
+  std::vector<LayerBlob> base;
+  std::vector<LayerBlob> own;
+};
+Result<ImageBlobs> write_image_blobs(const std::optional<base_image::BaseImage>& base,
+                                     const std::vector<SortedLayer>& layers,
+                                     const std::string& blobs_dir,
+                                     const LayerWriteOptions& options) {
+  ImageBlobs blobs;
+  if (base) {
+    STRATA_TRY_ASSIGN(blobs.base, base_image::copy_base_layers(*base, blobs_dir));
+  }
+  STRATA_TRY_ASSIGN(blobs.own, write_layers(layers, blobs_dir, options));
+  return blobs;
+}
+
+// Config, manifest, index.json, oci-layout and Docker's manifest.json. The config is the
+// spec's over the base image's; the spec's annotations win over the base's.
+Result<oci::WrittenImage> write_documents(const specs::Spec& spec,
+                                          const std::optional<base_image::BaseImage>& base,
+                                          const std::vector<SortedLayer>& layers, ImageBlobs blobs,
+                                          const std::string& layout_dir) {
+  std::vector<oci::HistoryEntry> history;
+  for (const SortedLayer& l : layers) history.push_back(l.history);
+  Json config = oci::make_config(spec.image, spec.epoch, blobs.own, history);
+  std::map<std::string, std::string> annotations = spec.image.annotations;
+  if (base) {
+    config = base_image::extend_config(base->config, config);
+    annotations.insert(base->annotations.begin(), base->annotations.end());
+  }
+  // The image's layers are the base image's followed by ours.
+  std::vector<LayerBlob> all = std::move(blobs.base);
+  all.insert(all.end(), std::make_move_iterator(blobs.own.begin()),
+             std::make_move_iterator(blobs.own.end()));
+  oci::LayoutNaming naming{.name = spec.name,
+                           .tag = spec.version,
+                           .os = spec.image.os,
+                           .architecture = spec.image.architecture};
+  return oci::write_layout_documents(layout_dir, config, std::move(all), annotations, naming);
+}
+
 }  // namespace
 
 Result<void> check_image(const specs::Plan& plan) {
@@ -124,89 +158,41 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   std::optional<int64_t> started_on;
   if (options.attest && options.attest->clock) started_on = options.attest->clock->now_seconds();
 
-  // 1. Sources and packages: fetched and verified, built in the sandbox or taken from the
-  //    cache (nothing under output_root is touched yet).
-  if (!spec.sources.empty() || !spec.packages.empty()) {
-    STRATA_CHECK(options.fetcher != nullptr && options.runner != nullptr);
-    STRATA_TRY_ASSIGN(result.packages, build_spec_packages(plan, options.packages, *options.fetcher,
-                                                           *options.runner, options.observer));
-  }
-  PackageTrees trees;
-  for (const auto& [name, output] : result.packages.outputs) trees[name] = output.dir;
-
-  // 2. Layers: spec.image becomes one ordered entry list per OCI layer (all checks first).
-  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, &trees));
-  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
-  // The base image (image.base), verified against its pinned digest; its layers are reused
-  // byte for byte and its config is the starting point.
+  // 1. Sources and packages: fetched, verified, built in the sandbox or taken from the cache
+  //    (nothing under output_root is touched before step 4).
+  STRATA_TRY_ASSIGN(result.packages, build_packages(plan, options));
+  // 2. Layers: spec.image as one ordered entry list per OCI layer, every check made.
+  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, layer_entries(spec, result.packages));
+  // 3. Base image: verified against its pinned digest and the image's platform.
   STRATA_TRY_ASSIGN(std::optional<base_image::BaseImage> base, load_base(spec));
-
-  // 3. Staging: a temporary directory beside the final layout, removed on any failure.
-  STRATA_TRY_ASSIGN(OutputParent parent, OutputParent::prepare(dirname_of(result.layout_dir)));
-  STRATA_TRY_ASSIGN(TempDir staging, TempDir::create(dirname_of(result.layout_dir),
-                                                     "." + basename_of(spec.name) + ".tmp-"));
-  // mkdtemp makes 0700 directories; the published layout is as readable as any output.
-  if (::chmod(staging.path().c_str(), 0755) != 0) {
-    return Error::sys(fmt::format("chmod {}", staging.path()), errno);
-  }
-  STRATA_TRY_ASSIGN(std::string blobs_dir, oci::prepare_layout_dir(staging.path()));
-
-  // 4. Layer blobs: each layer streamed once into blobs/sha256 (tar -> DiffID -> compress).
+  // 4. Staging: an empty layout beside OUTPUT_ROOT/NAME, removed on any failure.
+  STRATA_TRY_ASSIGN(oci::StagedLayout staged, oci::StagedLayout::create(result.layout_dir));
+  // 5. Layer blobs: the base image's reused, ours streamed once into blobs/sha256.
   LayerWriteOptions layer_options{.compression = options.compression, .mtime = spec.epoch};
-  std::vector<LayerBlob> blobs;
-  if (base) {
-    STRATA_TRY_ASSIGN(blobs, base_image::copy_base_layers(*base, blobs_dir));
-  }
-  STRATA_TRY_ASSIGN(std::vector<LayerBlob> own, write_layers(layers, blobs_dir, layer_options));
-
-  // 5. Documents: config, manifest, index.json, oci-layout and Docker's manifest.json.
-  std::vector<oci::HistoryEntry> history;
-  for (const SortedLayer& l : layers) history.push_back(l.history);
-  Json config = oci::make_config(spec.image, spec.epoch, own, history);
-  std::map<std::string, std::string> annotations = spec.image.annotations;
-  if (base) {
-    config = base_image::extend_config(base->config, config);
-    annotations.insert(base->annotations.begin(), base->annotations.end());  // spec's win
-  }
-  blobs.insert(blobs.end(), std::make_move_iterator(own.begin()),
-               std::make_move_iterator(own.end()));
-  oci::LayoutNaming naming{.name = spec.name,
-                           .tag = spec.version,
-                           .os = spec.image.os,
-                           .architecture = spec.image.architecture};
-  STRATA_TRY_ASSIGN(
-      result.image,
-      oci::write_layout_documents(staging.path(), config, std::move(blobs), annotations, naming));
-
-  // 6. Attestations: provenance, SBOM and signature staged beside the layout; with --attach
-  //    also stored in it as OCI 1.1 artifacts (before the archive, which then holds them).
+  STRATA_TRY_ASSIGN(ImageBlobs blobs,
+                    write_image_blobs(base, layers, staged.blobs_dir(), layer_options));
+  // 6. Documents: config, manifest, index.json, oci-layout and Docker's manifest.json.
+  STRATA_TRY_ASSIGN(result.image,
+                    write_documents(spec, base, layers, std::move(blobs), staged.dir()));
+  // 7. Attestations: provenance, SBOM and signature staged beside the layout; with --attach
+  //    also in it as OCI 1.1 artifacts (before the archive, which then holds them).
   std::optional<StagedAttestations> attestations;
   if (options.attest) {
-    STRATA_TRY_ASSIGN(attestations,
-                      stage_attestations(attestation_inputs(plan, options, result, layers,
-                                                            staging.path(), started_on)));
+    STRATA_TRY_ASSIGN(attestations, stage_attestations(attestation_inputs(
+                                        plan, options, result, layers, staged.dir(), started_on)));
   }
-
-  // 7. Archive (optional): a deterministic tar of the staged layout, committed with it.
-  std::optional<AtomicFile> archive;
+  // 8. Archive (optional): a deterministic tar of the staged layout.
   if (options.write_archive) {
     result.archive_path = result.layout_dir + ".tar";
-    STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(result.archive_path));
-    FdBlobOutput out(file.fd(), file.temp_path());
-    STRATA_TRY(oci::write_layout_archive(staging.path(), out, spec.epoch));
-    archive.emplace(std::move(file));
+    STRATA_TRY(staged.stage_archive(result.archive_path, spec.epoch));
   }
-
-  // 8. Publish: the staged layout replaces OUTPUT_ROOT/NAME in one rename; the archive and
-  //    the attestation files follow it.
-  STRATA_TRY(publish_dir(staging.path(), result.layout_dir));
-  staging.release();
-  if (archive) STRATA_TRY(archive->commit(result.archive_path));
+  // 9. Publish: the layout replaces OUTPUT_ROOT/NAME in one rename; the archive and the
+  //    attestation files follow it.
+  STRATA_TRY(staged.publish());
   if (attestations) {
     STRATA_TRY(attestations->commit());
     result.attestations = attestations->paths();
   }
-  parent.keep();
   return result;
 }
 

@@ -1,5 +1,8 @@
-// The build pipeline (DESIGN.md "The pipeline"): plan -> layers -> image layout ->
-// attestations. The only code that knows the whole sequence; see pipeline.cc.
+// The build pipeline (docs/architecture.md): sources and packages -> layers -> base image ->
+// image layout -> attestations, from a Plan. The only code that knows the whole sequence; see
+// build_image in pipeline.cc. The spec and plan stages run before it, in the command
+// (builder/cli/cmd_build.cc: specs::load_spec, then specs::make_plan), because
+// validate, shell and verify stop after them or start from them.
 #pragma once
 
 #include <string>

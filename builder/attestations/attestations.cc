@@ -8,22 +8,20 @@
 #include "attest/dsse.h"
 #include "attest/ids.h"
 #include "attest/sbom.h"
-#include "builder/oci/media_types.h"
+#include "builder/oci/artifact.h"
 #include "builder/tar/archive.h"
 
 namespace strata::builder {
 namespace {
 
-// OCI 1.1 artifact types (standards.md §9): the in-toto storage convention for a DSSE
-// envelope of a provenance, the plain in-toto type for an unsigned statement, and the
-// registered SBOM media types.
+// OCI 1.1 artifact types: the in-toto attestation storage convention for a DSSE envelope of
+// a provenance (https://github.com/in-toto/attestation/blob/main/docs/protocol.md), the
+// plain in-toto type for an unsigned statement, and the IANA-registered SBOM media types
+// (application/spdx+json, application/vnd.cyclonedx+json).
 constexpr char kProvenanceDsseType[] = "application/vnd.in-toto.provenance+dsse";
 constexpr char kStatementType[] = "application/vnd.in-toto+json";
 constexpr char kSpdxType[] = "application/spdx+json";
 constexpr char kCycloneDxType[] = "application/vnd.cyclonedx+json";
-constexpr char kEmptyType[] = "application/vnd.oci.empty.v1+json";
-constexpr char kTitleAnnotation[] = "org.opencontainers.image.title";
-constexpr char kCreatedAnnotation[] = "org.opencontainers.image.created";
 
 // libarchive_versions() reads "libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 …": one entry per
 // library, plus OpenSSL (SHA-256 and signatures). Computed once per process: libarchive 3.6's
@@ -102,42 +100,19 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
   return docs;
 }
 
-// An OCI 1.1 artifact manifest: empty config, the document as its one layer, and the image
-// manifest as subject, so referrer-aware tools find it from the image.
-Result<oci::Descriptor> write_artifact(const std::string& layout, const Document& doc,
-                                       const oci::Descriptor& subject, int64_t epoch) {
-  STRATA_TRY_ASSIGN(oci::Descriptor config, oci::write_blob(layout, "{}", kEmptyType));
-  STRATA_TRY_ASSIGN(oci::Descriptor blob, oci::write_blob(layout, doc.bytes, doc.media_type));
-  Json layer = blob.to_json();
-  layer["annotations"] = {{kTitleAnnotation, basename_of(doc.path)}};
-  Json manifest = {{"schemaVersion", 2},
-                   {"mediaType", oci::kManifestMediaType},
-                   {"artifactType", doc.media_type},
-                   {"config", config.to_json()},
-                   {"layers", {layer}},
-                   {"subject", subject.to_json()},
-                   {"annotations", {{kCreatedAnnotation, attest::rfc3339_utc(epoch)}}}};
-  STRATA_TRY_ASSIGN(std::string bytes, canonical_json(manifest));
-  return oci::write_blob(layout, bytes, oci::kManifestMediaType);
-}
-
-// Lists the artifacts in index.json after the image. They carry artifactType and no
-// ref.name, so `oci:DIR:TAG` still names only the image.
+// Stores the documents in the staged layout as OCI 1.1 artifacts of the image, listed in
+// index.json after it. The unsigned statement is attached only when there is no envelope.
 Result<void> attach(const AttestationInputs& in, const std::vector<Document>& docs) {
-  const std::string index_path = in.staged_layout + "/index.json";
-  STRATA_TRY_ASSIGN(std::string text, read_file(index_path));
-  STRATA_TRY_ASSIGN(Json index, parse_json(text, index_path));
+  std::vector<oci::Artifact> artifacts;
   for (const Document& doc : docs) {
-    // The unsigned statement is attached only when there is no envelope.
     if (doc.media_type == kStatementType && in.options.sign_key) continue;
-    STRATA_TRY_ASSIGN(oci::Descriptor d,
-                      write_artifact(in.staged_layout, doc, in.image.manifest, in.plan.spec.epoch));
-    Json entry = d.to_json();
-    entry["artifactType"] = doc.media_type;
-    index["manifests"].push_back(std::move(entry));
+    oci::ArtifactFile file{
+        .bytes = doc.bytes, .media_type = doc.media_type, .title = basename_of(doc.path)};
+    STRATA_TRY_ASSIGN(oci::Artifact a, oci::write_artifact(in.staged_layout, file,
+                                                           in.image.manifest, in.plan.spec.epoch));
+    artifacts.push_back(std::move(a));
   }
-  STRATA_TRY_ASSIGN(std::string bytes, canonical_json(index));
-  return write_file_atomic(index_path, bytes);
+  return oci::add_to_index(in.staged_layout, artifacts);
 }
 
 }  // namespace

@@ -10,6 +10,10 @@ inline constexpr char kDockerManifestMediaType[] =
     "application/vnd.docker.distribution.manifest.v2+json";
 inline constexpr char kDockerManifestListMediaType[] =
     "application/vnd.docker.distribution.manifest.list.v2+json";
+// image-spec v1.1: the config of an artifact that has none of its own (the blob "{}").
+inline constexpr char kEmptyMediaType[] = "application/vnd.oci.empty.v1+json";
+inline constexpr char kTitleAnnotation[] = "org.opencontainers.image.title";
+inline constexpr char kCreatedAnnotation[] = "org.opencontainers.image.created";
 inline constexpr char kRefNameAnnotation[] = "org.opencontainers.image.ref.name";
 inline constexpr char kContainerdNameAnnotation[] = "io.containerd.image.name";
 inline constexpr char kLayoutVersion[] = "1.0.0";
