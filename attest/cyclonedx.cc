@@ -1,5 +1,5 @@
-// CycloneDX 1.6 JSON (standards.md §19). Licenses go in as expressions: an id missing from
-// the schema's SPDX list would fail validation, an expression is free text.
+// CycloneDX 1.6 JSON (https://cyclonedx.org/docs/1.6/json/). Licenses go in as expressions: an id
+// missing from the schema's SPDX list would fail validation, an expression is free text.
 #include <fmt/format.h>
 
 #include <map>

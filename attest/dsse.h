@@ -1,4 +1,5 @@
-// DSSE v1 envelopes (standards.md §16): the pre-authentication encoding, signing a payload
+// DSSE v1 envelopes (https://github.com/secure-systems-lab/dsse/blob/master/envelope.md and
+// protocol.md): the pre-authentication encoding, signing a payload
 // into an envelope, and verifying one against a public key. Bytes in, bytes out; no I/O.
 #pragma once
 

@@ -9,7 +9,8 @@
 namespace strata::attest {
 namespace {
 
-// RFC 8032 §7.1 TEST 1: a published, test-only Ed25519 key (standards.md §22.5).
+// RFC 8032 §7.1 TEST 1 (https://www.rfc-editor.org/rfc/rfc8032#section-7.1): a published,
+// test-only Ed25519 key.
 constexpr char kRfc8032Private[] =
     "-----BEGIN PRIVATE KEY-----\n"
     "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
@@ -19,7 +20,8 @@ constexpr char kRfc8032Public[] =
     "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"
     "-----END PUBLIC KEY-----\n";
 
-// The 1060-byte Statement of standards.md §22.5.
+// A 1060-byte Statement whose envelope under that key was computed independently (Python
+// `cryptography`, Ed25519 over the DSSE PAE): the vector the expected bytes below come from.
 constexpr char kVectorStatement[] =
     R"({"_type":"https://in-toto.io/Statement/v1","predicate":{"buildDefinition":{"buildType":")"
     R"(https://example.com/buildtypes/oci-image/v1","externalParameters":{"platform":"linux/amd)"

@@ -29,7 +29,7 @@ std::string bio_contents(BIO* bio) {
   return size > 0 ? std::string(data, static_cast<size_t>(size)) : std::string();
 }
 
-// Never prompt on the terminal for a passphrase: library code reads no input (STYLE.md §1).
+// Never prompt on the terminal for a passphrase: library code reads no input (docs/style.md §1).
 int refuse_passphrase(char*, int, int, void*) { return -1; }
 
 Result<KeyType> key_type_of(EVP_PKEY* key) {

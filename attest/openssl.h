@@ -1,4 +1,4 @@
-// The one wrapper around OpenSSL's key and signature APIs (STYLE.md §4): owners for EVP
+// The one wrapper around OpenSSL's key and signature APIs (docs/style.md §4): owners for EVP
 // handles, the conversion of OpenSSL's "1 is success" convention into Result, and Ed25519 /
 // ECDSA P-256 keys that sign and verify. SHA-256 itself comes from base/digest.h.
 #pragma once

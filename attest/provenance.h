@@ -1,4 +1,5 @@
-// SLSA v1 provenance (standards.md §12-§13) for an image build, as an in-toto Statement v1,
+// SLSA v1 provenance (https://slsa.dev/spec/v1.0/provenance) for an image build, as an in-toto
+// Statement v1 (https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md),
 // and the checks a verifier applies to any Statement. Built from values only: main() and the
 // pipeline gather digests, versions and times; nothing here reads files or the clock.
 #pragma once

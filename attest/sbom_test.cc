@@ -36,7 +36,7 @@ Json cyclonedx() { return *parse_json(*make_cyclonedx(testing::full_plan(), inpu
 TEST(Ids, Rfc3339AndUuidV5MatchKnownValues) {
   EXPECT_EQ(rfc3339_utc(1700000000), "2023-11-14T22:13:20Z");
   EXPECT_EQ(rfc3339_utc(315532800), "1980-01-01T00:00:00Z");
-  // Python: uuid.uuid5(uuid.NAMESPACE_URL, "sha256:f2ed…") (standards.md §22.7).
+  // Python: uuid.uuid5(uuid.NAMESPACE_URL, "sha256:f2ed…") (RFC 4122 §4.3, Appendix C).
   EXPECT_EQ(uuid_v5_url(kVectorManifest.str()), "28d6f544-4eb7-5a98-834a-eb915cded2c0");
   EXPECT_EQ(uuid_v5_url("http://python.org/"), "4c565f0d-3f5a-5890-b41b-20cf47701c5e");
 }

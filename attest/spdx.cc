@@ -1,5 +1,5 @@
-// SPDX 2.3 JSON (standards.md §18). The schema forbids unknown keys, so every object here
-// uses only fields spdx-schema.json lists.
+// SPDX 2.3 JSON (https://spdx.github.io/spdx-spec/v2.3/, schema spdx-schema.json). The schema
+// forbids unknown keys, so every object here uses only fields spdx-schema.json lists.
 #include <fmt/format.h>
 
 #include <map>

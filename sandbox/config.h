@@ -44,14 +44,14 @@ struct SyscallRule {
 };
 
 // What the seccomp filter does; everything not listed is allowed. The caller chooses the
-// policy (default_policy() in seccomp.h is DESIGN.md's list); sandbox/ only carries it out.
+// policy (default_policy() in seccomp.h is docs/design.md's list); sandbox/ only carries it out.
 struct SeccompPolicy {
   std::vector<SyscallRule> deny;
   // Kill the process on syscalls from a non-native ABI (i386 int 0x80, x32).
   bool kill_foreign_abi = true;
 };
 
-// DESIGN.md's list (defined in seccomp.cc, where it is documented).
+// docs/design.md's list (defined in seccomp.cc, where it is documented).
 SeccompPolicy default_policy();
 
 struct Limits {

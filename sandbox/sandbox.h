@@ -1,4 +1,4 @@
-// strata::sandbox: runs one command in an isolated, reproducible environment (DESIGN.md
+// strata::sandbox: runs one command in an isolated, reproducible environment (docs/design.md
 // "The sandbox contract"). The input is a plain sandbox::Config, never a spec.
 #pragma once
 

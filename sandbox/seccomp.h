@@ -13,7 +13,7 @@
 
 namespace strata::sandbox {
 
-// default_policy() (declared in config.h) is DESIGN.md's list: EPERM for mount and the new mount
+// default_policy() (declared in config.h) is docs/design.md's list: EPERM for mount and the new mount
 // API, namespace creation (unshare, setns, clone with CLONE_NEW*), ptrace and process_vm_*, bpf,
 // perf_event_open, key management, kexec and modules, reboot, swap, clock and time setting,
 // io_uring, userfaultfd, open_by_handle_at, acct, quotactl, syslog, personality changes and

@@ -1,5 +1,5 @@
 // Spec errors outside image:: each case compares the whole user-facing report, locations and
-// caret lines included (STYLE.md §8).
+// caret lines included (docs/style.md §8).
 #include <gtest/gtest.h>
 
 #include "specs/parse.h"

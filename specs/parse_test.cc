@@ -1,4 +1,4 @@
-// Parsing good specs: every key of DESIGN.md's example lands in the typed Spec.
+// Parsing good specs: every key of docs/design.md's example lands in the typed Spec.
 #include "specs/parse.h"
 
 #include <gtest/gtest.h>

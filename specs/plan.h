@@ -1,4 +1,4 @@
-// The plan stage (DESIGN.md "The pipeline" step 1): a parsed Spec with every default filled
+// The plan stage (docs/design.md "The pipeline" step 1): a parsed Spec with every default filled
 // and its packages in build order. Pure: no I/O, no clock, no environment.
 #pragma once
 

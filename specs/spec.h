@@ -1,4 +1,4 @@
-// The strata/v1 spec as typed values (DESIGN.md "The spec"). Every node keeps the Loc of its
+// The strata/v1 spec as typed values (docs/design.md "The spec"). Every node keeps the Loc of its
 // YAML node so later stages can point errors at the spec. No YAML types leak out of specs/.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The attestations stage (DESIGN.md "Attestations"): provenance, SBOM and the optional DSSE
+// The attestations stage (docs/design.md "Attestations"): provenance, SBOM and the optional DSSE
 // envelope of a built image, staged as temporary files beside the layout and committed with
 // it; with --attach also stored in the staged layout as OCI 1.1 artifacts. attest/ builds the
 // documents; this file gathers the values and does the writing.
@@ -21,7 +21,7 @@ enum class SbomFormat { kSpdx, kCycloneDx };
 // "spdx" or "cyclonedx" (kSpec error otherwise).
 Result<SbomFormat> parse_sbom_format(std::string_view name);
 
-// The wall clock, behind an interface so tests can fix it (STYLE.md §1).
+// The wall clock, behind an interface so tests can fix it (docs/style.md §1).
 class Clock {
  public:
   virtual ~Clock() = default;

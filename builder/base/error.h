@@ -60,7 +60,7 @@ class Error {
   std::optional<int> errno_;
 };
 
-// The process exit code main() uses for an error of this kind (see DESIGN.md "Commands").
+// The process exit code main() uses for an error of this kind (see docs/design.md "Commands").
 int exit_code_for(ErrorCode code);
 
 }  // namespace strata

@@ -1,4 +1,4 @@
-// Canonical JSON for every digested or signed document (DESIGN.md determinism profile):
+// Canonical JSON for every digested or signed document (docs/design.md determinism profile):
 // UTF-8, keys sorted by byte value, compact, integers only, no trailing newline.
 // nlohmann-json is header-only, so base can offer this without a new link dependency.
 #pragma once

@@ -1,4 +1,4 @@
-// A package's cache key (DESIGN.md "The pipeline" step 1): sha256 of the canonical JSON of
+// A package's cache key (docs/design.md "The pipeline" step 1): sha256 of the canonical JSON of
 // everything that determines its output.
 #pragma once
 

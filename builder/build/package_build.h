@@ -1,5 +1,5 @@
 // Building one package: its sources unpacked into /build/src, its steps run one after another
-// in the sandbox (`/bin/sh -e -c STEP`, cwd /build/src, DESIGN.md's fixed environment), and
+// in the sandbox (`/bin/sh -e -c STEP`, cwd /build/src, docs/design.md's fixed environment), and
 // whatever it installed into $DESTDIR=/build/out is its output.
 #pragma once
 
@@ -43,7 +43,7 @@ struct PackageBuildRequest {
   std::string log_dir;                      // one log file per step: LOG_DIR/step-N.log
 };
 
-// The environment every step gets (DESIGN.md "The sandbox contract"), then the spec's env.
+// The environment every step gets (docs/design.md "The sandbox contract"), then the spec's env.
 // The contract's variables cannot be overridden, except PATH.
 std::vector<std::string> step_environment(const PackageBuildRequest& request);
 
@@ -60,7 +60,7 @@ sandbox::Config package_sandbox_config(const PackageBuildRequest& request,
 // Runs the package's steps in a fresh work directory from `store`; on success returns that
 // directory, whose out/ holds the output (ready for OutputStore::commit). A failing step is
 // ErrorCode::kBuild naming the package, the step, how it ended, the log file and the log's
-// last lines. `cancelled` (may be null) stops the build before its next step.
+// last lines. `cancelled` (may be null), once set, kills the running step and starts no other.
 Result<TempDir> build_package(const PackageBuildRequest& request, const OutputStore& store,
                               sandbox::Runner& runner, const StepObserver& observe,
                               const std::atomic<bool>* cancelled);

@@ -1,4 +1,4 @@
-// The sources and builds stages together (DESIGN.md "The pipeline" steps 2-3): every source
+// The sources and builds stages together (docs/design.md "The pipeline" steps 2-3): every source
 // fetched and verified, the build environment ready, and every package built in the sandbox
 // or taken from the cache. Used by the pipeline and by `strata shell`.
 #pragma once

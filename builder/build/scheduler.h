@@ -34,7 +34,8 @@ std::set<std::string> transitive_dependencies(const specs::Spec& spec,
                                               const specs::Package& package);
 
 // Builds (or finds in the store) every package. On the first failure no new step or package
-// starts, the builds already running finish their current step, and that failure is returned.
+// starts, the steps of builds already running are killed with their sandboxes (they end as
+// "cancelled"), and that first failure is returned.
 Result<std::map<std::string, PackageOutput>> build_packages(const specs::Plan& plan,
                                                             const BuildContext& context,
                                                             OutputStore& store,

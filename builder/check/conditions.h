@@ -11,7 +11,7 @@
 
 namespace strata::builder {
 
-// The conditions build 1 ran under, read by the CLI (STYLE.md: stages never read them).
+// The conditions build 1 ran under, read by the CLI (docs/style.md: stages never read them).
 struct HostConditions {
   std::map<std::string, std::string> env;  // the whole environment
   uint32_t umask = 022;

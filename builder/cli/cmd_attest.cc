@@ -61,7 +61,8 @@ Result<int> run_verify(const VerifyArgs& args) {
   STRATA_TRY_ASSIGN(std::string envelope, read_argument("ENVELOPE", args.envelope));
   auto verified = attest::verify_envelope(envelope, key, attest::kInTotoPayloadType);
   if (!verified.ok()) return std::move(verified).error().context(args.envelope);
-  // Parse only the payload bytes that were verified, never the envelope again (standards.md §15).
+  // Parse only the payload bytes that were verified, never the envelope again (DSSE
+  // protocol.md, "Verification": https://github.com/secure-systems-lab/dsse).
   auto statement = parse_json(verified->payload, "payload");
   if (!statement.ok()) {
     return check_failed(

@@ -1,5 +1,5 @@
 // strata's entry point: parses the command line, runs one subcommand, prints its error if
-// any and picks the exit code. The only place that prints errors or exits (STYLE.md §3).
+// any and picks the exit code. The only place that prints errors or exits (docs/style.md §3).
 #include <fmt/format.h>
 
 #include <cstdio>

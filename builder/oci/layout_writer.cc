@@ -38,8 +38,9 @@ Json make_index(const Descriptor& manifest, const LayoutNaming& naming) {
   return {{"schemaVersion", 2}, {"mediaType", kIndexMediaType}, {"manifests", {descriptor}}};
 }
 
-// docker load reads only manifest.json; its paths point into the OCI blobs (standards.md
-// §10.4), so one tree serves both formats.
+// docker load reads only manifest.json (Docker image spec v1.2, "Combined Image JSON +
+// Filesystem Changeset Format": https://github.com/moby/moby/blob/master/image/spec/v1.2.md);
+// its paths point into the OCI blobs, so one tree serves both formats.
 Json make_docker_manifest(const WrittenImage& image, const LayoutNaming& naming) {
   Json layers = Json::array();
   for (const auto& l : image.layers) layers.push_back("blobs/sha256/" + l.digest.hex);

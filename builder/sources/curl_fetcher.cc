@@ -38,7 +38,7 @@ struct Transfer {
   std::optional<Error> write_error;
 };
 
-// Callbacks are called from C: they never throw (STYLE.md §3).
+// Callbacks are called from C: they never throw (docs/style.md §3).
 size_t on_write(char* data, size_t size, size_t count, void* user) noexcept {
   auto* transfer = static_cast<Transfer*>(user);
   size_t bytes = size * count;

@@ -1,5 +1,5 @@
 // CurlFetcher: the Fetcher for http://, https:// and file:// URLs, and the one file that
-// wraps libcurl (STYLE.md §4): its handle, options, callbacks and error codes stay here.
+// wraps libcurl (docs/style.md §4): its handle, options, callbacks and error codes stay here.
 #pragma once
 
 #include "builder/sources/fetcher.h"

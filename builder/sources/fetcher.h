@@ -1,4 +1,4 @@
-// Fetcher: the one interface through which sources reach the network (STYLE.md §1), so the
+// Fetcher: the one interface through which sources reach the network (docs/style.md §1), so the
 // store can be tested with fakes. CurlFetcher (curl_fetcher.h) is the real one.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The sources stage: every source of a spec fetched (or read) into the store and verified,
-// as a SourceSet the sandboxed builds unpack from (DESIGN.md "The pipeline", step 2).
+// as a SourceSet the sandboxed builds unpack from (docs/design.md "The pipeline", step 2).
 #pragma once
 
 #include <map>
@@ -11,7 +11,7 @@
 
 namespace strata::builder {
 
-// builder::SourceSet: the sources stage's value (STYLE.md §1).
+// builder::SourceSet: the sources stage's value (docs/style.md §1).
 struct SourceSet {
   std::map<std::string, sources::StoredSource> by_name;
 };

@@ -1,5 +1,5 @@
 // The one wrapper around libarchive: owners for archive handles and entries, and the
-// conversion of libarchive's return codes into Result (STYLE.md §4).
+// conversion of libarchive's return codes into Result (docs/style.md §4).
 #pragma once
 
 #include <archive.h>

@@ -70,7 +70,8 @@ Result<std::optional<Json>> read_statement(const VerifyOptions& o, const std::st
   }
   checks.pass("signature",
               fmt::format("{} key {}", attest::key_type_name(o.key->type()), o.key->keyid()));
-  // Only the verified payload bytes are parsed (standards.md §15).
+  // Only the verified payload bytes are parsed (DSSE protocol.md, "Verification":
+  // https://github.com/secure-systems-lab/dsse).
   auto statement = parse_json(verified->payload, "payload");
   if (!statement.ok()) {
     checks.fail("provenance", statement.error().message());

@@ -1,4 +1,4 @@
-// `strata verify` (DESIGN.md "Commands"): given an image and its provenance, check the
+// `strata verify` (docs/design.md "Commands"): given an image and its provenance, check the
 // signature, the subject, the spec and every recorded input, rebuild from those inputs in a
 // fresh directory and compare. The answer is "reproduced sha256:…" or the failed check and,
 // for a rebuild that differs, the diff down to the file. See docs/verify.md.

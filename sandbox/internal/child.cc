@@ -1,4 +1,4 @@
-// The child after clone (STYLE.md §5): only syscalls on memory the parent prepared. No
+// The child after clone (docs/style.md §5): only syscalls on memory the parent prepared. No
 // allocation, no locks, no fmt, no exceptions, and raw syscalls where glibc would try to
 // coordinate threads that do not exist in this process (setresuid, fork).
 #include <fcntl.h>
@@ -76,8 +76,6 @@ void wait_for_parent(const ChildPlan& plan) noexcept {
   if (::unshare(CLONE_NEWCGROUP) != 0) fail(plan, Step::kUnshareCgroup);
 }
 
-// Clones every bind source into a detached mount tree while the host is still visible, with
-// its final attributes set before it is attached anywhere.
 // An overlayfs of op.source's lower directories, read-only, as a detached mount: host paths
 // are resolved now, before pivot_root hides them.
 void open_overlay(ChildPlan& plan, MountOp& op, int index) noexcept {
@@ -93,6 +91,8 @@ void open_overlay(ChildPlan& plan, MountOp& op, int index) noexcept {
   op.tree_fd = mnt;
 }
 
+// Clones every bind source into a detached mount tree while the host is still visible, with
+// its final attributes set before it is attached anywhere.
 void open_bind_sources(ChildPlan& plan) noexcept {
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     MountOp& op = plan.ops[i];

@@ -320,7 +320,7 @@ const char* step_name(Step step) {
     case Step::kEnterStaging:
       return "chdir to the new root";
     case Step::kMountProc:
-      return "mount proc on <root>/proc";
+      return "mount proc on the new root's /proc";
     case Step::kCoverProc:
       return "cover /proc entries read-only";
     case Step::kPivotRoot:

@@ -1,6 +1,6 @@
 // The child's side of a sandboxed run, prepared entirely by the parent before clone: every
 // path, argv, envp, mount operation and the seccomp program, as plain memory the child can
-// use without allocating (STYLE.md §5). Private to sandbox/.
+// use without allocating (docs/style.md §5). Private to sandbox/.
 #pragma once
 
 #include <linux/filter.h>
@@ -117,7 +117,7 @@ Result<void> build_child_plan(const Config& config, ChildPlan& plan);
 std::string describe_record(const ChildPlan& plan, const ChildRecord& record);
 
 // The child after clone: builds the sandbox, forks the command and reaps as pid 1. Never
-// returns; makes no allocation (STYLE.md §5).
+// returns; makes no allocation (docs/style.md §5).
 [[noreturn]] void run_child(ChildPlan& plan) noexcept;
 
 }  // namespace strata::sandbox::internal

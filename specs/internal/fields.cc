@@ -61,7 +61,7 @@ std::optional<std::string> read_enum(Reader& r, const Value& v, std::string_view
 }
 
 std::map<std::string, std::string> read_env(Reader& r, const Value& v, EnvKind kind) {
-  // The sandbox sets these itself (DESIGN.md "The sandbox contract"); letting a spec change
+  // The sandbox sets these itself (docs/design.md "The sandbox contract"); letting a spec change
   // them would break the build's isolation or its reproducibility.
   static const std::vector<std::string> kReserved = {"DESTDIR", "SOURCE_DATE_EPOCH", "JOBS", "HOME",
                                                      "TMPDIR"};

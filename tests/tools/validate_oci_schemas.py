@@ -20,12 +20,12 @@ Checks (each failure is one "FAIL: <where>: <what>" line):
     (if any) decodes to the content
   * config: len(rootfs.diff_ids) == len(layers); each diff_id == sha256 of the uncompressed layer
     (gzip and plain tar; zstd if the `zstd` tool is installed) unless --no-diff-ids;
-    non-empty history entries count == layers (convention, standards.md §6)
+    non-empty history entries count == layers (convention; image-spec config.md "history")
   * ref.name annotations on index.json descriptors follow the OCI ref grammar
   * manifest.json (Docker archive part, if present): entries point at blobs of this layout, Config is
     the config of an image listed in index.json, Layers equal that manifest's layers in order,
     RepoTags are name:tag
-  * canonical JSON (standards.md §1.2) for oci-layout, index.json, manifests, configs and
+  * canonical JSON (sorted keys, compact: docs/image-format.md) for oci-layout, index.json, manifests, configs and
     manifest.json: sorted keys, no insignificant whitespace, no trailing newline, integers only,
     no duplicate keys (disable with --no-canonical)
 Exit: 0 all good, 1 failures, 2 usage, 77 no schema directory.
@@ -152,7 +152,7 @@ class Checker:
                     i = next((i for i, (a, b) in enumerate(zip(canon, data)) if a != b), min(len(canon), len(data)))
                     why = (f"differs from sorted-key compact form at byte {i}: "
                            f"got {data[max(0, i - 20):i + 20]!r}, expected {canon[max(0, i - 20):i + 20]!r}")
-                self.fail(where, f"not canonical JSON (standards.md §1.2): {why}")
+                self.fail(where, f"not canonical JSON (sorted keys, compact): {why}")
         return doc
 
     def blob_path(self, digest):

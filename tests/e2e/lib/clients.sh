@@ -98,7 +98,7 @@ client_skopeo_inspect() {
 
 # client_skopeo_inspect_archive oci-archive|docker-archive TAR [REF]: inspect the tar form
 # (out/NAME.tar). For docker-archive the digest is of the manifest skopeo synthesises from
-# manifest.json (Docker schema2), NOT the OCI manifest digest (standards.md §10.5).
+# manifest.json (Docker schema2), NOT the OCI manifest digest (containers-transports(5), docker-archive: https://github.com/containers/image/blob/main/docs/containers-transports.5.md).
 client_skopeo_inspect_archive() {
     _client_usage client_skopeo_inspect_archive 2 $# "oci-archive|docker-archive TAR [REF]" || return
     _client_need client_skopeo_inspect_archive skopeo || return

@@ -8,7 +8,7 @@ Usage:
                       [--expected-listing FILE] [--corrupt MODE]
 
 Produces OUT_DIR/{oci-layout,index.json,blobs/sha256/*} plus, unless --no-docker-manifest,
-a Docker manifest.json pointing into blobs/ (the "hybrid" layout of standards.md §10.4).
+a Docker manifest.json pointing into blobs/ (the "hybrid" layout of docs/image-format.md: docker load reads manifest.json).
 Two layers:
   layer 1: etc/ etc/hello.txt data/(0750 1000:1000) data/secret(0600 1000:1000)
            data/run.sh(0755) link -> etc/hello.txt, abs-link -> /etc/hello.txt,
