@@ -31,25 +31,6 @@ std::vector<int> default_capabilities() {
           CAP_SETUID, CAP_NET_BIND_SERVICE, CAP_SETFCAP, CAP_SYS_CHROOT, CAP_AUDIT_WRITE};
 }
 
-std::optional<std::string> normalize_absolute(const std::string& path) {
-  if (path.empty() || path[0] != '/') return std::nullopt;
-  std::string out;
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/') ++i;
-    size_t end = path.find('/', i);
-    if (end == std::string::npos) end = path.size();
-    std::string_view part(path.data() + i, end - i);
-    if (part == "." || part == "..") return std::nullopt;
-    if (!part.empty()) {
-      out += '/';
-      out += part;
-    }
-    i = end;
-  }
-  return out.empty() ? "/" : out;
-}
-
 namespace {
 
 bool is_mapped(uint32_t id, const std::vector<IdMap>& maps) {

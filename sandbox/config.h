@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/base/path.h"
 #include "builder/base/result.h"
 
 namespace strata::sandbox {
@@ -122,8 +123,7 @@ std::vector<int> default_capabilities();
 // environment entries, mapped uid/gid. Reports every problem, one per line.
 Result<void> validate_config(const Config& config);
 
-// "/a/b/../c" -> error; "/a//b/" -> "/a/b". Returns nullopt for a relative path or a path
-// with "." or ".." components.
-std::optional<std::string> normalize_absolute(const std::string& path);
+// normalize_absolute ("/a//b/" -> "/a/b"; nullopt for relative paths and "." or "..") is
+// strata::normalize_absolute in builder/base/path.h.
 
 }  // namespace strata::sandbox

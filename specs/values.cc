@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 
+#include "builder/base/path.h"
 #include "specs/suggest.h"
 
 namespace strata::specs {
@@ -138,17 +139,13 @@ Result<std::string> normalize_abs_path(std::string_view path) {
   std::string_view body = path.substr(1);
   if (!body.empty() && body.back() == '/') body.remove_suffix(1);
   if (body.empty()) return std::string("/");
-  size_t start = 0;
-  while (start <= body.size()) {
-    size_t slash = std::min(body.find('/', start), body.size());
-    std::string_view part = body.substr(start, slash - start);
+  for (std::string_view part : path_segments(body)) {
     if (part.empty()) {
       return Error(ErrorCode::kSpec, fmt::format("'{}' has an empty component", path));
     }
     if (part == "." || part == "..") {
       return Error(ErrorCode::kSpec, fmt::format("'{}' must not contain '{}'", path, part));
     }
-    start = slash + 1;
   }
   return "/" + std::string(body);
 }
@@ -159,18 +156,11 @@ Result<std::string> normalize_rel_path(std::string_view path) {
     return Error(ErrorCode::kSpec,
                  fmt::format("'{}' must be relative to the spec's directory", path));
   }
-  std::string out;
-  size_t start = 0;
-  while (start < path.size()) {
-    size_t slash = std::min(path.find('/', start), path.size());
-    std::string_view part = path.substr(start, slash - start);
-    if (part == "..") {
-      return Error(ErrorCode::kSpec,
-                   fmt::format("'{}' must stay inside the spec's directory (no '..')", path));
-    }
-    if (!part.empty() && part != ".") out += (out.empty() ? "" : "/") + std::string(part);
-    start = slash + 1;
+  if (path_escape(path) == PathEscape::kDotDot) {
+    return Error(ErrorCode::kSpec,
+                 fmt::format("'{}' must stay inside the spec's directory (no '..')", path));
   }
+  std::string out = join_components(path_components(path));
   if (out.empty()) return std::string(".");
   return out;
 }

@@ -132,13 +132,6 @@ int rename_noreplace(const std::string& from, const std::string& to) {
   return ::rename(from.c_str(), to.c_str());
 }
 
-bool is_within(std::string_view path, std::string_view dir) {
-  if (dir.empty()) return false;
-  if (dir == "/") return path.starts_with('/');
-  return path == dir ||
-         (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
-}
-
 Result<TempDir> TempDir::create(const std::string& parent, std::string_view prefix) {
   std::string tmpl = fmt::format("{}/{}XXXXXX", parent, prefix);
   if (::mkdtemp(tmpl.data()) == nullptr) {
@@ -157,18 +150,6 @@ TempDir& TempDir::operator=(TempDir&& other) noexcept {
 
 TempDir::~TempDir() {
   if (!path_.empty()) (void)remove_tree(path_);
-}
-
-std::string dirname_of(std::string_view path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string_view::npos) return ".";
-  if (slash == 0) return "/";
-  return std::string(path.substr(0, slash));
-}
-
-std::string basename_of(std::string_view path) {
-  auto slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
 }  // namespace strata

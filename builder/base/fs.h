@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "builder/base/fd.h"
+#include "builder/base/path.h"
 #include "builder/base/result.h"
 
 namespace strata {
@@ -76,13 +77,5 @@ class TempDir {
   explicit TempDir(std::string path) : path_(std::move(path)) {}
   std::string path_;
 };
-
-// Whether `path` is `dir` or lies below it, component-wise ("/a/bc" is not within "/a/b").
-// Both lexically normal, without a trailing '/'; "/" holds every absolute path, "" nothing.
-bool is_within(std::string_view path, std::string_view dir);
-
-// The directory part of a path ("." when there is none) and the last component.
-std::string dirname_of(std::string_view path);
-std::string basename_of(std::string_view path);
 
 }  // namespace strata

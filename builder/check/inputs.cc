@@ -6,6 +6,7 @@
 
 #include "builder/base/check.h"
 #include "builder/base/fs.h"
+#include "builder/base/path.h"
 
 namespace strata::builder {
 namespace {
@@ -20,12 +21,6 @@ void add_relative(std::vector<std::string>& out, const std::string& dir, const s
 }
 
 }  // namespace
-
-std::string normal_path(const std::filesystem::path& p) {
-  std::string out = p.lexically_normal().string();
-  while (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
-}
 
 std::vector<std::string> local_inputs(const specs::Spec& spec) {
   std::vector<std::string> out;

@@ -6,13 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "builder/base/path.h"
 #include "builder/base/result.h"
 #include "specs/spec.h"
 
 namespace strata::builder {
-
-// `p` lexically normal, without a trailing slash (except "/").
-std::string normal_path(const std::filesystem::path& p);
 
 // The local files and directories the spec reads, absolute and lexically normal, sorted: the
 // spec file, `path:` sources, `files:` sources, the environment and base image layouts.

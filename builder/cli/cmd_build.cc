@@ -9,6 +9,7 @@
 #include <random>
 
 #include "builder/base/json.h"
+#include "builder/base/path.h"
 #include "builder/check/repro_check.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/format.h"
@@ -104,16 +105,6 @@ void print_build(const specs::Plan& plan, const BuildResult& result, Compression
 
 // --check: what build 1 ran under, read here once (stages never read the environment or the
 // clock), and the options that change bytes, which build 2 gets too.
-std::string absolute_path(const std::string& path) {
-  if (path.empty()) return path;
-  std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(path, ec);
-  if (ec) return path;
-  std::string out = abs.lexically_normal().string();
-  if (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
-}
-
 HostConditions host_conditions(const BuildArgs& args, const specs::Plan& plan, int64_t jobs) {
   HostConditions h{.jobs = jobs, .spec_epoch = plan.spec.epoch, .spec_path = args.spec_path};
   for (char** e = environ; *e != nullptr; ++e) {
@@ -135,16 +126,16 @@ HostConditions host_conditions(const BuildArgs& args, const specs::Plan& plan, i
       h.time_zones.push_back(tz);
     }
   }
-  h.working_dir = absolute_path(".");
+  h.working_dir = absolute_normal_path(".");
   return h;
 }
 
 Result<CheckResult> run_check(const BuildArgs& args, const specs::Plan& plan,
                               const BuildResult& build, int64_t jobs,
                               const std::string& cache_dir) {
-  CheckOptions o{.cache_dir = absolute_path(cache_dir),
-                 .layout_dir = absolute_path(build.layout_dir),
-                 .sbom_path = absolute_path(build.attestations.sbom),
+  CheckOptions o{.cache_dir = absolute_normal_path(cache_dir),
+                 .layout_dir = absolute_normal_path(build.layout_dir),
+                 .sbom_path = absolute_normal_path(build.attestations.sbom),
                  .host = host_conditions(args, plan, jobs),
                  .now_s = static_cast<int64_t>(std::time(nullptr)),
                  .seed = std::random_device()()};
@@ -156,7 +147,7 @@ Result<CheckResult> run_check(const BuildArgs& args, const specs::Plan& plan,
   if (tmpdir != nullptr && *tmpdir != '\0') o.temp_parent = tmpdir;
   for (const std::string& p : {build.layout_dir, build.archive_path, build.attestations.provenance,
                                build.attestations.envelope, build.attestations.sbom}) {
-    if (!p.empty()) o.build1_outputs.push_back(absolute_path(p));
+    if (!p.empty()) o.build1_outputs.push_back(absolute_normal_path(p));
   }
   o.output_args = {"--compression", args.compression, "--sbom-format", args.sbom_format};
   if (args.attach) {
@@ -164,7 +155,8 @@ Result<CheckResult> run_check(const BuildArgs& args, const specs::Plan& plan,
     // A signed provenance is attached as a DSSE envelope: sign build 2's too, so both
     // indexes list the same kinds of artifact (the provenance entries are not compared).
     if (!args.sign_key.empty())
-      o.output_args.insert(o.output_args.end(), {"--sign-key", absolute_path(args.sign_key)});
+      o.output_args.insert(o.output_args.end(),
+                           {"--sign-key", absolute_normal_path(args.sign_key)});
   }
   ForkExecLauncher launcher;
   o.launcher = &launcher;

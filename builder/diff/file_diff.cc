@@ -5,27 +5,13 @@
 #include <unordered_map>
 
 #include "builder/base/check.h"
+#include "builder/base/path.h"
 
 namespace strata::builder::diff {
 namespace {
 
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueWhiteout = ".wh..wh..opq";
-
-std::string_view dir_of(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? std::string_view(".") : path.substr(0, slash);
-}
-
-std::string_view base_of(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-std::string join_path(std::string_view dir, std::string_view name) {
-  if (dir == ".") return std::string(name);
-  return std::string(dir) + "/" + std::string(name);
-}
 
 bool same_type(const ReadEntry& a, const ReadEntry& b) {
   return a.type == b.type && a.is_other_type == b.is_other_type;
@@ -161,7 +147,8 @@ void MergedFilesystem::remove_tree(const std::string& path) {
 }
 
 void MergedFilesystem::add_parents(const std::string& path) {
-  for (std::string_view dir = dir_of(path); dir != "."; dir = dir_of(dir)) {
+  // Paths are archive_member_path forms (no leading '/'); "/" only guards the loop.
+  for (std::string dir = dirname_of(path); dir != "." && dir != "/"; dir = dirname_of(dir)) {
     std::string key(dir);
     auto it = files_.find(key);
     if (it != files_.end() && it->second.type == EntryType::kDirectory) break;
@@ -174,15 +161,16 @@ void MergedFilesystem::apply_layer(const std::vector<ReadEntry>& entries) {
   // Whiteouts hide what the layers below hold, never entries of their own layer, so they
   // all apply before the layer's own entries.
   for (const ReadEntry& e : entries) {
-    std::string_view base = base_of(e.path);
+    std::string base = basename_of(e.path);
     if (base == kOpaqueWhiteout) {
-      remove_children(std::string(dir_of(e.path)));
+      remove_children(dirname_of(e.path));
     } else if (base.starts_with(kWhiteoutPrefix)) {
-      remove_tree(join_path(dir_of(e.path), base.substr(kWhiteoutPrefix.size())));
+      remove_tree(
+          join_path(dirname_of(e.path), std::string_view(base).substr(kWhiteoutPrefix.size())));
     }
   }
   for (const ReadEntry& e : entries) {
-    if (e.path == "." || base_of(e.path).starts_with(kWhiteoutPrefix)) continue;
+    if (e.path == "." || basename_of(e.path).starts_with(kWhiteoutPrefix)) continue;
     ReadEntry entry = e;
     if (e.type == EntryType::kHardlink) {
       auto target = files_.find(e.link_target);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "builder/base/path.h"
 #include "builder/diff/layer_scan.h"
 
 namespace strata::builder::diff {
@@ -25,11 +26,11 @@ std::vector<std::string> paths(const std::vector<ReadEntry>& entries) {
 }
 
 TEST(NormalizePath, StripsDotSlashLeadingAndTrailingSlashes) {
-  EXPECT_EQ(normalize_path("./usr/bin/"), "usr/bin");
-  EXPECT_EQ(normalize_path("/etc"), "etc");
-  EXPECT_EQ(normalize_path("././a"), "a");
-  EXPECT_EQ(normalize_path("./"), ".");
-  EXPECT_EQ(normalize_path(""), ".");
+  EXPECT_EQ(archive_member_path("./usr/bin/"), "usr/bin");
+  EXPECT_EQ(archive_member_path("/etc"), "etc");
+  EXPECT_EQ(archive_member_path("././a"), "a");
+  EXPECT_EQ(archive_member_path("./"), ".");
+  EXPECT_EQ(archive_member_path(""), ".");
 }
 
 TEST(DiffEntries, SamePathsInAnotherOrderAreMoved) {

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "builder/base/fd.h"
+#include "builder/base/path.h"
 #include "builder/tar/archive.h"
 
 namespace strata::builder::diff {
@@ -96,27 +97,12 @@ BlobScan scan_blob(const std::string& path) {
   return scan;
 }
 
-std::string normalize_path(std::string_view path) {
-  for (;;) {
-    if (path.starts_with("./")) {
-      path.remove_prefix(2);
-    } else if (path.starts_with("/")) {
-      path.remove_prefix(1);
-    } else {
-      break;
-    }
-  }
-  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  if (path.empty() || path == ".") return ".";
-  return std::string(path);
-}
-
 Result<std::vector<ReadEntry>> read_entries(const std::string& path) {
   std::vector<ReadEntry> entries;
   STRATA_TRY(read_layer_file(path, [&](const ReadEntry& e) -> Result<void> {
     ReadEntry copy = e;
-    copy.path = normalize_path(e.path);
-    if (copy.type == EntryType::kHardlink) copy.link_target = normalize_path(e.link_target);
+    copy.path = archive_member_path(e.path);
+    if (copy.type == EntryType::kHardlink) copy.link_target = archive_member_path(e.link_target);
     entries.push_back(std::move(copy));
     return Ok{};
   }));

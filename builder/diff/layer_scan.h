@@ -23,11 +23,8 @@ struct BlobScan {
 // is_readable == false and the reason, because a broken blob is a finding, not an error.
 BlobScan scan_blob(const std::string& path);
 
-// "./usr/bin/" -> "usr/bin"; "/etc" -> "etc"; "./" and "" -> ".".
-std::string normalize_path(std::string_view path);
-
 // Every entry of the layer at `path` in archive order, paths (and hardlink targets)
-// normalised.
+// normalised by archive_member_path (builder/base/path.h).
 Result<std::vector<ReadEntry>> read_entries(const std::string& path);
 
 }  // namespace strata::builder::diff

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/base/beneath.h"
 #include "builder/base/fs.h"
-#include "builder/environment/safe_dir.h"
 #include "builder/environment/unpack.h"
 #include "builder/oci/pinned_image.h"
 

@@ -9,7 +9,8 @@
 #include <memory>
 #include <set>
 
-#include "builder/environment/safe_dir.h"
+#include "builder/base/beneath.h"
+#include "builder/base/path.h"
 #include "builder/tar/archive.h"
 
 namespace strata::builder::environment {
@@ -78,10 +79,6 @@ class LayerApplier {
   std::set<std::string> ancestors_;
 };
 
-std::string child_path(const std::string& dir, const std::string& name) {
-  return dir.empty() ? name : dir + "/" + name;
-}
-
 timespec mtime_of(archive_entry* h) {
   return {.tv_sec = archive_entry_mtime(h), .tv_nsec = archive_entry_mtime_nsec(h)};
 }
@@ -89,7 +86,7 @@ timespec mtime_of(archive_entry* h) {
 Result<void> LayerApplier::apply(archive* a, archive_entry* h) {
   const char* raw_name = archive_entry_pathname(h);
   if (raw_name == nullptr) return Error::io("entry without a name");
-  STRATA_TRY_ASSIGN(std::vector<std::string> parts, split_entry_path(raw_name));
+  STRATA_TRY_ASSIGN(std::vector<std::string> parts, split_beneath(raw_name));
   // The root's attributes are unspecified (layer.md); the cache sets them.
   if (parts.empty()) return Ok{};
   std::string name = std::move(parts.back());
@@ -103,7 +100,7 @@ Result<void> LayerApplier::apply(archive* a, archive_entry* h) {
   if (!hardlink && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) return Ok{};
 
   STRATA_TRY_ASSIGN(UniqueFd parent, open_dir_beneath(root_fd_, parts, true));
-  std::string rel = child_path(join_path(parts), name);
+  std::string rel = join_path(join_components(parts), name);
   if (hardlink) {
     STRATA_TRY(make_hardlink(parent.get(), name, rel, hardlink));
   } else if (type == AE_IFDIR) {
@@ -119,13 +116,13 @@ Result<void> LayerApplier::apply(archive* a, archive_entry* h) {
 
 Result<void> LayerApplier::apply_whiteout(const std::vector<std::string>& parent,
                                           const std::string& name) {
-  std::string dir_rel = join_path(parent);
+  std::string dir_rel = join_components(parent);
   if (name == kOpaqueWhiteout) {
     STRATA_TRY_ASSIGN(UniqueFd dir, open_dir_beneath(root_fd_, parent, true));
-    mark_written(child_path(dir_rel, name));  // keeps the directory itself
+    mark_written(join_path(dir_rel, name));  // keeps the directory itself
     STRATA_TRY_ASSIGN(std::vector<std::string> children, list_dir(dir.get()));
     for (const std::string& child : children) {
-      STRATA_TRY(hide_lower(dir.get(), child_path(dir_rel, child), child));
+      STRATA_TRY(hide_lower(dir.get(), join_path(dir_rel, child), child));
     }
     return Ok{};
   }
@@ -137,7 +134,7 @@ Result<void> LayerApplier::apply_whiteout(const std::vector<std::string>& parent
   auto dir = open_dir_beneath(root_fd_, parent, false);
   if (!dir.ok() && dir.error().sys_errno() == ENOENT) return Ok{};  // nothing below to hide
   STRATA_TRY(dir);
-  return hide_lower(dir->get(), child_path(dir_rel, target), target);
+  return hide_lower(dir->get(), join_path(dir_rel, target), target);
 }
 
 // Removes `name` as far as it comes from lower layers: entirely, unless this layer wrote it
@@ -151,7 +148,7 @@ Result<void> LayerApplier::hide_lower(int dir_fd, const std::string& rel, const 
   STRATA_TRY_ASSIGN(UniqueFd sub, open_subdir(dir_fd, name));
   STRATA_TRY_ASSIGN(std::vector<std::string> children, list_dir(sub.get()));
   for (const std::string& child : children) {
-    STRATA_TRY(hide_lower(sub.get(), child_path(rel, child), child));
+    STRATA_TRY(hide_lower(sub.get(), join_path(rel, child), child));
   }
   return Ok{};
 }
@@ -219,10 +216,10 @@ Result<void> LayerApplier::make_symlink(int parent_fd, const std::string& name, 
 
 Result<void> LayerApplier::make_hardlink(int parent_fd, const std::string& name,
                                          const std::string& rel, const char* target) {
-  auto parts = split_entry_path(target);
+  auto parts = split_beneath(target);
   if (!parts.ok()) return std::move(parts).error().context("hardlink target");
   if (parts->empty()) return Error::io("hardlink to the root");
-  if (join_path(*parts) == rel) return Error::io("hardlink to itself");
+  if (join_components(*parts) == rel) return Error::io("hardlink to itself");
   std::string target_name = std::move(parts->back());
   parts->pop_back();
   auto target_dir = open_dir_beneath(root_fd_, *parts, false);

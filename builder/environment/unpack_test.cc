@@ -211,9 +211,9 @@ TEST_F(HostileTest, AbsolutePathIsRefused) {
 
 TEST_F(HostileTest, NeverWritesThroughASymlink) {
   expect_error({symlink("link", outside_), file("link/evil", "x")},
-               "entry 'link/evil': 'link' is a symlink or not a directory");
+               "entry 'link/evil': 'link' is a symlink: symlinks are never followed");
   expect_error({symlink("rel", "../outside"), dir("rel/sub/")},
-               "entry 'rel/sub/': 'rel' is a symlink or not a directory");
+               "entry 'rel/sub/': 'rel' is a symlink: symlinks are never followed");
   // Replacing a symlink replaces the link, not its target.
   ASSERT_TRUE(apply({symlink("victim", outside_ + "/victim"), file("victim", "pwned")}).ok());
   EXPECT_EQ(*read_file(root_ + "/victim"), "pwned");
@@ -224,8 +224,9 @@ TEST_F(HostileTest, HardlinksStayInsideTheRoot) {
                "entry 'pw': hardlink target: absolute path '/etc/passwd'");
   expect_error({hardlink("v", "../outside/victim")},
                "entry 'v': hardlink target: path '../outside/victim' leaves the root (..)");
-  expect_error({symlink("l", outside_), hardlink("v", "l/victim")},
-               "entry 'v': hardlink target 'l/victim': 'l' is a symlink or not a directory");
+  expect_error(
+      {symlink("l", outside_), hardlink("v", "l/victim")},
+      "entry 'v': hardlink target 'l/victim': 'l' is a symlink: symlinks are never followed");
   expect_error({hardlink("self", "self")}, "entry 'self': hardlink to itself");
   // A hardlink to a symlink links the symlink itself.
   ASSERT_TRUE(apply({symlink("s", outside_ + "/victim"), hardlink("h", "s")}).ok());
@@ -239,9 +240,9 @@ TEST_F(HostileTest, WhiteoutsCannotEscape) {
   expect_error({file(".wh...", "")}, "entry '.wh...': invalid whiteout '.wh...'");
   ASSERT_TRUE(apply({symlink("l", outside_), symlink("lv", outside_ + "/victim")}).ok());
   expect_error({file("l/.wh.victim", "")},
-               "entry 'l/.wh.victim': 'l' is a symlink or not a directory");
+               "entry 'l/.wh.victim': 'l' is a symlink: symlinks are never followed");
   expect_error({file("l/.wh..wh..opq", "")},
-               "entry 'l/.wh..wh..opq': 'l' is a symlink or not a directory");
+               "entry 'l/.wh..wh..opq': 'l' is a symlink: symlinks are never followed");
   // Whiting out a symlink removes the link only.
   ASSERT_TRUE(apply({file(".wh.lv", ""), file(".wh.l", "")}).ok());
   EXPECT_TRUE(list_tree(root_).empty());

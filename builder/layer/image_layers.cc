@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <set>
 
+#include "builder/base/path.h"
+
 namespace strata::builder {
 namespace {
 
 std::string host_path_of(const specs::Spec& spec, const std::string& src) {
   if (!src.empty() && src.front() == '/') return src;
-  return spec.dir.empty() ? src : spec.dir + "/" + src;
+  return join_path(spec.dir, src);
 }
 
 // A layer holds its packages' installed trees (modes as built, owned by root) and then its

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "builder/base/beneath.h"
+#include "builder/base/path.h"
 #include "builder/oci/media_types.h"
 #include "builder/tar/archive.h"
 
@@ -18,42 +20,51 @@ Error format_error(std::string_view source, std::string message) {
 }
 
 // Layout archives hold only directories and regular files under relative, clean paths;
-// anything else (links, devices, "..", absolute names) is refused before it is written.
-Result<std::string> safe_relative(const std::string& name) {
-  std::string path = name;
-  while (path.starts_with("./")) path.erase(0, 2);
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  if (path.empty() || path == ".") return std::string();
-  if (path.front() == '/') return Error::io(fmt::format("absolute path '{}'", name));
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    std::string_view part(path.data() + start, end - start);
+// anything else (links, devices, "..", absolute names, empty or "." components) is refused
+// before it is written. The root itself ("", ".", "./") gives no components.
+Result<std::vector<std::string>> safe_components(const std::string& name) {
+  std::string_view path = name;
+  while (path.starts_with("./")) path.remove_prefix(2);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (path.empty() || path == ".") return std::vector<std::string>();
+  if (path_escape(path) == PathEscape::kAbsolute) {
+    return Error::io(fmt::format("absolute path '{}'", name));
+  }
+  for (std::string_view part : path_segments(path)) {
     if (part.empty() || part == "." || part == "..") {
       return Error::io(fmt::format("unsafe path '{}'", name));
     }
-    start = end + 1;
   }
-  return path;
+  return path_components(path);
 }
 
-Result<void> extract_entry(archive* a, archive_entry* h, const std::string& root,
+Result<void> extract_entry(archive* a, archive_entry* h, const std::string& root, int root_fd,
                            ExtractPolicy policy) {
   bool skip_others = policy == ExtractPolicy::kSkipOthers;
   std::string name = archive_entry_pathname(h) ? archive_entry_pathname(h) : "";
-  auto rel = safe_relative(name);
-  if (!rel.ok()) return skip_others ? Ok{} : Result<void>(std::move(rel).error());
-  if (rel->empty()) return Ok{};
-  std::string dest = root + "/" + *rel;
+  auto parts = safe_components(name);
+  if (!parts.ok()) return skip_others ? Ok{} : Result<void>(std::move(parts).error());
+  if (parts->empty()) return Ok{};
+  std::string dest = root + "/" + join_components(*parts);
   mode_t type = archive_entry_filetype(h);
-  if (type == AE_IFDIR && archive_entry_hardlink(h) == nullptr) return make_dirs(dest);
+  // Written through descriptors beneath the root (base/beneath.h): an earlier entry can
+  // never have left a symlink that this one is written through.
+  if (type == AE_IFDIR && archive_entry_hardlink(h) == nullptr) {
+    auto made = open_dir_beneath(root_fd, *parts, /*create=*/true);
+    if (!made.ok()) return std::move(made).error().context(dest);
+    return Ok{};
+  }
   if (type != AE_IFREG || archive_entry_hardlink(h) != nullptr) {
     if (skip_others) return Ok{};
     return Error::io(fmt::format("'{}' is not a regular file or directory", name));
   }
-  STRATA_TRY(make_dirs(dirname_of(dest)));
-  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
+  std::span<const std::string> parent(parts->data(), parts->size() - 1);
+  auto dir = open_dir_beneath(root_fd, parent, /*create=*/true);
+  if (!dir.ok()) return std::move(dir).error().context(dest);
+  auto created = open_beneath(dir->get(), std::span<const std::string>(&parts->back(), 1),
+                              O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (!created.ok()) return std::move(created).error().context(dest);
+  UniqueFd fd = std::move(*created);
   const void* buf = nullptr;
   size_t size = 0;
   la_int64_t offset = 0;
@@ -194,6 +205,7 @@ Result<void> load_manifest(ImageView& view) {
 
 Result<void> extract_tar(const std::string& path, const std::string& root, ExtractPolicy policy) {
   STRATA_TRY(make_dirs(root));
+  STRATA_TRY_ASSIGN(UniqueFd root_fd, open_fd(root, O_RDONLY | O_DIRECTORY));
   ScopedUtf8Locale utf8;
   ArchiveReader r = new_archive_reader();
   archive_read_support_filter_all(r.get());
@@ -205,7 +217,7 @@ Result<void> extract_tar(const std::string& path, const std::string& root, Extra
     int rc = archive_read_next_header(r.get(), &h);
     if (rc == ARCHIVE_EOF) return Ok{};
     STRATA_TRY(archive_check(r.get(), rc, fmt::format("reading {}", path)));
-    auto extracted = extract_entry(r.get(), h, root, policy);
+    auto extracted = extract_entry(r.get(), h, root, root_fd.get(), policy);
     if (!extracted.ok()) return std::move(extracted).error().context(path);
   }
 }

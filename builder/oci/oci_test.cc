@@ -1,4 +1,7 @@
+#include <archive.h>
+#include <archive_entry.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "builder/base/fs.h"
 #include "builder/base/time.h"
@@ -9,6 +12,80 @@
 
 namespace strata::builder::oci {
 namespace {
+
+// A tar of (name, type, content) entries written by libarchive as is, hostile names
+// included.
+struct RawEntry {
+  std::string name;
+  mode_t type = AE_IFREG;
+  std::string content;
+};
+
+void write_raw_tar(const std::string& path, const std::vector<RawEntry>& entries) {
+  archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  ASSERT_EQ(archive_write_open_filename(a, path.c_str()), ARCHIVE_OK);
+  for (const RawEntry& e : entries) {
+    archive_entry* h = archive_entry_new();
+    archive_entry_set_pathname(h, e.name.c_str());
+    archive_entry_set_filetype(h, e.type);
+    archive_entry_set_perm(h, 0644);
+    if (e.type == AE_IFLNK) archive_entry_set_symlink(h, e.content.c_str());
+    if (e.type == AE_IFREG) archive_entry_set_size(h, static_cast<la_int64_t>(e.content.size()));
+    ASSERT_EQ(archive_write_header(a, h), ARCHIVE_OK);
+    if (e.type == AE_IFREG) archive_write_data(a, e.content.data(), e.content.size());
+    archive_entry_free(h);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+}
+
+class ExtractTar : public ::testing::Test {
+ protected:
+  std::string extract_error(const std::vector<RawEntry>& entries) {
+    write_raw_tar(tar(), entries);
+    Result<void> r = extract_tar(tar(), root(), ExtractPolicy::kRefuseOthers);
+    return r.ok() ? "ok" : r.error().message();
+  }
+  std::string tar() const { return dir_.path() + "/layout.tar"; }
+  std::string root() const { return dir_.path() + "/root"; }
+  TempDir dir_ = std::move(*TempDir::create("/tmp", "strata-oci-extract-"));
+};
+
+TEST_F(ExtractTar, ExtractsCleanRelativePaths) {
+  EXPECT_EQ(extract_error({{"./blobs/", AE_IFDIR},
+                           {"./blobs/sha256/ab", AE_IFREG, "x"},
+                           {"index.json", AE_IFREG, "{}"}}),
+            "ok");
+  EXPECT_EQ(*read_file(root() + "/blobs/sha256/ab"), "x");
+  EXPECT_EQ(*read_file(root() + "/index.json"), "{}");
+}
+
+TEST_F(ExtractTar, RefusesHostileNamesAndLinks) {
+  std::string t = tar();
+  EXPECT_EQ(extract_error({{"../evil", AE_IFREG, "x"}}), t + ": unsafe path '../evil'");
+  EXPECT_EQ(extract_error({{"a/../../evil", AE_IFREG, "x"}}), t + ": unsafe path 'a/../../evil'");
+  EXPECT_EQ(extract_error({{"/tmp/strata-oci-evil", AE_IFREG, "x"}}),
+            t + ": absolute path '/tmp/strata-oci-evil'");
+  EXPECT_EQ(extract_error({{"a//b", AE_IFREG, "x"}}), t + ": unsafe path 'a//b'");
+  EXPECT_EQ(extract_error({{"blobs", AE_IFLNK, "/etc"}}),
+            t + ": 'blobs' is not a regular file or directory");
+  EXPECT_NE(::access("/tmp/strata-oci-evil", F_OK), 0);
+  EXPECT_NE(::access((dir_.path() + "/evil").c_str(), F_OK), 0);
+}
+
+TEST_F(ExtractTar, NeverWritesThroughASymlinkAlreadyThere) {
+  // The root may hold a symlink from elsewhere (a reused directory): entries below it are
+  // refused rather than written wherever it points.
+  ASSERT_TRUE(make_dirs(root()).ok());
+  ASSERT_TRUE(make_dirs(dir_.path() + "/outside").ok());
+  ASSERT_EQ(::symlink((dir_.path() + "/outside").c_str(), (root() + "/blobs").c_str()), 0);
+  EXPECT_EQ(extract_error({{"blobs/f", AE_IFREG, "x"}}),
+            tar() + ": " + root() + "/blobs/f: 'blobs' is a symlink: symlinks are never followed");
+  EXPECT_EQ(extract_error({{"blobs", AE_IFREG, "x"}}),
+            tar() + ": " + root() + "/blobs: open 'blobs': File exists");
+  EXPECT_NE(::access((dir_.path() + "/outside/f").c_str(), F_OK), 0);
+}
 
 TEST(Rfc3339, FormatsUtcWholeSeconds) {
   EXPECT_EQ(rfc3339_utc(0), "1970-01-01T00:00:00Z");

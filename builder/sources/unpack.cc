@@ -11,6 +11,7 @@
 
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
+#include "builder/base/path.h"
 #include "builder/sources/internal/safe_tree.h"
 #include "builder/tar/archive.h"
 
@@ -27,16 +28,15 @@ Error bad_entry(std::string message) { return Error(ErrorCode::kIo, std::move(me
 // even when strip would remove the "..".
 Result<std::optional<Components>> entry_path(std::string_view name, int64_t strip) {
   if (name.empty()) return bad_entry("the entry has no name");
-  if (name.front() == '/') return bad_entry("absolute paths are not allowed");
-  Components parts;
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t slash = std::min(name.find('/', start), name.size());
-    std::string_view part = name.substr(start, slash - start);
-    if (part == "..") return bad_entry("path escapes the source tree");
-    if (!part.empty() && part != ".") parts.emplace_back(part);
-    start = slash + 1;
+  switch (path_escape(name)) {
+    case PathEscape::kAbsolute:
+      return bad_entry("absolute paths are not allowed");
+    case PathEscape::kDotDot:
+      return bad_entry("path escapes the source tree");
+    case PathEscape::kNone:
+      break;
   }
+  Components parts = path_components(name);
   if (static_cast<int64_t>(parts.size()) <= strip) return std::optional<Components>();
   parts.erase(parts.begin(), parts.begin() + strip);
   return std::optional<Components>(std::move(parts));

@@ -1,6 +1,5 @@
 #include "builder/tar/tree.h"
 
-#include <dirent.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+
+#include "builder/base/beneath.h"
 
 namespace strata::builder {
 namespace {
@@ -34,14 +35,6 @@ const char* type_name(EntryType type) {
   return "an entry";
 }
 
-std::string join(const std::string& dir, const std::string& name) {
-  return dir.empty() ? name : dir + "/" + name;
-}
-
-struct DirCloser {
-  void operator()(DIR* d) const { closedir(d); }
-};
-
 }  // namespace
 
 bool PathLess::operator()(const std::string& a, const std::string& b) const {
@@ -54,11 +47,6 @@ bool PathLess::operator()(const std::string& a, const std::string& b) const {
     return rank(a[i]) < rank(b[i]);
   }
   return a.size() < b.size();
-}
-
-std::string relative_path(const std::string& absolute) {
-  size_t start = absolute.find_first_not_of('/');
-  return start == std::string::npos ? std::string() : absolute.substr(start);
 }
 
 Result<void> LayerTree::ensure_parents(const std::string& path, const Loc& origin) {
@@ -151,21 +139,12 @@ Result<void> LayerTree::add_host_entry(const std::string& host_path, const struc
 
 Result<void> LayerTree::walk_host_dir(const std::string& host_dir, const std::string& dest,
                                       const HostCopyOptions& options, const Loc& origin) {
-  std::unique_ptr<DIR, DirCloser> dir(::opendir(host_dir.c_str()));
-  if (!dir) return Error::sys(fmt::format("open directory {}", host_dir), errno);
-  std::vector<std::string> names;
-  errno = 0;
-  while (struct dirent* d = ::readdir(dir.get())) {
-    std::string name = d->d_name;
-    if (name != "." && name != "..") names.push_back(std::move(name));
-  }
-  if (errno != 0) return Error::sys(fmt::format("read directory {}", host_dir), errno);
-  dir.reset();
+  STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(host_dir));
   for (const std::string& name : names) {
     std::string child = host_dir + "/" + name;
     struct stat st;
     if (::lstat(child.c_str(), &st) != 0) return Error::sys(fmt::format("lstat {}", child), errno);
-    std::string child_dest = join(dest, name);
+    std::string child_dest = join_path(dest, name);
     STRATA_TRY(add_host_entry(child, st, child_dest, options, origin));
     if (S_ISDIR(st.st_mode)) STRATA_TRY(walk_host_dir(child, child_dest, options, origin));
   }

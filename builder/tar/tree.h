@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/base/path.h"
 #include "builder/base/result.h"
 
 namespace strata::builder {
@@ -98,8 +99,5 @@ class LayerTree {
   std::vector<PendingLink> hardlinks_;
   int64_t next_group_ = 0;
 };
-
-// "/usr/bin/hi" -> "usr/bin/hi"; "/" -> "".
-std::string relative_path(const std::string& absolute);
 
 }  // namespace strata::builder

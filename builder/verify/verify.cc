@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "attest/dsse.h"
+#include "builder/base/path.h"
 #include "builder/sources/source_set.h"
 #include "specs/parse.h"
 
@@ -85,17 +86,13 @@ bool is_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-std::string join_under(const std::string& dir, const std::string& name) {
-  return dir.empty() || dir == "." ? name : dir + "/" + name;
-}
-
 // Every input file the provenance lists, re-hashed where the spec's directory has it now.
 Result<bool> check_input_files(const attest::ImageProvenance& p, const std::string& spec_dir,
                                Checks& checks) {
   std::vector<std::string> problems;
   auto files = p.with_role("input-file");
   for (const attest::RecordedDependency* f : files) {
-    std::string path = join_under(spec_dir, f->name);
+    std::string path = join_path(spec_dir, f->name);
     if (!is_file(path)) {
       problems.push_back(fmt::format("{}: missing (expected {})", path, f->sha256.str()));
       continue;

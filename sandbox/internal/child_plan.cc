@@ -1,6 +1,5 @@
 #include "sandbox/internal/child_plan.h"
 
-#include <dirent.h>
 #include <fmt/format.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -11,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "builder/base/beneath.h"
 #include "builder/base/fs.h"
 
 namespace strata::sandbox::internal {
@@ -108,20 +108,6 @@ class PlanBuilder {
   std::set<std::string> dirs_{"/"};
 };
 
-// The names in `dir`, sorted so the mount order (and so any error) is the same every run.
-Result<std::vector<std::string>> list_dir(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return Error::sys(fmt::format("open directory {}", dir), errno);
-  std::vector<std::string> names;
-  while (dirent* entry = ::readdir(d)) {
-    std::string_view name = entry->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 bool contains(const auto& list, std::string_view name) {
   return std::find(std::begin(list), std::end(list), name) != std::end(list);
 }
@@ -189,6 +175,7 @@ Result<void> add_root(const Config& config, PlanBuilder& b) {
       STRATA_TRY(add_root_entry(b, overlays, name, fmt::format("/{}", name)));
     for (const char* name : kHostEtcEntries) etc.emplace_back(name, fmt::format("/etc/{}", name));
   } else {
+    // list_dir sorts: the mount order, and so any error, is the same every run.
     STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(config.rootfs));
     for (const std::string& name : names) {
       if (contains(kSkippedRootEntries, name)) continue;

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "builder/base/beneath.h"
+
 namespace strata::builder::sources::internal {
 namespace {
 
@@ -14,18 +16,6 @@ namespace {
 constexpr int kMaxSymlinkHops = 40;
 
 Error bad_entry(std::string message) { return Error(ErrorCode::kIo, std::move(message)); }
-
-Components split_path(std::string_view path) {
-  Components out;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    if (slash > start) out.emplace_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return out;
-}
 
 Components parent_of(const Components& path) {
   return Components(path.begin(), path.end() - (path.empty() ? 0 : 1));
@@ -37,51 +27,14 @@ struct timespec to_timespec(int64_t seconds) {
 
 }  // namespace
 
-std::string join_components(const Components& path) {
-  std::string out;
-  for (const std::string& c : path) {
-    if (!out.empty()) out += '/';
-    out += c;
-  }
-  return out;
-}
-
 Result<SafeTree> SafeTree::open(const std::string& root) {
   STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(root, O_RDONLY | O_DIRECTORY));
   return SafeTree(std::move(fd));
 }
 
 Result<UniqueFd> SafeTree::open_dir(const Components& dir, bool create) {
-  UniqueFd current(::openat(root_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!current.valid()) return Error::sys("open the unpack directory", errno);
-  for (size_t i = 0; i < dir.size(); ++i) {
-    const char* name = dir[i].c_str();
-    // O_NOFOLLOW: a symlink on the way fails with ELOOP instead of being followed, so
-    // nothing is ever written through a link, whatever it points at.
-    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-    int fd = ::openat(current.get(), name, flags);
-    if (fd < 0 && errno == ENOENT && create) {
-      if (::mkdirat(current.get(), name, 0755) != 0 && errno != EEXIST) {
-        return Error::sys(fmt::format("create directory '{}'", join_components(dir)), errno);
-      }
-      fd = ::openat(current.get(), name, flags);
-    }
-    if (fd < 0) {
-      int err = errno;
-      std::string so_far = join_components(Components(dir.begin(), dir.begin() + i + 1));
-      struct stat st;
-      if (::fstatat(current.get(), name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        if (S_ISLNK(st.st_mode)) {
-          return bad_entry(
-              fmt::format("'{}' is a symlink: writing through it is not allowed", so_far));
-        }
-        if (!S_ISDIR(st.st_mode)) return bad_entry(fmt::format("'{}' is not a directory", so_far));
-      }
-      return Error::sys(fmt::format("open directory '{}'", so_far), err);
-    }
-    current = UniqueFd(fd);
-  }
-  return current;
+  // Nothing is ever written through a symlink, whatever it points at (base/beneath.h).
+  return open_dir_beneath(root_.get(), dir, create);
 }
 
 Result<UniqueFd> SafeTree::open_parent(const Components& path, bool create) {
@@ -147,7 +100,7 @@ Result<void> SafeTree::finish_file(int fd, uint32_t mode, int64_t mtime) {
 std::optional<Components> SafeTree::resolve(Components from, const std::string& target,
                                             int& budget) const {
   if (target.starts_with('/')) return std::nullopt;
-  for (const std::string& part : split_path(target)) {
+  for (const std::string& part : path_components(target)) {
     if (part == ".") continue;
     if (part == "..") {
       if (from.empty()) return std::nullopt;
@@ -218,13 +171,13 @@ Result<void> SafeTree::add_hardlink(const Components& path, const Components& ta
 Result<void> SafeTree::finish() {
   for (const auto& [key, node] : nodes_) {
     if (node.kind != Kind::kSymlink) continue;
-    Result<void> ok = check_symlink(split_path(key), node.link_target);
+    Result<void> ok = check_symlink(path_components(key), node.link_target);
     if (!ok.ok()) return std::move(ok).error().context(fmt::format("entry '{}'", node.name));
   }
   // Children sort after their parent, so reverse order sets a directory's mtime only after
   // everything inside it is final.
   for (auto it = directories_.rbegin(); it != directories_.rend(); ++it) {
-    STRATA_TRY_ASSIGN(UniqueFd dir, open_dir(split_path(it->first), false));
+    STRATA_TRY_ASSIGN(UniqueFd dir, open_dir(path_components(it->first), false));
     Result<void> set = finish_file(dir.get(), it->second.mode, it->second.mtime);
     if (!set.ok()) return std::move(set).error().context(fmt::format("directory '{}'", it->first));
   }

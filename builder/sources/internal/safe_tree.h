@@ -10,14 +10,13 @@
 #include <vector>
 
 #include "builder/base/fd.h"
+#include "builder/base/path.h"
 #include "builder/base/result.h"
 
 namespace strata::builder::sources::internal {
 
-// A relative path split into components, none empty, "." or "..".
+// A relative path split into components (split_beneath), none empty, "." or "..".
 using Components = std::vector<std::string>;
-
-std::string join_components(const Components& path);
 
 class SafeTree {
  public:
