@@ -45,7 +45,7 @@ inline specs::Plan full_plan() {
   return plan;
 }
 
-// Validates `doc` against SCHEMA (a file in ../shared/schemas); skips the test with the
+// Validates `doc` against SCHEMA (a file in tests/schemas); skips the test with the
 // validator's reason when the schemas are not there.
 inline void expect_schema_valid(const Json& doc, const std::string& schema) {
   const char* source_dir = std::getenv("STRATA_SOURCE_DIR");
