@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "builder/base/fs.h"
+#include "tests/support/host_probe.h"
 #include "tests/support/test_util.h"
 
 namespace strata::sandbox {
@@ -29,8 +30,7 @@ std::string slurp(const std::string& path) {
 class Sandbox : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<void> userns = check_user_namespaces();
-    if (!userns.ok()) GTEST_SKIP() << userns.error().message();
+    if (std::string why = testing::sandbox_unavailable(); !why.empty()) GTEST_SKIP() << why;
     out_path_ = dir_.path() + "/out";
     err_path_ = dir_.path() + "/err";
   }

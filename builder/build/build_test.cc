@@ -10,6 +10,7 @@
 #include "builder/build/package_build.h"
 #include "builder/build/scheduler.h"
 #include "sandbox/sandbox.h"
+#include "tests/support/host_probe.h"
 #include "tests/support/test_util.h"
 
 namespace strata::builder::build {
@@ -225,7 +226,7 @@ TEST(StepEnvironment, IsExactlyTheContractPlusTheSpec) {
 }
 
 TEST(RealSandbox, BuildsAPackageInNamespaces) {
-  if (!sandbox::check_user_namespaces().ok()) GTEST_SKIP() << "user namespaces unavailable";
+  if (std::string why = testing::sandbox_unavailable(); !why.empty()) GTEST_SKIP() << why;
   TempDir t = testing::make_temp_dir("strata-build-test-");
   auto store = OutputStore::open(t.path() + "/cache");
   ASSERT_TRUE(store.ok());

@@ -22,6 +22,7 @@
 
 #include "builder/base/fs.h"
 #include "sandbox/sandbox.h"
+#include "tests/support/host_probe.h"
 #include "tests/support/test_util.h"
 
 namespace strata::sandbox {
@@ -62,8 +63,7 @@ class HostSleeper {
 class SandboxBattery : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<void> userns = check_user_namespaces();
-    if (!userns.ok()) GTEST_SKIP() << userns.error().message();
+    if (std::string why = testing::sandbox_unavailable(); !why.empty()) GTEST_SKIP() << why;
     ::chmod(host_dir_.path().c_str(), 0755);
     secret_ = host_dir_.path() + "/secret";
     std::ofstream(secret_) << "host secret\n";
