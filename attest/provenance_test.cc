@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "attest/test_util.h"
+#include "tests/support/attest_plan.h"
 
 namespace strata::attest {
 namespace {

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "attest/ids.h"
-#include "attest/test_util.h"
+#include "tests/support/attest_plan.h"
 
 namespace strata::attest {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "attest/provenance.h"
-#include "attest/test_util.h"
+#include "tests/support/attest_plan.h"
 
 namespace strata::attest {
 namespace {

@@ -19,10 +19,10 @@ class PipelineTest : public SpecFixture {
 };
 
 TEST_F(PipelineTest, BuildsAReadableLayoutAndArchive) {
-  BuildOptions options{.output_root = tmp_->path() + "/out", .write_archive = true};
+  BuildOptions options{.output_root = tmp_.path() + "/out", .write_archive = true};
   auto result = build_image(plan_, options);
   ASSERT_TRUE(result.ok()) << result.error().to_string();
-  EXPECT_EQ(result->layout_dir, tmp_->path() + "/out/demo");
+  EXPECT_EQ(result->layout_dir, tmp_.path() + "/out/demo");
   for (const std::string& source : {result->layout_dir, result->archive_path}) {
     auto view = oci::open_image(source);
     ASSERT_TRUE(view.ok()) << view.error().to_string();
@@ -35,7 +35,7 @@ TEST_F(PipelineTest, BuildsAReadableLayoutAndArchive) {
 }
 
 TEST_F(PipelineTest, RebuildGivesTheSameDigestAndReplacesTheLayout) {
-  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  BuildOptions options{.output_root = tmp_.path() + "/out"};
   auto first = build_image(plan_, options);
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(write_file(first->layout_dir + "/stale", "x").ok());
@@ -48,15 +48,15 @@ TEST_F(PipelineTest, RebuildGivesTheSameDigestAndReplacesTheLayout) {
 TEST_F(PipelineTest, FailedBuildCreatesNothing) {
   plan_.spec.image.layers[0].files.push_back(
       {.src = "files/motd", .dest = "/etc/motd", .loc = {"s.yaml", 7, 9}});
-  BuildOptions options{.output_root = tmp_->path() + "/out/nested"};
+  BuildOptions options{.output_root = tmp_.path() + "/out/nested"};
   auto result = build_image(plan_, options);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().to_string(), "s.yaml:7:9: error: /etc/motd appears twice in one layer");
-  EXPECT_FALSE(exists(tmp_->path() + "/out"));
+  EXPECT_FALSE(exists(tmp_.path() + "/out"));
 }
 
 TEST_F(PipelineTest, FailedBuildLeavesThePreviousImageUntouched) {
-  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  BuildOptions options{.output_root = tmp_.path() + "/out"};
   auto first = build_image(plan_, options);
   ASSERT_TRUE(first.ok());
   // A source that vanishes mid-build (here: before the layer is written) is an I/O error.
@@ -66,7 +66,7 @@ TEST_F(PipelineTest, FailedBuildLeavesThePreviousImageUntouched) {
   ASSERT_TRUE(view.ok());
   EXPECT_EQ(view->manifest_descriptor.digest, first->image.manifest.digest);
   int leftovers = 0;
-  for (const auto& e : std::filesystem::directory_iterator(tmp_->path() + "/out")) {
+  for (const auto& e : std::filesystem::directory_iterator(tmp_.path() + "/out")) {
     leftovers += e.path().filename() != "demo";
   }
   EXPECT_EQ(leftovers, 0);

@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "builder/base/fs.h"
+#include "tests/support/host_probe.h"
+#include "tests/support/test_util.h"
 
 namespace strata::sandbox {
 namespace {
@@ -28,13 +30,9 @@ std::string slurp(const std::string& path) {
 class Sandbox : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<void> userns = check_user_namespaces();
-    if (!userns.ok()) GTEST_SKIP() << userns.error().message();
-    Result<TempDir> dir = TempDir::create("/tmp", "strata-sandbox-test-");
-    ASSERT_TRUE(dir.ok());
-    dir_ = std::make_unique<TempDir>(std::move(*dir));
-    out_path_ = dir_->path() + "/out";
-    err_path_ = dir_->path() + "/err";
+    if (std::string why = testing::sandbox_unavailable(); !why.empty()) GTEST_SKIP() << why;
+    out_path_ = dir_.path() + "/out";
+    err_path_ = dir_.path() + "/err";
   }
 
   Config shell(const std::string& script) {
@@ -62,7 +60,7 @@ class Sandbox : public ::testing::Test {
     return result.ok() ? "" : result.error().message();
   }
 
-  std::unique_ptr<TempDir> dir_;
+  TempDir dir_ = testing::make_temp_dir("strata-sandbox-test-");
   std::string out_path_, err_path_;
 };
 
@@ -121,7 +119,7 @@ TEST_F(Sandbox, StdinIsDevNullThatScriptsCanDuplicate) {
 
 TEST_F(Sandbox, OutputGoesToTheCallerAndTheLog) {
   Config config = shell("echo to-out; echo to-err >&2");
-  config.log_path = dir_->path() + "/step.log";
+  config.log_path = dir_.path() + "/step.log";
   Result<RunResult> result = run(config);
   ASSERT_TRUE(result.ok()) << result.error().message();
   EXPECT_EQ(slurp(out_path_), "to-out\n");
@@ -147,7 +145,7 @@ TEST_F(Sandbox, SetupFailuresNameStepPathAndErrno) {
   config.cwd = "/nonexistent";
   EXPECT_EQ(error_of(config), "sandbox setup: chdir /nonexistent: No such file or directory");
   config = shell("true");
-  config.binds = {{.source = dir_->path(), .target = "/usr/strata-no-mount-point"}};
+  config.binds = {{.source = dir_.path(), .target = "/usr/strata-no-mount-point"}};
   EXPECT_EQ(error_of(config),
             "sandbox setup: create mount point for /usr/strata-no-mount-point: Read-only file "
             "system");
@@ -169,7 +167,7 @@ TEST_F(Sandbox, InvalidConfigIsRejectedBeforeAnythingRuns) {
 }
 
 TEST_F(Sandbox, DirectoryRootfsGetsGeneratedEtcAndCallerBinds) {
-  std::string root = dir_->path() + "/rootfs";
+  std::string root = dir_.path() + "/rootfs";
   std::filesystem::create_directories(root + "/usr");
   std::filesystem::create_directories(root + "/etc");
   std::filesystem::create_directories(root + "/work");
@@ -177,7 +175,7 @@ TEST_F(Sandbox, DirectoryRootfsGetsGeneratedEtcAndCallerBinds) {
     std::filesystem::create_directory_symlink(std::string("usr/") + link, root + "/" + link);
   std::ofstream(root + "/etc/passwd") << "image:x:0:0::/:/bin/false\n";
   std::ofstream(root + "/etc/os-release") << "ID=strata-test\n";
-  std::string data = dir_->path() + "/data";
+  std::string data = dir_.path() + "/data";
   std::filesystem::create_directories(data);
   ::chmod(data.c_str(), 0777);
   Config config = shell(
@@ -193,7 +191,7 @@ TEST_F(Sandbox, DirectoryRootfsGetsGeneratedEtcAndCallerBinds) {
 }
 
 TEST_F(Sandbox, OverlaysLayerDirectoriesOverTheRootReadOnly) {
-  std::string top = dir_->path() + "/top", under = dir_->path() + "/under";
+  std::string top = dir_.path() + "/top", under = dir_.path() + "/under";
   for (const std::string& d :
        {top + "/usr/lib/x", top + "/opt/a", under + "/opt/b", under + "/usr/lib/x", top + "/etc"})
     std::filesystem::create_directories(d);
@@ -213,15 +211,15 @@ TEST_F(Sandbox, OverlaysLayerDirectoriesOverTheRootReadOnly) {
 }
 
 TEST_F(Sandbox, OverlayWithATopLevelFileIsRefused) {
-  std::string top = dir_->path() + "/top";
+  std::string top = dir_.path() + "/top";
   std::filesystem::create_directories(top);
   std::ofstream(top + "/stray") << "x";
   Config config = shell("true");
   config.overlays = {top};
   EXPECT_EQ(error_of(config), "preparing the sandbox root: overlay " + top +
                                   ": /stray cannot be layered over the root");
-  config.overlays = {dir_->path() + "/a:b"};
-  EXPECT_EQ(error_of(config), "invalid sandbox config: overlay \"" + dir_->path() +
+  config.overlays = {dir_.path() + "/a:b"};
+  EXPECT_EQ(error_of(config), "invalid sandbox config: overlay \"" + dir_.path() +
                                   "/a:b\": must be an absolute path without ':' or ','");
 }
 

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "specs/test_util.h"
+#include "tests/support/spec_report.h"
 
 namespace strata::specs {
 namespace {

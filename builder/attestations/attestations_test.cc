@@ -34,7 +34,7 @@ class AttestationsTest : public SpecFixture {
   Result<BuildResult> build() {
     return build_image(plan_, {.output_root = out(), .attest = attest_});
   }
-  std::string out() const { return tmp_->path() + "/out"; }
+  std::string out() const { return tmp_.path() + "/out"; }
   Json read_json(const std::string& path) { return *parse_json(*read_file(path), path); }
   AttestOptions attest_;
 };
@@ -122,9 +122,9 @@ TEST_F(AttestationsTest, FailedBuildWritesNoAttestation) {
     leftovers += name != "demo" && name != "demo.provenance.json" && name != "demo.spdx.json";
   }
   EXPECT_EQ(leftovers, 0);
-  auto fresh = build_image(plan_, {.output_root = tmp_->path() + "/other", .attest = attest_});
+  auto fresh = build_image(plan_, {.output_root = tmp_.path() + "/other", .attest = attest_});
   ASSERT_FALSE(fresh.ok());
-  EXPECT_FALSE(exists(tmp_->path() + "/other"));
+  EXPECT_FALSE(exists(tmp_.path() + "/other"));
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include "builder/build/package_build.h"
 #include "builder/build/scheduler.h"
 #include "sandbox/sandbox.h"
+#include "tests/support/host_probe.h"
+#include "tests/support/test_util.h"
 
 namespace strata::builder::build {
 namespace {
@@ -52,26 +54,23 @@ specs::Package package(std::string name, std::vector<std::string> steps,
 class BuildTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = TempDir::create("/tmp", "strata-build-test-");
-    ASSERT_TRUE(t.ok());
-    tmp_ = std::make_unique<TempDir>(*std::move(t));
     plan_.spec.packages = {
         package("lib", {"mkdir -p $DESTDIR/usr/lib", "echo lib1 > $DESTDIR/usr/lib/libx"}),
         package("app", {"mkdir -p $DESTDIR/usr/bin", "echo app > $DESTDIR/usr/bin/app"}, {"lib"})};
     plan_.package_order = {0, 1};
     ctx_.environment = sha256_of("test env");
-    ctx_.log_root = tmp_->path() + "/logs";
+    ctx_.log_root = tmp_.path() + "/logs";
     ctx_.jobs = 2;
   }
 
   Result<std::map<std::string, PackageOutput>> build() {
-    STRATA_TRY_ASSIGN(OutputStore store, OutputStore::open(tmp_->path() + "/cache"));
+    STRATA_TRY_ASSIGN(OutputStore store, OutputStore::open(tmp_.path() + "/cache"));
     BuildObserver observer{
         .cached = [this](const std::string& p, const Digest&) { cached_.push_back(p); }};
     return build_packages(plan_, ctx_, store, runner_, observer);
   }
 
-  std::unique_ptr<TempDir> tmp_;
+  TempDir tmp_ = testing::make_temp_dir("strata-build-test-");
   specs::Plan plan_;
   BuildContext ctx_;
   HostRunner runner_;
@@ -131,7 +130,7 @@ TEST_F(BuildTest, FailingStepNamesPackageStepStatusLogAndTail) {
   plan_.spec.packages[0].steps[1] = "echo compiling; echo 'error: boom' >&2; exit 3";
   auto outputs = build();
   ASSERT_FALSE(outputs.ok());
-  std::string log = tmp_->path() + "/logs/lib/step-2.log";
+  std::string log = tmp_.path() + "/logs/lib/step-2.log";
   EXPECT_EQ(outputs.error().code(), ErrorCode::kBuild);
   EXPECT_EQ(outputs.error().message(),
             "package 'lib' failed at step 2/2: echo compiling; echo 'error: boom' >&2; exit 3\n"
@@ -145,11 +144,11 @@ TEST_F(BuildTest, FailingStepNamesPackageStepStatusLogAndTail) {
   EXPECT_EQ(runner_.runs, 2);  // app never started
   // Nothing was stored and no work directory is left behind.
   int entries = 0;
-  for (const auto& e : std::filesystem::directory_iterator(tmp_->path() + "/cache/packages")) {
+  for (const auto& e : std::filesystem::directory_iterator(tmp_.path() + "/cache/packages")) {
     entries += e.path().filename() != "tmp";
   }
   EXPECT_EQ(entries, 0);
-  EXPECT_TRUE(std::filesystem::is_empty(tmp_->path() + "/cache/packages/tmp"));
+  EXPECT_TRUE(std::filesystem::is_empty(tmp_.path() + "/cache/packages/tmp"));
 }
 
 TEST_F(BuildTest, SourcesShareOneTreeAndCollisionsAreErrors) {
@@ -178,10 +177,9 @@ TEST_F(BuildTest, SourcesShareOneTreeAndCollisionsAreErrors) {
 }
 
 TEST(LogTail, LastLinesOfAnyLog) {
-  auto tmp = TempDir::create("/tmp", "strata-log-tail-");
-  ASSERT_TRUE(tmp.ok());
+  TempDir tmp = testing::make_temp_dir("strata-log-tail-");
   auto tail = [&](const std::string& text, size_t lines) {
-    std::string path = tmp->path() + "/log";
+    std::string path = tmp.path() + "/log";
     EXPECT_TRUE(write_file(path, text).ok());
     return log_tail(path, lines);
   };
@@ -191,7 +189,7 @@ TEST(LogTail, LastLinesOfAnyLog) {
   EXPECT_EQ(tail("a\nb\nc\n", 2), "b\nc");
   EXPECT_EQ(tail("a\nb\nc", 5), "a\nb\nc");
   EXPECT_EQ(tail("\nx", 1), "x");
-  EXPECT_EQ(log_tail(tmp->path() + "/missing", 3), "");
+  EXPECT_EQ(log_tail(tmp.path() + "/missing", 3), "");
 }
 
 TEST(CacheKey, CoversWhatChangesTheOutputOnly) {
@@ -228,17 +226,16 @@ TEST(StepEnvironment, IsExactlyTheContractPlusTheSpec) {
 }
 
 TEST(RealSandbox, BuildsAPackageInNamespaces) {
-  if (!sandbox::check_user_namespaces().ok()) GTEST_SKIP() << "user namespaces unavailable";
-  auto t = TempDir::create("/tmp", "strata-build-test-");
-  ASSERT_TRUE(t.ok());
-  auto store = OutputStore::open(t->path() + "/cache");
+  if (std::string why = testing::sandbox_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  TempDir t = testing::make_temp_dir("strata-build-test-");
+  auto store = OutputStore::open(t.path() + "/cache");
   ASSERT_TRUE(store.ok());
   specs::Package p = package(
       "hello",
       {"test \"$(hostname)\" = strata && test \"$PWD\" = /build/src && test \"$(id -u)\" = 0",
        "mkdir -p $DESTDIR/usr/bin && printf '#!/bin/sh\\necho hi\\n' > $DESTDIR/usr/bin/hi",
        "chmod 755 $DESTDIR/usr/bin/hi && umask > $DESTDIR/usr/umask"});
-  PackageBuildRequest r{.package = &p, .epoch = 1, .log_dir = t->path() + "/logs"};
+  PackageBuildRequest r{.package = &p, .epoch = 1, .log_dir = t.path() + "/logs"};
   sandbox::NamespaceRunner runner;
   auto work = build_package(r, *store, runner, {}, nullptr);
   ASSERT_TRUE(work.ok()) << work.error().to_string();
@@ -251,7 +248,7 @@ TEST(RealSandbox, BuildsAPackageInNamespaces) {
                       "if touch /usr/bin/new 2>/dev/null; then exit 1; fi",
                       "mkdir -p $DESTDIR/usr/bin && cp /usr/bin/hi $DESTDIR/usr/bin/hi2"});
   PackageBuildRequest r2{
-      .package = &app, .epoch = 1, .dependencies = {dep}, .log_dir = t->path() + "/logs-app"};
+      .package = &app, .epoch = 1, .dependencies = {dep}, .log_dir = t.path() + "/logs-app"};
   auto app_work = build_package(r2, *store, runner, {}, nullptr);
   ASSERT_TRUE(app_work.ok()) << app_work.error().to_string();
   EXPECT_EQ(*read_file(app_work->path() + "/out/usr/bin/hi2"), "#!/bin/sh\necho hi\n");

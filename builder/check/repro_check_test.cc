@@ -13,6 +13,7 @@
 #include "builder/check/varied_copy.h"
 #include "builder/pipeline.h"
 #include "tests/support/spec_fixture.h"
+#include "tests/support/test_util.h"
 
 namespace strata::builder {
 namespace {
@@ -67,10 +68,7 @@ TEST(ReproCheckInputs, InputsWithNoCommonDirectoryBelowRootAreASpecError) {
 class ReproCheckCopy : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = TempDir::create("/tmp", "strata-repro-check-test-");
-    ASSERT_TRUE(t.ok());
-    tmp_ = std::make_unique<TempDir>(*std::move(t));
-    src_ = tmp_->path() + "/src";
+    src_ = tmp_.path() + "/src";
     for (const char* d : {"/app/site/css", "/app/out/demo", "/unrelated"}) {
       ASSERT_TRUE(make_dirs(src_ + d).ok());
     }
@@ -89,7 +87,7 @@ class ReproCheckCopy : public ::testing::Test {
     return st;
   }
 
-  std::unique_ptr<TempDir> tmp_;
+  TempDir tmp_ = testing::make_temp_dir("strata-repro-check-test-");
   std::string src_;
 };
 
@@ -99,7 +97,7 @@ TEST_F(ReproCheckCopy, CopiesOnlyTheInputsInReverseOrderWithMaskedModes) {
                       .umask = 077,
                       .now_s = 1700000000,
                       .seed = 42};
-  std::string to = tmp_->path() + "/copy";
+  std::string to = tmp_.path() + "/copy";
   auto created = copy_tree_varied(src_, to, o);
   ASSERT_TRUE(created.ok()) << created.error().to_string();
   EXPECT_EQ(*created,
@@ -120,7 +118,7 @@ TEST_F(ReproCheckCopy, CopiesOnlyTheInputsInReverseOrderWithMaskedModes) {
 TEST_F(ReproCheckCopy, AnInputThatIsASymlinkIsCopiedAsItsTarget) {
   ASSERT_EQ(::symlink("../unrelated", (src_ + "/app/linked").c_str()), 0);
   ASSERT_EQ(::symlink("../unrelated/big", (src_ + "/app/linked-file").c_str()), 0);
-  std::string to = tmp_->path() + "/copy";
+  std::string to = tmp_.path() + "/copy";
   auto created = copy_tree_varied(src_, to, {.only = {"app/linked", "app/linked-file"}});
   ASSERT_TRUE(created.ok()) << created.error().to_string();
   EXPECT_TRUE(S_ISDIR(lstat_of(to + "/app/linked").st_mode));
@@ -131,7 +129,7 @@ TEST_F(ReproCheckCopy, AnInputThatIsASymlinkIsCopiedAsItsTarget) {
 
 TEST_F(ReproCheckCopy, EveryEntryGetsADifferentMtimeBeforeNow) {
   VariedCopyOptions o{.skip = {src_ + "/app/out"}, .now_s = 1700000000, .seed = 7};
-  std::string to = tmp_->path() + "/copy";
+  std::string to = tmp_.path() + "/copy";
   auto created = copy_tree_varied(src_, to, o);
   ASSERT_TRUE(created.ok()) << created.error().to_string();
   EXPECT_TRUE(std::is_sorted(created->rbegin(), created->rend()));
@@ -147,10 +145,10 @@ TEST_F(ReproCheckCopy, EveryEntryGetsADifferentMtimeBeforeNow) {
 }
 
 TEST_F(ReproCheckCopy, TheCopyMustNotExistYet) {
-  ASSERT_TRUE(make_dirs(tmp_->path() + "/copy").ok());
-  auto created = copy_tree_varied(src_, tmp_->path() + "/copy", {});
+  ASSERT_TRUE(make_dirs(tmp_.path() + "/copy").ok());
+  auto created = copy_tree_varied(src_, tmp_.path() + "/copy", {});
   ASSERT_FALSE(created.ok());
-  EXPECT_EQ(created.error().to_string(), "mkdir " + tmp_->path() + "/copy: File exists");
+  EXPECT_EQ(created.error().to_string(), "mkdir " + tmp_.path() + "/copy: File exists");
 }
 
 HostConditions host() {
@@ -223,13 +221,13 @@ class ReproCheckRun : public SpecFixture {
     SpecFixture::SetUp();
     plan_.spec.file = plan_.spec.dir + "/strata.yaml";
     ASSERT_TRUE(write_file(plan_.spec.file, "name: demo\n").ok());
-    auto first = build_image(plan_, {.output_root = tmp_->path() + "/out1"});
+    auto first = build_image(plan_, {.output_root = tmp_.path() + "/out1"});
     ASSERT_TRUE(first.ok()) << first.error().to_string();
-    ASSERT_TRUE(make_dirs(tmp_->path() + "/tmp").ok());
-    options_ = {.temp_parent = tmp_->path() + "/tmp",
-                .cache_dir = tmp_->path() + "/cache",
+    ASSERT_TRUE(make_dirs(tmp_.path() + "/tmp").ok());
+    options_ = {.temp_parent = tmp_.path() + "/tmp",
+                .cache_dir = tmp_.path() + "/cache",
                 .layout_dir = first->layout_dir,
-                .build1_outputs = {tmp_->path() + "/out1"},
+                .build1_outputs = {tmp_.path() + "/out1"},
                 .host = host(),
                 .now_s = 1700000000,
                 .seed = 3};
@@ -311,20 +309,19 @@ TEST_F(ReproCheckRun, AFailedBuild2ShowsTheTailOfItsLog) {
 }
 
 TEST(ReproCheckLauncher, RunsWithTheGivenEnvironmentDirectoryAndUmask) {
-  auto t = TempDir::create("/tmp", "strata-launcher-test-");
-  ASSERT_TRUE(t.ok());
+  TempDir t = testing::make_temp_dir("strata-launcher-test-");
   ForkExecLauncher launcher;
   ProcessSpec p{.argv = {"/bin/sh", "-c", "echo \"$A $(pwd) $(umask)\"; echo err >&2; exit 3"},
                 .env = {{"A", "x"}},
-                .cwd = t->path(),
+                .cwd = t.path(),
                 .umask = 027,
-                .stdout_path = t->path() + "/out",
-                .stderr_path = t->path() + "/err"};
+                .stdout_path = t.path() + "/out",
+                .stderr_path = t.path() + "/err"};
   auto status = launcher.run(p);
   ASSERT_TRUE(status.ok()) << status.error().to_string();
   EXPECT_EQ(*status, 3);
-  EXPECT_EQ(*read_file(t->path() + "/out"), "x " + t->path() + " 0027\n");
-  EXPECT_EQ(*read_file(t->path() + "/err"), "err\n");
+  EXPECT_EQ(*read_file(t.path() + "/out"), "x " + t.path() + " 0027\n");
+  EXPECT_EQ(*read_file(t.path() + "/err"), "err\n");
   p.argv = {"/no/such/program"};
   status = launcher.run(p);
   ASSERT_FALSE(status.ok());

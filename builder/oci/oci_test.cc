@@ -9,6 +9,7 @@
 #include "builder/oci/image_reader.h"
 #include "builder/oci/layout_writer.h"
 #include "builder/oci/media_types.h"
+#include "tests/support/test_util.h"
 
 namespace strata::builder::oci {
 namespace {
@@ -128,10 +129,7 @@ TEST(Config, OmitsEmptyExecutionConfig) {
 class ReaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = TempDir::create("/tmp", "strata-oci-test-");
-    ASSERT_TRUE(t.ok());
-    tmp_ = std::make_unique<TempDir>(*std::move(t));
-    dir_ = tmp_->path() + "/layout";
+    dir_ = tmp_.path() + "/layout";
     ASSERT_TRUE(prepare_layout_dir(dir_).ok());
     auto layer = write_blob(dir_, "not really a tar", "application/vnd.oci.image.layer.v1.tar");
     ASSERT_TRUE(layer.ok());
@@ -147,7 +145,7 @@ class ReaderTest : public ::testing::Test {
     ASSERT_TRUE(written.ok());
     image_ = *written;
   }
-  std::unique_ptr<TempDir> tmp_;
+  TempDir tmp_ = testing::make_temp_dir("strata-oci-test-");
   std::string dir_;
   WrittenImage image_;
 };
@@ -257,9 +255,9 @@ TEST_F(ReaderTest, DigestNotInLayoutNamesTheDigestsItHas) {
 }
 
 TEST_F(ReaderTest, MissingIndexIsNotALayout) {
-  auto view = open_image(tmp_->path());
+  auto view = open_image(tmp_.path());
   ASSERT_FALSE(view.ok());
-  EXPECT_EQ(view.error().message(), tmp_->path() + ": not an OCI image layout (no index.json)");
+  EXPECT_EQ(view.error().message(), tmp_.path() + ": not an OCI image layout (no index.json)");
 }
 
 }  // namespace

@@ -17,15 +17,15 @@
 
 #include "builder/sources/progress.h"
 #include "builder/sources/store.h"
-#include "builder/sources/test_util.h"
+#include "tests/support/test_util.h"
 
 extern char** environ;
 
 namespace strata::builder::sources {
 namespace {
 
-using testing::list_tree;
-using testing::scratch_dir;
+using testing::list_paths;
+using testing::make_temp_dir;
 
 constexpr char kGood[] = "hello, strata\n";
 
@@ -88,7 +88,7 @@ class HttpSources : public ::testing::Test {
   }
 
   std::vector<std::string> stored_files() const {
-    return list_tree(cache_.path() + "/sources/sha256");
+    return list_paths(cache_.path() + "/sources/sha256");
   }
 
   // How many requests the server has seen for `path`.
@@ -102,7 +102,7 @@ class HttpSources : public ::testing::Test {
 
   static inline pid_t server_pid_ = 0;
   static inline std::string base_url_;
-  TempDir cache_ = scratch_dir();
+  TempDir cache_ = make_temp_dir();
   CurlFetcher fetcher_;
 };
 
@@ -210,7 +210,7 @@ TEST_F(HttpSources, RefusedConnectionIsReported) {
 }
 
 TEST_F(HttpSources, FileUrlsAreRead) {
-  TempDir dir = scratch_dir();
+  TempDir dir = make_temp_dir();
   ASSERT_TRUE(write_file(dir.path() + "/local.txt", kGood).ok());
   UniqueFd fd(::memfd_create("file", MFD_CLOEXEC));
   ASSERT_TRUE(fetcher_.fetch("file://" + dir.path() + "/local.txt", fd.get(), test_options()).ok());

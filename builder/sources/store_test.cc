@@ -7,14 +7,15 @@
 #include "builder/base/fs.h"
 #include "builder/sources/path_source.h"
 #include "builder/sources/source_set.h"
-#include "builder/sources/test_util.h"
+#include "tests/support/fake_fetcher.h"
+#include "tests/support/test_util.h"
 
 namespace strata::builder::sources {
 namespace {
 
 using testing::FakeFetcher;
-using testing::list_tree;
-using testing::scratch_dir;
+using testing::list_paths;
+using testing::make_temp_dir;
 
 constexpr char kUrl[] = "https://example.org/dl/hello-2.12.tar.gz";
 
@@ -28,7 +29,7 @@ SourceOptions options_for(const TempDir& cache, bool offline = false) {
 }
 
 TEST(SourceStore, UrlSourceIsFetchedVerifiedAndStoredByDigest) {
-  TempDir cache = scratch_dir();
+  TempDir cache = make_temp_dir();
   FakeFetcher fetcher;
   fetcher.bodies[kUrl] = "tarball bytes";
   SourceStore store(options_for(cache));
@@ -38,11 +39,11 @@ TEST(SourceStore, UrlSourceIsFetchedVerifiedAndStoredByDigest) {
   EXPECT_EQ(stored->kind, SourceKind::kArchive);
   EXPECT_EQ(stored->file_name, "hello-2.12.tar.gz");
   EXPECT_EQ(*read_file(stored->blob_path), "tarball bytes");
-  EXPECT_EQ(list_tree(store.blob_dir()), std::vector<std::string>{sha256_of("tarball bytes").hex});
+  EXPECT_EQ(list_paths(store.blob_dir()), std::vector<std::string>{sha256_of("tarball bytes").hex});
 }
 
 TEST(SourceStore, StoredBlobIsReusedWithoutFetching) {
-  TempDir cache = scratch_dir();
+  TempDir cache = make_temp_dir();
   FakeFetcher fetcher;
   fetcher.bodies[kUrl] = "tarball bytes";
   SourceStore store(options_for(cache));
@@ -52,7 +53,7 @@ TEST(SourceStore, StoredBlobIsReusedWithoutFetching) {
 }
 
 TEST(SourceStore, DigestMismatchNamesBothDigestsAndStoresNothing) {
-  TempDir cache = scratch_dir();
+  TempDir cache = make_temp_dir();
   FakeFetcher fetcher;
   fetcher.bodies[kUrl] = "tampered";
   SourceStore store(options_for(cache));
@@ -63,11 +64,11 @@ TEST(SourceStore, DigestMismatchNamesBothDigestsAndStoresNothing) {
                                             std::string(kUrl) + "): digest mismatch: expected " +
                                             sha256_of("original").str() + ", actual " +
                                             sha256_of("tampered").str());
-  EXPECT_TRUE(list_tree(store.blob_dir()).empty());
+  EXPECT_TRUE(list_paths(store.blob_dir()).empty());
 }
 
 TEST(SourceStore, FetchErrorIsLocatedAndLeavesNoTemporaryFile) {
-  TempDir cache = scratch_dir();
+  TempDir cache = make_temp_dir();
   FakeFetcher fetcher;
   fetcher.errors[kUrl] = "fetching " + std::string(kUrl) + ": connection reset";
   SourceStore store(options_for(cache));
@@ -77,11 +78,11 @@ TEST(SourceStore, FetchErrorIsLocatedAndLeavesNoTemporaryFile) {
                                             std::string(kUrl) + "): fetching " + kUrl +
                                             ": connection reset");
   EXPECT_EQ(stored.error().code(), ErrorCode::kIo);
-  EXPECT_TRUE(list_tree(store.blob_dir()).empty());
+  EXPECT_TRUE(list_paths(store.blob_dir()).empty());
 }
 
 TEST(SourceStore, CorruptBlobIsRemovedAndFetchedAgain) {
-  TempDir cache = scratch_dir();
+  TempDir cache = make_temp_dir();
   FakeFetcher fetcher;
   fetcher.bodies[kUrl] = "good";
   SourceStore store(options_for(cache));
@@ -94,7 +95,7 @@ TEST(SourceStore, CorruptBlobIsRemovedAndFetchedAgain) {
 }
 
 TEST(SourceStore, OfflineUsesOnlyTheStore) {
-  TempDir cache = scratch_dir();
+  TempDir cache = make_temp_dir();
   FakeFetcher fetcher;
   fetcher.bodies[kUrl] = "good";
   SourceStore offline(options_for(cache, true));
@@ -112,7 +113,7 @@ TEST(SourceStore, OfflineUsesOnlyTheStore) {
 }
 
 TEST(SourceStore, OfflineReportsAndRemovesACorruptBlob) {
-  TempDir cache = scratch_dir();
+  TempDir cache = make_temp_dir();
   FakeFetcher fetcher;
   SourceStore store(options_for(cache, true));
   ASSERT_TRUE(make_dirs(store.blob_dir()).ok());
@@ -124,13 +125,13 @@ TEST(SourceStore, OfflineReportsAndRemovesACorruptBlob) {
             "source 'hello-src' (" + std::string(kUrl) + "): the stored copy " + blob +
                 " was corrupt (" + sha256_of("bit rot").str() +
                 ") and has been removed; fetch it again without --offline");
-  EXPECT_TRUE(list_tree(store.blob_dir()).empty());
+  EXPECT_TRUE(list_paths(store.blob_dir()).empty());
   EXPECT_EQ(fetcher.calls, 0);
 }
 
 TEST(SourceStore, PathFileIsVerifiedAndCopiedIntoTheStore) {
-  TempDir cache = scratch_dir();
-  TempDir spec_dir = scratch_dir();
+  TempDir cache = make_temp_dir();
+  TempDir spec_dir = make_temp_dir();
   ASSERT_TRUE(make_dirs(spec_dir.path() + "/files").ok());
   ASSERT_TRUE(write_file(spec_dir.path() + "/files/motd", "welcome\n").ok());
   FakeFetcher fetcher;
@@ -145,7 +146,7 @@ TEST(SourceStore, PathFileIsVerifiedAndCopiedIntoTheStore) {
 }
 
 TEST(SourceStore, MissingPathIsLocated) {
-  TempDir cache = scratch_dir();
+  TempDir cache = make_temp_dir();
   FakeFetcher fetcher;
   specs::Source source{
       .name = "motd", .path = "nope", .sha256 = sha256_of(""), .loc = {"s.yaml", 3, 11}};
@@ -165,7 +166,7 @@ void make_tree(const std::string& dir) {
 }
 
 TEST(PathDigest, DirectoryDigestIgnoresMtimesAndUmaskButNotExecutableBits) {
-  TempDir dir = scratch_dir();
+  TempDir dir = make_temp_dir();
   make_tree(dir.path());
   Result<Digest> first = path_digest(dir.path());
   ASSERT_TRUE(first.ok()) << first.error().to_string();
@@ -181,14 +182,14 @@ TEST(PathDigest, DirectoryDigestIgnoresMtimesAndUmaskButNotExecutableBits) {
 }
 
 TEST(PathDigest, FileDigestIsItsSha256) {
-  TempDir dir = scratch_dir();
+  TempDir dir = make_temp_dir();
   ASSERT_TRUE(write_file(dir.path() + "/f", "abc").ok());
   EXPECT_EQ(*path_digest(dir.path() + "/f"), sha256_of("abc"));
 }
 
 TEST(SourceStore, PathDirectoryIsStoredAsItsTar) {
-  TempDir cache = scratch_dir();
-  TempDir spec_dir = scratch_dir();
+  TempDir cache = make_temp_dir();
+  TempDir spec_dir = make_temp_dir();
   make_tree(spec_dir.path() + "/tree");
   Digest digest = *path_digest(spec_dir.path() + "/tree");
   FakeFetcher fetcher;
@@ -202,8 +203,8 @@ TEST(SourceStore, PathDirectoryIsStoredAsItsTar) {
 }
 
 TEST(SourceStore, PathDirectoryMismatchTellsHowToGetTheDigest) {
-  TempDir cache = scratch_dir();
-  TempDir spec_dir = scratch_dir();
+  TempDir cache = make_temp_dir();
+  TempDir spec_dir = make_temp_dir();
   make_tree(spec_dir.path() + "/tree");
   Digest actual = *path_digest(spec_dir.path() + "/tree");
   FakeFetcher fetcher;
@@ -216,7 +217,7 @@ TEST(SourceStore, PathDirectoryMismatchTellsHowToGetTheDigest) {
                 ", actual " + actual.str() +
                 " (a directory's digest is that of its strata-det/1 tar; 'strata hash DIR' "
                 "prints it)");
-  EXPECT_TRUE(list_tree(store.blob_dir()).empty());
+  EXPECT_TRUE(list_paths(store.blob_dir()).empty());
 }
 
 TEST(SourceNames, ArchivesAreRecognizedBySuffix) {
@@ -244,7 +245,7 @@ TEST(SourceNames, FileNameComesFromTheUrlPath) {
 }
 
 TEST(SourceSet, FetchesEverySourceOfTheSpecInOrder) {
-  TempDir cache = scratch_dir();
+  TempDir cache = make_temp_dir();
   FakeFetcher fetcher;
   fetcher.bodies["https://h/a.txt"] = "a";
   fetcher.bodies["https://h/b.txt"] = "b";

@@ -6,14 +6,14 @@
 
 #include "builder/base/fs.h"
 #include "builder/sources/path_source.h"
-#include "builder/sources/test_util.h"
 #include "tests/support/test_archive.h"
+#include "tests/support/test_util.h"
 
 namespace strata::builder::sources {
 namespace {
 
-using testing::list_tree;
-using testing::scratch_dir;
+using testing::list_paths;
+using testing::make_temp_dir;
 using testing::TestEntry;
 using testing::TestFormat;
 using testing::write_test_archive;
@@ -44,9 +44,9 @@ class Unpack : public ::testing::Test {
     Result<void> unpacked = unpack_source(stored, dest());
     ASSERT_FALSE(unpacked.ok());
     EXPECT_EQ(unpacked.error().to_string(), message);
-    EXPECT_EQ(list_tree(work()), std::vector<std::string>{});
+    EXPECT_EQ(list_paths(work()), std::vector<std::string>{});
     std::vector<std::string> left;
-    for (std::string& path : list_tree(root_.path())) {
+    for (std::string& path : list_paths(root_.path())) {
       if (!path.starts_with("blobs/")) left.push_back(std::move(path));
     }
     EXPECT_EQ(left, (std::vector<std::string>{"blobs", "work"}));
@@ -57,7 +57,7 @@ class Unpack : public ::testing::Test {
     return text.ok() ? *text : "<" + text.error().to_string() + ">";
   }
 
-  TempDir root_ = scratch_dir();
+  TempDir root_ = make_temp_dir();
 };
 
 std::vector<TestEntry> release_tree() {
@@ -78,7 +78,7 @@ TEST_P(UnpackFormats, ExtractsWithStripZeroOneAndTwo) {
   stored.source.strip = 1;
   Result<void> one = unpack_source(stored, dest());
   ASSERT_TRUE(one.ok()) << one.error().to_string();
-  EXPECT_EQ(list_tree(dest()),
+  EXPECT_EQ(list_paths(dest()),
             (std::vector<std::string>{"configure", "main.c", "src", "src/main.c"}));
   EXPECT_EQ(read("main.c"), "int main() {}\n");  // through the unpacked symlink
   struct stat st;
@@ -89,7 +89,7 @@ TEST_P(UnpackFormats, ExtractsWithStripZeroOneAndTwo) {
 
   stored.source.strip = 2;
   ASSERT_TRUE(unpack_source(stored, dest()).ok());
-  EXPECT_EQ(list_tree(dest()), std::vector<std::string>{"main.c"});
+  EXPECT_EQ(list_paths(dest()), std::vector<std::string>{"main.c"});
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, UnpackFormats,
@@ -125,7 +125,7 @@ TEST_F(Unpack, DotComponentsAreNotCountedByStrip) {
                                  {.path = "./pkg-1.0/./src/x.c", .content = "x"}},
                                 TestFormat::kTarGz, 1);
   ASSERT_TRUE(unpack_source(stored, dest()).ok());
-  EXPECT_EQ(list_tree(dest()), (std::vector<std::string>{"src", "src/x.c"}));
+  EXPECT_EQ(list_paths(dest()), (std::vector<std::string>{"src", "src/x.c"}));
 }
 
 TEST_F(Unpack, RefusesEntriesBelowAFile) {
@@ -222,7 +222,7 @@ TEST_F(Unpack, ReportsACorruptArchive) {
   ASSERT_FALSE(unpacked.ok());
   EXPECT_EQ(unpacked.error().message(),
             "source 'pkg' (pkg.tar.gz): entry 'f': reading the entry's data: truncated gzip input");
-  EXPECT_EQ(list_tree(work()), std::vector<std::string>{});
+  EXPECT_EQ(list_paths(work()), std::vector<std::string>{});
 }
 
 TEST_F(Unpack, ReportsAFileThatIsNotAnArchive) {
@@ -272,7 +272,7 @@ TEST_F(Unpack, DirectorySourceRoundTrips) {
                       .file_name = "tree",
                       .blob_path = blob};
   ASSERT_TRUE(unpack_source(stored, dest()).ok());
-  EXPECT_EQ(list_tree(dest()), (std::vector<std::string>{"l", "sub", "sub/f"}));
+  EXPECT_EQ(list_paths(dest()), (std::vector<std::string>{"l", "sub", "sub/f"}));
   EXPECT_EQ(read("l"), "content");
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "builder/base/fs.h"
+#include "tests/support/test_util.h"
 
 namespace strata::builder {
 namespace {
@@ -91,17 +92,14 @@ TEST(LayerTree, HardlinkToMissingTargetIsAnError) {
 class HostTreeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = TempDir::create("/tmp", "strata-tree-test-");
-    ASSERT_TRUE(t.ok());
-    tmp_ = std::make_unique<TempDir>(*std::move(t));
-    root_ = tmp_->path() + "/src";
+    root_ = tmp_.path() + "/src";
     ASSERT_TRUE(make_dirs(root_ + "/sub").ok());
     ASSERT_TRUE(write_file(root_ + "/run.sh", "#!/bin/sh\n", 0700).ok());
     ASSERT_TRUE(write_file(root_ + "/sub/data", "d", 0600).ok());
     ASSERT_EQ(::symlink("../run.sh", (root_ + "/sub/link").c_str()), 0);
     ASSERT_EQ(::link((root_ + "/sub/data").c_str(), (root_ + "/a-hard").c_str()), 0);
   }
-  std::unique_ptr<TempDir> tmp_;
+  TempDir tmp_ = testing::make_temp_dir("strata-tree-test-");
   std::string root_;
 };
 

@@ -5,6 +5,7 @@
 #include "attest/dsse.h"
 #include "builder/base/fs.h"
 #include "specs/parse.h"
+#include "tests/support/test_util.h"
 
 namespace strata::builder {
 namespace {
@@ -38,9 +39,6 @@ image:
 class VerifyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = TempDir::create("/tmp", "strata-verify-test-");
-    ASSERT_TRUE(t.ok());
-    tmp_ = std::make_unique<TempDir>(*std::move(t));
     ASSERT_TRUE(make_dirs(path("spec/files")).ok());
     ASSERT_TRUE(write_file(path("spec/files/motd"), "hello\n").ok());
     ASSERT_TRUE(write_file(spec_path(), kSpec).ok());
@@ -57,7 +55,7 @@ class VerifyTest : public ::testing::Test {
     subject_ = built->image.manifest.digest;
   }
 
-  std::string path(const std::string& rel) const { return tmp_->path() + "/" + rel; }
+  std::string path(const std::string& rel) const { return tmp_.path() + "/" + rel; }
   std::string spec_path() const { return path("spec/strata.yaml"); }
 
   Result<VerifyReport> verify(std::optional<attest::PublicKey> key = std::nullopt,
@@ -69,7 +67,7 @@ class VerifyTest : public ::testing::Test {
         .strata_version = "0.1.0",
         .strata_sha256 = sha256_of("strata"),
         .host_architecture = "amd64",
-        .scratch_dir = tmp_->path(),
+        .scratch_dir = tmp_.path(),
         .packages = {.cache_dir = path("cache")},
         .fetcher = &fetcher_,
         .runner = &runner_};
@@ -87,7 +85,7 @@ class VerifyTest : public ::testing::Test {
     ASSERT_TRUE(write_file(path("out/demo.provenance.json"), *canonical_json(p)).ok());
   }
 
-  std::unique_ptr<TempDir> tmp_;
+  TempDir tmp_ = testing::make_temp_dir("strata-verify-test-");
   Digest subject_;
   NoFetcher fetcher_;
   NoRunner runner_;

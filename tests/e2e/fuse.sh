@@ -5,11 +5,13 @@
 # (publish_dir) and the cache must all work, and give the digests a build elsewhere gives.
 source "$(dirname "$0")/lib/e2e.sh"
 
-command -v disorderfs >/dev/null || { echo "SKIP: disorderfs is not installed"; exit 77; }
-[[ -c /dev/fuse ]] || { echo "SKIP: no /dev/fuse"; exit 77; }
+command -v disorderfs >/dev/null || skip "disorderfs is not installed"
+[[ -c /dev/fuse ]] || skip "no /dev/fuse"
+probe_sandbox  # c-hello is a package build
+[[ -z "$SANDBOX_SKIP" ]] || skip "$SANDBOX_SKIP"
 mkdir "$WORK/real" "$WORK/mnt"
 disorderfs --shuffle-dirents=yes "$WORK/real" "$WORK/mnt" >/dev/null 2>&1 \
-  || { echo "SKIP: cannot mount disorderfs here"; exit 77; }
+  || skip "cannot mount disorderfs here (FUSE needs root or a setuid fusermount)"
 trap 'fusermount -u "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt"; rm -rf "$WORK"' EXIT
 
 expected=$(build_digest "$SOURCE_DIR/examples/c-hello/strata.yaml" "$WORK/outside" --cache "$WORK/cache-outside")

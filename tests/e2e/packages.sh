@@ -7,9 +7,8 @@
 # and leaves no output; the built entrypoints really run.
 source "$(dirname "$0")/lib/e2e.sh"
 
-if ! "$STRATA" sandbox -- true 2>"$WORK/userns.err"; then
-  if [[ $? -eq 3 ]]; then echo "SKIP: $(cat "$WORK/userns.err")"; exit 77; fi
-fi
+probe_sandbox
+[[ -z "$SANDBOX_SKIP" ]] || skip "$SANDBOX_SKIP"
 cache="$WORK/cache"
 build() { "$STRATA" build "$@" --cache "$cache" 2>"$WORK/stderr" | tail -n 1; }
 
@@ -26,7 +25,7 @@ run_image() {  # run_image LAYOUT TAG CMD...
   local layout=$1 tag=$2
   shift 2
   rm -rf "$WORK/bundle"
-  client_umoci_unpack "$layout" "$tag" "$WORK/bundle" >/dev/null
+  umoci_unpack "$layout" "$tag" "$WORK/bundle" >/dev/null
   "$STRATA" sandbox --rootfs "$WORK/bundle/rootfs" -- "$@"
 }
 expect_eq "c-hello entrypoint runs" "hello, strata! (built from source by strata)" \

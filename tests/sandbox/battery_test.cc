@@ -22,6 +22,8 @@
 
 #include "builder/base/fs.h"
 #include "sandbox/sandbox.h"
+#include "tests/support/host_probe.h"
+#include "tests/support/test_util.h"
 
 namespace strata::sandbox {
 namespace {
@@ -61,13 +63,9 @@ class HostSleeper {
 class SandboxBattery : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<void> userns = check_user_namespaces();
-    if (!userns.ok()) GTEST_SKIP() << userns.error().message();
-    Result<TempDir> dir = TempDir::create("/var/tmp", "strata-battery-");
-    ASSERT_TRUE(dir.ok()) << dir.error().message();
-    host_dir_ = std::make_unique<TempDir>(std::move(*dir));
-    ::chmod(host_dir_->path().c_str(), 0755);
-    secret_ = host_dir_->path() + "/secret";
+    if (std::string why = testing::sandbox_unavailable(); !why.empty()) GTEST_SKIP() << why;
+    ::chmod(host_dir_.path().c_str(), 0755);
+    secret_ = host_dir_.path() + "/secret";
     std::ofstream(secret_) << "host secret\n";
   }
 
@@ -109,7 +107,9 @@ class SandboxBattery : public ::testing::Test {
     EXPECT_NE(run.output.find(detail, line), std::string::npos) << run.output;
   }
 
-  std::unique_ptr<TempDir> host_dir_;
+  // In /var/tmp, not $TMPDIR: a host path below /tmp is shadowed by the sandbox's own /tmp
+  // tmpfs, so the escape probes would fail for the wrong reason.
+  TempDir host_dir_ = testing::make_temp_dir("strata-battery-", "/var/tmp");
   std::string secret_;
 };
 
@@ -172,7 +172,7 @@ TEST_F(SandboxBattery, RootfsProcSysAndSysAreNotWritable) {
 }
 
 TEST_F(SandboxBattery, ReadOnlyBindRejectsWritesAndReadWriteBindAcceptsThem) {
-  std::string ro = host_dir_->path() + "/ro", rw = host_dir_->path() + "/rw";
+  std::string ro = host_dir_.path() + "/ro", rw = host_dir_.path() + "/rw";
   std::filesystem::create_directories(ro);
   std::filesystem::create_directories(rw);
   std::ofstream(ro + "/f") << "orig";
@@ -217,7 +217,7 @@ TEST_F(SandboxBattery, EscapesThroughDotDotSymlinksAndProcFail) {
 
 TEST_F(SandboxBattery, LeakedHostDescriptorIsClosed) {
   // Deliberately inheritable: the sandbox must close it anyway.
-  int leaked = ::open(host_dir_->path().c_str(), O_RDONLY | O_DIRECTORY);
+  int leaked = ::open(host_dir_.path().c_str(), O_RDONLY | O_DIRECTORY);
   ASSERT_GE(leaked, 0);
   expect_blocked(probe({"fds"}), "access /proc/1/fd: Permission denied");
   std::string through = "/proc/self/fd/" + std::to_string(leaked) + "/secret";

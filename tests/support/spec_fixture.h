@@ -6,24 +6,20 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <memory>
-
 #include "builder/base/fs.h"
 #include "specs/plan.h"
+#include "tests/support/test_util.h"
 
 namespace strata::builder {
 
 class SpecFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = TempDir::create("/tmp", "strata-pipeline-test-");
-    ASSERT_TRUE(t.ok());
-    tmp_ = std::make_unique<TempDir>(*std::move(t));
-    ASSERT_TRUE(make_dirs(tmp_->path() + "/spec/files").ok());
-    ASSERT_TRUE(write_file(tmp_->path() + "/spec/files/motd", "hello\n").ok());
+    ASSERT_TRUE(make_dirs(tmp_.path() + "/spec/files").ok());
+    ASSERT_TRUE(write_file(tmp_.path() + "/spec/files/motd", "hello\n").ok());
     plan_.spec.name = "demo";
     plan_.spec.version = "1.0";
-    plan_.spec.dir = tmp_->path() + "/spec";
+    plan_.spec.dir = tmp_.path() + "/spec";
     plan_.spec.epoch = 1700000000;
     plan_.spec.image.architecture = "amd64";
     specs::LayerSpec layer;
@@ -36,7 +32,7 @@ class SpecFixture : public ::testing::Test {
     return ::lstat(path.c_str(), &st) == 0;
   }
 
-  std::unique_ptr<TempDir> tmp_;
+  TempDir tmp_ = testing::make_temp_dir("strata-pipeline-test-");
   specs::Plan plan_;
 };
 

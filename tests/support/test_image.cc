@@ -113,12 +113,6 @@ LayerEntry symlink_entry(std::string path, std::string target) {
           .link_target = std::move(target)};
 }
 
-TempDir make_temp_dir() {
-  auto dir = TempDir::create("/tmp", "strata-rootfs-test-");
-  EXPECT_TRUE(dir.ok());
-  return *std::move(dir);
-}
-
 std::vector<std::string> list_tree(const std::string& root) {
   namespace fs = std::filesystem;
   std::vector<std::string> out;

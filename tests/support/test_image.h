@@ -8,6 +8,7 @@
 #include "builder/base/fs.h"
 #include "builder/layer/layer_blob.h"
 #include "builder/oci/layout_writer.h"
+#include "tests/support/test_util.h"
 
 namespace strata::builder::testing {
 
@@ -41,9 +42,6 @@ oci::WrittenImage write_image(const std::string& layout_dir,
 LayerEntry file_entry(std::string path, std::string content, uint32_t mode = 0644);
 LayerEntry dir_entry(std::string path, uint32_t mode = 0755);
 LayerEntry symlink_entry(std::string path, std::string target);
-
-// A temporary directory for one test, removed afterwards.
-TempDir make_temp_dir();
 
 // "f:<content>", "d", "l:<target>" for every path below `root`, sorted; for tree checks.
 std::vector<std::string> list_tree(const std::string& root);

@@ -16,7 +16,8 @@ SKIP = 77
 
 DEBIAN_OCI_SCHEMA_DIR = "/usr/share/gocode/src/github.com/opencontainers/image-spec/schema"
 _REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-SHARED_SCHEMA_DIR = os.path.normpath(os.path.join(_REPO_ROOT, "..", "shared", "schemas"))
+# The official schemas, vendored (tests/schemas/README.md: sources and licences).
+VENDORED_SCHEMA_DIR = os.path.join(_REPO_ROOT, "tests", "schemas")
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
@@ -63,7 +64,7 @@ def _supports_registry():
 
 class SchemaDir:
     """A folder of schema files; any http(s) URI resolves to the file named by its last path
-    segment (rule from shared/schemas/README.md), so remote $ids never hit the network."""
+    segment (rule from tests/schemas/README.md), so remote $ids never hit the network."""
 
     def __init__(self, directory, draft4_default=False):
         self.dir = directory

@@ -4,7 +4,7 @@
 Usage: validate_json_schema.py [--schema-dir DIR] SCHEMA DOC...
 
 SCHEMA is a path to a schema file, or a bare file name looked up in the schema directory
-(--schema-dir, else $STRATA_SCHEMA_DIR, else <repo>/../shared/schemas), e.g. `spdx-schema.json`,
+(--schema-dir, else $STRATA_SCHEMA_DIR, else the vendored <repo>/tests/schemas), e.g. `spdx-schema.json`,
 `bom-1.6.schema.json`, `openvex_json_schema.json`. Remote `$ref`s (http/https) resolve to the file
 with the same last path segment in the schema's own directory (or the schema directory), so
 CycloneDX's spdx.schema.json / jsf-0.82.schema.json and the OCI defs*.json resolve offline.
@@ -13,8 +13,8 @@ with our own RFC 3339 checker (Debian's jsonschema 4.10.3 has none); other forma
 only where the installed jsonschema can.
 
 Prints "OK: DOC" or "FAIL: DOC: <json path>: <message>" lines. Exit 0 all valid, 1 invalid or
-unreadable document, 2 usage / unreadable schema, 77 (SKIP) when a bare SCHEMA name is not found
-in any schema directory.
+unreadable document, 2 usage / unreadable schema, or a bare SCHEMA name found in no schema
+directory (the vendored copies ship with the repo, so a missing one is a bug, not the machine's).
 """
 import argparse
 import json
@@ -37,11 +37,11 @@ def main():
         sdir = os.path.dirname(os.path.abspath(a.schema))
         schema_ref = os.path.abspath(a.schema)
     else:
-        cands = [d for d in (a.schema_dir, os.environ.get("STRATA_SCHEMA_DIR"), schema_util.SHARED_SCHEMA_DIR) if d]
+        cands = [d for d in (a.schema_dir, os.environ.get("STRATA_SCHEMA_DIR"), schema_util.VENDORED_SCHEMA_DIR) if d]
         sdir = next((d for d in cands if os.path.isfile(os.path.join(d, a.schema))), None)
         if sdir is None:
-            print(f"SKIP: schema {a.schema!r} not found in: {', '.join(cands)} (set STRATA_SCHEMA_DIR)")
-            return schema_util.SKIP
+            print(f"ERROR: schema {a.schema!r} not found in: {', '.join(cands)}")
+            return 2
         schema_ref = os.path.join(sdir, a.schema)
     try:
         validator = schema_util.SchemaDir(sdir).validator(schema_ref)

@@ -5,9 +5,10 @@ the schemas do not check.
 Usage: validate_oci_schemas.py [--schema-dir DIR] [--no-canonical] [--no-diff-ids] LAYOUT_DIR
 
 Schema directory (first one holding all 7 OCI schema files wins):
-  --schema-dir DIR, else $STRATA_SCHEMA_DIR, else Debian's golang-github-opencontainers-image-spec-dev
-  (/usr/share/gocode/src/github.com/opencontainers/image-spec/schema, image-spec 1.1.0~rc2), else
-  <repo>/../shared/schemas (image-spec v1.1.1 copies). None found: prints "SKIP: ..." and exits 77.
+  --schema-dir DIR, else $STRATA_SCHEMA_DIR, else the vendored <repo>/tests/schemas (image-spec
+  v1.1.1 copies, so every clone validates alike), else Debian's golang-github-opencontainers-image-spec-dev
+  (/usr/share/gocode/src/github.com/opencontainers/image-spec/schema, image-spec 1.1.0~rc2).
+  None found (only possible with an explicit --schema-dir): prints "SKIP: ..." and exits 77.
 
 Checks (each failure is one "FAIL: <where>: <what>" line):
   * oci-layout   -> image-layout-schema.json, imageLayoutVersion == "1.0.0"
@@ -66,8 +67,8 @@ def find_schema_dir(explicit):
         cands.append(("--schema-dir", explicit))
     if os.environ.get("STRATA_SCHEMA_DIR"):
         cands.append(("$STRATA_SCHEMA_DIR", os.environ["STRATA_SCHEMA_DIR"]))
+    cands.append(("tests/schemas", schema_util.VENDORED_SCHEMA_DIR))
     cands.append(("Debian image-spec package", schema_util.DEBIAN_OCI_SCHEMA_DIR))
-    cands.append(("shared/schemas", schema_util.SHARED_SCHEMA_DIR))
     tried = []
     for label, d in cands:
         missing = [f for f in OCI_FILES if not os.path.isfile(os.path.join(d, f))]

@@ -30,3 +30,41 @@ build_digest() {
 }
 
 golden() { cat "$E2E_DIR/golden/$1"; }
+
+# skip REASON: the whole test cannot run on this machine (CTest's SKIP_RETURN_CODE 77).
+skip() { echo "SKIP: $*"; exit 77; }
+
+# as_nobody CMD...: runs CMD as uid/gid 65534 with no supplementary groups (needs root).
+as_nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
+
+# probe_nobody: sets NOBODY_SKIP to why commands cannot run as uid 65534 here, or to "" when they
+# can: root (to switch users), setpriv, $WORK reachable by that uid ($TMPDIR may lie below a
+# 0700 directory such as /root) and $STRATA executable by it.
+probe_nobody() {
+  NOBODY_SKIP=""
+  if [[ $EUID -ne 0 ]]; then NOBODY_SKIP="needs root to switch to uid 65534"; return; fi
+  command -v setpriv >/dev/null || { NOBODY_SKIP="setpriv is not installed"; return; }
+  chmod 755 "$WORK"
+  as_nobody test -x "$WORK" || { NOBODY_SKIP="uid 65534 cannot reach $WORK (point TMPDIR elsewhere)"; return; }
+  as_nobody test -x "$STRATA" || NOBODY_SKIP="uid 65534 cannot execute $STRATA"
+}
+
+# probe_sandbox [as_nobody]: sets SANDBOX_SKIP to why strata's sandbox cannot run here (strata
+# exits 3: no user namespaces, for this user or at all, or AppArmor/seccomp blocks them), or to
+# "" when `strata sandbox -- true` works. Any other failure is strata's, not the host's: FAIL.
+# Run as root, it says nothing about uid 65534: pass as_nobody to probe that user.
+probe_sandbox() {
+  local rc=0
+  (cd / && "$@" "$STRATA" sandbox -- true) 2>"$WORK/sandbox-probe.err" || rc=$?
+  case $rc in
+  0) SANDBOX_SKIP="" ;;
+  3) SANDBOX_SKIP="strata's sandbox cannot run${1:+ as uid 65534}: $(head -n 1 "$WORK/sandbox-probe.err")" ;;
+  *) cat "$WORK/sandbox-probe.err" >&2; fail "strata sandbox -- true${1:+ as uid 65534}: exit $rc" ;;
+  esac
+}
+
+# umoci_unpack DIR TAG BUNDLE: umoci unpack, keeping owners as root and --rootless (every owner
+# becomes the caller) otherwise; for checks that do not look at owners.
+umoci_unpack() {
+  if [[ $EUID -eq 0 ]]; then client_umoci_unpack "$@"; else client_umoci_unpack_rootless "$@"; fi
+}

@@ -70,9 +70,10 @@ mk ocionly --tag "$TAG" --containerd-name "" --no-docker-manifest --host-binary 
 client_make_archive ocionly ocionly.tar
 
 echo "== schema validation"
-check "validate_oci_schemas (default schema dir)" client_validate_schemas good
-if [[ -d "$LIB/../../../../shared/schemas" ]]; then
-    check "validate_oci_schemas (shared/schemas v1.1.1)" client_validate_schemas good --schema-dir "$LIB/../../../../shared/schemas"
+check "validate_oci_schemas (default: vendored tests/schemas v1.1.1)" client_validate_schemas good
+debian_schemas=/usr/share/gocode/src/github.com/opencontainers/image-spec/schema
+if [[ -d "$debian_schemas" ]]; then
+    check "validate_oci_schemas (Debian image-spec 1.1.0~rc2)" client_validate_schemas good --schema-dir "$debian_schemas"
 fi
 check "validate_oci_schemas (oci-only layout)" client_validate_schemas ocionly
 rc=0; out="$(STRATA_SCHEMA_DIR=/nonexistent "$CLIENTS_PYTHON" "$CLIENTS_TOOLS_DIR/validate_oci_schemas.py" --schema-dir /nonexistent good)" || rc=$?

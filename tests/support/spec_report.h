@@ -1,5 +1,5 @@
-// Helpers for the specs/ unit tests: a spec directory on disk for the file checks, and
-// parsing an inline spec to its whole error report.
+// The specs/ tests' helpers: a spec directory on disk for the file checks, and parsing an
+// inline spec to its whole error report.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 
 #include "builder/base/fs.h"
 #include "specs/parse.h"
+#include "tests/support/test_util.h"
 
 namespace strata::specs::testing {
 
@@ -19,14 +20,14 @@ namespace strata::specs::testing {
 class SpecDir {
  public:
   SpecDir()
-      : dir_(*TempDir::create(::testing::TempDir(), "strata-specs-")),
+      : dir_(make_temp_dir("strata-specs-")),
         path_(std::filesystem::path(dir_.path()).lexically_normal().string()) {
     EXPECT_TRUE(make_dirs(dir_.path() + "/files/etc").ok());
     EXPECT_TRUE(write_file(dir_.path() + "/files/motd", "hello\n").ok());
     EXPECT_TRUE(write_file(dir_.path() + "/files/etc/hosts", "").ok());
     EXPECT_TRUE(write_file(dir_.path() + "/hello-2.12.tar.gz", "tar").ok());
   }
-  // Normalized: ::testing::TempDir() ends in '/', and Spec::dir is normalized.
+  // Normalized, as Spec::dir is ($TMPDIR may hold "//" or "..").
   const std::string& path() const { return path_; }
 
  private:

@@ -1,16 +1,12 @@
-// Shared fixtures for attest/ tests: a Plan that uses every input kind, and a schema check
-// through tests/tools/validate_json_schema.py.
+// The attest/ tests' Plan: one that uses every input kind (url and path sources, dependent
+// packages, an environment image and a base image).
 #pragma once
 
-#include <gtest/gtest.h>
-
-#include <cstdlib>
-#include <string>
+#include <string_view>
 
 #include "builder/base/digest.h"
-#include "builder/base/fs.h"
-#include "builder/base/json.h"
 #include "specs/plan.h"
+#include "tests/support/test_util.h"
 
 namespace strata::attest::testing {
 
@@ -43,24 +39,6 @@ inline specs::Plan full_plan() {
   layer.packages.push_back({.name = "hello"});
   s.image.layers.push_back(layer);
   return plan;
-}
-
-// Validates `doc` against SCHEMA (a file in ../shared/schemas); skips the test with the
-// validator's reason when the schemas are not there.
-inline void expect_schema_valid(const Json& doc, const std::string& schema) {
-  const char* source_dir = std::getenv("STRATA_SOURCE_DIR");
-  if (!source_dir) GTEST_SKIP() << "STRATA_SOURCE_DIR is not set (run through ctest)";
-  auto tmp = TempDir::create("/tmp", "strata-attest-schema-");
-  ASSERT_TRUE(tmp.ok());
-  std::string doc_path = tmp->path() + "/doc.json";
-  ASSERT_TRUE(write_file(doc_path, *canonical_json(doc)).ok());
-  std::string out_path = tmp->path() + "/out.txt";
-  std::string cmd = std::string("python3 ") + source_dir + "/tests/tools/validate_json_schema.py " +
-                    schema + " " + doc_path + " >" + out_path + " 2>&1";
-  int rc = std::system(cmd.c_str());
-  std::string out = read_file(out_path).ok() ? *read_file(out_path) : std::string();
-  if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) GTEST_SKIP() << out;
-  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << out;
 }
 
 }  // namespace strata::attest::testing
