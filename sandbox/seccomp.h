@@ -13,9 +13,9 @@
 
 namespace strata::sandbox {
 
-// default_policy() (declared in config.h) is docs/design.md's list: EPERM for mount and the new mount
-// API, namespace creation (unshare, setns, clone with CLONE_NEW*), ptrace and process_vm_*, bpf,
-// perf_event_open, key management, kexec and modules, reboot, swap, clock and time setting,
+// default_policy() (declared in config.h) is docs/design.md's list: EPERM for mount and the new
+// mount API, namespace creation (unshare, setns, clone with CLONE_NEW*), ptrace and process_vm_*,
+// bpf, perf_event_open, key management, kexec and modules, reboot, swap, clock and time setting,
 // io_uring, userfaultfd, open_by_handle_at, acct, quotactl, syslog, personality changes and
 // TIOCSTI; ENOSYS for clone3 (its flags live in memory seccomp cannot read, so libc falls back to
 // clone); foreign ABIs (i386, x32) kill the process.
