@@ -351,6 +351,8 @@ const char* step_name(Step step) {
       return "bring up lo";
     case Step::kCloseFds:
       return "close inherited descriptors";
+    case Step::kSetNotDumpable:
+      return "prctl PR_SET_DUMPABLE";
     case Step::kForkCommand:
       return "fork the command";
     case Step::kSetsid:
