@@ -88,13 +88,13 @@ Result<void> probe_user_namespaces() {
       return failed(ProbeStep::kMount);
     return std::nullopt;
   };
-  Result<ChildResult<ProbeStep>> result = run_in_child<ProbeStep>(probe);
-  if (!result.ok()) return std::move(result).error().context("the user namespace probe");
-  if (result->failure)
-    return userns_unavailable(step_name(result->failure->step), result->failure->errnum);
-  if (result->status.signaled || result->status.code != 0)
+  STRATA_TRY_ASSIGN_CONTEXT(ChildResult<ProbeStep> result, run_in_child<ProbeStep>(probe),
+                            "the user namespace probe");
+  if (result.failure)
+    return userns_unavailable(step_name(result.failure->step), result.failure->errnum);
+  if (result.status.signaled || result.status.code != 0)
     return Error(ErrorCode::kSandbox, fmt::format("the user namespace probe ended with status {}",
-                                                  result->status.shell_code()));
+                                                  result.status.shell_code()));
   return Ok{};
 }
 
