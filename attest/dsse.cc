@@ -9,10 +9,10 @@ namespace strata::attest {
 namespace {
 
 Error malformed(std::string_view why) {
-  return Error(ErrorCode::kIo, fmt::format("malformed DSSE envelope: {}", why));
+  return Error(ErrorCode::kVerification, fmt::format("malformed DSSE envelope: {}", why));
 }
 
-Error failed(std::string message) { return Error(ErrorCode::kDigestMismatch, std::move(message)); }
+Error failed(std::string message) { return Error(ErrorCode::kVerification, std::move(message)); }
 
 }  // namespace
 

@@ -29,8 +29,8 @@ struct VerifiedEnvelope {
 };
 
 // Parses `envelope` and checks that some signature verifies over PAE(payloadType, payload)
-// with `key`, and that payloadType is `expected_payload_type`. Errors (kDigestMismatch for a
-// failed check, kIo for a malformed envelope) name the check that failed.
+// with `key`, and that payloadType is `expected_payload_type`. Errors (kVerification, for a
+// failed check or a malformed envelope) name the check that failed.
 Result<VerifiedEnvelope> verify_envelope(std::string_view envelope, const PublicKey& key,
                                          std::string_view expected_payload_type);
 

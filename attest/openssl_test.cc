@@ -91,7 +91,9 @@ TEST(Keys, RefusesOtherKeyTypesAndFormats) {
   ASSERT_FALSE(private_as_public.ok());
   EXPECT_EQ(private_as_public.error().message(),
             "expected a public key (PEM 'PUBLIC KEY'), got a private key");
-  EXPECT_FALSE(parse_key_type("rsa").ok());
+  ASSERT_FALSE(parse_key_type("rsa").ok());
+  EXPECT_EQ(parse_key_type("rsa").error().message(),
+            "unknown key type 'rsa': expected ed25519 or ecdsa-p256");
   EXPECT_EQ(*parse_key_type("ecdsa-p256"), KeyType::kEcdsaP256);
 }
 

@@ -8,7 +8,7 @@ namespace strata::attest {
 namespace {
 
 Error rejected(std::string_view field, std::string_view why) {
-  return Error(ErrorCode::kDigestMismatch, fmt::format("provenance: {}: {}", field, why));
+  return Error(ErrorCode::kVerification, fmt::format("provenance: {}: {}", field, why));
 }
 
 Result<std::string> string_at(const Json& object, const char* key, std::string_view field) {

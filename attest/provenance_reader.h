@@ -44,7 +44,7 @@ struct ImageProvenance {
 // kImageBuildType with exactly one sha256 subject, that externalParameters holds exactly the
 // documented fields with the documented types (unknown fields are rejected, as SLSA asks of
 // verifiers), and that every dependency has a role and a sha256. Errors are
-// kDigestMismatch ("provenance: …"), naming the field.
+// kVerification ("provenance: …"), naming the field.
 Result<ImageProvenance> read_image_provenance(const Json& statement);
 
 }  // namespace strata::attest

@@ -59,9 +59,15 @@ TEST_F(PipelineTest, FailedBuildLeavesThePreviousImageUntouched) {
   BuildOptions options{.output_root = tmp_.path() + "/out"};
   auto first = build_image(plan_, options);
   ASSERT_TRUE(first.ok());
-  // A source that vanishes mid-build (here: before the layer is written) is an I/O error.
+  // A source that vanishes mid-build (here: before the layer is written) fails the build.
   plan_.spec.image.layers[0].files[0].src = "files/missing";
-  ASSERT_FALSE(build_image(plan_, options).ok());
+  auto failed = build_image(plan_, options);
+  ASSERT_FALSE(failed.ok());
+  // The layer stage names the src it could not read (tar/tree.cc words the rest).
+  EXPECT_EQ(failed.error().code(), ErrorCode::kSpec);
+  EXPECT_NE(failed.error().message().find("/files/missing: No such file or directory"),
+            std::string::npos)
+      << failed.error().message();
   auto view = oci::open_image(first->layout_dir);
   ASSERT_TRUE(view.ok());
   EXPECT_EQ(view->manifest_descriptor.digest, first->image.manifest.digest);

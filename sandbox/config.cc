@@ -135,7 +135,7 @@ Result<void> validate_config(const Config& config) {
   std::string message = "invalid sandbox config: " + problems[0];
   for (size_t i = 1; i < problems.size(); ++i)
     message += "\ninvalid sandbox config: " + problems[i];
-  return Error(ErrorCode::kSpec, message);
+  return Error(ErrorCode::kUsage, message);
 }
 
 }  // namespace strata::sandbox

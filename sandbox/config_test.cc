@@ -32,7 +32,7 @@ TEST(SandboxConfig, ReportsEveryProblem) {
   config.uid = 5;
   Result<void> result = validate_config(config);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().code(), ErrorCode::kSpec);
+  EXPECT_EQ(result.error().code(), ErrorCode::kUsage);
   EXPECT_EQ(result.error().message(),
             "invalid sandbox config: no command to run\n"
             "invalid sandbox config: bind source /nonexistent-strata-src: No such file or "

@@ -18,6 +18,7 @@
 
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
+#include "builder/base/process.h"
 #include "sandbox/internal/child_plan.h"
 #include "sandbox/internal/process_limit.h"
 #include "sandbox/internal/supervisor.h"
@@ -33,37 +34,6 @@ using internal::ChildRecord;
 
 constexpr int kCloneFlags =
     CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC;
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-Result<Pipe> make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::sys("pipe2", errno);
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-// Owns the sandbox's pid 1 (crun-style kill guard): unless released after it was reaped,
-// it is killed (and with it the whole pid namespace) and reaped.
-class ChildProcess {
- public:
-  explicit ChildProcess(pid_t pid) : pid_(pid) {}
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  ~ChildProcess() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    while (::waitpid(pid_, nullptr, __WALL) < 0 && errno == EINTR) {
-    }
-  }
-  pid_t pid() const { return pid_; }
-  void release() { pid_ = -1; }
-
- private:
-  pid_t pid_;
-};
 
 Result<void> write_proc_file(pid_t pid, const char* name, const std::string& text) {
   std::string path = fmt::format("/proc/{}/{}", pid, name);
@@ -160,6 +130,8 @@ Result<RunResult> NamespaceRunner::run(const Config& config) {
                    plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
   std::sort(plan.keep_fds.begin(), plan.keep_fds.end());
 
+  // The kill guard on pid 1: killing it kills the whole pid namespace. Released only after
+  // the supervisor reaped it.
   std::optional<ChildProcess> child;
   STRATA_TRY(start_child(config, plan, limit, child, sync));
   STRATA_TRY(errors.write.close("error pipe"));

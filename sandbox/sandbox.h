@@ -13,7 +13,7 @@ class Runner {
   virtual ~Runner() = default;
   // Runs config.argv in the sandbox and waits for it (and for every process it started).
   // Returns how the command ended: its exit status, the signal that killed it, or a timeout.
-  // Errors: kSpec for an invalid config (every problem listed), kUnsupported when user
+  // Errors: kUsage for an invalid config (every problem listed), kUnsupported when user
   // namespaces are unavailable (the message names the sysctl or AppArmor setting), and
   // kSandbox for a setup failure, naming the step, the path and the errno. A failure leaves
   // no process behind.

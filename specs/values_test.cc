@@ -51,6 +51,8 @@ TEST(SpecValues, DurationsAcceptUnitsInOrderOrPlainSeconds) {
        {"", "0", "0s", "m", "30x", "1m1h", "1h1h", "1.5h", "-5", "169h", "05m", "99999999999"}) {
     EXPECT_FALSE(parse_duration_s(bad).ok()) << bad;
   }
+  EXPECT_EQ(parse_duration_s("1m1h").error().message(),
+            "'1m1h' is not a duration like \"90s\", \"30m\", \"1h30m\" or 600");
 }
 
 TEST(SpecValues, AbsolutePathsAreNormalized) {
@@ -62,15 +64,18 @@ TEST(SpecValues, AbsolutePathsAreNormalized) {
   EXPECT_EQ(normalize_abs_path("/a/./b").error().message(), "'/a/./b' must not contain '.'");
   EXPECT_EQ(normalize_abs_path("//a").error().message(), "'//a' has an empty component");
   EXPECT_EQ(normalize_abs_path("/a//").error().message(), "'/a//' has an empty component");
-  EXPECT_FALSE(normalize_abs_path("").ok());
+  EXPECT_EQ(normalize_abs_path("").error().message(), "is empty");
 }
 
 TEST(SpecValues, RelativePathsStayInsideTheSpecDirectory) {
   EXPECT_EQ(*normalize_rel_path("./files//motd/"), "files/motd");
   EXPECT_EQ(*normalize_rel_path("."), ".");
-  EXPECT_FALSE(normalize_rel_path("../x").ok());
-  EXPECT_FALSE(normalize_rel_path("a/../../x").ok());
-  EXPECT_FALSE(normalize_rel_path("/etc/passwd").ok());
+  EXPECT_EQ(normalize_rel_path("../x").error().message(),
+            "'../x' must stay inside the spec's directory (no '..')");
+  EXPECT_EQ(normalize_rel_path("a/../../x").error().message(),
+            "'a/../../x' must stay inside the spec's directory (no '..')");
+  EXPECT_EQ(normalize_rel_path("/etc/passwd").error().message(),
+            "'/etc/passwd' must be relative to the spec's directory");
 }
 
 TEST(SpecValues, PortsNormalizeToTheOciKeyForm) {
@@ -80,6 +85,8 @@ TEST(SpecValues, PortsNormalizeToTheOciKeyForm) {
   for (const char* bad : {"0", "65536", "080", "80/sctp", "80/", "/tcp", "http", "-1"}) {
     EXPECT_FALSE(normalize_port(bad).ok()) << bad;
   }
+  EXPECT_EQ(normalize_port("80/sctp").error().message(),
+            "'80/sctp' is not a port like \"8080\", \"8080/tcp\" or \"53/udp\"");
 }
 
 TEST(SpecValues, SignalsAreNamesOrNumbers) {
@@ -100,9 +107,13 @@ TEST(SpecValues, PinnedImagesSplitAtTheLastAt) {
   ASSERT_TRUE(pinned.ok());
   EXPECT_EQ(pinned->first, "./a@b/layout");
   EXPECT_EQ(pinned->second.hex, hex);
-  EXPECT_FALSE(parse_pinned_image("@sha256:" + hex).ok());
-  EXPECT_FALSE(parse_pinned_image("x@sha256:" + std::string(64, 'B')).ok());
-  EXPECT_FALSE(parse_pinned_image("x:latest").ok());
+  auto not_pinned = [](const std::string& text) {
+    return "'" + text + "' is not an image pinned by digest like \"./layout@sha256:<64 hex>\"";
+  };
+  EXPECT_EQ(parse_pinned_image("@sha256:" + hex).error().message(), not_pinned("@sha256:" + hex));
+  std::string upper = "x@sha256:" + std::string(64, 'B');
+  EXPECT_EQ(parse_pinned_image(upper).error().message(), not_pinned(upper));
+  EXPECT_EQ(parse_pinned_image("x:latest").error().message(), not_pinned("x:latest"));
 }
 
 TEST(SpecValues, MachineNamesMapToGoarch) {

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -24,6 +25,33 @@ TEST(Result, TryAssignPropagatesTheFirstError) {
   auto r = quarter(6);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message(), "odd");
+}
+
+int context_evaluations = 0;
+
+std::string count_context(std::string text) {
+  ++context_evaluations;
+  return text;
+}
+
+Result<int> eighth(int x) {
+  STRATA_TRY_ASSIGN_CONTEXT(int q, quarter(x), count_context(fmt::format("quartering {}", x)));
+  STRATA_TRY_CONTEXT(half(q), count_context("halving"));
+  return q / 2;
+}
+
+TEST(Result, TryContextPrefixesTheErrorOnlyOnFailure) {
+  context_evaluations = 0;
+  EXPECT_EQ(*eighth(16), 2);
+  EXPECT_EQ(context_evaluations, 0);
+  Result<int> odd_quarter = eighth(6);
+  ASSERT_FALSE(odd_quarter.ok());
+  EXPECT_EQ(odd_quarter.error().message(), "quartering 6: odd");
+  Result<int> odd_eighth = eighth(12);
+  ASSERT_FALSE(odd_eighth.ok());
+  EXPECT_EQ(odd_eighth.error().message(), "halving: odd");
+  EXPECT_EQ(odd_eighth.error().code(), ErrorCode::kSpec);
+  EXPECT_EQ(context_evaluations, 2);
 }
 
 TEST(Error, SpecErrorPrintsFileLineColumn) {
@@ -53,9 +81,16 @@ TEST(Digest, KnownVector) {
 
 TEST(Digest, ParseRejectsUppercaseAndShortHex) {
   EXPECT_TRUE(Digest::parse("sha256:" + std::string(64, 'a')).ok());
-  EXPECT_FALSE(Digest::parse("sha256:" + std::string(64, 'A')).ok());
-  EXPECT_FALSE(Digest::parse("sha256:abc").ok());
-  EXPECT_FALSE(Digest::parse(std::string(64, 'a')).ok());
+  auto message = [](const std::string& text) {
+    Result<Digest> d = Digest::parse(text);
+    return d.ok() ? std::string("(parsed)") : d.error().message();
+  };
+  EXPECT_EQ(
+      message("sha256:" + std::string(64, 'A')),
+      "invalid digest 'sha256:" + std::string(64, 'A') + "': expected 64 lowercase hex digits");
+  EXPECT_EQ(message("sha256:abc"), "invalid digest 'sha256:abc': expected 64 lowercase hex digits");
+  EXPECT_EQ(message(std::string(64, 'a')), "invalid digest '" + std::string(64, 'a') +
+                                               "': expected sha256:<64 lowercase hex digits>");
   EXPECT_TRUE(Digest::parse(std::string(64, 'a'), /*allow_bare=*/true).ok());
 }
 
@@ -64,7 +99,12 @@ TEST(Json, CanonicalSortsKeysAndIsCompact) {
   EXPECT_EQ(*canonical_json(j), R"({"a":{"y":[1,2],"z":"é/"},"b":1})");
 }
 
-TEST(Json, CanonicalRejectsFloats) { EXPECT_FALSE(canonical_json(Json{{"x", 1.5}}).ok()); }
+TEST(Json, CanonicalRejectsFloats) {
+  Result<std::string> text = canonical_json(Json{{"x", 1.5}});
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_EQ(text.error().message(), "canonical JSON allows integers only");
+}
 
 // Members a serializer could write differently: quotes, backslashes, control characters,
 // DEL, non-ASCII (kept as UTF-8), empty containers, nested arrays, and keys whose byte order

@@ -32,6 +32,7 @@ std::string Error::to_string() const {
 int exit_code_for(ErrorCode code) {
   switch (code) {
     case ErrorCode::kSpec:
+    case ErrorCode::kUsage:
       return 2;
     case ErrorCode::kUnsupported:
       return 3;

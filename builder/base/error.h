@@ -7,14 +7,20 @@
 
 namespace strata {
 
+// What went wrong, which also picks the exit code (DESIGN.md "Commands": 0 ok, 1 build or
+// verification failed, 2 spec or usage error, 3 host unsupported).
 enum class ErrorCode {
-  kSpec,            // the spec or the command line is wrong (exit 2)
+  kSpec,            // the spec is wrong (exit 2)
+  kUsage,           // the command line, or a caller's sandbox::Config, is wrong (exit 2)
   kIo,              // a file or system call failed (exit 1)
+  kInvalidInput,    // input data is malformed or hostile, e.g. an archive entry (exit 1)
   kSandbox,         // setting up or running the sandbox failed (exit 1)
   kBuild,           // a build step failed (exit 1)
   kDigestMismatch,  // content does not match its pinned digest (exit 1)
+  kVerification,    // a signature, a provenance document or a subject does not check (exit 1)
   kUnsupported,     // the host lacks something strata needs (exit 3)
-  kInternal,        // an unexpected state that is not a bug in strata (exit 1)
+  kInternal,        // an outside library failed unexpectedly; a bug in strata is a
+                    // STRATA_CHECK instead (exit 1)
 };
 
 // A position in a text file; line and column are 1-based.

@@ -25,6 +25,12 @@ Result<void> UniqueFd::close(std::string_view what) {
   return Ok{};
 }
 
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::sys("pipe2", errno);
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
 Result<UniqueFd> open_fd(const std::string& path, int flags, int mode) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   if (fd < 0) return Error::sys(fmt::format("open {}", path), errno);

@@ -34,6 +34,14 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// Both ends of a pipe.
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+// A pipe whose ends are both close-on-exec.
+Result<Pipe> make_pipe();
+
 // Opens `path`; the error names the path. `flags` always gets O_CLOEXEC added.
 Result<UniqueFd> open_fd(const std::string& path, int flags, int mode = 0644);
 // Writes all of `data`, retrying on EINTR and short writes.

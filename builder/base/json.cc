@@ -35,7 +35,10 @@ Result<std::string> dump_strict(const Json& value) {
 }  // namespace
 
 Result<std::string> canonical_json(const Json& value) {
-  if (has_float(value)) return Error(ErrorCode::kInternal, "canonical JSON allows integers only");
+  // Not a STRATA_CHECK: documents read from elsewhere are canonicalized too (a base image's
+  // config, a manifest `strata diff` loads), so a float here can be the input's, not a bug.
+  if (has_float(value))
+    return Error(ErrorCode::kInvalidInput, "canonical JSON allows integers only");
   return dump_strict(value);
 }
 

@@ -16,8 +16,8 @@ namespace strata {
 
 using Json = nlohmann::json;  // std::map-backed: keys iterate in byte order
 
-// Serializes canonically. Fails on invalid UTF-8 or non-integer numbers, which would make the
-// bytes depend on the serializer's float formatting.
+// Serializes canonically. Fails on invalid UTF-8, or (kInvalidInput) on non-integer numbers,
+// which would make the bytes depend on the serializer's float formatting.
 Result<std::string> canonical_json(const Json& value);
 
 // Canonical JSON text held as a list of pieces. Large documents (an SBOM lists each of 20,000

@@ -1,5 +1,6 @@
 // strata::Result<T>: a value or an Error (an expected-like type; becomes std::expected with
-// C++23), plus the STRATA_TRY / STRATA_TRY_ASSIGN propagation macros.
+// C++23), plus the STRATA_TRY / STRATA_TRY_ASSIGN propagation macros and their _CONTEXT
+// forms.
 #pragma once
 
 #include <utility>
@@ -86,6 +87,15 @@ class [[nodiscard]] Result<void> {
     if (!strata_try_result_.ok()) return std::move(strata_try_result_).error(); \
   } while (0)
 
+// Like STRATA_TRY, but prefixes the Error with what the caller was doing, so the message
+// reads "what: cause". `what` (anything convertible to std::string_view) is evaluated
+// only on failure.
+#define STRATA_TRY_CONTEXT(expr, what)                                                        \
+  do {                                                                                        \
+    auto&& strata_try_result_ = (expr);                                                       \
+    if (!strata_try_result_.ok()) return std::move(strata_try_result_).error().context(what); \
+  } while (0)
+
 // `lhs = value of expr`, or return its Error. lhs may be a declaration: STRATA_TRY_ASSIGN(auto x,
 // f()).
 #define STRATA_TRY_ASSIGN(lhs, expr) \
@@ -93,4 +103,12 @@ class [[nodiscard]] Result<void> {
 #define STRATA_TRY_ASSIGN_IMPL(tmp, lhs, expr)  \
   auto tmp = (expr);                            \
   if (!tmp.ok()) return std::move(tmp).error(); \
+  lhs = std::move(tmp).value()
+
+// STRATA_TRY_ASSIGN that adds context to the Error, as STRATA_TRY_CONTEXT does.
+#define STRATA_TRY_ASSIGN_CONTEXT(lhs, expr, what) \
+  STRATA_TRY_ASSIGN_CONTEXT_IMPL(STRATA_CONCAT(strata_result_, __LINE__), lhs, expr, what)
+#define STRATA_TRY_ASSIGN_CONTEXT_IMPL(tmp, lhs, expr, what)  \
+  auto tmp = (expr);                                          \
+  if (!tmp.ok()) return std::move(tmp).error().context(what); \
   lhs = std::move(tmp).value()

@@ -139,12 +139,12 @@ Json concat(const Json& first, const Json& second) {
 Result<BaseImage> load_base_image(const specs::ImageRef& ref, const std::string& spec_dir) {
   STRATA_TRY_ASSIGN(oci::ImageView view, oci::open_pinned_image(ref, spec_dir));
   BaseImage base{.ref = ref, .manifest = view.manifest_descriptor, .config = view.config};
-  auto diff_ids = layer_diff_ids(view);
-  if (!diff_ids.ok()) return std::move(diff_ids).error().context("base image " + ref.path);
+  STRATA_TRY_ASSIGN_CONTEXT(std::vector<Digest> diff_ids, layer_diff_ids(view),
+                            "base image " + ref.path);
   for (size_t i = 0; i < view.layers.size(); ++i) {
-    auto layer = base_layer(view, view.layers[i], (*diff_ids)[i]);
-    if (!layer.ok()) return std::move(layer).error().context("base image " + ref.path);
-    base.layers.push_back(*std::move(layer));
+    STRATA_TRY_ASSIGN_CONTEXT(BaseLayer layer, base_layer(view, view.layers[i], diff_ids[i]),
+                              "base image " + ref.path);
+    base.layers.push_back(std::move(layer));
   }
   base.annotations[kBaseDigestAnnotation] = view.manifest_descriptor.digest.str();
   std::string name = index_annotation(view, oci::kContainerdNameAnnotation);
@@ -167,8 +167,7 @@ Result<std::vector<LayerBlob>> copy_base_layers(const BaseImage& base,
                                                 const std::string& blobs_dir) {
   std::vector<LayerBlob> out;
   for (const BaseLayer& layer : base.layers) {
-    auto copied = copy_blob(layer, blobs_dir);
-    if (!copied.ok()) return std::move(copied).error().context("base image " + base.ref.path);
+    STRATA_TRY_CONTEXT(copy_blob(layer, blobs_dir), "base image " + base.ref.path);
     out.push_back(layer.blob);
   }
   return out;

@@ -1,12 +1,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 
+#include "builder/base/fd.h"
 #include "builder/base/fs.h"
+#include "builder/base/process.h"
 #include "builder/build/package_build.h"
 #include "builder/build/scheduler.h"
 #include "sandbox/sandbox.h"
@@ -24,21 +24,15 @@ class HostRunner : public sandbox::Runner {
     ++runs;
     std::string src, out;
     for (const auto& b : c.binds) (b.target == "/build/src" ? src : out) = b.source;
-    std::string destdir = "DESTDIR=" + out;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int fd = ::open(c.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd < 0 || ::chdir(src.c_str()) != 0) ::_exit(126);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      char* envp[] = {destdir.data(), nullptr};
-      ::execle("/bin/sh", "sh", "-e", "-c", c.argv[3].c_str(), nullptr, envp);
-      ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    STRATA_TRY_ASSIGN(UniqueFd log, open_fd(c.log_path, O_WRONLY | O_CREAT | O_TRUNC));
+    STRATA_TRY_ASSIGN(ChildProcess child, spawn({.argv = {"/bin/sh", "-e", "-c", c.argv[3]},
+                                                 .env = {"DESTDIR=" + out},
+                                                 .cwd = src,
+                                                 .stdout_fd = log.get(),
+                                                 .stderr_fd = log.get()}));
+    STRATA_TRY_ASSIGN(ExitStatus status, child.wait());
     sandbox::RunResult r;
-    r.exit_code = WEXITSTATUS(status);
+    r.exit_code = status.code;
     return r;
   }
   std::atomic<int> runs = 0;

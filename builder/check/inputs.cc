@@ -49,7 +49,7 @@ Result<std::string> copy_root(const std::vector<std::string>& inputs) {
   }
   std::string out = normal_path(root);
   if (out.empty() || out == "/") {
-    return Error(ErrorCode::kSpec,
+    return Error(ErrorCode::kUsage,
                  fmt::format("--check: the spec's local inputs ({} and {}) have no common "
                              "directory below /; --check copies that directory",
                              inputs.front(), inputs.back()));

@@ -19,7 +19,7 @@ namespace strata::builder {
 std::vector<std::string> local_inputs(const specs::Spec& spec);
 
 // The smallest directory that contains every input: the longest common prefix of their
-// parent directories. kSpec when that is "/" (the inputs are too scattered to copy).
+// parent directories. kUsage when that is "/" (the inputs are too scattered to copy).
 Result<std::string> copy_root(const std::vector<std::string>& inputs);
 
 }  // namespace strata::builder

@@ -56,10 +56,10 @@ TEST(ReproCheckInputs, CopyRootIsTheCommonParentOfTheInputs) {
   EXPECT_EQ(*root, "/w/app");
 }
 
-TEST(ReproCheckInputs, InputsWithNoCommonDirectoryBelowRootAreASpecError) {
+TEST(ReproCheckInputs, InputsWithNoCommonDirectoryBelowRootAreAUsageError) {
   auto root = copy_root({"/etc/x", "/w/app/strata.yaml"});
   ASSERT_FALSE(root.ok());
-  EXPECT_EQ(root.error().code(), ErrorCode::kSpec);
+  EXPECT_EQ(root.error().code(), ErrorCode::kUsage);
   EXPECT_EQ(root.error().message(),
             "--check: the spec's local inputs (/etc/x and /w/app/strata.yaml) have no common "
             "directory below /; --check copies that directory");

@@ -26,7 +26,7 @@ struct VerifyArgs {
 Result<std::string> read_argument(const std::string& option, const std::string& path) {
   auto text = read_file(path);
   if (!text.ok())
-    return Error(ErrorCode::kSpec, fmt::format("{}: {}", option, text.error().message()));
+    return Error(ErrorCode::kUsage, fmt::format("{}: {}", option, text.error().message()));
   return text;
 }
 
@@ -36,7 +36,7 @@ Result<oci::ImageView> open_image_arg(const std::string& image) {
 }
 
 Error check_failed(std::string message) {
-  return Error(ErrorCode::kDigestMismatch, std::move(message));
+  return Error(ErrorCode::kVerification, std::move(message));
 }
 
 // Some subject must carry the image's manifest digest: that is what the statement is about.
@@ -59,11 +59,12 @@ Result<void> check_subject(const Json& statement, const oci::ImageView& image) {
 Result<int> run_verify(const VerifyArgs& args) {
   STRATA_TRY_ASSIGN(attest::PublicKey key, load_public_key("--key", args.key));
   STRATA_TRY_ASSIGN(std::string envelope, read_argument("ENVELOPE", args.envelope));
-  auto verified = attest::verify_envelope(envelope, key, attest::kInTotoPayloadType);
-  if (!verified.ok()) return std::move(verified).error().context(args.envelope);
+  STRATA_TRY_ASSIGN_CONTEXT(attest::VerifiedEnvelope verified,
+                            attest::verify_envelope(envelope, key, attest::kInTotoPayloadType),
+                            args.envelope);
   // Parse only the payload bytes that were verified, never the envelope again (DSSE
   // protocol.md, "Verification": https://github.com/secure-systems-lab/dsse).
-  auto statement = parse_json(verified->payload, "payload");
+  auto statement = parse_json(verified.payload, "payload");
   if (!statement.ok()) {
     return check_failed(
         fmt::format("{}: statement check failed: {}", args.envelope, statement.error().message()));
@@ -74,12 +75,11 @@ Result<int> run_verify(const VerifyArgs& args) {
         fmt::format("{}: statement check failed: {}", args.envelope, checked.error().message()));
   }
   fmt::print("signature: ok ({} key {})\n", attest::key_type_name(key.type()), key.keyid());
-  fmt::print("payloadType: ok ({})\n", verified->payload_type);
+  fmt::print("payloadType: ok ({})\n", verified.payload_type);
   fmt::print("statement: ok ({})\n", (*statement)["predicateType"].get<std::string>());
   if (!args.image.empty()) {
     STRATA_TRY_ASSIGN(oci::ImageView image, open_image_arg(args.image));
-    auto subject = check_subject(*statement, image);
-    if (!subject.ok()) return std::move(subject).error().context(args.envelope);
+    STRATA_TRY_CONTEXT(check_subject(*statement, image), args.envelope);
     fmt::print("subject: ok ({} is {})\n", args.image, image.manifest_descriptor.digest.str());
   }
   return 0;

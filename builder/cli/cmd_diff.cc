@@ -33,7 +33,7 @@ Result<diff::ImageDiff> compare(const DiffArgs& args) {
 Result<int> run_diff(const DiffArgs& args) {
   auto compared = compare(args);
   if (!compared.ok())
-    return Error(ErrorCode::kSpec, "strata diff: " + compared.error().to_string());
+    return Error(ErrorCode::kUsage, "strata diff: " + compared.error().to_string());
   const diff::ImageDiff& result = *compared;
   if (args.json) {
     print_json(diff::diff_to_json(result));

@@ -19,9 +19,8 @@ void register_hash(CLI::App& app, Command& run) {
   cmd->callback([&run, paths] {
     run = [paths]() -> Result<int> {
       for (const std::string& path : *paths) {
-        Result<Digest> digest = sources::path_digest(path);
-        if (!digest.ok()) return std::move(digest).error().context("hashing " + path);
-        fmt::print("{}  {}\n", digest->str(), path);
+        STRATA_TRY_ASSIGN_CONTEXT(Digest digest, sources::path_digest(path), "hashing " + path);
+        fmt::print("{}  {}\n", digest.str(), path);
       }
       return 0;
     };

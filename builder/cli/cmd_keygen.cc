@@ -27,7 +27,7 @@ Result<int> run_keygen(const KeygenArgs& args) {
   const std::string pub_path = args.prefix + ".pub";
   for (const std::string& p : {key_path, pub_path}) {
     // Never overwrite a key: losing one cannot be undone.
-    if (exists(p)) return Error(ErrorCode::kSpec, fmt::format("{} already exists", p));
+    if (exists(p)) return Error(ErrorCode::kUsage, fmt::format("{} already exists", p));
   }
   STRATA_TRY_ASSIGN(attest::PrivateKey key, attest::PrivateKey::generate(type));
   STRATA_TRY_ASSIGN(std::string key_pem, key.to_pem());

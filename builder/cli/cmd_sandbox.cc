@@ -30,7 +30,7 @@ Result<sandbox::BindMount> parse_bind(const std::string& text, bool read_only) {
   sandbox::BindMount bind{.read_only = read_only};
   size_t colon = text.find(':');
   if (colon == std::string::npos || colon == 0)
-    return Error(ErrorCode::kSpec, fmt::format("--bind {}: expected SRC:DST[:ro]", text));
+    return Error(ErrorCode::kUsage, fmt::format("--bind {}: expected SRC:DST[:ro]", text));
   bind.source = text.substr(0, colon);
   bind.target = text.substr(colon + 1);
   if (bind.target.ends_with(":ro") || bind.target.ends_with(":rw")) {
@@ -38,7 +38,7 @@ Result<sandbox::BindMount> parse_bind(const std::string& text, bool read_only) {
     bind.target.resize(bind.target.size() - 3);
   }
   if (bind.target.empty())
-    return Error(ErrorCode::kSpec, fmt::format("--bind {}: expected SRC:DST[:ro]", text));
+    return Error(ErrorCode::kUsage, fmt::format("--bind {}: expected SRC:DST[:ro]", text));
   return bind;
 }
 

@@ -40,7 +40,7 @@ Result<int> run_shell(const ShellArgs& args) {
   if (target == plan.spec.packages.end()) {
     std::vector<std::string> names;
     for (const specs::Package& p : plan.spec.packages) names.push_back(p.name);
-    return Error(ErrorCode::kSpec,
+    return Error(ErrorCode::kUsage,
                  fmt::format("{} has no package '{}' (packages: {})", args.spec_path, args.package,
                              names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
   }

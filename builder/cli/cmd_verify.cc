@@ -102,7 +102,7 @@ Result<int> run_verify(const VerifyArgs& args) {
     STRATA_TRY_ASSIGN(sign_key, load_private_key("--sign-key", args.sign_key));
   }
   if (!args.sign_key.empty() && args.vsa.empty()) {
-    return Error(ErrorCode::kSpec, "--sign-key signs the VSA: it needs --vsa FILE");
+    return Error(ErrorCode::kUsage, "--sign-key signs the VSA: it needs --vsa FILE");
   }
   STRATA_TRY_ASSIGN(PackageStageOptions packages, package_stage_options(args.packages, ""));
   packages.log_root = packages.cache_dir + "/logs/verify";

@@ -11,10 +11,10 @@ template <typename Key>
 Result<Key> load_key(const std::string& option, const std::string& path) {
   auto pem = read_file(path);
   if (!pem.ok())
-    return Error(ErrorCode::kSpec, fmt::format("{}: {}", option, pem.error().message()));
+    return Error(ErrorCode::kUsage, fmt::format("{}: {}", option, pem.error().message()));
   auto key = Key::from_pem(*pem);
   if (!key.ok()) {
-    return Error(ErrorCode::kSpec, fmt::format("{} {}: {}", option, path, key.error().message()));
+    return Error(ErrorCode::kUsage, fmt::format("{} {}: {}", option, path, key.error().message()));
   }
   return key;
 }

@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
                  strata::specs::format_diagnostic({*error.loc(), error.message()},
                                                   source.ok() ? *source : std::string()));
     } else if (error.code() == strata::ErrorCode::kSpec) {
+      // Spec reports are already "file:line:col: error: ..." lines, one per problem. Usage
+      // errors (kUsage) are not, and take the prefix below.
       fmt::print(stderr, "{}\n", error.to_string());
     } else {
       fmt::print(stderr, "strata: error: {}\n", error.to_string());

@@ -141,8 +141,7 @@ Result<oci::ImageView> open_any_image(const std::string& path, const std::string
   if (!exists(root + "/manifest.json") || exists(root + "/index.json")) return oci_view;
   oci::ImageView view{.source = path, .layout_dir = dir.path() + "/layout"};
   view.extracted.emplace(std::move(dir));
-  auto loaded = load_docker_archive(view, root, tag);
-  if (!loaded.ok()) return std::move(loaded).error().context(path + ": docker archive");
+  STRATA_TRY_CONTEXT(load_docker_archive(view, root, tag), path + ": docker archive");
   return view;
 }
 

@@ -56,11 +56,8 @@ Result<void> unpack_layers(const oci::ImageView& view, const std::string& tree) 
   for (size_t i = 0; i < view.layers.size(); ++i) {
     options.blob_digest = view.layers[i].digest;
     options.diff_id = diff_ids[i];
-    auto applied = apply_layer(view.blob_path(view.layers[i].digest), tree, options);
-    if (!applied.ok()) {
-      return std::move(applied).error().context(
-          fmt::format("layer {} of {}", i + 1, view.layers.size()));
-    }
+    STRATA_TRY_CONTEXT(apply_layer(view.blob_path(view.layers[i].digest), tree, options),
+                       fmt::format("layer {} of {}", i + 1, view.layers.size()));
   }
   return Ok{};
 }
@@ -108,8 +105,7 @@ Result<std::string> ensure_image_rootfs(const specs::ImageRef& ref, const std::s
   if (is_complete(entry, ref.digest)) return tree;
 
   std::string cache_root = cache_dir + "/rootfs";
-  auto lock = lock_entry(cache_root, entry);
-  if (!lock.ok()) return std::move(lock).error().context("image " + ref.path);
+  STRATA_TRY_ASSIGN_CONTEXT(UniqueFd lock, lock_entry(cache_root, entry), "image " + ref.path);
   // Under the lock: another builder may have finished while we waited.
   if (is_complete(entry, ref.digest)) return tree;
   // open_pinned_image names the image itself.

@@ -234,7 +234,10 @@ TEST_F(ReaderTest, OpensByDigestAmongSeveralImages) {
   index["manifests"].push_back(manifest->to_json());
   ASSERT_TRUE(write_file(dir_ + "/index.json", index.dump()).ok());
 
-  EXPECT_FALSE(open_image(dir_).ok());
+  auto ambiguous = open_image(dir_);
+  ASSERT_FALSE(ambiguous.ok());
+  EXPECT_EQ(ambiguous.error().message(),
+            dir_ + ": the index lists several images: name one with IMAGE:TAG");
   auto first = open_image_by_digest(dir_, image_.manifest.digest);
   ASSERT_TRUE(first.ok()) << first.error().message();
   EXPECT_EQ(first->ref_name, "v1");

@@ -16,7 +16,7 @@ Result<SourceSet> fetch_sources(const specs::Spec& spec, const SourceOptions& op
 Result<std::string> default_cache_dir(std::string_view xdg_cache_home, std::string_view home) {
   if (xdg_cache_home.starts_with('/')) return std::string(xdg_cache_home) + "/strata";
   if (home.starts_with('/')) return std::string(home) + "/.cache/strata";
-  return Error(ErrorCode::kSpec,
+  return Error(ErrorCode::kUsage,
                "no cache directory: HOME and XDG_CACHE_HOME are unset; pass --cache DIR");
 }
 

@@ -262,7 +262,11 @@ TEST(SourceSet, DefaultCacheDirFollowsXdg) {
   EXPECT_EQ(*default_cache_dir("/xdg", "/home/u"), "/xdg/strata");
   EXPECT_EQ(*default_cache_dir("", "/home/u"), "/home/u/.cache/strata");
   EXPECT_EQ(*default_cache_dir("relative", "/home/u"), "/home/u/.cache/strata");
-  EXPECT_FALSE(default_cache_dir("", "").ok());
+  auto none = default_cache_dir("", "");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code(), ErrorCode::kUsage);
+  EXPECT_EQ(none.error().message(),
+            "no cache directory: HOME and XDG_CACHE_HOME are unset; pass --cache DIR");
 }
 
 }  // namespace

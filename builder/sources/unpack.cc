@@ -21,7 +21,7 @@ namespace {
 using internal::Components;
 using internal::SafeTree;
 
-Error bad_entry(std::string message) { return Error(ErrorCode::kIo, std::move(message)); }
+Error bad_entry(std::string message) { return Error(ErrorCode::kInvalidInput, std::move(message)); }
 
 // An archive entry's name as components with the first `strip` removed; nullopt when strip
 // leaves nothing (the entry is skipped). The checks run before stripping: "../x" is refused
@@ -121,10 +121,8 @@ Result<void> extract_archive(const StoredSource& stored, const std::string& dir)
     STRATA_TRY(archive_check(a, rc, "reading the archive"));
     const char* raw_name = archive_entry_pathname(h);
     std::string name = raw_name ? raw_name : "";
-    Result<void> extracted = extract_entry(a, h, name, stored.source.strip, tree);
-    if (!extracted.ok()) {
-      return std::move(extracted).error().context(fmt::format("entry '{}'", name));
-    }
+    STRATA_TRY_CONTEXT(extract_entry(a, h, name, stored.source.strip, tree),
+                       fmt::format("entry '{}'", name));
   }
   return tree.finish();
 }
@@ -168,11 +166,8 @@ Result<void> unpack_into(const StoredSource& stored, const std::string& dest_dir
 }  // namespace
 
 Result<void> unpack_source(const StoredSource& stored, const std::string& dest_dir) {
-  Result<void> unpacked = unpack_into(stored, dest_dir);
-  if (!unpacked.ok()) {
-    return std::move(unpacked).error().context(
-        fmt::format("source '{}' ({})", stored.source.name, stored.file_name));
-  }
+  STRATA_TRY_CONTEXT(unpack_into(stored, dest_dir),
+                     fmt::format("source '{}' ({})", stored.source.name, stored.file_name));
   return Ok{};
 }
 

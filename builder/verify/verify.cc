@@ -59,7 +59,7 @@ Result<std::optional<Json>> read_statement(const VerifyOptions& o, const std::st
     return std::optional<Json>(*std::move(parsed));
   }
   if (!o.key) {
-    return Error(ErrorCode::kSpec,
+    return Error(ErrorCode::kUsage,
                  fmt::format("{}: the provenance is a signed DSSE envelope; pass --key PUB to "
                              "check its signature",
                              o.provenance_path));
@@ -181,7 +181,7 @@ Result<Compression> recorded_compression(const attest::ImageProvenance& p) {
   for (Compression c : {Compression::kGzip, Compression::kZstd, Compression::kNone}) {
     if (compression_name(c) == p.parameters.compression) return c;
   }
-  return Error(ErrorCode::kDigestMismatch,
+  return Error(ErrorCode::kVerification,
                fmt::format("provenance: externalParameters.compression: unknown value '{}'",
                            p.parameters.compression));
 }
@@ -236,7 +236,7 @@ Result<void> verify_inputs_and_rebuild(const VerifyOptions& o, const attest::Ima
                                        Checks& checks) {
   std::string spec_path = o.spec_path.empty() ? p.spec_path : o.spec_path;
   if (!is_file(spec_path)) {
-    return Error(ErrorCode::kSpec,
+    return Error(ErrorCode::kUsage,
                  fmt::format("spec {} not found: run strata verify from the directory the build "
                              "ran in, or pass --spec",
                              spec_path));
@@ -293,7 +293,7 @@ Result<VerifyReport> verify_image(const VerifyOptions& o) {
   VerifyReport report;
   Checks checks(report, o.on_check);
   auto text = read_file(o.provenance_path);
-  if (!text.ok()) return Error(ErrorCode::kSpec, "--provenance: " + text.error().message());
+  if (!text.ok()) return Error(ErrorCode::kUsage, "--provenance: " + text.error().message());
   report.provenance_sha256 = sha256_of(*text);
   STRATA_TRY_ASSIGN(std::optional<Json> statement, read_statement(o, *text, checks));
   if (!statement) return report;

@@ -174,7 +174,7 @@ TEST_F(VerifyTest, SignedProvenanceNeedsTheRightKey) {
   EXPECT_EQ(failed_check(*bad), "signature");
   auto none = verify(std::nullopt, path("signed.json"));
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.error().code(), ErrorCode::kSpec) << "a signed provenance needs --key";
+  EXPECT_EQ(none.error().code(), ErrorCode::kUsage) << "a signed provenance needs --key";
 }
 
 }  // namespace

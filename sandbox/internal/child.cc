@@ -334,7 +334,7 @@ void run_child(ChildPlan& plan) noexcept {
   run_mount_ops(plan);
   set_identity_and_network(plan);
   // Not dumpable: a process inside cannot open /proc/1/fd or /proc/1/mem of the reaper.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail(plan, Step::kSetNotDumpable);
   pid_t command = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
   if (command < 0) fail(plan, Step::kForkCommand);
   if (command == 0) exec_command(plan);

@@ -134,7 +134,7 @@ Result<OverlayEntries> list_overlays(const Config& config) {
         STRATA_TRY_ASSIGN(std::vector<std::string> etc_names, list_dir(path));
         for (const std::string& e : etc_names) out.etc.emplace_back(e, path + "/" + e);
       } else if (contains(kSkippedRootEntries, name) || !is_dir(path)) {
-        return Error(ErrorCode::kSpec,
+        return Error(ErrorCode::kUsage,
                      fmt::format("overlay {}: /{} cannot be layered over the root", overlay, name));
       } else {
         out.dirs[name].push_back(path);
@@ -154,7 +154,7 @@ Result<void> add_root_entry(PlanBuilder& b, OverlayEntries& overlays, const std:
   if (!is_dir(root_path)) {
     struct stat st {};
     if (::lstat(root_path.c_str(), &st) == 0) {
-      return Error(ErrorCode::kSpec,
+      return Error(ErrorCode::kUsage,
                    fmt::format("overlay {}: /{} is not a directory in the root (install into "
                                "what it points to)",
                                lowers.front(), name));
@@ -259,8 +259,7 @@ void add_exec(const Config& config, ChildPlan& plan) {
 
 Result<void> build_child_plan(const Config& config, ChildPlan& plan) {
   PlanBuilder b(plan);
-  if (Result<void> root = add_root(config, b); !root.ok())
-    return std::move(root).error().context("preparing the sandbox root");
+  STRATA_TRY_CONTEXT(add_root(config, b), "preparing the sandbox root");
   add_etc_files(config, b);
   add_dev(b);
   b.tmpfs("/tmp", "mode=1777", MS_NOSUID | MS_NODEV);
@@ -338,6 +337,8 @@ const char* step_name(Step step) {
       return "bring up lo";
     case Step::kCloseFds:
       return "close inherited descriptors";
+    case Step::kSetNotDumpable:
+      return "prctl PR_SET_DUMPABLE";
     case Step::kForkCommand:
       return "fork the command";
     case Step::kSetsid:

@@ -41,6 +41,7 @@ enum class Step : int32_t {
   kSetDomainname,
   kLoopbackUp,
   kCloseFds,
+  kSetNotDumpable,
   kForkCommand,
   kSetsid,
   kStdio,

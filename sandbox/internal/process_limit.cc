@@ -101,8 +101,8 @@ Result<ProcessLimit> ProcessLimit::create(int64_t max_processes, uid_t outside_u
     if (::mkdir(dir.c_str(), 0755) == 0) {
       limit.dir_ = dir;
       // The reaper (pid 1 inside) counts too.
-      Result<void> written = write_control(dir + "/pids.max", fmt::format("{}", max_processes + 1));
-      if (!written.ok()) return std::move(written).error().context("setting the process limit");
+      STRATA_TRY_CONTEXT(write_control(dir + "/pids.max", fmt::format("{}", max_processes + 1)),
+                         "setting the process limit");
       return limit;
     }
   }
@@ -135,8 +135,8 @@ ProcessLimit::~ProcessLimit() {
 
 Result<void> ProcessLimit::add(pid_t pid) const {
   if (dir_.empty()) return Ok{};
-  Result<void> written = write_control(dir_ + "/cgroup.procs", fmt::format("{}", pid));
-  if (!written.ok()) return std::move(written).error().context("joining the sandbox cgroup");
+  STRATA_TRY_CONTEXT(write_control(dir_ + "/cgroup.procs", fmt::format("{}", pid)),
+                     "joining the sandbox cgroup");
   return Ok{};
 }
 

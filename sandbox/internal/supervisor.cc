@@ -13,16 +13,6 @@
 
 namespace strata::sandbox::internal {
 
-namespace {
-
-Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::sys("pipe2", errno);
-  return std::pair{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-}  // namespace
-
 Result<void> Output::open(const Config& config, ChildPlan& plan) {
   out_dest_ = config.stdout_fd;
   err_dest_ = config.stderr_fd;
@@ -32,10 +22,10 @@ Result<void> Output::open(const Config& config, ChildPlan& plan) {
   STRATA_TRY_ASSIGN(log_, open_fd(config.log_path, O_WRONLY | O_CREAT | O_TRUNC));
   STRATA_TRY_ASSIGN(auto out, make_pipe());
   STRATA_TRY_ASSIGN(auto err, make_pipe());
-  out_read_ = std::move(out.first);
-  out_write_ = std::move(out.second);
-  err_read_ = std::move(err.first);
-  err_write_ = std::move(err.second);
+  out_read_ = std::move(out.read);
+  out_write_ = std::move(out.write);
+  err_read_ = std::move(err.read);
+  err_write_ = std::move(err.write);
   plan.stdout_fd = out_write_.get();
   plan.stderr_fd = err_write_.get();
   return Ok{};

@@ -4,8 +4,6 @@
 #include <fmt/format.h>
 #include <sched.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +11,7 @@
 #include <cstring>
 
 #include "builder/base/fs.h"
+#include "builder/base/process.h"
 
 namespace strata::sandbox::internal {
 
@@ -40,6 +39,22 @@ std::string fix_hint() {
          "container's) blocks unshare/clone";
 }
 
+enum class ProbeStep : int32_t { kUnshare = 1, kSetgroups, kIdMaps, kMount };
+
+const char* step_name(ProbeStep step) {
+  switch (step) {
+    case ProbeStep::kUnshare:
+      return "unshare(CLONE_NEWUSER)";
+    case ProbeStep::kSetgroups:
+      return "write setgroups";
+    case ProbeStep::kIdMaps:
+      return "write uid_map/gid_map";
+    case ProbeStep::kMount:
+      return "mount in the new namespace";
+  }
+  return "probe";
+}
+
 int write_text(const char* path, const char* text) noexcept {
   int fd = ::open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return -1;
@@ -60,30 +75,27 @@ Error userns_unavailable(std::string_view what, int errnum) {
 Result<void> probe_user_namespaces() {
   std::string uid_map = fmt::format("0 {} 1", ::geteuid());
   std::string gid_map = fmt::format("0 {} 1", ::getegid());
-  // Exit code of the probe: 0 ok, else 10 * step + (errno clipped to 9), decoded below.
-  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
-  if (pid < 0) return Error::sys("fork the user namespace probe", errno);
-  if (pid == 0) {
-    int step = 1;
-    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 && ++step &&
-        write_text("/proc/self/setgroups", "deny") == 0 && ++step &&
-        write_text("/proc/self/uid_map", uid_map.c_str()) == 0 &&
-        write_text("/proc/self/gid_map", gid_map.c_str()) == 0 && ++step &&
-        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-        ::mount("tmpfs", "/tmp", "tmpfs", 0, nullptr) == 0)
-      ::_exit(0);
-    ::_exit(step * 32 + (errno < 32 ? errno : 31));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return Error::sys("wait for the user namespace probe", errno);
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Ok{};
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-  const char* steps[] = {"probe", "unshare(CLONE_NEWUSER)", "write setgroups",
-                         "write uid_map/gid_map", "mount in the new namespace"};
-  int step = code / 32;
-  return userns_unavailable(steps[step < 5 ? step : 0], code % 32);
+  // A child of its own: unshare(CLONE_NEWUSER) needs a single-threaded process.
+  auto probe = [&]() noexcept -> std::optional<ChildFailure<ProbeStep>> {
+    auto failed = [](ProbeStep step) { return ChildFailure<ProbeStep>{step, errno}; };
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return failed(ProbeStep::kUnshare);
+    if (write_text("/proc/self/setgroups", "deny") != 0) return failed(ProbeStep::kSetgroups);
+    if (write_text("/proc/self/uid_map", uid_map.c_str()) != 0 ||
+        write_text("/proc/self/gid_map", gid_map.c_str()) != 0)
+      return failed(ProbeStep::kIdMaps);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tmpfs", "/tmp", "tmpfs", 0, nullptr) != 0)
+      return failed(ProbeStep::kMount);
+    return std::nullopt;
+  };
+  STRATA_TRY_ASSIGN_CONTEXT(ChildResult<ProbeStep> result, run_in_child<ProbeStep>(probe),
+                            "the user namespace probe");
+  if (result.failure)
+    return userns_unavailable(step_name(result.failure->step), result.failure->errnum);
+  if (result.status.signaled || result.status.code != 0)
+    return Error(ErrorCode::kSandbox, fmt::format("the user namespace probe ended with status {}",
+                                                  result.status.shell_code()));
+  return Ok{};
 }
 
 }  // namespace strata::sandbox::internal

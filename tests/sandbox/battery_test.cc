@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "builder/base/fd.h"
 #include "builder/base/fs.h"
+#include "builder/base/process.h"
 #include "sandbox/sandbox.h"
 #include "tests/support/host_probe.h"
 #include "tests/support/test_util.h"
@@ -264,18 +266,18 @@ struct HostOutcome {
 };
 
 HostOutcome run_probe_on_host(const char* probe_case) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, STDOUT_FILENO);
-    ::dup2(null, STDERR_FILENO);
-    ::execl(STRATA_PROBE_PATH, STRATA_PROBE_PATH, probe_case, static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int status = 0;
-  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 127) << "cannot run the probe";
-  return {.signaled = WIFSIGNALED(status), .signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0};
+  Result<UniqueFd> null = open_fd("/dev/null", O_WRONLY);
+  EXPECT_TRUE(null.ok()) << null.error().to_string();
+  if (!null.ok()) return {};
+  Result<ChildProcess> child = spawn({.argv = {STRATA_PROBE_PATH, probe_case},
+                                      .stdout_fd = null->get(),
+                                      .stderr_fd = null->get()});
+  EXPECT_TRUE(child.ok()) << "cannot run the probe: " << child.error().to_string();
+  if (!child.ok()) return {};
+  Result<ExitStatus> status = child->wait();
+  EXPECT_TRUE(status.ok()) << status.error().to_string();
+  if (!status.ok()) return {};
+  return {.signaled = status->signaled, .signal = status->signal};
 }
 
 TEST_F(SandboxBattery, ForeignAbiSyscallsKillTheProcess) {
