@@ -7,7 +7,7 @@
 
 namespace strata {
 
-// What went wrong, which also picks the exit code (DESIGN.md "Commands": 0 ok, 1 build or
+// What went wrong, which also picks the exit code (docs/design.md "Commands": 0 ok, 1 build or
 // verification failed, 2 spec or usage error, 3 host unsupported).
 enum class ErrorCode {
   kSpec,            // the spec is wrong (exit 2)
