@@ -8,6 +8,7 @@
 #include "builder/base_image/base_image.h"
 #include "builder/layer/image_layers.h"
 #include "builder/layer/layer_blob.h"
+#include "builder/oci/pinned_image.h"
 
 namespace strata::builder {
 namespace {
@@ -110,9 +111,21 @@ Result<std::optional<base_image::BaseImage>> load_base(const specs::Spec& spec) 
   return std::optional<base_image::BaseImage>(std::move(base));
 }
 
+// environment.image opened and checked against its pin. The rootfs cache does not open the
+// image on a hit, so without this a missing image or a wrong pin could go unnoticed, or be
+// found only after the sources were fetched.
+Result<void> check_environment_image(const specs::Spec& spec) {
+  if (!spec.environment.image) return Ok{};
+  auto view = oci::open_pinned_image(*spec.environment.image, spec.dir);
+  if (!view.ok()) return std::move(view).error().at(spec.environment.image->loc);
+  return Ok{};
+}
+
 }  // namespace
 
 Result<void> check_image(const specs::Plan& plan) {
+  STRATA_TRY(load_base(plan.spec));
+  STRATA_TRY(check_environment_image(plan.spec));
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(plan.spec, nullptr));
   STRATA_TRY(sort_layers(std::move(planned)));
   return Ok{};
@@ -123,6 +136,12 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   BuildResult result{.layout_dir = fmt::format("{}/{}", options.output_root, spec.name)};
   std::optional<int64_t> started_on;
   if (options.attest && options.attest->clock) started_on = options.attest->clock->now_seconds();
+
+  // 0. Pinned images first, so a wrong pin costs no package build. The base (image.base) is
+  //    verified against its digest; its layers are reused byte for byte and its config is
+  //    the starting point.
+  STRATA_TRY_ASSIGN(std::optional<base_image::BaseImage> base, load_base(spec));
+  STRATA_TRY(check_environment_image(spec));
 
   // 1. Sources and packages: fetched and verified, built in the sandbox or taken from the
   //    cache (nothing under output_root is touched yet).
@@ -137,9 +156,6 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   // 2. Layers: spec.image becomes one ordered entry list per OCI layer (all checks first).
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, &trees));
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
-  // The base image (image.base), verified against its pinned digest; its layers are reused
-  // byte for byte and its config is the starting point.
-  STRATA_TRY_ASSIGN(std::optional<base_image::BaseImage> base, load_base(spec));
 
   // 3. Staging: a temporary directory beside the final layout, removed on any failure.
   STRATA_TRY_ASSIGN(OutputParent parent, OutputParent::prepare(dirname_of(result.layout_dir)));

@@ -6,6 +6,7 @@
 #include "builder/base/fs.h"
 #include "builder/oci/image_reader.h"
 #include "tests/support/spec_fixture.h"
+#include "tests/support/test_image.h"
 
 namespace strata::builder {
 namespace {
@@ -70,6 +71,54 @@ TEST_F(PipelineTest, FailedBuildLeavesThePreviousImageUntouched) {
     leftovers += e.path().filename() != "demo";
   }
   EXPECT_EQ(leftovers, 0);
+}
+
+// A Debian-style base where lib is a symlink to usr/lib (and, broken, sbin to a usr/sbin it
+// lacks), as image.base.
+class OnBaseTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    PipelineTest::SetUp();
+    using testing::dir_entry;
+    base_ = testing::write_image(
+        tmp_->path() + "/spec/base",
+        {{testing::symlink_entry("bin", "usr/bin"), testing::symlink_entry("lib", "usr/lib"),
+          testing::symlink_entry("sbin", "usr/sbin"), dir_entry("usr"), dir_entry("usr/bin"),
+          testing::file_entry("usr/bin/sh", "sh", 0755), dir_entry("usr/lib"),
+          testing::file_entry("usr/lib/libc.so.6", "c")}});
+    plan_.spec.image.base =
+        specs::ImageRef{.path = "base", .digest = base_.manifest.digest, .loc = {"s.yaml", 4, 9}};
+    plan_.spec.image.layers[0].files.push_back(
+        {.src = "files/motd", .dest = "/lib/libfoo.so", .loc = {"s.yaml", 8, 11}});
+  }
+  oci::WrittenImage base_;
+};
+
+// Wrong pins are found by `strata validate` (check_image) and before any package work.
+TEST_F(OnBaseTest, WrongPinsAreLocatedDigestMismatches) {
+  Digest wrong = sha256_of("not the base");
+  plan_.spec.image.base->digest = wrong;
+  auto checked = check_image(plan_);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().code(), ErrorCode::kDigestMismatch);
+  EXPECT_EQ(checked.error().to_string(),
+            "s.yaml:4:9: error: image base: manifest digest mismatch: expected " + wrong.str() +
+                ", actual " + base_.manifest.digest.str());
+
+  plan_.spec.image.base.reset();
+  plan_.spec.environment.rootfs = specs::RootfsKind::kImage;
+  plan_.spec.environment.image =
+      specs::ImageRef{.path = "missing", .digest = wrong, .loc = {"s.yaml", 12, 10}};
+  checked = check_image(plan_);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().to_string(),
+            "s.yaml:12:10: error: image missing: No such file or directory");
+  // build_image stops there too, before it would need a fetcher or a runner for packages.
+  plan_.spec.packages.push_back({.name = "pkg", .steps = {"true"}});
+  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  auto built = build_image(plan_, options);
+  ASSERT_FALSE(built.ok());
+  EXPECT_EQ(built.error().to_string(), checked.error().to_string());
 }
 
 }  // namespace
