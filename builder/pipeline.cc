@@ -8,6 +8,7 @@
 #include "builder/base_image/base_image.h"
 #include "builder/layer/image_layers.h"
 #include "builder/layer/layer_blob.h"
+#include "builder/layer/lower_layers.h"
 #include "builder/oci/pinned_image.h"
 
 namespace strata::builder {
@@ -121,6 +122,24 @@ Result<void> check_environment_image(const specs::Spec& spec) {
   return Ok{};
 }
 
+// Each layer placed over the layers below it (the base's, then the spec's earlier ones), so
+// a package or file installing into lib/ on a base where lib -> usr/lib lands in usr/lib.
+Result<void> place_over_lower_layers(const std::optional<base_image::BaseImage>& base,
+                                     std::vector<SortedLayer>& layers) {
+  LowerLayers lower;
+  if (base) {
+    for (const base_image::BaseLayer& l : base->layers) {
+      auto added = lower.add_blob(l.source_path, "the base image");
+      if (!added.ok()) return std::move(added).error().context("base image " + base->ref.path);
+    }
+  }
+  for (size_t i = 0; i < layers.size(); ++i) {
+    STRATA_TRY_ASSIGN(layers[i].entries, place_entries(std::move(layers[i].entries), lower));
+    if (i + 1 < layers.size()) lower.add_entries(layers[i].entries, fmt::format("layer {}", i + 1));
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 Result<void> check_image(const specs::Plan& plan) {
@@ -156,6 +175,7 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   // 2. Layers: spec.image becomes one ordered entry list per OCI layer (all checks first).
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, &trees));
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
+  STRATA_TRY(place_over_lower_layers(base, layers));
 
   // 3. Staging: a temporary directory beside the final layout, removed on any failure.
   STRATA_TRY_ASSIGN(OutputParent parent, OutputParent::prepare(dirname_of(result.layout_dir)));

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include "builder/base/fs.h"
+#include "builder/layer/lower_layers.h"
 #include "builder/oci/image_reader.h"
+#include "builder/tar/layer_reader.h"
 #include "tests/support/spec_fixture.h"
 #include "tests/support/test_image.h"
 
@@ -93,6 +95,45 @@ class OnBaseTest : public PipelineTest {
   }
   oci::WrittenImage base_;
 };
+
+TEST_F(OnBaseTest, FilesForLibGoToUsrLibAndTheSymlinkStays) {
+  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  auto result = build_image(plan_, options);
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  auto view = oci::open_image(result->layout_dir);
+  ASSERT_TRUE(view.ok()) << view.error().to_string();
+  ASSERT_EQ(view->layers.size(), 2u);
+  std::vector<std::string> paths;
+  auto read = read_layer_file(view->blob_path(view->layers[1].digest), [&](const ReadEntry& e) {
+    paths.push_back(e.path);
+    return Result<void>(Ok{});
+  });
+  ASSERT_TRUE(read.ok()) << read.error().to_string();
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"etc", "etc/motd", "usr", "usr/lib", "usr/lib/libfoo.so"}));
+  // In the merged image, lib is still the base's symlink.
+  LowerLayers merged;
+  for (const oci::Descriptor& d : view->layers) {
+    ASSERT_TRUE(merged.add_blob(view->blob_path(d.digest), "the image").ok());
+  }
+  const LowerLayers::Node* lib = merged.find("lib");
+  ASSERT_NE(lib, nullptr);
+  EXPECT_EQ(lib->kind, LowerLayers::Kind::kSymlink);
+  EXPECT_EQ(lib->target, "usr/lib");
+}
+
+// The base's sbin -> usr/sbin has no directory behind it.
+TEST_F(OnBaseTest, SymlinkToANonDirectoryIsALocatedError) {
+  plan_.spec.image.layers[0].files.back().dest = "/sbin/tool";
+  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  auto result = build_image(plan_, options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().to_string(),
+            "s.yaml:8:11: error: cannot install /sbin: /sbin is a symlink to 'usr/sbin' in the "
+            "base image, which does not lead to a directory there; install it at a path that "
+            "is a directory there");
+  EXPECT_FALSE(exists(tmp_->path() + "/out"));
+}
 
 // Wrong pins are found by `strata validate` (check_image) and before any package work.
 TEST_F(OnBaseTest, WrongPinsAreLocatedDigestMismatches) {
