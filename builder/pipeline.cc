@@ -8,6 +8,8 @@
 #include "builder/base_image/base_image.h"
 #include "builder/layer/image_layers.h"
 #include "builder/layer/layer_blob.h"
+#include "builder/layer/lower_layers.h"
+#include "builder/oci/pinned_image.h"
 #include "builder/oci/staged_layout.h"
 
 namespace strata::builder {
@@ -84,6 +86,34 @@ Result<std::optional<base_image::BaseImage>> load_base(const specs::Spec& spec) 
   return std::optional<base_image::BaseImage>(std::move(base));
 }
 
+// environment.image opened and checked against its pin. The rootfs cache does not open the
+// image on a hit, so without this a missing image or a wrong pin could go unnoticed, or be
+// found only after the sources were fetched.
+Result<void> check_environment_image(const specs::Spec& spec) {
+  if (!spec.environment.image) return Ok{};
+  auto view = oci::open_pinned_image(*spec.environment.image, spec.dir);
+  if (!view.ok()) return std::move(view).error().at(spec.environment.image->loc);
+  return Ok{};
+}
+
+// Each layer placed over the layers below it (the base's, then the spec's earlier ones), so
+// a package or file installing into lib/ on a base where lib -> usr/lib lands in usr/lib.
+Result<void> place_over_lower_layers(const std::optional<base_image::BaseImage>& base,
+                                     std::vector<SortedLayer>& layers) {
+  LowerLayers lower;
+  if (base) {
+    for (const base_image::BaseLayer& l : base->layers) {
+      auto added = lower.add_blob(l.source_path, "the base image");
+      if (!added.ok()) return std::move(added).error().context("base image " + base->ref.path);
+    }
+  }
+  for (size_t i = 0; i < layers.size(); ++i) {
+    STRATA_TRY_ASSIGN(layers[i].entries, place_entries(std::move(layers[i].entries), lower));
+    if (i + 1 < layers.size()) lower.add_entries(layers[i].entries, fmt::format("layer {}", i + 1));
+  }
+  return Ok{};
+}
+
 // Sources and packages: fetched and verified, built in the sandbox or taken from the cache.
 Result<PackageStageResult> build_packages(const specs::Plan& plan, const BuildOptions& options) {
   if (plan.spec.sources.empty() && plan.spec.packages.empty()) return PackageStageResult{};
@@ -92,13 +122,17 @@ Result<PackageStageResult> build_packages(const specs::Plan& plan, const BuildOp
                              options.observer);
 }
 
-// spec.image as one ordered entry list per OCI layer, package outputs at their paths.
+// spec.image as one ordered entry list per OCI layer, package outputs at their paths, each
+// layer placed over the ones below it.
 Result<std::vector<SortedLayer>> layer_entries(const specs::Spec& spec,
-                                               const PackageStageResult& packages) {
+                                               const PackageStageResult& packages,
+                                               const std::optional<base_image::BaseImage>& base) {
   PackageTrees trees;
   for (const auto& [name, output] : packages.outputs) trees[name] = output.dir;
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, &trees));
-  return sort_layers(std::move(planned));
+  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
+  STRATA_TRY(place_over_lower_layers(base, layers));
+  return layers;
 }
 
 // The image's layer blobs, written into blobs_dir: the base image's copied byte for byte,
@@ -147,6 +181,8 @@ Result<oci::WrittenImage> write_documents(const specs::Spec& spec,
 }  // namespace
 
 Result<void> check_image(const specs::Plan& plan) {
+  STRATA_TRY(load_base(plan.spec));
+  STRATA_TRY(check_environment_image(plan.spec));
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(plan.spec, nullptr));
   STRATA_TRY(sort_layers(std::move(planned)));
   return Ok{};
@@ -158,13 +194,16 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   std::optional<int64_t> started_on;
   if (options.attest && options.attest->clock) started_on = options.attest->clock->now_seconds();
 
-  // 1. Sources and packages: fetched, verified, built in the sandbox or taken from the cache
+  // 1. Pinned images: the base (image.base) and the environment (environment.image) checked
+  //    against their digests and the image's platform first, so a wrong pin costs no build.
+  STRATA_TRY_ASSIGN(std::optional<base_image::BaseImage> base, load_base(spec));
+  STRATA_TRY(check_environment_image(spec));
+  // 2. Sources and packages: fetched, verified, built in the sandbox or taken from the cache
   //    (nothing under output_root is touched before step 4).
   STRATA_TRY_ASSIGN(result.packages, build_packages(plan, options));
-  // 2. Layers: spec.image as one ordered entry list per OCI layer, every check made.
-  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, layer_entries(spec, result.packages));
-  // 3. Base image: verified against its pinned digest and the image's platform.
-  STRATA_TRY_ASSIGN(std::optional<base_image::BaseImage> base, load_base(spec));
+  // 3. Layers: spec.image as one ordered entry list per OCI layer, every check made, each
+  //    placed over the layers below it (merged-/usr symlinks followed as dpkg does).
+  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, layer_entries(spec, result.packages, base));
   // 4. Staging: an empty layout beside OUTPUT_ROOT/NAME, removed on any failure.
   STRATA_TRY_ASSIGN(oci::StagedLayout staged, oci::StagedLayout::create(result.layout_dir));
   // 5. Layer blobs: the base image's reused, ours streamed once into blobs/sha256.

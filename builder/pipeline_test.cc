@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 
 #include "builder/base/fs.h"
+#include "builder/layer/lower_layers.h"
 #include "builder/oci/image_reader.h"
+#include "builder/tar/layer_reader.h"
 #include "tests/support/spec_fixture.h"
+#include "tests/support/test_image.h"
 
 namespace strata::builder {
 namespace {
@@ -76,6 +79,93 @@ TEST_F(PipelineTest, FailedBuildLeavesThePreviousImageUntouched) {
     leftovers += e.path().filename() != "demo";
   }
   EXPECT_EQ(leftovers, 0);
+}
+
+// A Debian-style base where lib is a symlink to usr/lib (and, broken, sbin to a usr/sbin it
+// lacks), as image.base.
+class OnBaseTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    PipelineTest::SetUp();
+    using testing::dir_entry;
+    base_ = testing::write_image(
+        tmp_->path() + "/spec/base",
+        {{testing::symlink_entry("bin", "usr/bin"), testing::symlink_entry("lib", "usr/lib"),
+          testing::symlink_entry("sbin", "usr/sbin"), dir_entry("usr"), dir_entry("usr/bin"),
+          testing::file_entry("usr/bin/sh", "sh", 0755), dir_entry("usr/lib"),
+          testing::file_entry("usr/lib/libc.so.6", "c")}});
+    plan_.spec.image.base =
+        specs::ImageRef{.path = "base", .digest = base_.manifest.digest, .loc = {"s.yaml", 4, 9}};
+    plan_.spec.image.layers[0].files.push_back(
+        {.src = "files/motd", .dest = "/lib/libfoo.so", .loc = {"s.yaml", 8, 11}});
+  }
+  oci::WrittenImage base_;
+};
+
+TEST_F(OnBaseTest, FilesForLibGoToUsrLibAndTheSymlinkStays) {
+  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  auto result = build_image(plan_, options);
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  auto view = oci::open_image(result->layout_dir);
+  ASSERT_TRUE(view.ok()) << view.error().to_string();
+  ASSERT_EQ(view->layers.size(), 2u);
+  std::vector<std::string> paths;
+  auto read = read_layer_file(view->blob_path(view->layers[1].digest), [&](const ReadEntry& e) {
+    paths.push_back(e.path);
+    return Result<void>(Ok{});
+  });
+  ASSERT_TRUE(read.ok()) << read.error().to_string();
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"etc", "etc/motd", "usr", "usr/lib", "usr/lib/libfoo.so"}));
+  // In the merged image, lib is still the base's symlink.
+  LowerLayers merged;
+  for (const oci::Descriptor& d : view->layers) {
+    ASSERT_TRUE(merged.add_blob(view->blob_path(d.digest), "the image").ok());
+  }
+  const LowerLayers::Node* lib = merged.find("lib");
+  ASSERT_NE(lib, nullptr);
+  EXPECT_EQ(lib->kind, LowerLayers::Kind::kSymlink);
+  EXPECT_EQ(lib->target, "usr/lib");
+}
+
+// The base's sbin -> usr/sbin has no directory behind it.
+TEST_F(OnBaseTest, SymlinkToANonDirectoryIsALocatedError) {
+  plan_.spec.image.layers[0].files.back().dest = "/sbin/tool";
+  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  auto result = build_image(plan_, options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().to_string(),
+            "s.yaml:8:11: error: cannot install /sbin: /sbin is a symlink to 'usr/sbin' in the "
+            "base image, which does not lead to a directory there; install it at a path that "
+            "is a directory there");
+  EXPECT_FALSE(exists(tmp_->path() + "/out"));
+}
+
+// Wrong pins are found by `strata validate` (check_image) and before any package work.
+TEST_F(OnBaseTest, WrongPinsAreLocatedDigestMismatches) {
+  Digest wrong = sha256_of("not the base");
+  plan_.spec.image.base->digest = wrong;
+  auto checked = check_image(plan_);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().code(), ErrorCode::kDigestMismatch);
+  EXPECT_EQ(checked.error().to_string(),
+            "s.yaml:4:9: error: image base: manifest digest mismatch: expected " + wrong.str() +
+                ", actual " + base_.manifest.digest.str());
+
+  plan_.spec.image.base.reset();
+  plan_.spec.environment.rootfs = specs::RootfsKind::kImage;
+  plan_.spec.environment.image =
+      specs::ImageRef{.path = "missing", .digest = wrong, .loc = {"s.yaml", 12, 10}};
+  checked = check_image(plan_);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().to_string(),
+            "s.yaml:12:10: error: image missing: No such file or directory");
+  // build_image stops there too, before it would need a fetcher or a runner for packages.
+  plan_.spec.packages.push_back({.name = "pkg", .steps = {"true"}});
+  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  auto built = build_image(plan_, options);
+  ASSERT_FALSE(built.ok());
+  EXPECT_EQ(built.error().to_string(), checked.error().to_string());
 }
 
 }  // namespace

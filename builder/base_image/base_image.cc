@@ -123,6 +123,9 @@ Json merge_execution(const Json& base, const Json& own) {
       }
     }
   }
+  // Like Docker's ENTRYPOINT: a new entrypoint resets the base's Cmd (its arguments were
+  // meant for the base's entrypoint) unless the spec sets cmd too (`cmd: []` is "Cmd": []).
+  if (member(own, "Entrypoint").is_array() && !own.contains("Cmd")) out.erase("Cmd");
   // Docker writes absent fields as null; strata omits them.
   for (auto it = out.begin(); it != out.end();) it = it->is_null() ? out.erase(it) : ++it;
   return out;

@@ -54,7 +54,8 @@ Result<std::vector<LayerBlob>> copy_base_layers(const BaseImage& base,
 // The new image's config (pure): `strata_config` (from oci::make_config over the new
 // layers only) on top of the base's. config.config: the base's fields are the defaults;
 // Entrypoint, Cmd, WorkingDir, User, StopSignal (and any other field) set by strata
-// replace them; Env and Labels merge by key (strata wins); ExposedPorts and Volumes are
+// replace them, and a new Entrypoint without a Cmd drops the base's Cmd (as Docker's
+// ENTRYPOINT does); Env and Labels merge by key (strata wins); ExposedPorts and Volumes are
 // unions. rootfs.diff_ids and history are the base's followed by strata's. os,
 // architecture and created are strata's; the base's variant and os.version carry over.
 Json extend_config(const Json& base_config, const Json& strata_config);

@@ -1,5 +1,6 @@
 #include "builder/base_image/base_image.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "tests/support/test_image.h"
@@ -51,6 +52,23 @@ TEST(ExtendConfig, EitherSideMayLackExecutionConfig) {
   // Whatever shape a foreign config has, extend_config does not throw.
   EXPECT_EQ(config_of(parse(R"([1,{"config":7}])"), parse(R"({"config":{"Env":"x"}})")),
             R"({"config":{"Env":"x"},"rootfs":{"diff_ids":[],"type":"layers"}})");
+}
+
+// Docker's ENTRYPOINT rule: the base's Cmd held arguments for the base's entrypoint.
+TEST(ExtendConfig, EntrypointResetsTheBasesCmdUnlessTheSpecSetsCmd) {
+  Json base = parse(R"({"config":{"Entrypoint":["/base"],"Cmd":["bash"],"WorkingDir":"/b"}})");
+  auto execution = [&](std::string_view own_config) {
+    Json own = parse(fmt::format(R"({{"config":{}}})", own_config));
+    return *canonical_json(member(extend_config(base, own), "config"));
+  };
+  EXPECT_EQ(execution(R"({"Entrypoint":["/app"]})"),
+            R"({"Entrypoint":["/app"],"WorkingDir":"/b"})");
+  EXPECT_EQ(execution(R"({"Entrypoint":["/app"],"Cmd":[]})"),
+            R"({"Cmd":[],"Entrypoint":["/app"],"WorkingDir":"/b"})");
+  EXPECT_EQ(execution(R"({"Entrypoint":["/app"],"Cmd":["--serve"]})"),
+            R"({"Cmd":["--serve"],"Entrypoint":["/app"],"WorkingDir":"/b"})");
+  EXPECT_EQ(execution(R"({"WorkingDir":"/w"})"),
+            R"({"Cmd":["bash"],"Entrypoint":["/base"],"WorkingDir":"/w"})");
 }
 
 class BaseImageTest : public ::testing::Test {

@@ -100,3 +100,38 @@ rc=0; "$STRATA" build "$S" --compression lz4 -o "$out" 2>/dev/null || rc=$?
 expect_eq "unknown --compression exit code" 2 "$rc"
 rc=0; "$STRATA" build 2>/dev/null || rc=$?
 expect_eq "missing SPEC exit code" 2 "$rc"
+
+# A wrong or missing image pin is found before any package work: validate and build stop at
+# the pin with a located digest mismatch, exit code 1 like every digest mismatch (a missing
+# image is an I/O error, also 1). No package step runs and no package is cached.
+spec 'image: {layers: [{files: [{src: files/motd, dest: /etc/motd}]}]}'
+base=$("$STRATA" build "$S" -o "$WORK/base" 2>/dev/null | tail -n1) && [[ $base == sha256:* ]] ||
+  fail "the base for the pin checks does not build"
+zeros="sha256:$(printf '0%.0s' {1..64})"
+pin_spec() {
+  printf 'apiVersion: strata/v1\nname: t\nenvironment: {rootfs: %s}\nimage:\n  base: %s\n  layers: [{packages: [pkg]}]\npackages: [{name: pkg, steps: ["touch $DESTDIR/x"]}]\n' \
+    "$1" "$2" >"$S"
+}
+check_pin() {  # check_pin NAME EXPECTED_LINE
+  local cmd rc
+  for cmd in validate build; do
+    rc=0
+    if [[ $cmd == build ]]; then
+      "$STRATA" build "$S" -o "$out" --cache "$WORK/cache" >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
+    else
+      "$STRATA" validate "$S" >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
+    fi
+    [[ $rc -eq 1 ]] || { cat "$WORK/stderr"; fail "$1 ($cmd): exit code $rc, expected 1"; }
+    grep -Fxq -- "$2" "$WORK/stderr" || { cat "$WORK/stderr"; fail "$1 ($cmd): missing '$2'"; }
+    ! grep -q '^\[pkg\]' "$WORK/stderr" || { cat "$WORK/stderr"; fail "$1 ($cmd): a package ran"; }
+  done
+  [[ -z "$(find "$WORK/cache" -path '*pkg*' 2>/dev/null)" ]] || fail "$1: a package was cached"
+  pass "$1"
+}
+pin_spec host "../base/t@$zeros"
+check_pin "wrong base pin" "$S:5:9: error: image ../base/t: manifest digest mismatch: expected $zeros, actual $base"
+pin_spec host "../base/nope@$base"
+check_pin "missing base image" "$S:5:9: error: image ../base/nope: No such file or directory"
+printf 'apiVersion: strata/v1\nname: t\nenvironment: {rootfs: image, image: "../base/t@%s"}\nimage:\n  layers: [{packages: [pkg]}]\npackages: [{name: pkg, steps: ["touch $DESTDIR/x"]}]\n' \
+  "$zeros" >"$S"
+check_pin "wrong environment pin" "$S:3:37: error: image ../base/t: manifest digest mismatch: expected $zeros, actual $base"

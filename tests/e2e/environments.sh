@@ -42,7 +42,7 @@ grep -q "manifest digest mismatch: expected sha256:0000" "$WORK/stderr" && grep 
   pass "environment mismatch names the expected digest and the one the layout has"
 
 # (d) image.base — the base's layers are reused byte for byte, its config extended.
-build "$ex/on-base/strata.yaml" --archive >/dev/null || { cat "$WORK/stderr"; fail "on-base build"; }
+on_base=$(build "$ex/on-base/strata.yaml" --archive) || { cat "$WORK/stderr"; fail "on-base build"; }
 base_layers=$("$STRATA" inspect --json "$ex/out/busybox" | python3 -c 'import json,sys; print([l["digest"] for l in json.load(sys.stdin)["layers"]])')
 top_layers=$("$STRATA" inspect --json "$ex/out/on-base" | python3 -c 'import json,sys; print([l["digest"] for l in json.load(sys.stdin)["layers"]][:2])')
 expect_eq "base layers reused byte for byte" "$base_layers" "$top_layers"
@@ -57,6 +57,27 @@ assert cfg["Entrypoint"] == ["/bin/sh"] and cfg["Cmd"] == ["/app/run.sh"], cfg
 assert "PATH=/bin" in cfg["Env"] and "GREETING=hello from a layer on busybox" in cfg["Env"], cfg
 PY
 client_validate_schemas "$ex/out/on-base" >/dev/null && pass "on-base: OCI schemas"
+
+# A new entrypoint on a base with a Cmd resets it, as Docker's ENTRYPOINT does (on-base has
+# Cmd ["/app/run.sh"]), unless the spec sets cmd: `cmd: []` is kept as an empty list.
+mkdir -p "$ex/on-top"
+for cmd_line in "" "cmd: []"; do
+  printf 'apiVersion: strata/v1\nname: on-top\nversion: "1.0"\nimage:\n  base: ../out/on-base@%s\n  paths: [{path: /etc/on-top, type: file}]\n  config:\n    entrypoint: [/bin/echo]\n    %s\n' \
+    "$on_base" "$cmd_line" >"$ex/on-top/strata.yaml"
+  build "$ex/on-top/strata.yaml" >/dev/null || { cat "$WORK/stderr"; fail "on-top build ($cmd_line)"; }
+  got=$(python3 - "$ex/out/on-top" <<'PY'
+import json, sys
+layout = sys.argv[1]
+idx = json.load(open(f"{layout}/index.json"))
+man = json.load(open(f"{layout}/blobs/sha256/" + idx["manifests"][0]["digest"].split(":")[1]))
+cfg = json.load(open(f"{layout}/blobs/sha256/" + man["config"]["digest"].split(":")[1]))["config"]
+print(json.dumps([cfg.get("Entrypoint"), cfg.get("Cmd", "unset")]))
+PY
+)
+  want='[["/bin/echo"], "unset"]'
+  [[ -z "$cmd_line" ]] || want='[["/bin/echo"], []]'
+  expect_eq "entrypoint over a base's Cmd (${cmd_line:-no cmd})" "$want" "$got"
+done
 expect_eq "skopeo reads on-base" "$(tail -n1 <<<"$("$STRATA" inspect --json "$ex/out/on-base" | python3 -c 'import json,sys; print(json.load(sys.stdin)["manifest"]["digest"])')")" \
   "$(client_skopeo_inspect "$ex/out/on-base" 1.0)"
 
