@@ -1,6 +1,6 @@
 // Child processes: a kill-and-reap guard on the pid (ChildProcess), spawning a program with
 // argv/envp/cwd/umask/stdio prepared before fork, and running a function in a forked child.
-// Both report a failure in the child as a fixed-size typed {step, errno} record (STYLE.md §5).
+// Both report a failure in the child as a fixed-size typed {step, errno} record (docs/style.md §5).
 #pragma once
 
 #include <sys/types.h>

@@ -1,6 +1,6 @@
 // A layout built in a temporary directory beside its final place and published in one
-// rename (DESIGN.md "Image layout"): a failed build leaves no half-written image, and no
-// output directory it had to create.
+// rename (docs/design.md "The pipeline", step 5): a failed build leaves no half-written image, and
+// no output directory it had to create.
 #pragma once
 
 #include <optional>
