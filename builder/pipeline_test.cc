@@ -89,7 +89,7 @@ class OnBaseTest : public PipelineTest {
     PipelineTest::SetUp();
     using testing::dir_entry;
     base_ = testing::write_image(
-        tmp_->path() + "/spec/base",
+        tmp_.path() + "/spec/base",
         {{testing::symlink_entry("bin", "usr/bin"), testing::symlink_entry("lib", "usr/lib"),
           testing::symlink_entry("sbin", "usr/sbin"), dir_entry("usr"), dir_entry("usr/bin"),
           testing::file_entry("usr/bin/sh", "sh", 0755), dir_entry("usr/lib"),
@@ -103,7 +103,7 @@ class OnBaseTest : public PipelineTest {
 };
 
 TEST_F(OnBaseTest, FilesForLibGoToUsrLibAndTheSymlinkStays) {
-  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  BuildOptions options{.output_root = tmp_.path() + "/out"};
   auto result = build_image(plan_, options);
   ASSERT_TRUE(result.ok()) << result.error().to_string();
   auto view = oci::open_image(result->layout_dir);
@@ -131,14 +131,14 @@ TEST_F(OnBaseTest, FilesForLibGoToUsrLibAndTheSymlinkStays) {
 // The base's sbin -> usr/sbin has no directory behind it.
 TEST_F(OnBaseTest, SymlinkToANonDirectoryIsALocatedError) {
   plan_.spec.image.layers[0].files.back().dest = "/sbin/tool";
-  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  BuildOptions options{.output_root = tmp_.path() + "/out"};
   auto result = build_image(plan_, options);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().to_string(),
             "s.yaml:8:11: error: cannot install /sbin: /sbin is a symlink to 'usr/sbin' in the "
             "base image, which does not lead to a directory there; install it at a path that "
             "is a directory there");
-  EXPECT_FALSE(exists(tmp_->path() + "/out"));
+  EXPECT_FALSE(exists(tmp_.path() + "/out"));
 }
 
 // Wrong pins are found by `strata validate` (check_image) and before any package work.
@@ -162,7 +162,7 @@ TEST_F(OnBaseTest, WrongPinsAreLocatedDigestMismatches) {
             "s.yaml:12:10: error: image missing: No such file or directory");
   // build_image stops there too, before it would need a fetcher or a runner for packages.
   plan_.spec.packages.push_back({.name = "pkg", .steps = {"true"}});
-  BuildOptions options{.output_root = tmp_->path() + "/out"};
+  BuildOptions options{.output_root = tmp_.path() + "/out"};
   auto built = build_image(plan_, options);
   ASSERT_FALSE(built.ok());
   EXPECT_EQ(built.error().to_string(), checked.error().to_string());
