@@ -82,6 +82,32 @@ grep -q "package 'broken' failed at step 2/2" "$WORK/stderr" && grep -q "exited 
   pass "failure names package, step, status, log and its tail"
 [[ ! -e "$WORK/out7" ]] || fail "a failed build created its output directory"
 
+# A build step cannot open AF_VSOCK sockets: the network namespace does not isolate vsock, so
+# the seccomp filter refuses every family but unix, inet, inet6 and netlink with EAFNOSUPPORT.
+# rootfs: host exposes the host's /usr, so the host's python3 runs the step.
+if [[ -x /usr/bin/python3 ]]; then
+  mkdir -p "$WORK/vsock"
+  cat >"$WORK/vsock/strata.yaml" <<'YAML'
+apiVersion: strata/v1
+name: vsock
+packages:
+  - name: vsock
+    steps:
+      - python3 -c 'import socket; socket.socket(socket.AF_UNIX); socket.socket(socket.AF_INET)'
+      - python3 -c 'import socket; socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)'
+image:
+  layers: [{packages: [vsock]}]
+YAML
+  rc=0; build "$WORK/vsock/strata.yaml" -o "$WORK/out9" >/dev/null || rc=$?
+  expect_eq "vsock step exit code" 1 "$rc"
+  grep -q "package 'vsock' failed at step 2/2" "$WORK/stderr" &&
+    grep -q "Address family not supported by protocol" "$WORK/stderr" ||
+    { cat "$WORK/stderr"; fail "vsock step: not refused with EAFNOSUPPORT at step 2/2"; }
+  pass "a build step gets EAFNOSUPPORT for AF_VSOCK, and AF_UNIX/AF_INET still work"
+else
+  echo "skip: vsock step check: /usr/bin/python3 is not installed"
+fi
+
 # A failure stops the packages building beside it: their running step is killed, not waited for.
 mkdir -p "$WORK/stop"
 cat >"$WORK/stop/strata.yaml" <<'YAML'
