@@ -4,7 +4,7 @@
 # sandbox; rebuilding from another directory gives the same digest; an unchanged rebuild runs
 # no step; changing one source rebuilds exactly what depends on it; a corrupted cache entry is
 # rebuilt, never used; a failing step names the package, step, status and log with its tail
-# and leaves no output; the built entrypoints really run.
+# and leaves no output; a step cannot open AF_VSOCK sockets; the built entrypoints really run.
 source "$(dirname "$0")/lib/e2e.sh"
 
 probe_sandbox
