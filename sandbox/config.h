@@ -30,8 +30,8 @@ struct IdMap {
 
 // One argument comparison of a seccomp rule: the rule matches when it holds.
 struct ArgMatch {
-  enum class Op { kEq, kNe, kMaskedEq };
-  int index = 0;  // 0..5
+  enum class Op { kEq, kNe, kMaskedEq, kGe };  // kGe: unsigned, all 64 bits
+  int index = 0;                               // 0..5
   Op op = Op::kEq;
   uint64_t value = 0;
   uint64_t mask = 0;  // only for kMaskedEq: matches when (arg & mask) == value
@@ -50,6 +50,10 @@ struct SeccompPolicy {
   std::vector<SyscallRule> deny;
   // Kill the process on syscalls from a non-native ABI (i386 int 0x80, x32).
   bool kill_foreign_abi = true;
+  // The address families (AF_* numbers) socket() and socketpair() may create; any other
+  // family fails with EAFNOSUPPORT, as if the kernel lacked it (so programs fall back the way
+  // they do on such a kernel). Empty: every family is allowed.
+  std::vector<int> allowed_socket_families;
 };
 
 // docs/design.md's list (defined in seccomp.cc, where it is documented).

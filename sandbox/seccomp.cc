@@ -4,8 +4,10 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -29,8 +31,49 @@ scmp_arg_cmp to_cmp(const ArgMatch& m) {
       return scmp_arg_cmp{arg, SCMP_CMP_NE, m.value, 0};
     case ArgMatch::Op::kMaskedEq:
       return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, m.mask, m.value};
+    case ArgMatch::Op::kGe:
+      return scmp_arg_cmp{arg, SCMP_CMP_GE, m.value, 0};
   }
   return scmp_arg_cmp{arg, SCMP_CMP_EQ, m.value, 0};
+}
+
+// The rules that make socket() and socketpair() fail with EAFNOSUPPORT for every family
+// outside `allowed`. The rules of a syscall are OR-ed; libseccomp 2.5 refuses two comparisons
+// on the same argument in one rule (EINVAL), so a gap [low, high] between allowed families
+// cannot be one GE+LE rule. Instead it is split into aligned power-of-two blocks, each one
+// masked comparison ((arg0 & ~(size-1)) == start), and everything above the highest allowed
+// family is one GE rule. The comparisons cover all 64 bits of arg0, so a family with junk in
+// its upper half (the kernel would truncate it to an int) falls in a gap and is refused too.
+//
+// On x86_64 (and aarch64) socket and socketpair are direct syscalls with the family in arg0.
+// i386 multiplexes them through socketcall, whose arguments are in memory seccomp cannot read;
+// that ABI never gets that far, since the filter kills (or fails with ENOSYS) every foreign ABI.
+Result<std::vector<SyscallRule>> socket_family_rules(std::vector<int> allowed) {
+  std::sort(allowed.begin(), allowed.end());
+  allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+  if (!allowed.empty() && allowed.front() < 0)
+    return Error(ErrorCode::kSandbox,
+                 fmt::format("seccomp: socket family {} is negative", allowed.front()));
+  std::vector<ArgMatch> matches;
+  uint64_t low = 0;  // the first refused family not yet covered
+  for (int family : allowed) {
+    auto end = static_cast<uint64_t>(family);  // one past the gap [low, end)
+    while (low < end) {
+      uint64_t size = 1;
+      while (low % (size * 2) == 0 && low + size * 2 <= end) size *= 2;
+      matches.push_back(
+          {.index = 0, .op = ArgMatch::Op::kMaskedEq, .value = low, .mask = ~(size - 1)});
+      low += size;
+    }
+    low = end + 1;
+  }
+  matches.push_back({.index = 0, .op = ArgMatch::Op::kGe, .value = low});
+  std::vector<SyscallRule> rules;
+  for (const char* name : {"socket", "socketpair"}) {
+    for (const ArgMatch& match : matches)
+      rules.push_back({.name = name, .errno_value = EAFNOSUPPORT, .args = {match}});
+  }
+  return rules;
 }
 
 }  // namespace
@@ -107,6 +150,11 @@ SeccompPolicy default_policy() {
          .args = {
              {.index = 1, .op = ArgMatch::Op::kMaskedEq, .value = request, .mask = 0xffffffffu}}});
   }
+  // Flatpak's allowlist. Loopback-only AF_INET/AF_INET6 and AF_NETLINK live in the sandbox's
+  // network namespace and AF_UNIX paths in its mount namespace; other families are not
+  // isolated by them: AF_VSOCK reaches the host VM's hypervisor and its ports (issue 11), and
+  // AF_PACKET, AF_BLUETOOTH, AF_KEY, AF_ALG and the rest are kernel surface no build needs.
+  policy.allowed_socket_families = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK};
   policy.kill_foreign_abi = true;
   return policy;
 }
@@ -127,7 +175,8 @@ Result<void> SeccompFilter::add_policy(const SeccompPolicy& policy) {
   // The NO_NEW_PRIVS bit is set by the child itself, in its documented place.
   if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); rc < 0)
     return seccomp_error("clear no_new_privs attribute", rc);
-  for (const SyscallRule& rule : policy.deny) {
+  // may_be_absent: a syscall the native ABI lacks (e.g. umount on x86_64) has nothing to filter.
+  auto add_rule = [ctx](const SyscallRule& rule, bool may_be_absent) -> Result<void> {
     int nr = seccomp_syscall_resolve_name(rule.name.c_str());
     if (nr == __NR_SCMP_ERROR)
       return Error(ErrorCode::kSandbox, fmt::format("seccomp: unknown syscall {}", rule.name));
@@ -135,9 +184,16 @@ Result<void> SeccompFilter::add_policy(const SeccompPolicy& policy) {
     for (const ArgMatch& m : rule.args) cmps.push_back(to_cmp(m));
     int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(static_cast<uint16_t>(rule.errno_value)),
                                     nr, static_cast<unsigned>(cmps.size()), cmps.data());
-    // A syscall the native ABI lacks (e.g. umount on x86_64) has nothing to filter.
-    if (rc == -EDOM || (rc == -EINVAL && nr < 0)) continue;
+    if (may_be_absent && (rc == -EDOM || (rc == -EINVAL && nr < 0))) return Ok{};
     if (rc < 0) return seccomp_error(fmt::format("add rule for {}", rule.name), rc);
+    return Ok{};
+  };
+  for (const SyscallRule& rule : policy.deny) STRATA_TRY(add_rule(rule, true));
+  if (!policy.allowed_socket_families.empty()) {
+    // Never skipped: an allowlist that silently did not apply would be worse than none.
+    STRATA_TRY_ASSIGN(std::vector<SyscallRule> rules,
+                      socket_family_rules(policy.allowed_socket_families));
+    for (const SyscallRule& rule : rules) STRATA_TRY(add_rule(rule, false));
   }
   return Ok{};
 }

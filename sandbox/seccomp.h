@@ -18,14 +18,17 @@ namespace strata::sandbox {
 // bpf, perf_event_open, key management, kexec and modules, reboot, swap, clock and time setting,
 // io_uring, userfaultfd, open_by_handle_at, acct, quotactl, syslog, personality changes and
 // TIOCSTI; ENOSYS for clone3 (its flags live in memory seccomp cannot read, so libc falls back to
-// clone); foreign ABIs (i386, x32) kill the process.
+// clone); EAFNOSUPPORT for socket() and socketpair() outside the allowed socket families
+// (AF_UNIX, AF_INET, AF_INET6, AF_NETLINK: Flatpak's list; AF_VSOCK would reach the host VM);
+// foreign ABIs (i386, x32) kill the process.
 
 // The owner of a libseccomp filter context.
 class SeccompFilter {
  public:
   // An empty filter whose default action is "allow".
   static Result<SeccompFilter> create();
-  // Adds the rules of `policy`; the error names the rule.
+  // Adds the rules of `policy`, including one socket/socketpair rule per gap between its
+  // allowed_socket_families; the error names the rule (or a negative family).
   Result<void> add_policy(const SeccompPolicy& policy);
   // The compiled classic-BPF program (seccomp_export_bpf).
   Result<std::vector<sock_filter>> export_bpf() const;

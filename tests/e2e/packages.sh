@@ -4,7 +4,7 @@
 # sandbox; rebuilding from another directory gives the same digest; an unchanged rebuild runs
 # no step; changing one source rebuilds exactly what depends on it; a corrupted cache entry is
 # rebuilt, never used; a failing step names the package, step, status and log with its tail
-# and leaves no output; the built entrypoints really run.
+# and leaves no output; a step cannot open AF_VSOCK sockets; the built entrypoints really run.
 source "$(dirname "$0")/lib/e2e.sh"
 
 probe_sandbox
@@ -81,6 +81,32 @@ grep -q "package 'broken' failed at step 2/2" "$WORK/stderr" && grep -q "exited 
   grep -q "    | cc: error: no such file" "$WORK/stderr" && grep -q "log: .*broken/step-2.log" "$WORK/stderr" &&
   pass "failure names package, step, status, log and its tail"
 [[ ! -e "$WORK/out7" ]] || fail "a failed build created its output directory"
+
+# A build step cannot open AF_VSOCK sockets: the network namespace does not isolate vsock, so
+# the seccomp filter refuses every family but unix, inet, inet6 and netlink with EAFNOSUPPORT.
+# rootfs: host exposes the host's /usr, so the host's python3 runs the step.
+if [[ -x /usr/bin/python3 ]]; then
+  mkdir -p "$WORK/vsock"
+  cat >"$WORK/vsock/strata.yaml" <<'YAML'
+apiVersion: strata/v1
+name: vsock
+packages:
+  - name: vsock
+    steps:
+      - python3 -c 'import socket; socket.socket(socket.AF_UNIX); socket.socket(socket.AF_INET)'
+      - python3 -c 'import socket; socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)'
+image:
+  layers: [{packages: [vsock]}]
+YAML
+  rc=0; build "$WORK/vsock/strata.yaml" -o "$WORK/out9" >/dev/null || rc=$?
+  expect_eq "vsock step exit code" 1 "$rc"
+  grep -q "package 'vsock' failed at step 2/2" "$WORK/stderr" &&
+    grep -q "Address family not supported by protocol" "$WORK/stderr" ||
+    { cat "$WORK/stderr"; fail "vsock step: not refused with EAFNOSUPPORT at step 2/2"; }
+  pass "a build step gets EAFNOSUPPORT for AF_VSOCK, and AF_UNIX/AF_INET still work"
+else
+  echo "skip: vsock step check: /usr/bin/python3 is not installed"
+fi
 
 # A failure stops the packages building beside it: their running step is killed, not waited for.
 mkdir -p "$WORK/stop"

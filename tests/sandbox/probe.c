@@ -234,6 +234,39 @@ static int probe_syscalls(const char* which) {
   return 2;
 }
 
+// socket() or socketpair() of one address family; "blocked socket AF_VSOCK: <strerror>" when
+// it fails. The type and protocol are ones the family accepts, so a refusal is about the family.
+static int probe_socket(const char* call, const char* which) {
+  static const struct {
+    const char* name;
+    const char* label;
+    int family, type, protocol;
+  } families[] = {
+      {"vsock", "AF_VSOCK", AF_VSOCK, SOCK_STREAM, 0},
+      {"packet", "AF_PACKET", AF_PACKET, SOCK_RAW, 0},
+      {"bluetooth", "AF_BLUETOOTH", AF_BLUETOOTH, SOCK_STREAM, 0},  // 0: BTPROTO_L2CAP
+      {"key", "AF_KEY", AF_KEY, SOCK_RAW, 2},                       // 2: PF_KEY_V2
+      {"alg", "AF_ALG", AF_ALG, SOCK_SEQPACKET, 0},
+      {"unix", "AF_UNIX", AF_UNIX, SOCK_STREAM, 0},
+      {"inet", "AF_INET", AF_INET, SOCK_DGRAM, 0},
+      {"inet6", "AF_INET6", AF_INET6, SOCK_DGRAM, 0},
+      {"netlink", "AF_NETLINK", AF_NETLINK, SOCK_RAW, 0},  // 0: NETLINK_ROUTE
+  };
+  for (size_t i = 0; i < sizeof families / sizeof families[0]; ++i) {
+    if (strcmp(which, families[i].name) != 0) continue;
+    char what[64];
+    snprintf(what, sizeof what, "%s %s", call, families[i].label);
+    if (!strcmp(call, "socketpair")) {
+      int sv[2];
+      return verdict(
+          socketpair(families[i].family, families[i].type, families[i].protocol, sv) != 0, what);
+    }
+    return verdict(socket(families[i].family, families[i].type, families[i].protocol) < 0, what);
+  }
+  fprintf(stderr, "unknown socket family %s\n", which);
+  return 2;
+}
+
 static int probe_info(void) {
   struct utsname u;
   uname(&u);
@@ -268,6 +301,7 @@ int main(int argc, char** argv) {
   if (!strcmp(c, "int80")) return probe_int80();
   if (!strcmp(c, "x32")) return probe_x32();
   if (!strcmp(c, "syscall")) return probe_syscalls(arg);
+  if (!strcmp(c, "socket") || !strcmp(c, "socketpair")) return probe_socket(c, arg);
   if (!strcmp(c, "info")) return probe_info();
   fprintf(stderr, "strata_probe: unknown case %s\n", c);
   return 2;
