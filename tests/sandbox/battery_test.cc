@@ -42,6 +42,17 @@ std::string slurp(const std::string& path) {
   return buf.str();
 }
 
+// Everything written to the temporary file `out`, which is closed.
+std::string read_and_close(FILE* out) {
+  std::string text;
+  std::fseek(out, 0, SEEK_SET);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, out)) > 0) text.append(buf, n);
+  std::fclose(out);
+  return text;
+}
+
 // A host process that must survive whatever happens inside.
 class HostSleeper {
  public:
@@ -89,11 +100,7 @@ class SandboxBattery : public ::testing::Test {
     ProbeRun run;
     if (result.ok()) run.result = *result;
     EXPECT_TRUE(result.ok()) << result.error().message();
-    std::fseek(out, 0, SEEK_SET);
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, out)) > 0) run.output.append(buf, n);
-    std::fclose(out);
+    run.output = read_and_close(out);
     return run;
   }
 
@@ -278,11 +285,7 @@ HostOutcome run_probe_on_host(std::vector<std::string> args) {
   EXPECT_TRUE(status.ok()) << status.error().to_string();
   HostOutcome outcome;
   if (status.ok()) outcome = {.signaled = status->signaled, .signal = status->signal};
-  std::fseek(out, 0, SEEK_SET);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, out)) > 0) outcome.output.append(buf, n);
-  std::fclose(out);
+  outcome.output = read_and_close(out);
   return outcome;
 }
 
