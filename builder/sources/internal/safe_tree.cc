@@ -15,9 +15,7 @@ namespace {
 // Linux's own limit on symlinks followed in one lookup (MAXSYMLINKS).
 constexpr int kMaxSymlinkHops = 40;
 
-Error bad_entry(std::string message) {
-  return Error(ErrorCode::kInvalidInput, std::move(message));
-}
+Error bad_entry(std::string message) { return Error(ErrorCode::kInvalidInput, std::move(message)); }
 
 Components parent_of(const Components& path) {
   return Components(path.begin(), path.end() - (path.empty() ? 0 : 1));
