@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <memory>
 
 #include "builder/base/check.h"
 #include "builder/base/path.h"
@@ -119,7 +121,90 @@ Result<std::vector<std::string>> read_names(DIR* dir, std::string_view what) {
   return names;
 }
 
+// One component still to resolve, and the symlink it came from ("" for the caller's own
+// path), so that a ".." leading out can name the link that holds it.
+struct Pending {
+  std::string name;
+  std::shared_ptr<const std::string> via;
+};
+
+Result<std::string> walk_resolve(const std::string& root, std::string_view path) {
+  std::vector<Pending> todo;
+  for (std::string& c : path_components(path)) todo.push_back({std::move(c), nullptr});
+  std::reverse(todo.begin(), todo.end());  // a stack: the next component is at the back
+  std::vector<std::string> done;
+  int links = 0;
+  while (!todo.empty()) {
+    Pending next = std::move(todo.back());
+    todo.pop_back();
+    if (next.name == "..") {
+      if (done.empty()) {
+        if (next.via) return Error::io(*next.via);
+        return Error::io(fmt::format("'..' leads out of {}", root));
+      }
+      done.pop_back();
+      continue;
+    }
+    done.push_back(next.name);
+    std::string shown = join_components(done);
+    std::string host = join_path(root, shown);
+    struct stat st;
+    if (::lstat(host.c_str(), &st) != 0) {
+      if (errno == ENOENT) return Error::io(fmt::format("'{}' does not exist", shown));
+      return Error::sys(fmt::format("stat '{}'", shown), errno);
+    }
+    if (S_ISLNK(st.st_mode)) {
+      if (++links > 40) return Error::io(fmt::format("'{}': too many levels of symlinks", shown));
+      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+      ssize_t n = ::readlink(host.c_str(), target.data(), target.size());
+      if (n < 0) return Error::sys(fmt::format("readlink '{}'", shown), errno);
+      target.resize(static_cast<size_t>(n));
+      auto why = std::make_shared<const std::string>(
+          fmt::format("'{}' is a symlink to '{}', which leads out of {}", shown, target, root));
+      if (target.starts_with('/')) return Error::io(*why);
+      done.pop_back();
+      std::vector<std::string> parts = path_components(target);
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_back({*it, why});
+      continue;
+    }
+    if (!todo.empty() && !S_ISDIR(st.st_mode)) {
+      return Error::io(fmt::format("'{}' is not a directory", shown));
+    }
+  }
+  return done.empty() ? root : join_path(root, join_components(done));
+}
+
 }  // namespace
+
+Result<std::string> resolve_beneath(const std::string& root_path, std::string_view path,
+                                    Resolve how) {
+  // Canonical first, so both resolvers answer with the same text.
+  char* real = ::realpath(root_path.c_str(), nullptr);
+  if (real == nullptr) return Error::sys("resolve " + root_path, errno);
+  std::string root(real);
+  ::free(real);
+  if (how == Resolve::kAuto && has_openat2()) {
+    int root_fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) return Error::sys("open " + root, errno);
+    UniqueFd root_guard(root_fd);
+    std::string rel = path.empty() ? std::string(".") : std::string(path);
+    int fd = sys_openat2(root_fd, rel.c_str(), O_PATH | O_CLOEXEC, 0,
+                         RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    if (fd >= 0) {
+      UniqueFd guard(fd);
+      std::string link = fmt::format("/proc/self/fd/{}", fd);
+      std::string target(4096, '\0');
+      ssize_t n = ::readlink(link.c_str(), target.data(), target.size());
+      if (n > 0 && static_cast<size_t>(n) < target.size()) {
+        target.resize(static_cast<size_t>(n));
+        // The kernel's answer, unless /proc is missing or the name was unlinked meanwhile.
+        if (target.starts_with('/') && !target.ends_with(" (deleted)")) return target;
+      }
+    }
+    // A refusal (EXDEV, ENOENT, ELOOP, ENOTDIR): the walk names the component at fault.
+  }
+  return walk_resolve(root, path);
+}
 
 bool has_openat2() {
   static const bool available = [] {

@@ -43,6 +43,19 @@ Result<UniqueFd> open_beneath(int root_fd, std::string_view path, int flags, int
 Result<UniqueFd> open_dir_beneath(int root_fd, std::span<const std::string> components, bool create,
                                   Resolve how = Resolve::kAuto);
 
+// Resolves `path` (relative to the directory `root`) the way the kernel would,
+// following symlinks only while they stay beneath `root`, and returns the host path it names
+// with no symlink left in it. This is how strata reads a spec's inputs: a symlink beside the
+// spec may point at another file of the spec's directory, never outside it. kAuto resolves
+// with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) when the kernel has it; kWalk (and
+// every refusal, to explain it) follows the components one by one. Errors, both kIo:
+// "'a/b' is a symlink to '/etc', which leads out of ROOT" (or "'..' leads out of ROOT", or
+// "too many levels of symlinks") and "'a/b' does not exist" / "'a/b' is not a directory";
+// with the path up to the component that failed. The answer begins with `root` made
+// canonical (realpath).
+Result<std::string> resolve_beneath(const std::string& root, std::string_view path,
+                                    Resolve how = Resolve::kAuto);
+
 // Opens the existing directory `name` in `dir_fd` without following a symlink; errors as
 // open_beneath's.
 Result<UniqueFd> open_subdir(int dir_fd, const std::string& name);

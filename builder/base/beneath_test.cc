@@ -216,6 +216,66 @@ TEST_P(Beneath, CreatesMissingDirectoriesOnly) {
   EXPECT_TRUE(open_dir_beneath(root_fd_.get(), Parts{"x", "y"}, false, GetParam()).ok());
 }
 
+// resolve_beneath: symlinks are followed while they stay below the root.
+class ResolveBeneath : public Beneath {
+ protected:
+  std::string real_root() const {
+    char* real = ::realpath(root().c_str(), nullptr);
+    std::string out = real ? real : "";
+    ::free(real);
+    return out;
+  }
+  std::string resolve(std::string_view path) const {
+    Result<std::string> r = resolve_beneath(root(), path, GetParam());
+    if (!r.ok()) return "error: " + r.error().message();
+    return r->starts_with(real_root()) ? "ROOT" + r->substr(real_root().size()) : *r;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Resolvers, ResolveBeneath,
+                         ::testing::Values(Resolve::kAuto, Resolve::kWalk), resolver_name);
+
+TEST_P(ResolveBeneath, FollowsSymlinksThatStayInside) {
+  ASSERT_TRUE(make_dirs(root() + "/site/css").ok());
+  ASSERT_TRUE(write_file(root() + "/site/css/a.css", "a").ok());
+  symlink("site", "www");
+  symlink("../site/css", "site/style");
+  symlink("style/a.css", "site/main.css");
+  EXPECT_EQ(resolve("site/css/a.css"), "ROOT/site/css/a.css");
+  EXPECT_EQ(resolve("www/css/a.css"), "ROOT/site/css/a.css");
+  EXPECT_EQ(resolve("www/main.css"), "ROOT/site/css/a.css");
+  EXPECT_EQ(resolve("www/style"), "ROOT/site/css");
+  EXPECT_EQ(resolve("site/../www/./css"), "ROOT/site/css");
+  EXPECT_EQ(resolve(""), "ROOT");
+  EXPECT_EQ(resolve("."), "ROOT");
+}
+
+TEST_P(ResolveBeneath, RefusesSymlinksThatLeadOut) {
+  symlink(outside(), "etcdir");
+  symlink("../outside", "up");
+  ASSERT_TRUE(make_dirs(root() + "/d").ok());
+  symlink("../../outside/secret", "d/deep");
+  std::string r = real_root();
+  EXPECT_EQ(resolve("etcdir/secret"),
+            "error: 'etcdir' is a symlink to '" + outside() + "', which leads out of " + r);
+  EXPECT_EQ(resolve("etcdir"),
+            "error: 'etcdir' is a symlink to '" + outside() + "', which leads out of " + r);
+  EXPECT_EQ(resolve("up/secret"),
+            "error: 'up' is a symlink to '../outside', which leads out of " + r);
+  EXPECT_EQ(resolve("d/deep"),
+            "error: 'd/deep' is a symlink to '../../outside/secret', which leads out of " + r);
+  EXPECT_EQ(resolve("../outside/secret"), "error: '..' leads out of " + r);
+  EXPECT_EQ(resolve("d/../../outside"), "error: '..' leads out of " + r);
+}
+
+TEST_P(ResolveBeneath, NamesMissingPathsLoopsAndFiles) {
+  ASSERT_TRUE(write_file(root() + "/f", "x").ok());
+  symlink("loop", "loop");
+  EXPECT_EQ(resolve("missing/x"), "error: 'missing' does not exist");
+  EXPECT_EQ(resolve("f/x"), "error: 'f' is not a directory");
+  EXPECT_EQ(resolve("loop"), "error: 'loop': too many levels of symlinks");
+}
+
 TEST(OpenSubdir, RefusesSymlinksAndFiles) {
   TempDir dir = std::move(*TempDir::create(temp_parent(), "strata-beneath-"));
   ASSERT_TRUE(make_dirs(dir.path() + "/d").ok());
