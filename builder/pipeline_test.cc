@@ -58,6 +58,21 @@ TEST_F(PipelineTest, FailedBuildCreatesNothing) {
   EXPECT_FALSE(exists(tmp_.path() + "/out"));
 }
 
+// The layer stage resolves every src again: a file swapped for a symlink to the host's /etc
+// after validation is refused, not copied (issue 11 part 1).
+TEST_F(PipelineTest, ASrcSwappedForASymlinkOutOfTheSpecIsRefusedAtBuildTime) {
+  ASSERT_EQ(::unlink((tmp_.path() + "/spec/files/motd").c_str()), 0);
+  ASSERT_EQ(::symlink("/etc/passwd", (tmp_.path() + "/spec/files/motd").c_str()), 0);
+  auto failed = build_image(plan_, BuildOptions{.output_root = tmp_.path() + "/out"});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code(), ErrorCode::kSpec);
+  EXPECT_NE(failed.error().message().find(
+                "src 'files/motd': 'files/motd' is a symlink to '/etc/passwd', which leads out of"),
+            std::string::npos)
+      << failed.error().message();
+  EXPECT_FALSE(exists(tmp_.path() + "/out/demo"));
+}
+
 TEST_F(PipelineTest, FailedBuildLeavesThePreviousImageUntouched) {
   BuildOptions options{.output_root = tmp_.path() + "/out"};
   auto first = build_image(plan_, options);
@@ -68,7 +83,7 @@ TEST_F(PipelineTest, FailedBuildLeavesThePreviousImageUntouched) {
   ASSERT_FALSE(failed.ok());
   // The layer stage names the src it could not read (tar/tree.cc words the rest).
   EXPECT_EQ(failed.error().code(), ErrorCode::kSpec);
-  EXPECT_NE(failed.error().message().find("/files/missing: No such file or directory"),
+  EXPECT_NE(failed.error().message().find("src 'files/missing': 'files/missing' does not exist"),
             std::string::npos)
       << failed.error().message();
   auto view = oci::open_image(first->layout_dir);

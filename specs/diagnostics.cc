@@ -41,14 +41,46 @@ std::string caret_prefix(std::string_view text, int column) {
   return prefix;
 }
 
+// A message or source line is quoted whole up to these sizes; past them, a window (a huge
+// value must not turn one error into megabytes of stderr).
+constexpr size_t kMaxMessage = 1024;
+constexpr size_t kLineWindow = 120;  // bytes shown either side of the caret
+
+// `pos` moved back to the start of the UTF-8 sequence it is in.
+size_t char_start(std::string_view text, size_t pos) {
+  while (pos > 0 && pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80)
+    --pos;
+  return pos;
+}
+
+std::string clip_message(const std::string& message) {
+  if (message.size() <= kMaxMessage) return message;
+  return fmt::format("{}… ({} bytes in all)",
+                     std::string_view(message).substr(0, char_start(message, kMaxMessage)),
+                     message.size());
+}
+
 }  // namespace
 
 std::string format_diagnostic(const Diagnostic& d, std::string_view source) {
-  std::string out =
-      fmt::format("{}:{}:{}: error: {}", d.loc.file, d.loc.line, d.loc.column, d.message);
+  std::string out = fmt::format("{}:{}:{}: error: {}", d.loc.file, d.loc.line, d.loc.column,
+                                clip_message(d.message));
   std::optional<std::string_view> line = source_line(source, d.loc.line);
-  if (line && !line->empty())
-    out += fmt::format("\n{}\n{}^", *line, caret_prefix(*line, d.loc.column));
+  if (!line || line->empty()) return out;
+  std::string_view text = *line;
+  int column = d.loc.column;
+  std::string before, after;
+  size_t at = column > 0 ? static_cast<size_t>(column - 1) : 0;
+  if (text.size() > 2 * kLineWindow) {
+    size_t begin = at > kLineWindow ? char_start(text, at - kLineWindow) : 0;
+    size_t end = char_start(text, std::min(text.size(), at + kLineWindow));
+    if (begin > 0) before = "…";
+    if (end < text.size()) after = "…";
+    text = text.substr(begin, end - begin);
+    column -= static_cast<int>(begin);
+  }
+  out += fmt::format("\n{}{}{}\n{}{}^", before, text, after, before.empty() ? "" : " ",
+                     caret_prefix(text, column));
   return out;
 }
 

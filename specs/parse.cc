@@ -2,7 +2,10 @@
 // yaml-cpp exceptions are caught), read the top-level keys, run the cross-section checks.
 #include "specs/parse.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
@@ -11,7 +14,10 @@
 #include <filesystem>
 #include <sstream>
 
+#include "builder/base/fd.h"
 #include "builder/base/fs.h"
+#include "builder/base/utf8.h"
+#include "specs/inputs.h"
 #include "specs/internal/sections.h"
 #include "specs/values.h"
 
@@ -68,6 +74,72 @@ std::optional<YAML::Mark> second_document(const std::string& text) {
   return counter.starts[1];
 }
 
+// The line and column of byte `offset` in `text`.
+Loc loc_of_offset(const std::string& file, std::string_view text, size_t offset) {
+  std::string_view before = text.substr(0, offset);
+  int line = static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1;
+  size_t start = before.rfind('\n');
+  start = start == std::string_view::npos ? 0 : start + 1;
+  return {file, line, static_cast<int>(offset - start) + 1};
+}
+
+// The checks on the raw bytes, before yaml-cpp sees them: the size and the encoding.
+bool check_text(Reader& r, std::string_view yaml) {
+  if (yaml.size() > kMaxSpecBytes) {
+    r.error({r.file(), 1, 1}, fmt::format("the spec is {} bytes; a spec may have at most {} MiB",
+                                          yaml.size(), kMaxSpecBytes >> 20));
+    return false;
+  }
+  size_t valid = valid_utf8_prefix(yaml);
+  if (valid < yaml.size()) {
+    r.error(loc_of_offset(r.file(), yaml, valid),
+            fmt::format("invalid UTF-8 (byte {}): a spec is UTF-8 text",
+                        escape_bytes(yaml.substr(valid, 1))));
+    return false;
+  }
+  return true;
+}
+
+// The checks on the document's shape, aliases expanded, before any section is read: a
+// bounded number of values, nesting depth and scalar length. Stops at the first problem.
+class ShapeCheck {
+ public:
+  explicit ShapeCheck(Reader& r) : r_(r) {}
+  bool visit(const YAML::Node& node, int depth) {
+    if (++values_ > kMaxValues) {
+      return fail(node, fmt::format("the spec holds more than {} values (YAML aliases that "
+                                    "repeat each other?)",
+                                    kMaxValues));
+    }
+    if (depth > kMaxDepth) {
+      return fail(node, fmt::format("values are nested more than {} levels deep", kMaxDepth));
+    }
+    if (node.IsScalar()) {
+      if (node.Scalar().size() <= kMaxScalarBytes) return true;
+      return fail(node, fmt::format("a value of {} bytes; a value may have at most {} MiB",
+                                    node.Scalar().size(), kMaxScalarBytes >> 20));
+    }
+    if (node.IsSequence()) {
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (!visit(*it, depth + 1)) return false;
+      }
+    } else if (node.IsMap()) {
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (!visit(it->first, depth + 1) || !visit(it->second, depth + 1)) return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  bool fail(const YAML::Node& node, std::string message) {
+    r_.error(r_.loc(node), std::move(message));
+    return false;
+  }
+  Reader& r_;
+  size_t values_ = 0;
+};
+
 // The single YAML document of the spec, or nullopt after reporting why there is none.
 std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
   std::string text(yaml);
@@ -96,6 +168,7 @@ std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
     r.error({r.file(), 1, 1}, "the spec is empty (it needs at least apiVersion, name and image)");
     return std::nullopt;
   }
+  if (!ShapeCheck(r).visit(doc, 0)) return std::nullopt;
   return doc;
 }
 
@@ -161,6 +234,30 @@ std::string absolute_dir(const std::string& dir) {
   return out;
 }
 
+// The spec file's bytes: a regular file of at most kMaxSpecBytes (a FIFO, /dev/zero or a
+// terminal is refused before any read, so none can block or exhaust memory), or why not.
+Result<std::string> read_spec_file(const std::string& path) {
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_RDONLY | O_NONBLOCK | O_NOCTTY));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Error::sys("stat " + path, errno);
+  if (!S_ISREG(st.st_mode)) return Error::io("not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > kMaxSpecBytes) {
+    return Error::io(fmt::format("it is {} bytes; a spec may have at most {} MiB", st.st_size,
+                                 kMaxSpecBytes >> 20));
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::sys("read " + path, errno);
+    if (n == 0) break;  // it shrank meanwhile
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  return text;
+}
+
 }  // namespace
 
 ParseResult parse_spec_diagnostics(std::string_view yaml, const std::string& file,
@@ -168,28 +265,34 @@ ParseResult parse_spec_diagnostics(std::string_view yaml, const std::string& fil
   ParseResult result;
   result.spec.file = file;
   result.spec.dir = absolute_dir(dir);
+  // load_spec has refused a context that does not contain the directory.
+  Result<std::string> root = input_context(options.context, result.spec.dir);
+  result.spec.context = root.ok() ? *root : result.spec.dir;
   Reader reader(file, &result.diagnostics);
-  internal::Context context{reader, result.spec.dir, options};
+  internal::Context context{reader, result.spec.dir, result.spec.context, options};
+  if (!check_text(reader, yaml)) return result;
   if (std::optional<YAML::Node> doc = load_document(reader, yaml)) {
     read_top_level(context, *doc, result.spec);
   }
   return result;
 }
 
-Result<Spec> parse_spec(std::string_view yaml, const std::string& file, const std::string& dir) {
-  ParseResult result = parse_spec_diagnostics(yaml, file, dir);
+Result<Spec> parse_spec(std::string_view yaml, const std::string& file, const std::string& dir,
+                        const ParseOptions& options) {
+  ParseResult result = parse_spec_diagnostics(yaml, file, dir, options);
   if (!result.ok()) return report_error(std::move(result.diagnostics), yaml);
   return std::move(result.spec);
 }
 
-Result<Spec> load_spec(const std::string& path) {
-  Result<std::string> text = read_file(path);
+Result<Spec> load_spec(const std::string& path, const ParseOptions& options) {
+  STRATA_TRY(input_context(options.context, absolute_dir(dirname_of(path))));
+  Result<std::string> text = read_spec_file(path);
   if (!text.ok()) {
     std::string why = text.error().sys_errno() ? std::strerror(*text.error().sys_errno())
                                                : text.error().message();
     return Error(ErrorCode::kSpec, fmt::format("{}: error: cannot read spec: {}", path, why));
   }
-  return parse_spec(*text, path, dirname_of(path));
+  return parse_spec(*text, path, dirname_of(path), options);
 }
 
 }  // namespace strata::specs

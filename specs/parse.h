@@ -18,16 +18,28 @@ namespace strata::specs {
 // "N errors in FILE" when there are several. The Error carries no loc() (the locations are
 // in the message), so Error::to_string() prints the report unchanged. An unreadable file is
 // reported as "FILE: error: cannot read spec: <strerror>".
-Result<Spec> load_spec(const std::string& path);
-
-// The same for in-memory YAML; `file` names it in messages, `dir` resolves relative paths.
-Result<Spec> parse_spec(std::string_view yaml, const std::string& file, const std::string& dir);
+// What a spec may hold, so that any input costs time and memory linear in its size and
+// bounded (issue 11 part 9): a larger file, scalar, document or nesting is a located error.
+inline constexpr size_t kMaxSpecBytes = 4 << 20;    // the spec file
+inline constexpr size_t kMaxScalarBytes = 1 << 20;  // one key or value
+inline constexpr size_t kMaxValues = 100000;        // nodes, YAML aliases expanded
+inline constexpr int kMaxDepth = 64;                // nested mappings and sequences
+inline constexpr size_t kMaxLayers = 127;           // image.layers (overlayfs stacks 128)
 
 struct ParseOptions {
-  // Check that files[].src and sources[].path exist next to the spec. Off for the fuzzer
-  // and for tools that only look at the text.
+  // Check that files[].src and sources[].path exist next to the spec and resolve beneath
+  // its context (specs/inputs.h). Off for the fuzzer and for tools that only look at the text.
   bool check_files = true;
+  // --context DIR: the directory local inputs must stay beneath; "" for the spec's own.
+  std::string context;
 };
+
+// Also kUsage when options.context does not contain the spec's directory.
+Result<Spec> load_spec(const std::string& path, const ParseOptions& options = {});
+
+// The same for in-memory YAML; `file` names it in messages, `dir` resolves relative paths.
+Result<Spec> parse_spec(std::string_view yaml, const std::string& file, const std::string& dir,
+                        const ParseOptions& options = {});
 
 // The lower-level API under parse_spec: the spec as far as it could be read, and every
 // problem found, in the order found (format_report sorts them by position). The spec is

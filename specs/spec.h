@@ -142,6 +142,8 @@ struct Image {
 struct Spec {
   std::string file;  // the spec file's path as given on the command line
   std::string dir;   // directory that relative paths in the spec resolve against
+  // The directory local inputs must stay beneath (specs/inputs.h): `dir`, or --context.
+  std::string context;
   std::string name;
   std::string version = "latest";
   int64_t epoch = kDefaultEpoch;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include "attest/dsse.h"
@@ -157,7 +158,12 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
     if (e.type != EntryType::kRegular || e.host_path.empty()) continue;
     if (is_package_output(e.host_path)) continue;
     std::string name = e.host_path;
-    if (!prefix.empty() && name.starts_with(prefix)) name.erase(0, prefix.size());
+    if (!prefix.empty() && name.starts_with(prefix)) {
+      name.erase(0, prefix.size());
+    } else if (!spec_dir.empty() && name.starts_with('/') && spec_dir.starts_with('/')) {
+      // Beside the spec's directory under a wider --context: "../shared/x".
+      name = std::filesystem::path(name).lexically_relative(spec_dir).string();
+    }
     while (name.starts_with("./")) name.erase(0, 2);
     out.push_back({.path = std::move(name), .sha256 = blob.files[i].sha256});
   }

@@ -139,8 +139,8 @@ Result<std::string> walk_resolve(const std::string& root, std::string_view path)
     todo.pop_back();
     if (next.name == "..") {
       if (done.empty()) {
-        if (next.via) return Error::io(*next.via);
-        return Error::io(fmt::format("'..' leads out of {}", root));
+        if (next.via) return Error(ErrorCode::kInvalidInput, *next.via);
+        return Error(ErrorCode::kInvalidInput, fmt::format("'..' leads out of {}", root));
       }
       done.pop_back();
       continue;
@@ -161,8 +161,14 @@ Result<std::string> walk_resolve(const std::string& root, std::string_view path)
       target.resize(static_cast<size_t>(n));
       auto why = std::make_shared<const std::string>(
           fmt::format("'{}' is a symlink to '{}', which leads out of {}", shown, target, root));
-      if (target.starts_with('/')) return Error::io(*why);
       done.pop_back();
+      if (target.starts_with('/')) {
+        // An absolute link is followed only when its text names a path below the root.
+        std::string normal = normal_path(target);
+        if (!is_within(normal, root)) return Error(ErrorCode::kInvalidInput, *why);
+        done.clear();
+        target = normal.substr(root.size());
+      }
       std::vector<std::string> parts = path_components(target);
       for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_back({*it, why});
       continue;

@@ -48,10 +48,11 @@ Result<UniqueFd> open_dir_beneath(int root_fd, std::span<const std::string> comp
 // with no symlink left in it. This is how strata reads a spec's inputs: a symlink beside the
 // spec may point at another file of the spec's directory, never outside it. kAuto resolves
 // with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) when the kernel has it; kWalk (and
-// every refusal, to explain it) follows the components one by one. Errors, both kIo:
-// "'a/b' is a symlink to '/etc', which leads out of ROOT" (or "'..' leads out of ROOT", or
-// "too many levels of symlinks") and "'a/b' does not exist" / "'a/b' is not a directory";
-// with the path up to the component that failed. The answer begins with `root` made
+// every refusal, to explain it) follows the components one by one; an absolute symlink
+// whose text names a path below the (canonical) root is followed too. Errors name the path
+// up to the component that failed: kInvalidInput "'a/b' is a symlink to '/etc', which leads
+// out of ROOT" or "'..' leads out of ROOT"; kIo "'a/b' does not exist", "'a/b' is not a
+// directory", "'a/b': too many levels of symlinks". The answer begins with `root` made
 // canonical (realpath).
 Result<std::string> resolve_beneath(const std::string& root, std::string_view path,
                                     Resolve how = Resolve::kAuto);

@@ -247,6 +247,8 @@ TEST_P(ResolveBeneath, FollowsSymlinksThatStayInside) {
   EXPECT_EQ(resolve("www/style"), "ROOT/site/css");
   EXPECT_EQ(resolve("site/../www/./css"), "ROOT/site/css");
   EXPECT_EQ(resolve(""), "ROOT");
+  symlink(real_root() + "/site/css", "abs");
+  EXPECT_EQ(resolve("abs/a.css"), "ROOT/site/css/a.css");
   EXPECT_EQ(resolve("."), "ROOT");
 }
 

@@ -25,6 +25,7 @@ namespace {
 
 struct BuildArgs {
   std::string spec_path;
+  std::string context;
   std::string output_root = "out";
   std::string compression = "gzip";
   bool archive = false;
@@ -183,7 +184,11 @@ int print_check(const CheckResult& check) {
 
 Result<int> run_build(const BuildArgs& args) {
   STRATA_TRY_ASSIGN(Compression compression, parse_compression(args.compression));
-  STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(args.spec_path));
+  if (args.check && !args.context.empty()) {
+    return Error(ErrorCode::kUsage,
+                 "--check copies the spec's inputs for build 2 and does not take --context yet");
+  }
+  STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(args.spec_path, {.context = args.context}));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
   SystemClock clock;
   STRATA_TRY_ASSIGN(AttestOptions attest,
@@ -224,6 +229,7 @@ void register_build(CLI::App& app, Command& run) {
   auto args = std::make_shared<BuildArgs>();
   auto* cmd = app.add_subcommand("build", "Build the image a spec describes");
   cmd->add_option("SPEC", args->spec_path, "The spec file (strata/v1 YAML)")->required();
+  add_context_option(cmd, args->context);
   cmd->add_option("-o,--output", args->output_root,
                   "Directory for the output; the layout goes to DIR/NAME")
       ->capture_default_str();

@@ -17,6 +17,7 @@ namespace {
 
 struct ShellArgs {
   std::string spec_path;
+  std::string context;
   std::string package;
   PackageFlags packages;
 };
@@ -33,7 +34,7 @@ specs::Plan dependencies_plan(const specs::Plan& plan, const specs::Package& tar
 }
 
 Result<int> run_shell(const ShellArgs& args) {
-  STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(args.spec_path));
+  STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(args.spec_path, {.context = args.context}));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
   auto target = std::find_if(plan.spec.packages.begin(), plan.spec.packages.end(),
                              [&](const specs::Package& p) { return p.name == args.package; });
@@ -89,6 +90,7 @@ void register_shell(CLI::App& app, Command& run) {
   auto* cmd = app.add_subcommand(
       "shell", "Open a shell in a package's build sandbox, sources unpacked, dependencies built");
   cmd->add_option("SPEC", args->spec_path, "The spec file")->required();
+  add_context_option(cmd, args->context);
   cmd->add_option("PACKAGE", args->package, "The package whose sandbox to enter")->required();
   add_package_flags(cmd, args->packages, "Cache directory (default $XDG_CACHE_HOME/strata)");
   cmd->callback([&run, args] { run = [args] { return run_shell(*args); }; });

@@ -27,6 +27,7 @@ struct VerifyArgs {
   std::string provenance;
   std::string key;
   std::string spec;
+  std::string context;
   std::string vsa;
   std::string sign_key;
   std::string resource_uri;
@@ -113,6 +114,7 @@ Result<int> run_verify(const VerifyArgs& args) {
                         .provenance_path = args.provenance,
                         .key = std::move(key),
                         .spec_path = args.spec,
+                        .context = args.context,
                         .strata_version = STRATA_VERSION,
                         .host_architecture = host_architecture(),
                         .scratch_dir = tmpdir && *tmpdir ? tmpdir : "/tmp",
@@ -153,6 +155,7 @@ void register_verify(CLI::App& app, Command& run) {
       ->required();
   cmd->add_option("--key", args->key,
                   "The signer's public key (PEM); required when the provenance is signed");
+  add_context_option(cmd, args->context);
   cmd->add_option("--spec", args->spec,
                   "The spec to rebuild from (default: the path the provenance records, relative "
                   "to the current directory); its sha256 must match the recorded one");

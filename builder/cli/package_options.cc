@@ -29,6 +29,13 @@ void add_package_flags(CLI::App* cmd, PackageFlags& flags, const std::string& ca
   cmd->add_option("-j,--jobs", flags.jobs, "Packages built in parallel (default: CPU count)");
 }
 
+void add_context_option(CLI::App* cmd, std::string& context) {
+  cmd->add_option("--context", context,
+                  "Let the spec's files and path sources resolve anywhere beneath DIR (default: "
+                  "the spec's directory); symlinks may never lead out of it")
+      ->type_name("DIR");
+}
+
 Result<PackageStageOptions> package_stage_options(const PackageFlags& flags, std::string log_root) {
   int64_t jobs =
       flags.jobs > 0 ? flags.jobs : static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));

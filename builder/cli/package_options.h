@@ -20,6 +20,10 @@ struct PackageFlags {
 // Adds --cache (described by `cache_help`), --offline and -j/--jobs to `cmd`.
 void add_package_flags(CLI::App* cmd, PackageFlags& flags, const std::string& cache_help);
 
+// Adds --context DIR to a command that reads a spec (build, validate, shell, verify): the
+// directory its local inputs must stay beneath instead of the spec's own (specs/inputs.h).
+void add_context_option(CLI::App* cmd, std::string& context);
+
 // The package stage's options for `flags`, with the jobs default filled in. The host
 // identity is dpkg's status file (every installed package and version), else
 // /etc/os-release.

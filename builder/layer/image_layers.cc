@@ -6,14 +6,10 @@
 #include <set>
 
 #include "builder/base/path.h"
+#include "specs/inputs.h"
 
 namespace strata::builder {
 namespace {
-
-std::string host_path_of(const specs::Spec& spec, const std::string& src) {
-  if (!src.empty() && src.front() == '/') return src;
-  return join_path(spec.dir, src);
-}
 
 // A layer holds its packages' installed trees (modes as built, owned by root) and then its
 // files. Package outputs were built under a fixed umask, so their modes are kept.
@@ -31,7 +27,11 @@ Result<PlannedLayer> image_layer(const specs::Spec& spec, const specs::LayerSpec
   for (const specs::FileMapping& f : layer.files) {
     HostCopyOptions options{
         .file_mode = f.mode, .dir_mode = f.dir_mode, .uid = f.uid, .gid = f.gid};
-    STRATA_TRY(out.tree.add_host_path(host_path_of(spec, f.src), f.dest, options, f.loc));
+    // Resolved again here, not only at validate time: the tree may have changed since.
+    Result<std::string> src = specs::resolve_local_input(spec, f.src);
+    if (!src.ok())
+      return Error::spec(f.loc, fmt::format("src '{}': {}", f.src, src.error().message()));
+    STRATA_TRY(out.tree.add_host_path(*src, f.dest, options, f.loc));
   }
   std::string what = names.empty() ? "files"
                                    : fmt::format("packages {}{}", fmt::join(names, ", "),

@@ -1,5 +1,9 @@
 #include "builder/sources/source_set.h"
 
+#include <fmt/format.h>
+
+#include "specs/inputs.h"
+
 namespace strata::builder::sources {
 
 Result<SourceSet> fetch_sources(const specs::Spec& spec, const SourceOptions& options,
@@ -7,7 +11,17 @@ Result<SourceSet> fetch_sources(const specs::Spec& spec, const SourceOptions& op
   SourceStore store(options);
   SourceSet set;
   for (const specs::Source& source : spec.sources) {
-    STRATA_TRY_ASSIGN(StoredSource stored, store.ensure(source, spec.dir, fetcher));
+    // A relative `path:` source is read where it resolves beneath the spec's context.
+    specs::Source resolved = source;
+    if (!source.path.empty() && !source.path.starts_with('/')) {
+      Result<std::string> host = specs::resolve_local_input(spec, source.path);
+      if (!host.ok()) {
+        return Error(ErrorCode::kSpec, fmt::format("source {}: path '{}': {}", source.name,
+                                                   source.path, host.error().message()));
+      }
+      resolved.path = *host;
+    }
+    STRATA_TRY_ASSIGN(StoredSource stored, store.ensure(resolved, spec.dir, fetcher));
     set.by_name.emplace(source.name, std::move(stored));
   }
   return set;

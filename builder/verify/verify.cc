@@ -8,6 +8,7 @@
 #include "attest/dsse.h"
 #include "builder/base/path.h"
 #include "builder/sources/source_set.h"
+#include "specs/inputs.h"
 #include "specs/parse.h"
 
 namespace strata::builder {
@@ -88,11 +89,18 @@ bool is_file(const std::string& path) {
 
 // Every input file the provenance lists, re-hashed where the spec's directory has it now.
 Result<bool> check_input_files(const attest::ImageProvenance& p, const std::string& spec_dir,
-                               Checks& checks) {
+                               const std::string& context, Checks& checks) {
   std::vector<std::string> problems;
   auto files = p.with_role("input-file");
   for (const attest::RecordedDependency* f : files) {
-    std::string path = join_path(spec_dir, f->name);
+    // The names come from the provenance, which is untrusted: each must resolve beneath the
+    // spec's context like the build's own inputs, or no file of the host is read.
+    Result<std::string> host = specs::resolve_local_input(context, spec_dir, f->name);
+    if (!host.ok()) {
+      problems.push_back(fmt::format("{}: {}", f->name, host.error().message()));
+      continue;
+    }
+    const std::string& path = *host;
     if (!is_file(path)) {
       problems.push_back(fmt::format("{}: missing (expected {})", path, f->sha256.str()));
       continue;
@@ -145,7 +153,7 @@ std::vector<std::string> plan_mismatches(const attest::ImageProvenance& p,
 Result<std::optional<specs::Plan>> load_plan(const VerifyOptions& o,
                                              const attest::ImageProvenance& p,
                                              const std::string& spec_path, Checks& checks) {
-  STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(spec_path));
+  STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(spec_path, {.context = o.context}));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), o.host_architecture));
   std::vector<std::string> mismatches = plan_mismatches(p, plan);
   if (!mismatches.empty()) {
@@ -248,7 +256,9 @@ Result<void> verify_inputs_and_rebuild(const VerifyOptions& o, const attest::Ima
     return Ok{};
   }
   checks.pass("spec", fmt::format("{} is {}", spec_path, spec_sha256.str()));
-  STRATA_TRY_ASSIGN(bool inputs_ok, check_input_files(p, dirname_of(spec_path), checks));
+  std::string spec_dir = absolute_normal_path(dirname_of(spec_path));
+  STRATA_TRY_ASSIGN(std::string context, specs::input_context(o.context, spec_dir));
+  STRATA_TRY_ASSIGN(bool inputs_ok, check_input_files(p, spec_dir, context, checks));
   if (!inputs_ok) return Ok{};
   STRATA_TRY_ASSIGN(std::optional<specs::Plan> plan, load_plan(o, p, spec_path, checks));
   if (!plan) return Ok{};

@@ -30,6 +30,7 @@ struct VerifyOptions {
   std::string provenance_path;
   std::optional<attest::PublicKey> key;
   std::string spec_path;  // --spec; "" = the recorded spec.path (relative to the cwd)
+  std::string context;    // --context; "" = the spec's directory (specs/inputs.h)
   std::string strata_version;
   Digest strata_sha256;
   std::string host_architecture;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "builder/base/path.h"
+#include "specs/inputs.h"
 #include "specs/internal/sections.h"
 #include "specs/suggest.h"
 #include "specs/values.h"
@@ -101,18 +103,27 @@ std::map<std::string, std::string> read_labels(Reader& r, const Value& v) {
 
 std::optional<bool> check_local_file(const Context& c, const Value& v, std::string_view key,
                                      const std::string& path, bool allow_dir) {
-  std::filesystem::path full =
-      (std::filesystem::path(c.dir) / std::filesystem::path(path)).lexically_normal();
+  std::string full = normal_path(std::filesystem::path(c.dir) / path);
   struct stat st {};
   if (::stat(full.c_str(), &st) != 0) {
     std::string why = errno == ENOENT ? "does not exist" : std::strerror(errno);
-    c.reader.error(v.loc, fmt::format("{} '{}' {} (looked in {})", key, path, why, full.string()));
+    c.reader.error(v.loc, fmt::format("{} '{}' {} (looked in {})", key, path, why, full));
     return std::nullopt;
+  }
+  // An absolute path (a `path:` source only) names a host file explicitly, pinned by sha256;
+  // a relative one must resolve beneath the spec's context, which is checked here, at
+  // validate time, and again when the build reads it.
+  if (!path.starts_with('/')) {
+    Result<std::string> host = resolve_local_input(c.root, c.dir, path);
+    if (!host.ok()) {
+      c.reader.error(v.loc, fmt::format("{} '{}': {}", key, path, host.error().message()));
+      return std::nullopt;
+    }
   }
   bool is_dir = S_ISDIR(st.st_mode);
   if (!S_ISREG(st.st_mode) && !(allow_dir && is_dir)) {
     c.reader.error(v.loc, fmt::format("{} '{}' is not a regular file{} ({})", key, path,
-                                      allow_dir ? " or a directory" : "", full.string()));
+                                      allow_dir ? " or a directory" : "", full));
     return std::nullopt;
   }
   return is_dir;

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "builder/base/path.h"
 #include "specs/internal/sections.h"
 #include "specs/suggest.h"
 #include "specs/values.h"
@@ -31,6 +32,10 @@ FileMapping parse_file(Context& c, const Value& v, std::map<std::string, Loc>& d
   if (std::optional<Field> f = m.require("src")) {
     std::optional<std::string> text = read_string(r, *f);
     Result<std::string> rel = text ? normalize_rel_path(*text) : Error(ErrorCode::kSpec, "");
+    // Under a wider --context, ".." may lead up to it; resolve_local_input checks where.
+    if (text && !rel.ok() && c.root != c.dir && path_escape(*text) == PathEscape::kDotDot) {
+      rel = join_components(path_components(*text));
+    }
     if (text && !rel.ok()) r.error(f->loc, "src " + rel.error().message());
     if (rel.ok()) {
       file.src = *text;
@@ -142,7 +147,15 @@ void read_platform(Reader& r, const MapReader& m, Image& image) {
 
 std::vector<LayerSpec> parse_layers(Context& c, const Value& v) {
   std::vector<LayerSpec> layers;
-  for (const Value& item : read_sequence(c.reader, v)) layers.push_back(parse_layer(c, item));
+  for (const Value& item : read_sequence(c.reader, v)) {
+    if (layers.size() == kMaxLayers) {
+      c.reader.error(item.loc, fmt::format("an image may have at most {} layers (overlay "
+                                           "filesystems stack no more): merge some",
+                                           kMaxLayers));
+      break;
+    }
+    layers.push_back(parse_layer(c, item));
+  }
   return layers;
 }
 

@@ -13,7 +13,8 @@ namespace strata::specs::internal {
 
 struct Context {
   Reader& reader;
-  std::string dir;  // absolute; relative paths in the spec resolve against it
+  std::string dir;   // absolute; relative paths in the spec resolve against it
+  std::string root;  // the spec's context: local inputs resolve beneath it (specs/inputs.h)
   ParseOptions options;
 };
 
