@@ -2,9 +2,9 @@
 # Setuid files of an environment image stay out of other users' reach (issue 11 part 3): an
 # image whose layer holds a setuid-root busybox is the `rootfs: image` environment of a build
 # run as root. The layer keeps the bit; the unpacked copy in the cache has none, and its entry
-# directory is 0500, so uid 65534 can neither reach the file nor gain euid 0 through it. The
-# build still works, as root and as uid 65534 (whose sandbox maps it to root over its own
-# 0500 entry).
+# directory is 0500 (the package output it came from is in a 0700 store entry), so uid 65534
+# can neither reach the file nor gain euid 0 through it. The build still works, as root and as
+# uid 65534 (whose sandbox maps it to root over its own 0500 entry).
 source "$(dirname "$0")/lib/e2e.sh"
 
 [[ -x /bin/busybox ]] || skip "busybox-static is not installed"
@@ -41,6 +41,11 @@ image:
 YAML
 env_digest=$("$STRATA" build "$ex/env/strata.yaml" -o "$ex/out" --cache "$WORK/cache" 2>"$WORK/stderr" | tail -n 1) ||
   { cat "$WORK/stderr"; fail "suid-env build"; }
+
+# A package's stored output keeps the bit (the layer is made from it), so its store entry is
+# closed to other users: it is the build's 0700 work directory, renamed.
+suid_out=$(grep -l '"name":"busybox"' "$WORK/cache"/packages/*/output.json)
+expect_eq "the store entry holding the setuid output" 700 "$(stat -c %a "$(dirname "$suid_out")")"
 
 # The layer bytes keep the bit: the image is what its packages made.
 python3 - "$ex/out/suid-env" <<'PY' && pass "the image's layer keeps opt/suid/id setuid root"
