@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "builder/base/beneath.h"
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
 #include "builder/base/process.h"
@@ -168,6 +169,57 @@ TEST_F(BuildTest, SourcesShareOneTreeAndCollisionsAreErrors) {
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().message(),
             "package 'p': unpacking source 'b': 'one' is also in another source");
+}
+
+// What the tree walker refuses in $DESTDIR is named by its path there, with the package: the
+// work directory it was found in is gone by the time the user reads the message.
+TEST_F(BuildTest, OutputThatNoLayerCanHoldNamesThePackageAndThePath) {
+  plan_.spec.packages = {package("p", {"mkdir -p $DESTDIR/run && mkfifo $DESTDIR/run/fifo"})};
+  plan_.package_order = {0};
+  auto fifo = build();
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_EQ(fifo.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_EQ(fifo.error().message(),
+            "package 'p': storing its output ($DESTDIR): /run/fifo is a fifo: layers may hold "
+            "only files, directories and links");
+  plan_.spec.packages = {package("q", {"touch \"$DESTDIR/$(printf 'x\\377')\""})};
+  auto name = build();
+  ASSERT_FALSE(name.ok());
+  EXPECT_EQ(name.error().message(),
+            "package 'q': storing its output ($DESTDIR): /x\\xff: the name is not valid UTF-8 (bad "
+            "bytes shown as \\xHH)");
+  EXPECT_EQ(*list_dir(tmp_.path() + "/cache/packages/tmp"), std::vector<std::string>{});
+}
+
+// A runner that prints like a step, then fails the way the sandbox does when the log's disk
+// is full.
+class FullDiskRunner : public sandbox::Runner {
+ public:
+  Result<sandbox::RunResult> run(const sandbox::Config& c) override {
+    STRATA_TRY(write_file(c.log_path, "configuring\ncompiling\n"));
+    return Error::sys("write sandbox log", ENOSPC);
+  }
+};
+
+TEST_F(BuildTest, SandboxFailureNamesThePackageAndStepAndQuotesTheLog) {
+  FullDiskRunner full;
+  auto store = OutputStore::open(tmp_.path() + "/cache");
+  ASSERT_TRUE(store.ok());
+  auto failed = build_packages(plan_, ctx_, *store, full, {});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code(), ErrorCode::kIo);
+  std::string log = tmp_.path() + "/logs/lib/step-1.log";
+  EXPECT_EQ(failed.error().message(),
+            "package 'lib' failed at step 1/2: mkdir -p $DESTDIR/usr/lib\n"
+            "  write sandbox log: No space left on device\n"
+            "  log: " +
+                log +
+                "\n"
+                "  last lines of the log:\n"
+                "    | configuring\n"
+                "    | compiling");
+  // The failed build's space is released: no work directory is left.
+  EXPECT_EQ(*list_dir(tmp_.path() + "/cache/packages/tmp"), std::vector<std::string>{});
 }
 
 TEST(LogTail, LastLinesOfAnyLog) {

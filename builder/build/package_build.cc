@@ -20,8 +20,8 @@ constexpr size_t kLogTailLines = 25;
 // A build's processes: enough for parallel makes, few enough to stop a fork bomb.
 constexpr int64_t kMaxProcesses = 4096;
 
-Error step_failed(const PackageBuildRequest& r, size_t step, const sandbox::RunResult& result,
-                  const std::string& log) {
+// The log's last lines, indented and marked for an error message ("" for an empty log).
+std::string quoted_tail(const std::string& log) {
   std::string tail = log_tail(log, kLogTailLines);
   std::string quoted;
   for (size_t start = 0; start < tail.size();) {
@@ -30,6 +30,12 @@ Error step_failed(const PackageBuildRequest& r, size_t step, const sandbox::RunR
     quoted += fmt::format("    | {}\n", std::string_view(tail).substr(start, end - start));
     start = end + 1;
   }
+  return quoted;
+}
+
+Error step_failed(const PackageBuildRequest& r, size_t step, const sandbox::RunResult& result,
+                  const std::string& log) {
+  std::string quoted = quoted_tail(log);
   std::string message =
       fmt::format("package '{}' failed at step {}/{}: {}\n  {}\n  log: {}", r.package->name, step,
                   r.package->steps.size(), r.package->steps[step - 1], result.describe(), log);
@@ -38,6 +44,18 @@ Error step_failed(const PackageBuildRequest& r, size_t step, const sandbox::RunR
   if (!quoted.empty()) message += fmt::format("\n  last lines of the log:\n{}", quoted);
   while (!message.empty() && message.back() == '\n') message.pop_back();
   return Error(ErrorCode::kBuild, std::move(message));
+}
+
+// The sandbox failed while a step ran (its log could not be written on a full disk, ...):
+// the cause keeps its code, and says whose step it was and what the step printed so far.
+Error step_error(const PackageBuildRequest& r, size_t step, const std::string& log, Error cause) {
+  std::string quoted = quoted_tail(log);
+  std::string message =
+      fmt::format("package '{}' failed at step {}/{}: {}\n  {}\n  log: {}", r.package->name, step,
+                  r.package->steps.size(), r.package->steps[step - 1], cause.message(), log);
+  if (!quoted.empty()) message += fmt::format("\n  last lines of the log:\n{}", quoted);
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  return Error(cause.code(), std::move(message));
 }
 
 // Moves every entry of `from` into `to` (then removes `from`); a name both have is an error.
@@ -151,7 +169,9 @@ Result<TempDir> build_package(const PackageBuildRequest& r, const OutputStore& s
     config.stderr_fd = null_fd.get();
     config.log_path = log;
     config.cancel = cancelled;  // another package failed: stop this step now, not at its end
-    STRATA_TRY_ASSIGN(sandbox::RunResult result, runner.run(config));
+    auto run = runner.run(config);
+    if (!run.ok()) return step_error(r, i + 1, log, std::move(run).error());
+    sandbox::RunResult result = *std::move(run);
     if (!result.ok()) return step_failed(r, i + 1, result, log);
     budget_ms -= result.duration_ms;
     if (budget_ms <= 0 && i + 1 < count) {

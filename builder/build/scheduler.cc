@@ -113,7 +113,10 @@ class Scheduler {
     if (observer_.started) observer_.started(p.name, key);
     STRATA_TRY_ASSIGN(TempDir work,
                       build_package(request, store_, runner_, observer_.step, &cancelled_));
-    STRATA_TRY_ASSIGN(PackageOutput output, store_.commit(p.name, key, std::move(work)));
+    // Storing reads the output tree: an entry no layer can hold (a fifo, a name that is not
+    // UTF-8) is named by its path in $DESTDIR, and this says whose $DESTDIR it is.
+    STRATA_TRY_ASSIGN_CONTEXT(PackageOutput output, store_.commit(p.name, key, std::move(work)),
+                              fmt::format("package '{}': storing its output ($DESTDIR)", p.name));
     if (observer_.built) observer_.built(p.name, output);
     return output;
   }

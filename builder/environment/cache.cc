@@ -40,7 +40,7 @@ Result<UniqueFd> lock_entry(const std::string& cache_root, const std::string& en
 // Moves an incomplete entry aside in one rename, then deletes it.
 Result<void> discard(const std::string& entry, const std::string& cache_root) {
   // Moving a directory to another parent needs write access to it (its ".." changes).
-  (void)::chmod(entry.c_str(), 0755);
+  (void)::chmod(entry.c_str(), 0700);
   STRATA_TRY_ASSIGN(TempDir trash, TempDir::create(cache_root, ".discard-"));
   if (::rename(entry.c_str(), (trash.path() + "/old").c_str()) != 0) {
     if (errno == ENOENT) return Ok{};
@@ -67,7 +67,7 @@ Result<void> seal(const std::string& staged, const Digest& digest) {
   STRATA_TRY_ASSIGN(UniqueFd dir, open_fd(staged, O_RDONLY | O_DIRECTORY));
   if (::syncfs(dir.get()) != 0) return Error::sys(fmt::format("syncfs {}", staged), errno);
   STRATA_TRY(write_file(fmt::format("{}/{}", staged, kMarker), digest.str() + "\n", 0444));
-  if (::fchmod(dir.get(), 0755) != 0) return Error::sys(fmt::format("chmod {}", staged), errno);
+  if (::fchmod(dir.get(), 0700) != 0) return Error::sys(fmt::format("chmod {}", staged), errno);
   return fsync_dir(staged);
 }
 
@@ -86,9 +86,11 @@ Result<void> publish_entry(const oci::ImageView& view, const Digest& digest,
   }
   staging.release();
   STRATA_TRY(fsync_dir(dirname_of(entry)));
-  // Read-only-ish: the sandbox mounts the tree read-only; this keeps the owner from
-  // swapping the tree by accident.
-  (void)::chmod(entry.c_str(), 0555);
+  // Only the owner may enter (like containers/storage's 0700 layer directories): the tree
+  // keeps the image's owners and modes, and a file another user could reach would be theirs
+  // to run. Not writable either: the sandbox mounts the tree read-only; this keeps the
+  // owner from swapping it by accident.
+  (void)::chmod(entry.c_str(), 0500);
   return Ok{};
 }
 
@@ -102,7 +104,11 @@ Result<std::string> ensure_image_rootfs(const specs::ImageRef& ref, const std::s
                                         const std::string& cache_dir) {
   std::string entry = rootfs_entry_dir(cache_dir, ref.digest);
   std::string tree = fmt::format("{}/{}", entry, kTree);
-  if (is_complete(entry, ref.digest)) return tree;
+  if (is_complete(entry, ref.digest)) {
+    // An entry published before entries were closed (and setuid bits dropped) is closed now.
+    (void)::chmod(entry.c_str(), 0500);
+    return tree;
+  }
 
   std::string cache_root = cache_dir + "/rootfs";
   STRATA_TRY_ASSIGN_CONTEXT(UniqueFd lock, lock_entry(cache_root, entry), "image " + ref.path);

@@ -243,15 +243,17 @@ Result<void> LayerApplier::make_hardlink(int parent_fd, const std::string& name,
 
 Result<void> LayerApplier::set_attributes(int fd, archive_entry* h, bool is_dir) {
   auto mode = static_cast<mode_t>(archive_entry_perm(h) & 07777);
+  // No setuid or setgid bit lands on the host: a setuid-root file in an unpacked tree would
+  // make root of anyone who reaches it. Inside the sandbox no_new_privs makes the bits
+  // inert anyway, and the image's layers keep them in their bytes; only this copy drops them.
+  mode &= ~static_cast<mode_t>(S_ISUID | S_ISGID);
   if (options_.preserve_owners) {
-    // chown before chmod: chown clears setuid/setgid.
     if (::fchown(fd, static_cast<uid_t>(archive_entry_uid(h)),
                  static_cast<gid_t>(archive_entry_gid(h))) != 0) {
       return Error::sys("chown", errno);
     }
-  } else {
-    mode &= ~static_cast<mode_t>(06000);
-    if (is_dir) mode |= 0700;
+  } else if (is_dir) {
+    mode |= 0700;
   }
   if (::fchmod(fd, mode) != 0) return Error::sys("chmod", errno);
   timespec times[2] = {mtime_of(h), mtime_of(h)};

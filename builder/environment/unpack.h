@@ -17,9 +17,9 @@ struct ApplyOptions {
   // hashed as it is unpacked and compared at the end; a mismatch is an error after the
   // entries were applied, so callers unpack into a staging directory they then discard.
   std::optional<Digest> diff_id;
-  // Give entries the tar's uid/gid and keep setuid/setgid bits. Needs root (see
-  // running_as_root()); without it files belong to the caller, setuid/setgid bits are
-  // dropped and directories keep owner rwx, so later layers can still write into them.
+  // Give entries the tar's uid/gid. Needs root (see running_as_root()); without it files
+  // belong to the caller and directories keep owner rwx, so later layers can still write
+  // into them.
   bool preserve_owners = false;
 };
 
@@ -36,7 +36,11 @@ bool running_as_root();
 // - names must be relative without "..", no path is resolved through a symlink, and a
 //   hardlink's target must be an existing non-directory below the root.
 // - block and character devices, fifos and sockets are skipped: the sandbox provides /dev.
-// - xattrs are not applied. mtimes are; directories' mtimes change as later entries land.
+// - setuid and setgid bits are never applied (with or without preserve_owners): the tree is
+//   on the host, where a setuid-root file would be a way to root; no_new_privs makes them
+//   inert in the sandbox anyway.
+// - xattrs (file capabilities among them) are not applied. mtimes are; directories' mtimes
+//   change as later entries land.
 // Errors (kIo, kDigestMismatch) name the blob and the entry.
 Result<void> apply_layer(const std::string& blob_path, const std::string& root_dir,
                          const ApplyOptions& options);

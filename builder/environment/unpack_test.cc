@@ -123,21 +123,33 @@ TEST_F(ApplyTest, SkipsDevicesAndFifos) {
   EXPECT_EQ(list_tree(root_), (Strings{"dev d", "ok f:1"}));
 }
 
-TEST_F(ApplyTest, OwnersAndSetuidOnlyWhenPreservingOwners) {
+// Setuid and setgid bits never reach the host, not even when root keeps the tar's owners:
+// a setuid-root file in the cache would be a way to root for whoever reaches it.
+TEST_F(ApplyTest, OwnersOnlyWhenPreservingOwnersAndNeverSetuidOrSetgid) {
   TarEntry suid = file("suid", "x", 04755);
   suid.uid = 1234;
   suid.gid = 5678;
-  ASSERT_TRUE(apply({suid}).ok());
+  TarEntry sgid = file("sgid", "x", 02711);
+  TarEntry sgid_dir = dir("sgid-dir/", 03775);
+  ASSERT_TRUE(apply({suid, sgid, sgid_dir}).ok());
   struct stat st;
   ASSERT_EQ(::stat((root_ + "/suid").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, ::geteuid());
   EXPECT_EQ(st.st_mode & 07777, 0755u);
+  ASSERT_EQ(::stat((root_ + "/sgid").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0711u);
+  ASSERT_EQ(::stat((root_ + "/sgid-dir").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01775u);  // the sticky bit is no privilege: kept
   if (!running_as_root()) GTEST_SKIP() << "chown needs root";
-  ASSERT_TRUE(apply({suid}, {.preserve_owners = true}).ok());
+  ASSERT_TRUE(apply({suid, sgid, sgid_dir}, {.preserve_owners = true}).ok());
   ASSERT_EQ(::stat((root_ + "/suid").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 1234u);
   EXPECT_EQ(st.st_gid, 5678u);
-  EXPECT_EQ(st.st_mode & 07777, 04755u);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  ASSERT_EQ(::stat((root_ + "/sgid").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0711u);
+  ASSERT_EQ(::stat((root_ + "/sgid-dir").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01775u);
 }
 
 TEST_F(ApplyTest, ReadsEveryCompressionAndChecksDiffIdAndDigest) {

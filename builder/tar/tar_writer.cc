@@ -11,6 +11,7 @@
 
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
+#include "builder/base/utf8.h"
 #include "builder/tar/archive.h"
 #include "builder/tar/compressor.h"
 
@@ -74,20 +75,6 @@ Result<ArchiveWriter> open_tar(LayerStream& stream) {
   STRATA_TRY(archive_check(
       a, archive_write_open2(a, &stream, nullptr, tar_write_cb, nullptr, nullptr), "open tar"));
   return t;
-}
-
-bool is_valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-    }
-    i += len;
-  }
-  return true;
 }
 
 ArchiveEntry make_header(const LayerEntry& e, int64_t mtime) {
@@ -159,8 +146,12 @@ Result<Digest> copy_host_file(archive* tar, const LayerEntry& e, std::string& bu
 // Writes one entry and returns its record; a regular file's content is hashed as it streams.
 Result<LayerFile> write_entry(archive* tar, const LayerEntry& e, int64_t mtime,
                               std::string& buffer) {
+  // libarchive would fail on these with "Can't translate pathname" or write '?' for the
+  // bad bytes; LayerTree refuses them earlier, naming where they came from.
   if (!is_valid_utf8(e.path) || !is_valid_utf8(e.link_target)) {
-    return Error::io(fmt::format("/{}: file names and link targets must be UTF-8", e.path));
+    return Error(
+        ErrorCode::kInvalidInput,
+        fmt::format("/{}: file names and link targets must be UTF-8", escape_bytes(e.path)));
   }
   ArchiveEntry header = make_header(e, mtime);
   STRATA_TRY(archive_check(tar, archive_write_header(tar, header.get()),

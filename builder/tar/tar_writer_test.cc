@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "builder/base/utf8.h"
 #include "builder/tar/layer_reader.h"
 
 namespace strata::builder {
@@ -158,7 +159,21 @@ TEST(LayerWriter, NonUtf8NameIsRejected) {
   StringOutput out;
   auto r = write_layer(entries, {}, out);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message(), "/bad\xff: file names and link targets must be UTF-8");
+  EXPECT_EQ(r.error().message(), "/bad\\xff: file names and link targets must be UTF-8");
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
+}
+
+// Surrogates and overlong forms pass a lead-byte check; libarchive then fails with "Can't
+// translate pathname".
+TEST(LayerWriter, SurrogateAndOverlongNamesAreRejected) {
+  for (std::string name : {"s\xed\xa0\x80", "o\xc0\xaf"}) {
+    std::vector<LayerEntry> entries = {{.path = name, .mode = 0644}};
+    StringOutput out;
+    auto r = write_layer(entries, {}, out);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_EQ(r.error().message(),
+              "/" + escape_bytes(name) + ": file names and link targets must be UTF-8");
+  }
 }
 
 TEST(LayerWriter, Utf8AndLongNamesAreIndependentOfTheLocale) {

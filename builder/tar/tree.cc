@@ -10,15 +10,58 @@
 #include <memory>
 
 #include "builder/base/beneath.h"
+#include "builder/base/utf8.h"
 
 namespace strata::builder {
 namespace {
+
+// The longest path an entry may have, "/" included: PATH_MAX less its NUL. Longer paths fit
+// in a pax header, but no Linux program that unpacks the layer could create them.
+constexpr size_t kMaxPathBytes = 4095;
 
 std::string display(const std::string& relative) { return "/" + relative; }
 
 Error located(const Loc& origin, std::string message) {
   if (origin.file.empty()) return Error(ErrorCode::kSpec, std::move(message));
   return Error::spec(origin, std::move(message));
+}
+
+// An entry of a host tree that no layer can hold. Under a spec node (a `files:` source) it
+// is a spec error there; a tree with no spec node (a package's $DESTDIR, a directory source)
+// is input the build produced: kInvalidInput, exit 1, and the caller names whose tree it is.
+Error refused(const Loc& origin, std::string message) {
+  if (origin.file.empty()) return Error(ErrorCode::kInvalidInput, std::move(message));
+  return Error::spec(origin, std::move(message));
+}
+
+// How a refused entry is named: the host path under a spec node (the file the spec points
+// at), else its path in the tree ("/usr/lib/x"), escaped for one line either way.
+std::string entry_name(const std::string& host_path, const std::string& dest, const Loc& origin) {
+  return escape_bytes(origin.file.empty() ? display(dest) : host_path);
+}
+
+const char* special_file_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a fifo";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a file, directory or symlink";
+}
+
+// Names and link targets are UTF-8 in a strata-det/1 tar (pax records are UTF-8, and OCI
+// tools compare names as text), and paths fit kMaxPathBytes.
+Result<void> check_host_name(const std::string& host_path, const std::string& dest,
+                             const Loc& origin) {
+  if (!is_valid_utf8(dest)) {
+    return refused(origin, fmt::format("{}: the name is not valid UTF-8 (bad bytes shown as \\xHH)",
+                                       entry_name(host_path, dest, origin)));
+  }
+  if (dest.size() + 1 > kMaxPathBytes) {
+    return refused(origin, fmt::format("{}...: the path is {} bytes long; at most {} fit",
+                                       escape_bytes(display(dest).substr(0, 64)), dest.size() + 1,
+                                       kMaxPathBytes));
+  }
+  return Ok{};
 }
 
 const char* type_name(EntryType type) {
@@ -128,11 +171,17 @@ Result<void> LayerTree::add_host_entry(const std::string& host_path, const struc
     ssize_t n = ::readlink(host_path.c_str(), target.data(), target.size());
     if (n < 0) return Error::sys(fmt::format("readlink {}", host_path), errno);
     target.resize(static_cast<size_t>(n));
+    if (!is_valid_utf8(target)) {
+      return refused(origin,
+                     fmt::format("{}: the symlink's target '{}' is not valid UTF-8",
+                                 entry_name(host_path, dest, origin), escape_bytes(target)));
+    }
     entry.link_target = std::move(target);
   } else {
-    return located(origin, fmt::format("{} is a device, socket or fifo: layers may hold only "
-                                       "files, directories and links",
-                                       host_path));
+    return refused(origin,
+                   fmt::format("{} is {}: layers may hold only files, directories and "
+                               "links",
+                               entry_name(host_path, dest, origin), special_file_kind(st.st_mode)));
   }
   return add_node(std::move(entry), false, group);
 }
@@ -142,9 +191,12 @@ Result<void> LayerTree::walk_host_dir(const std::string& host_dir, const std::st
   STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(host_dir));
   for (const std::string& name : names) {
     std::string child = host_dir + "/" + name;
+    std::string child_dest = join_path(dest, name);
+    // Checked before anything else: an over-long path would fail lstat, naming a host path
+    // (a build's work directory) that is gone by the time the user reads the message.
+    STRATA_TRY(check_host_name(child, child_dest, origin));
     struct stat st;
     if (::lstat(child.c_str(), &st) != 0) return Error::sys(fmt::format("lstat {}", child), errno);
-    std::string child_dest = join_path(dest, name);
     STRATA_TRY(add_host_entry(child, st, child_dest, options, origin));
     if (S_ISDIR(st.st_mode)) STRATA_TRY(walk_host_dir(child, child_dest, options, origin));
   }

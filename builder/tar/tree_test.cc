@@ -1,9 +1,13 @@
 #include "builder/tar/tree.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "builder/base/fd.h"
 #include "builder/base/fs.h"
 #include "tests/support/test_util.h"
 
@@ -142,15 +146,98 @@ TEST_F(HostTreeTest, KeepModesTakesHostModesAsTheyAre) {
   EXPECT_EQ(entries[2].mode, 0750u);  // sub
 }
 
-TEST_F(HostTreeTest, FifoIsRejected) {
+TEST_F(HostTreeTest, FifoUnderASpecNodeIsASpecErrorNamingTheHostPath) {
   ASSERT_EQ(::mkfifo((root_ + "/sub/fifo").c_str(), 0644), 0);
   LayerTree tree;
   auto r = tree.add_host_path(root_, "/x", {}, {"s.yaml", 3, 5});
   ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().to_string(), "s.yaml:3:5: error: " + root_ +
+                                       "/sub/fifo is a fifo: layers may hold only files, "
+                                       "directories and links");
+}
+
+// A tree with no spec node is a package's $DESTDIR (or a directory source): the entry is
+// named by its path in the tree, since the host directory is a build's temporary, and the
+// error is the build's (exit 1), not the spec's.
+TEST_F(HostTreeTest, FifoAndSocketInAnOutputTreeAreNamedByTheirPathInIt) {
+  ASSERT_EQ(::mkfifo((root_ + "/sub/fifo").c_str(), 0644), 0);
+  LayerTree tree;
+  auto r = tree.add_host_path(root_, "/", {.keep_modes = true}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
   EXPECT_EQ(r.error().to_string(),
-            "s.yaml:3:5: error: " + root_ +
-                "/sub/fifo is a device, socket or fifo: layers may hold only files, directories "
-                "and links");
+            "/sub/fifo is a fifo: layers may hold only files, directories and links");
+
+  ASSERT_EQ(::unlink((root_ + "/sub/fifo").c_str()), 0);
+  int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un addr{.sun_family = AF_UNIX, .sun_path = {}};
+  std::string sock_path = root_ + "/sub/sock";
+  ASSERT_LT(sock_path.size(), sizeof addr.sun_path);
+  sock_path.copy(addr.sun_path, sock_path.size());
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ::close(sock);
+  LayerTree again;
+  r = again.add_host_path(root_, "/", {.keep_modes = true}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().to_string(),
+            "/sub/sock is a socket: layers may hold only files, directories and links");
+}
+
+TEST_F(HostTreeTest, NamesThatAreNotUtf8AreRefusedAndShownEscaped) {
+  struct Case {
+    std::string name, shown;
+  };
+  for (const Case& c : {Case{"bad\xff", "bad\\xff"}, Case{"sur\xed\xa0\x80", "sur\\xed\\xa0\\x80"},
+                        Case{"over\xc0\xaf", "over\\xc0\\xaf"}}) {
+    std::string path = root_ + "/sub/" + c.name;
+    ASSERT_TRUE(write_file(path, "x").ok());
+    LayerTree tree;
+    auto r = tree.add_host_path(root_, "/", {.keep_modes = true}, {});
+    ASSERT_FALSE(r.ok()) << c.shown;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
+    EXPECT_EQ(r.error().to_string(),
+              "/sub/" + c.shown + ": the name is not valid UTF-8 (bad bytes shown as \\xHH)");
+    ASSERT_EQ(::unlink(path.c_str()), 0);
+  }
+  // A valid name keeps its characters; only the bad bytes are escaped.
+  ASSERT_EQ(::mkdir((root_ + "/caf\xc3\xa9").c_str(), 0755), 0);
+  ASSERT_TRUE(write_file(root_ + "/caf\xc3\xa9/\xfe", "x").ok());
+  LayerTree tree;
+  auto r = tree.add_host_path(root_, "/", {.keep_modes = true}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().to_string(),
+            "/caf\xc3\xa9/\\xfe: the name is not valid UTF-8 (bad bytes shown as \\xHH)");
+}
+
+TEST_F(HostTreeTest, SymlinkTargetThatIsNotUtf8IsRefused) {
+  ASSERT_EQ(::symlink("to\xff", (root_ + "/sub/bad-link").c_str()), 0);
+  LayerTree tree;
+  auto r = tree.add_host_path(root_, "/", {.keep_modes = true}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().to_string(),
+            "/sub/bad-link: the symlink's target 'to\\xff' is not valid UTF-8");
+}
+
+TEST_F(HostTreeTest, PathsLongerThanLinuxAllowsAreRefused) {
+  // 20 directories of 200 bytes, then a file that makes the path 4096 bytes with its '/':
+  // one more than a Linux path may have. The file is made relative to its directory, since
+  // its host path is longer than PATH_MAX.
+  std::string component(200, 'd');
+  std::string rel;
+  for (int i = 0; i < 20; ++i) rel += "/" + component;
+  ASSERT_TRUE(make_dirs(root_ + "/sub" + rel).ok());
+  std::string name(4096 - rel.size() - 1, 'f');
+  UniqueFd dir(::open((root_ + "/sub" + rel).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(dir.valid());
+  UniqueFd f(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  ASSERT_TRUE(f.valid());
+  LayerTree tree;
+  auto r = tree.add_host_path(root_ + "/sub", "/", {.keep_modes = true}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_EQ(r.error().to_string(),
+            ("/" + component).substr(0, 64) + "...: the path is 4096 bytes long; at most 4095 fit");
 }
 
 }  // namespace
