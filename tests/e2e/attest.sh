@@ -16,7 +16,7 @@ cd "$WORK"
 "$STRATA" keygen --type ecdsa-p256 -o ec >/dev/null 2>&1
 expect_eq "keygen: private key mode" "600" "$(stat -c %a ed.key)"
 expect_eq "keygen: public key mode" "644" "$(stat -c %a ed.pub)"
-openssl pkey -in ed.key -noout && openssl pkey -in ec.key -noout && pass "keygen keys parse with openssl"
+openssl pkey -in ed.key -noout && openssl pkey -in ec.key -noout && pass "keygen keys parse with openssl" || fail "keygen keys parse with openssl"
 rc=0; "$STRATA" keygen --type ed25519 -o ed >/dev/null 2>&1 || rc=$?
 expect_eq "keygen refuses to overwrite a key (exit 2)" 2 "$rc"
 rc=0; "$STRATA" keygen --type rsa -o rsa >/dev/null 2>&1 || rc=$?
@@ -35,15 +35,15 @@ d1=$(build a --sign-key "$WORK/ed.key")
 d2=$(build b --sign-key "$WORK/ed.key")
 expect_eq "same image digest twice" "$d1" "$d2"
 expect_eq "golden digest unchanged by attestations" "$(golden hello.digest)" "$d1"
-cmp a/hello.provenance.json b/hello.provenance.json && pass "provenance byte-identical across builds"
-cmp a/hello.provenance.dsse.json b/hello.provenance.dsse.json && pass "Ed25519 envelope byte-identical across builds"
-cmp a/hello.spdx.json b/hello.spdx.json && pass "SPDX byte-identical across builds"
+cmp a/hello.provenance.json b/hello.provenance.json && pass "provenance byte-identical across builds" || fail "provenance byte-identical across builds"
+cmp a/hello.provenance.dsse.json b/hello.provenance.dsse.json && pass "Ed25519 envelope byte-identical across builds" || fail "Ed25519 envelope byte-identical across builds"
+cmp a/hello.spdx.json b/hello.spdx.json && pass "SPDX byte-identical across builds" || fail "SPDX byte-identical across builds"
 build c --sign-key "$WORK/ec.key" >/dev/null
 build t --provenance-times >/dev/null
-[[ ! -e t/hello.provenance.dsse.json ]] && pass "no envelope without --sign-key"
+[[ ! -e t/hello.provenance.dsse.json ]] && pass "no envelope without --sign-key" || fail "no envelope without --sign-key"
 
 # ------------------------------------------------------------------ provenance constraints
-python3 - a/hello.provenance.json t/hello.provenance.json "$d1" <<'PY' && pass "provenance: in-toto/SLSA v1 constraints"
+python3 - a/hello.provenance.json t/hello.provenance.json "$d1" <<'PY' && pass "provenance: in-toto/SLSA v1 constraints" || fail "provenance: in-toto/SLSA v1 constraints"
 import json, re, sys
 s = json.load(open(sys.argv[1]))
 raw = open(sys.argv[1], "rb").read()
@@ -74,7 +74,7 @@ pass "SPDX 2.3 schema"
 build x --sbom-format cyclonedx >/dev/null
 out=$(python3 "$VALIDATE" bom-1.6.schema.json x/hello.cdx.json 2>&1) || fail "CycloneDX schema: $out"
 pass "CycloneDX 1.6 schema"
-python3 - a/hello.spdx.json "$d1" <<'PY' && pass "SPDX: every file with its sha256, synthesized ones too"
+python3 - a/hello.spdx.json "$d1" <<'PY' && pass "SPDX: every file with its sha256, synthesized ones too" || fail "SPDX: every file with its sha256, synthesized ones too"
 import json, sys
 d = json.load(open(sys.argv[1]))
 names = sorted(f["fileName"] for f in d["files"])
@@ -105,11 +105,11 @@ PY
     openssl dgst -sha256 -verify "$pub" -signature "$dir/sig" "$dir/pae" >/dev/null
   fi
 }
-verify_with_openssl a/hello.provenance.dsse.json ed.pub && pass "openssl verifies the Ed25519 envelope"
-verify_with_openssl c/hello.provenance.dsse.json ec.pub && pass "openssl verifies the ECDSA P-256 envelope"
-! verify_with_openssl c/hello.provenance.dsse.json ed.pub 2>/dev/null && pass "openssl rejects the wrong key"
+verify_with_openssl a/hello.provenance.dsse.json ed.pub && pass "openssl verifies the Ed25519 envelope" || fail "openssl verifies the Ed25519 envelope"
+verify_with_openssl c/hello.provenance.dsse.json ec.pub && pass "openssl verifies the ECDSA P-256 envelope" || fail "openssl verifies the ECDSA P-256 envelope"
+! verify_with_openssl c/hello.provenance.dsse.json ed.pub 2>/dev/null && pass "openssl rejects the wrong key" || fail "openssl rejects the wrong key"
 python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["payload"]).decode(), end="")' \
-  a/hello.provenance.dsse.json | cmp - a/hello.provenance.json && pass "envelope payload is the provenance file"
+  a/hello.provenance.dsse.json | cmp - a/hello.provenance.json && pass "envelope payload is the provenance file" || fail "envelope payload is the provenance file"
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signatures"][0]["keyid"])' a/hello.provenance.dsse.json >keyid
 expect_eq "keyid = sha256 of the DER SubjectPublicKeyInfo" \
   "$(openssl pkey -pubin -in ed.pub -outform DER | sha256sum | cut -d' ' -f1)" "$(cat keyid)"
@@ -118,10 +118,10 @@ expect_eq "keyid = sha256 of the DER SubjectPublicKeyInfo" \
 for k in ed ec; do
   dir=a; [[ $k == ec ]] && dir=c
   "$STRATA" attest verify $dir/hello.provenance.dsse.json --key $k.pub --image $dir/hello >/dev/null \
-    && pass "attest verify ($k) with --image"
+    && pass "attest verify ($k) with --image" || fail "attest verify ($k) with --image"
 done
 "$STRATA" attest verify a/hello.provenance.dsse.json --key ed.pub --image "$WORK/a/hello:1.0" >/dev/null \
-  && pass "attest verify with IMAGE:TAG"
+  && pass "attest verify with IMAGE:TAG" || fail "attest verify with IMAGE:TAG"
 
 # expect_verify_fails WHAT EXPECTED_MESSAGE_PART ARGS...: exit 1 and the message names the check.
 expect_verify_fails() {
@@ -180,7 +180,7 @@ PY
 openssl pkeyutl -sign -inkey ed.key -rawin -in pae-subject -out sig-subject
 tamper a/hello.provenance.dsse.json t-subject.json \
   'e["payload"] = b64e(open("stmt-other", "rb").read()); e["signatures"][0]["sig"] = b64e(open("sig-subject", "rb").read())'
-"$STRATA" attest verify t-subject.json --key ed.pub >/dev/null && pass "re-signed statement alone verifies"
+"$STRATA" attest verify t-subject.json --key ed.pub >/dev/null && pass "re-signed statement alone verifies" || fail "re-signed statement alone verifies"
 expect_verify_fails "another subject digest" \
   "subject check failed: expected $d1 (manifest of a/hello), actual sha256:$(printf '0%.0s' {1..64})" \
   t-subject.json --key ed.pub --image a/hello
@@ -190,25 +190,25 @@ rc=0; "$STRATA" attest verify a/hello.provenance.dsse.json --key ed.key >/dev/nu
 expect_eq "a private key as --key is a usage error" 2 "$rc"
 rc=0; (cd "$SOURCE_DIR" && "$STRATA" build examples/hello/strata.yaml -o "$WORK/bad" --sign-key "$WORK/ed.pub" >/dev/null 2>&1) || rc=$?
 expect_eq "build with a public key as --sign-key: exit 2" 2 "$rc"
-[[ ! -e bad ]] && pass "a bad --sign-key writes nothing"
+[[ ! -e bad ]] && pass "a bad --sign-key writes nothing" || fail "a bad --sign-key writes nothing"
 
 # ------------------------------------------------------------------ --attach and real clients
 da=$(build att --sign-key "$WORK/ed.key" --attach --archive)
 expect_eq "--attach leaves the image digest alone" "$d1" "$da"
-python3 - att/hello/index.json <<'PY' && pass "index.json lists the artifacts, without ref.name"
+python3 - att/hello/index.json <<'PY' && pass "index.json lists the artifacts, without ref.name" || fail "index.json lists the artifacts, without ref.name"
 import json, sys
 m = json.load(open(sys.argv[1]))["manifests"]
 assert [x.get("artifactType") for x in m] == [None, "application/vnd.in-toto.provenance+dsse", "application/spdx+json"], m
 assert all("annotations" not in x for x in m[1:]), m
 PY
-"$STRATA" inspect att/hello >/dev/null && pass "strata inspect (no tag) ignores the artifacts"
+"$STRATA" inspect att/hello >/dev/null && pass "strata inspect (no tag) ignores the artifacts" || fail "strata inspect (no tag) ignores the artifacts"
 "$STRATA" attest verify att/hello.provenance.dsse.json --key ed.pub --image att/hello.tar >/dev/null \
-  && pass "attest verify against the archive"
-client_validate_schemas att/hello >/dev/null && pass "OCI schemas (artifact manifests included)"
+  && pass "attest verify against the archive" || fail "attest verify against the archive"
+client_validate_schemas att/hello >/dev/null && pass "OCI schemas (artifact manifests included)" || fail "OCI schemas (artifact manifests included)"
 expect_eq "skopeo inspect oci: with artifacts" "$d1" "$(client_skopeo_inspect att/hello 1.0)"
 expect_eq "skopeo inspect oci-archive: with artifacts" "$d1" \
   "$(client_skopeo_inspect_archive oci-archive att/hello.tar 1.0)"
-client_umoci_unpack att/hello 1.0 bundle >/dev/null && pass "umoci unpack with artifacts"
+client_umoci_unpack att/hello 1.0 bundle >/dev/null && pass "umoci unpack with artifacts" || fail "umoci unpack with artifacts"
 rc=0
 client_podman_setup "$WORK/podman" || rc=$?
 if [[ $rc -eq 77 ]]; then echo "SKIP: podman load"; exit 0; fi

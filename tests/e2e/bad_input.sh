@@ -93,7 +93,7 @@ spec 'nmae: x
 image: {layers: [{files: [{src: nope, dest: rel, mode: "9"}]}]}'
 "$STRATA" validate "$S" 2>"$WORK/stderr" && fail "several errors: validate passed"
 expect_eq "all errors reported" "4" "$(grep -c ': error: ' "$WORK/stderr")"
-grep -Fxq "4 errors in $S" "$WORK/stderr" && pass "error count summary"
+grep -Fxq "4 errors in $S" "$WORK/stderr" && pass "error count summary" || fail "error count summary"
 
 # Usage errors are exit code 2 as well.
 rc=0; "$STRATA" build "$S" --compression lz4 -o "$out" 2>/dev/null || rc=$?

@@ -8,19 +8,19 @@ digest=$(build_digest "$SOURCE_DIR/examples/hello/strata.yaml" "$WORK/out" --arc
 layout="$WORK/out/hello"
 archive="$WORK/out/hello.tar"
 
-client_validate_schemas "$layout" >/dev/null && pass "OCI schemas and blob digests"
+client_validate_schemas "$layout" >/dev/null && pass "OCI schemas and blob digests" || fail "OCI schemas and blob digests"
 expect_eq "skopeo inspect oci:" "$digest" "$(client_skopeo_inspect "$layout" 1.0)"
 expect_eq "skopeo inspect oci-archive:" "$digest" "$(client_skopeo_inspect_archive oci-archive "$archive" 1.0)"
-client_skopeo_inspect_archive docker-archive "$archive" >/dev/null && pass "skopeo inspect docker-archive: (manifest.json)"
-client_skopeo_copy_docker_archive "$layout" 1.0 "$WORK/copy.tar" hello:1.0 && pass "skopeo copy to docker-archive"
-client_oci_image_tool_validate "$layout" 1.0 >/dev/null && pass "oci-image-tool validate --type image"
-"$STRATA" inspect "$archive" >/dev/null && pass "strata inspect reads the archive"
+client_skopeo_inspect_archive docker-archive "$archive" >/dev/null && pass "skopeo inspect docker-archive: (manifest.json)" || fail "skopeo inspect docker-archive: (manifest.json)"
+client_skopeo_copy_docker_archive "$layout" 1.0 "$WORK/copy.tar" hello:1.0 && pass "skopeo copy to docker-archive" || fail "skopeo copy to docker-archive"
+client_oci_image_tool_validate "$layout" 1.0 >/dev/null && pass "oci-image-tool validate --type image" || fail "oci-image-tool validate --type image"
+"$STRATA" inspect "$archive" >/dev/null && pass "strata inspect reads the archive" || fail "strata inspect reads the archive"
 
 # umoci: the unpacked tree's files, modes, owners and symlinks are exactly the spec's.
 client_umoci_unpack "$layout" 1.0 "$WORK/bundle" >/dev/null
 client_tree_listing "$WORK/bundle/rootfs" >"$WORK/listing"
-client_compare_listing "$E2E_DIR/golden/hello.listing" "$WORK/listing" && pass "umoci unpack tree matches the spec"
-python3 - "$WORK/bundle/config.json" <<'PY' && pass "umoci runtime config carries user, cwd, args, env"
+client_compare_listing "$E2E_DIR/golden/hello.listing" "$WORK/listing" && pass "umoci unpack tree matches the spec" || fail "umoci unpack tree matches the spec"
+python3 - "$WORK/bundle/config.json" <<'PY' && pass "umoci runtime config carries user, cwd, args, env" || fail "umoci runtime config carries user, cwd, args, env"
 import json, sys
 p = json.load(open(sys.argv[1]))["process"]
 assert p["user"]["uid"] == 65532 and p["user"]["gid"] == 65532, p["user"]
@@ -38,7 +38,7 @@ expect_eq "podman load names the image" "localhost/hello:1.0" "$(client_podman_l
 expect_eq "podman image id is the config digest" \
   "$("$STRATA" inspect --json "$layout" | python3 -c 'import json,sys; print(json.load(sys.stdin)["config_descriptor"]["digest"])')" \
   "sha256:$(client_podman image inspect --format '{{.Id}}' localhost/hello:1.0)"
-client_podman_load "$WORK/copy.tar" docker-archive >/dev/null && pass "podman load of skopeo's docker-archive"
+client_podman_load "$WORK/copy.tar" docker-archive >/dev/null && pass "podman load of skopeo's docker-archive" || fail "podman load of skopeo's docker-archive"
 
 mkdir -p "$WORK/runnable/bin"
 cp "$E2E_DIR/fixtures/runnable/"{strata.yaml,motd} "$WORK/runnable/"

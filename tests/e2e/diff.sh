@@ -46,7 +46,7 @@ expect_eq "two builds: says identical" "images are identical" "$(cat "$WORK/same
 # Trouble is not "different": an image that cannot be read exits 2, like diff(1).
 rc=0; "$STRATA" diff "$one" "$WORK/no-such-image" >/dev/null 2>"$WORK/missing.err" || rc=$?
 expect_eq "missing image: exit 2, not 1" 2 "$rc"
-grep -q "no-such-image" "$WORK/missing.err" && pass "missing image: names the path"
+grep -q "no-such-image" "$WORK/missing.err" && pass "missing image: names the path" || fail "missing image: names the path"
 
 # One file changed.
 cp -r "$src" "$WORK/changed"
@@ -57,8 +57,8 @@ expect_line "changed motd: names the file" "$WORK/changed.out" \
   '^  ~ etc/motd: content sha256:[0-9a-f]{12}… -> sha256:[0-9a-f]{12}…, size 45 -> 29$'
 expect_line "changed motd: names the layer" "$WORK/changed.out" '^layer 1: sha256:.* \(diff_id\)$'
 run_diff changed_json --json "$one" "$WORK/three/hello" >/dev/null
-python3 -m json.tool "$WORK/changed_json.out" >/dev/null && pass "--json is one JSON document"
-python3 - "$WORK/changed_json.out" <<'PY' && pass "--json lists the changed file and config field"
+python3 -m json.tool "$WORK/changed_json.out" >/dev/null && pass "--json is one JSON document" || fail "--json is one JSON document"
+python3 - "$WORK/changed_json.out" <<'PY' && pass "--json lists the changed file and config field" || fail "--json lists the changed file and config field"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["same"] is False and d["differences"] > 0, d
@@ -159,4 +159,4 @@ expect_only "buildah --semantic: only the explained differences" "$WORK/buildah.
 expect_line "buildah --semantic: names home/app" "$WORK/buildah.out" '^  ~ home/app: uid'
 expect_eq "buildah layer by layer: exit 1" 1 "$(run_diff buildah_strict "$one" "$WORK/buildah-image:1.0")"
 run_diff buildah_json --json "$one" "$WORK/buildah-image:1.0" >/dev/null
-python3 -m json.tool "$WORK/buildah_json.out" >/dev/null && pass "buildah --json parses"
+python3 -m json.tool "$WORK/buildah_json.out" >/dev/null && pass "buildah --json parses" || fail "buildah --json parses"

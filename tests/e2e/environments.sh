@@ -32,7 +32,7 @@ build "$ex/in-image/strata.yaml" >/dev/null || { cat "$WORK/stderr"; fail "in-im
 rm -rf "$WORK/bundle" && umoci_unpack "$ex/out/in-image" 1.0 "$WORK/bundle" >/dev/null
 expect_eq "package built inside the busybox environment" $'- busybox\n- reproducible\n- sandbox\n- strata' \
   "$(cat "$WORK/bundle/rootfs/usr/share/report/words.md")"
-ls "$WORK/cache/rootfs/sha256/${base#sha256:}/rootfs/bin/sh" >/dev/null && pass "environment unpacked once into the cache"
+ls "$WORK/cache/rootfs/sha256/${base#sha256:}/rootfs/bin/sh" >/dev/null && pass "environment unpacked once into the cache" || fail "environment unpacked once into the cache"
 
 # A wrong environment pin is a digest mismatch naming both digests; nothing is built.
 sed "s/$base/sha256:$(printf '0%.0s' {1..64})/" "$ex/in-image/strata.yaml" >"$ex/in-image/wrong.yaml"
@@ -46,7 +46,7 @@ on_base=$(build "$ex/on-base/strata.yaml" --archive) || { cat "$WORK/stderr"; fa
 base_layers=$("$STRATA" inspect --json "$ex/out/busybox" | python3 -c 'import json,sys; print([l["digest"] for l in json.load(sys.stdin)["layers"]])')
 top_layers=$("$STRATA" inspect --json "$ex/out/on-base" | python3 -c 'import json,sys; print([l["digest"] for l in json.load(sys.stdin)["layers"]][:2])')
 expect_eq "base layers reused byte for byte" "$base_layers" "$top_layers"
-python3 - "$ex/out/on-base" "$base" <<'PY' && pass "config extends the base's; base.digest annotation"
+python3 - "$ex/out/on-base" "$base" <<'PY' && pass "config extends the base's; base.digest annotation" || fail "config extends the base's; base.digest annotation"
 import json, sys
 layout, base = sys.argv[1], sys.argv[2]
 idx = json.load(open(f"{layout}/index.json"))
@@ -56,7 +56,7 @@ assert man["annotations"]["org.opencontainers.image.base.digest"] == base, man.g
 assert cfg["Entrypoint"] == ["/bin/sh"] and cfg["Cmd"] == ["/app/run.sh"], cfg
 assert "PATH=/bin" in cfg["Env"] and "GREETING=hello from a layer on busybox" in cfg["Env"], cfg
 PY
-client_validate_schemas "$ex/out/on-base" >/dev/null && pass "on-base: OCI schemas"
+client_validate_schemas "$ex/out/on-base" >/dev/null && pass "on-base: OCI schemas" || fail "on-base: OCI schemas"
 
 # A new entrypoint on a base with a Cmd resets it, as Docker's ENTRYPOINT does (on-base has
 # Cmd ["/app/run.sh"]), unless the spec sets cmd: `cmd: []` is kept as an empty list.

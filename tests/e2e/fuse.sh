@@ -21,5 +21,5 @@ first=$(build_digest strata.yaml ../out --cache ../cache)
 expect_eq "package build on FUSE: same digest as elsewhere" "$expected" "$first"
 again=$(build_digest strata.yaml ../out --cache ../cache)
 expect_eq "rebuild over the existing layout on FUSE (cached package)" "$expected" "$again"
-"$STRATA" diff ../out/c-hello "$WORK/outside/c-hello" >/dev/null && pass "strata diff: identical to the build elsewhere"
-[[ -z "$(find .. -maxdepth 1 -name 'c-hello.old-*')" ]] && pass "no tree left aside"
+"$STRATA" diff ../out/c-hello "$WORK/outside/c-hello" >/dev/null && pass "strata diff: identical to the build elsewhere" || fail "strata diff: identical to the build elsewhere"
+[[ -z "$(find .. -maxdepth 1 -name 'c-hello.old-*')" ]] && pass "no tree left aside" || fail "no tree left aside"

@@ -18,7 +18,7 @@ grep -q '^\[hello\] step 2/2: make install' "$WORK/stderr" || fail "c-hello: no 
 cp -r "$SOURCE_DIR/examples/c-hello" "$WORK/c-hello-copy"
 d2=$(cd /tmp && build "$WORK/c-hello-copy/strata.yaml" -o "$WORK/out2")
 expect_eq "c-hello digest from another directory" "$d1" "$d2"
-grep -q '^\[hello\] cached' "$WORK/stderr" && ! grep -q 'step' "$WORK/stderr" && pass "no-change rebuild runs no step"
+grep -q '^\[hello\] cached' "$WORK/stderr" && ! grep -q 'step' "$WORK/stderr" && pass "no-change rebuild runs no step" || fail "no-change rebuild runs no step"
 
 # The image's entrypoint runs: unpack with umoci, run in strata's sandbox.
 run_image() {  # run_image LAYOUT TAG CMD...
@@ -52,14 +52,14 @@ expect_eq "rebuilt app runs" "the app says: greetings from libgreet" \
 echo "// drift" >>"$WORK/lab/app-1.0/app.c"
 rc=0; build "$WORK/lab/strata.yaml" -o "$WORK/out5" >/dev/null || rc=$?
 expect_eq "changed source without a new pin: exit code" 1 "$rc"
-grep -q "digest mismatch: expected sha256:$new, actual sha256:" "$WORK/stderr" && pass "mismatch names both digests"
+grep -q "digest mismatch: expected sha256:$new, actual sha256:" "$WORK/stderr" && pass "mismatch names both digests" || fail "mismatch names both digests"
 [[ ! -e "$WORK/out5" ]] || fail "a failed build created its output directory"
 
 # A corrupted cache entry is rebuilt, never used, and gives the same image.
 entry=$(grep -l '"name":"hello"' "$cache"/packages/*/output.json | head -n1)
 echo tampered >"$(dirname "$entry")/out/usr/bin/hello"
 d6=$(build "$SOURCE_DIR/examples/c-hello/strata.yaml" -o "$WORK/out6")
-grep -q '^\[hello\] step 1/2' "$WORK/stderr" && pass "corrupted cache entry rebuilt"
+grep -q '^\[hello\] step 1/2' "$WORK/stderr" && pass "corrupted cache entry rebuilt" || fail "corrupted cache entry rebuilt"
 expect_eq "digest after rebuilding a corrupted entry" "$d1" "$d6"
 
 # A failing step: the package, the step, the status, the log and its tail; no output.
@@ -125,7 +125,7 @@ start=$(date +%s)
 rc=0; build "$WORK/stop/strata.yaml" -o "$WORK/out8" --jobs 2 >/dev/null || rc=$?
 elapsed=$(($(date +%s) - start))
 expect_eq "parallel failure exit code" 1 "$rc"
-grep -q "package 'broken' failed at step 1/1" "$WORK/stderr" && pass "the first failure is the one reported"
+grep -q "package 'broken' failed at step 1/1" "$WORK/stderr" && pass "the first failure is the one reported" || fail "the first failure is the one reported"
 ((elapsed < 20)) && pass "the other package's running step was killed (${elapsed} s, not 60)" ||
   fail "the build took ${elapsed} s: the running step of 'slow' was not cancelled"
 
@@ -135,4 +135,4 @@ out=$(printf 'ls; echo "DESTDIR=$DESTDIR cwd=$(pwd)"; test -f /usr/include/greet
 expect_eq "strata shell" $'Makefile\napp.c\nDESTDIR=/build/out cwd=/build/src\ndep-ok' "$out"
 rc=0; "$STRATA" shell "$SOURCE_DIR/examples/lib-and-app/strata.yaml" nope --cache "$cache" 2>"$WORK/stderr" </dev/null || rc=$?
 expect_eq "strata shell with an unknown package: exit code" 2 "$rc"
-grep -q "has no package 'nope' (packages: libgreet, app)" "$WORK/stderr" && pass "unknown package names the choices"
+grep -q "has no package 'nope' (packages: libgreet, app)" "$WORK/stderr" && pass "unknown package names the choices" || fail "unknown package names the choices"

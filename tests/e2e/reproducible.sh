@@ -28,12 +28,12 @@ digest_b=$(cd "$WORK/elsewhere" && umask 027 && TZ=Pacific/Chatham LANG=de_DE.UT
 
 expect_eq "digest across working dir, umask, TZ, LANG, creation order and mtimes" "$digest_a" "$digest_b"
 expect_eq "digest equals the golden digest" "$(golden hello.digest)" "$digest_a"
-cmp "$WORK/out-a/hello/index.json" "$WORK/out-b/hello/index.json" && pass "index.json byte-identical"
+cmp "$WORK/out-a/hello/index.json" "$WORK/out-b/hello/index.json" && pass "index.json byte-identical" || fail "index.json byte-identical"
 
 # The archive is reproducible too.
 build_digest "$WORK/a/hello/strata.yaml" "$WORK/ar1" --archive >/dev/null
 (cd /tmp && TZ=UTC build_digest "$WORK/b/hello/strata.yaml" "$WORK/ar2" --archive >/dev/null)
-cmp "$WORK/ar1/hello.tar" "$WORK/ar2/hello.tar" && pass "archive byte-identical"
+cmp "$WORK/ar1/hello.tar" "$WORK/ar2/hello.tar" && pass "archive byte-identical" || fail "archive byte-identical"
 
 # Building needs no privileges: an unprivileged user gets the same digest (uids in the image
 # come from the spec, never from the files' owners).

@@ -48,7 +48,7 @@ suid_out=$(grep -l '"name":"busybox"' "$WORK/cache"/packages/*/output.json)
 expect_eq "the store entry holding the setuid output" 700 "$(stat -c %a "$(dirname "$suid_out")")"
 
 # The layer bytes keep the bit: the image is what its packages made.
-python3 - "$ex/out/suid-env" <<'PY' && pass "the image's layer keeps opt/suid/id setuid root"
+python3 - "$ex/out/suid-env" <<'PY' && pass "the image's layer keeps opt/suid/id setuid root" || fail "the image's layer keeps opt/suid/id setuid root"
 import json, sys, tarfile
 layout = sys.argv[1]
 blob = lambda d: f"{layout}/blobs/sha256/{d.split(':')[1]}"

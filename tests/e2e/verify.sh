@@ -35,8 +35,8 @@ expect_in "signature checked" ok.err "ok   signature: ed25519"
 
 # The VSA: a signed in-toto statement about the image, PASSED.
 "$STRATA" attest verify vsa.json --key ed.pub --image out/hello >/dev/null \
-  && pass "VSA envelope verifies with strata attest verify and its subject is the image"
-python3 - vsa.json "$digest" <<'PY' && pass "VSA: verification_summary/v1, PASSED, subject = image"
+  && pass "VSA envelope verifies with strata attest verify and its subject is the image" || fail "VSA envelope verifies with strata attest verify and its subject is the image"
+python3 - vsa.json "$digest" <<'PY' && pass "VSA: verification_summary/v1, PASSED, subject = image" || fail "VSA: verification_summary/v1, PASSED, subject = image"
 import base64, json, sys
 env = json.load(open(sys.argv[1]))
 s = json.loads(base64.b64decode(env["payload"]))
@@ -51,7 +51,7 @@ PY
 
 verify_run json ../out/hello --provenance ../out/hello.provenance.json --json
 expect_eq "unsigned provenance verifies (exit 0)" 0 "$rc"
-python3 - json.out "$digest" <<'PY' && pass "--json: reproduced, subject, rebuilt and every check"
+python3 - json.out "$digest" <<'PY' && pass "--json: reproduced, subject, rebuilt and every check" || fail "--json: reproduced, subject, rebuilt and every check"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["reproduced"] is True and r["subject"] == sys.argv[2] == r["rebuilt"], r
@@ -87,7 +87,7 @@ expect_in "names the file" tamper.out "etc/motd: content"
 expect_in "says the blob does not match its descriptor" tamper.out "does not match its descriptor"
 expect_in "the compare check failed" tamper.err "FAIL compare"
 python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["predicate"]; assert p["verificationResult"]=="FAILED" and p["verifiedLevels"]==["FAILED"], p' failed.json \
-  && pass "VSA of a failed verification says FAILED"
+  && pass "VSA of a failed verification says FAILED" || fail "VSA of a failed verification says FAILED"
 
 # ------------------------------------------------------------------ changed spec, changed input
 cp -r proj proj-copy
@@ -122,7 +122,7 @@ sed -e "s|    path: hello-1.0.tar.gz|    url: http://127.0.0.1:$port/hello-1.0.t
 (cd proj && "$STRATA" build strata.yaml -o ../out --cache ../cache-build 2>>"$WORK/build.log" >/dev/null)
 (cd proj && "$STRATA" build strata.yaml -o ../out2 --cache ../cache-other 2>>"$WORK/build.log" >/dev/null)
 cmp out/c-hello.provenance.json out2/c-hello.provenance.json \
-  && pass "provenance of a package build is byte-identical across caches (no cache paths)"
+  && pass "provenance of a package build is byte-identical across caches (no cache paths)" || fail "provenance of a package build is byte-identical across caches (no cache paths)"
 verify_run url ../out/c-hello --provenance ../out/c-hello.provenance.json --cache ../cache-verify
 expect_eq "package image verifies, source fetched from its recorded URL (exit 0)" 0 "$rc"
 expect_in "every package rebuilt" url.err "ok   rebuild:"
