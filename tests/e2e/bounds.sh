@@ -4,7 +4,8 @@
 # are tmpfs of a bounded size (default 1G, `tmpfs_size` per package, --tmpfs-size); a step
 # that logs 200 MB on one line and fails gives a message under 64 KiB from a strata under
 # 64 MiB of RSS; a dependency whose output has /build is refused when it is built, naming it
-# and the path; pid 1 inside shows "strata-init", not strata's command line.
+# and the path; pid 1 inside shows "strata-init", not strata's command line; as root and as
+# uid 65534.
 source "$(dirname "$0")/lib/e2e.sh"
 
 probe_sandbox
@@ -111,3 +112,20 @@ grep -q "package 'lib' is a dependency, and its output has /build" "$WORK/err" |
   { cat "$WORK/err"; fail "the error does not name the dependency and the path"; }
 ! grep -q "mkdir /build/home" "$WORK/err" || fail "the sandbox's own mkdir failed instead"
 pass "a dependency output with /build names the package and the path"
+
+# (g) The same sandbox checks as uid 65534 (an unprivileged user's sandbox).
+probe_nobody
+if [[ -n "$NOBODY_SKIP" ]]; then
+  echo "SKIP: as uid 65534: $NOBODY_SKIP"
+else
+  probe_sandbox as_nobody
+  if [[ -n "$SANDBOX_SKIP" ]]; then
+    echo "SKIP: $SANDBOX_SKIP"
+  else
+    expect_eq "as uid 65534: --env then -- CMD" "ok 1" \
+      "$(cd / && as_nobody "$STRATA" sandbox --env A=1 -- sh -c 'echo ok $A')"
+    expect_eq "as uid 65534: /tmp size and /proc/1/cmdline" "2048 strata-init" \
+      "$(cd / && as_nobody "$STRATA" sandbox --tmpfs-size 2M -- sh -c \
+        'echo $(df -k /tmp | tail -n 1 | awk "{print \$2}") $(tr "\0" "\n" </proc/1/cmdline)')"
+  fi
+fi
