@@ -26,8 +26,8 @@ constexpr size_t kLogTailLines = 25;
 constexpr int64_t kLogTailScanBytes = 1 << 20;
 constexpr size_t kLogLineMaxBytes = 512;
 constexpr size_t kLogTailMaxBytes = 32 << 10;
-// Top-level names of a dependency's output that the sandbox of its dependents makes itself:
-// the output would be layered over them (docs/package-builds.md).
+// The top-level directory of a step's own mounts (kSrc, kOut, kHome): like
+// sandbox::kSandboxOwnedDirs, a dependency's output cannot have it (check_layerable).
 constexpr const char* kBuildDir = "build";
 // A build's processes: enough for parallel makes, few enough to stop a fork bomb.
 constexpr int64_t kMaxProcesses = 4096;
