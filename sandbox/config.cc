@@ -131,6 +131,7 @@ Result<void> validate_config(const Config& config) {
   if (config.limits.timeout_ms < 0 || config.limits.max_processes < 0 ||
       config.limits.max_file_size_bytes < 0)
     problems.push_back("limits must not be negative");
+  if (config.limits.tmpfs_size_bytes <= 0) problems.push_back("tmpfs size must be positive");
   if (problems.empty()) return Ok{};
   std::string message = "invalid sandbox config: " + problems[0];
   for (size_t i = 1; i < problems.size(); ++i)

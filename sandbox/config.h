@@ -56,13 +56,25 @@ struct SeccompPolicy {
   std::vector<int> allowed_socket_families;
 };
 
+// The top-level directories the sandbox makes itself (fresh /dev, /proc, /sys and a tmpfs
+// /tmp): an overlay or the rootfs cannot put anything there.
+inline constexpr const char* kSandboxOwnedDirs[] = {"dev", "proc", "sys", "tmp"};
+
 // docs/design.md's list (defined in seccomp.cc, where it is documented).
 SeccompPolicy default_policy();
+
+// The size of each of the sandbox's writable tmpfs mounts, /tmp and HOME, unless the caller
+// chooses another: a tmpfs holds its files in the host's memory, and the kernel's default (half
+// of RAM, for each mount) lets one step pin most of it. 1 GiB fits the temporary files of
+// large compilers and test suites; a package that needs more says so (`tmpfs_size`).
+inline constexpr int64_t kDefaultTmpfsSizeBytes = int64_t{1} << 30;
 
 struct Limits {
   int64_t timeout_ms = 0;           // wall clock; 0 = none. Kills the whole pid namespace.
   int64_t max_processes = 0;        // 0 = none. See docs/sandbox.md for the mechanism.
   int64_t max_file_size_bytes = 0;  // RLIMIT_FSIZE; 0 = none
+  // The size limit of /tmp and of HOME (each): writes past it fail with ENOSPC. Must be > 0.
+  int64_t tmpfs_size_bytes = kDefaultTmpfsSizeBytes;
 };
 
 struct Config {

@@ -59,6 +59,7 @@ uid_t outside_root_uid(const Config& config) {
 
 Result<void> fill_plan(const Config& config, int64_t rlimit_nproc, ChildPlan& plan) {
   STRATA_TRY(internal::build_child_plan(config, plan));
+  internal::find_own_argv(plan);
   STRATA_TRY_ASSIGN(plan.seccomp_program, compile_policy(config.seccomp));
   std::vector<int> caps =
       config.capabilities.empty() ? default_capabilities() : config.capabilities;
@@ -128,6 +129,7 @@ Result<RunResult> NamespaceRunner::run(const Config& config) {
   plan.result_fd = result.write.get();
   plan.keep_fds = {plan.sync_fd,  plan.error_fd,  plan.result_fd,
                    plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
+  for (const ChildPlan::LowerDir& lower : plan.lower_dirs) plan.keep_fds.push_back(lower.fd);
   std::sort(plan.keep_fds.begin(), plan.keep_fds.end());
 
   // The kill guard on pid 1: killing it kills the whole pid namespace. Released only after

@@ -210,6 +210,22 @@ TEST_F(Sandbox, OverlaysLayerDirectoriesOverTheRootReadOnly) {
   EXPECT_EQ(slurp(out_path_), "top\ng\nconf\na\nb\nroot:x:0:0:root:/root:/bin/sh\n");
 }
 
+// The overlays' lower directories are host paths (package outputs in the cache): overlayfs
+// shows its options in mountinfo, so it gets them as /proc/self/fd/N.
+TEST_F(Sandbox, OverlayOptionsInMountinfoNameNoHostPath) {
+  std::string top = dir_.path() + "/top", under = dir_.path() + "/under";
+  for (const std::string& d : {top + "/opt/a", under + "/opt/b"})
+    std::filesystem::create_directories(d);
+  Config config = shell("grep ' /opt ' /proc/self/mountinfo");
+  config.overlays = {top, under};
+  Result<RunResult> result = run(config);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->exit_code, 0) << slurp(err_path_);
+  std::string line = slurp(out_path_);
+  EXPECT_NE(line.find("lowerdir=/proc/self/fd/"), std::string::npos) << line;
+  EXPECT_EQ(line.find(dir_.path()), std::string::npos) << line;
+}
+
 TEST_F(Sandbox, OverlayWithATopLevelFileIsRefused) {
   std::string top = dir_.path() + "/top";
   std::filesystem::create_directories(top);
@@ -241,6 +257,25 @@ TEST_F(Sandbox, RunsConcurrentlyFromSeveralThreads) {
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(ok.load(), 20);
+}
+
+TEST_F(Sandbox, TmpAndHomeAreBoundedTmpfs) {
+  // The default: kDefaultTmpfsSizeBytes each (df's 1K blocks), not half of the host's RAM.
+  Result<RunResult> result = run(shell("df -k /tmp /root | tail -n 2 | awk '{print $2}'"));
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  std::string k = std::to_string(kDefaultTmpfsSizeBytes / 1024);
+  EXPECT_EQ(slurp(out_path_), k + "\n" + k + "\n") << slurp(err_path_);
+  // A smaller limit: writing past it fails with ENOSPC, in /tmp and in HOME alike.
+  Config config = shell(
+      "head -c 2097152 /dev/zero >/tmp/big; echo tmp=$?; head -c 2097152 /dev/zero >$HOME/big; "
+      "echo home=$?");
+  config.env.push_back("HOME=/root");
+  config.limits.tmpfs_size_bytes = 1 << 20;
+  result = run(config);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(slurp(out_path_), "tmp=1\nhome=1\n");
+  EXPECT_NE(slurp(err_path_).find("No space left on device"), std::string::npos)
+      << slurp(err_path_);
 }
 
 TEST_F(Sandbox, RunsAsAMappedNonRootUser) {

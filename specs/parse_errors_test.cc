@@ -191,6 +191,48 @@ spec.yaml:8:39: error: timeout '2m30' is not a duration like "90s", "30m", "1h30
 8 errors in spec.yaml)");
 }
 
+// tmpfs_size: bytes or K/M/G/T (binary), from 1M to 1T; each value is the size in bytes.
+TEST(SpecErrors, TmpfsSizeIsBytesOrASizeWithAUnit) {
+  std::string yaml = std::string(testing::kHead) +
+                     "packages:\n"
+                     "  - {name: a, steps: [x], tmpfs_size: 1048576}\n"
+                     "  - {name: b, steps: [x], tmpfs_size: 512M}\n"
+                     "  - {name: c, steps: [x], tmpfs_size: 2G}\n"
+                     "  - {name: d, steps: [x], tmpfs_size: 1T}\n"
+                     "  - {name: e, steps: [x]}\n"
+                     "image: {}\n";
+  ParseResult result = parse_spec_diagnostics(yaml, "spec.yaml", "/");
+  EXPECT_TRUE(result.diagnostics.empty());
+  ASSERT_EQ(result.spec.packages.size(), 5u);
+  EXPECT_EQ(result.spec.packages[0].tmpfs_size_bytes, int64_t{1} << 20);
+  EXPECT_EQ(result.spec.packages[1].tmpfs_size_bytes, int64_t{512} << 20);
+  EXPECT_EQ(result.spec.packages[2].tmpfs_size_bytes, int64_t{2} << 30);
+  EXPECT_EQ(result.spec.packages[3].tmpfs_size_bytes, int64_t{1} << 40);
+  EXPECT_EQ(result.spec.packages[4].tmpfs_size_bytes, 0) << "0: the sandbox's default";
+
+  EXPECT_EQ(
+      report(std::string(testing::kHead) +
+             "packages:\n"
+             "  - {name: a, steps: [x], tmpfs_size: 1023K}\n"
+             "  - {name: b, steps: [x], tmpfs_size: 2P}\n"
+             "  - {name: c, steps: [x], tmpfs_size: 1025G1}\n"
+             "  - {name: d, steps: [x], tmpfs_size: 99999999999999999999}\n"
+             "image: {}\n"),
+      R"(spec.yaml:4:39: error: tmpfs_size '1023K' is not a size like "512M", "2G" or a number of bytes, from 1M to 1T
+  - {name: a, steps: [x], tmpfs_size: 1023K}
+                                      ^
+spec.yaml:5:39: error: tmpfs_size '2P' is not a size like "512M", "2G" or a number of bytes, from 1M to 1T
+  - {name: b, steps: [x], tmpfs_size: 2P}
+                                      ^
+spec.yaml:6:39: error: tmpfs_size '1025G1' is not a size like "512M", "2G" or a number of bytes, from 1M to 1T
+  - {name: c, steps: [x], tmpfs_size: 1025G1}
+                                      ^
+spec.yaml:7:39: error: tmpfs_size '99999999999999999999' is not a size like "512M", "2G" or a number of bytes, from 1M to 1T
+  - {name: d, steps: [x], tmpfs_size: 99999999999999999999}
+                                      ^
+4 errors in spec.yaml)");
+}
+
 TEST(SpecErrors, BadRootfsDoesNotAlsoComplainAboutImage) {
   EXPECT_EQ(
       report(R"(apiVersion: strata/v1

@@ -55,6 +55,10 @@ struct Package {
   std::vector<std::string> steps;
   std::map<std::string, std::string> env;  // added to environment.env for this package
   int64_t timeout_s = 3600;
+  // The size limit of each of the step's tmpfs mounts (/tmp and $HOME); 0: the sandbox's
+  // default (sandbox::kDefaultTmpfsSizeBytes, 1 GiB). Not part of the cache key: it changes
+  // whether a build fits, not what it produces.
+  int64_t tmpfs_size_bytes = 0;
   Loc loc;
 };
 

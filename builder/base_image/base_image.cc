@@ -51,15 +51,8 @@ Result<BaseLayer> base_layer(const oci::ImageView& view, const oci::Descriptor& 
                            .size = d.size,
                            .media_type = std::move(media_type)},
                   .source_path = view.blob_path(d.digest)};
-  struct stat st;
-  if (::stat(layer.source_path.c_str(), &st) != 0) {
-    return Error::sys(fmt::format("layer {}", d.digest.str()), errno);
-  }
-  if (st.st_size != d.size) {
-    return Error(ErrorCode::kDigestMismatch,
-                 fmt::format("layer {}: size mismatch: expected {}, actual {}", d.digest.str(),
-                             d.size, st.st_size));
-  }
+  // The blob's size against the descriptor: open_pinned_image checked it, for base and
+  // environment images alike.
   return layer;
 }
 

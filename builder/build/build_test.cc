@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -236,6 +237,52 @@ TEST(LogTail, LastLinesOfAnyLog) {
   EXPECT_EQ(tail("a\nb\nc", 5), "a\nb\nc");
   EXPECT_EQ(tail("\nx", 1), "x");
   EXPECT_EQ(log_tail(tmp.path() + "/missing", 3), "");
+}
+
+// The tail is read from the end of the file: a giant log costs at most a MiB, and a giant
+// line is cut, so the failure message stays small (issue 11).
+TEST(LogTail, GiantLinesAndLogsAreCut) {
+  TempDir tmp = testing::make_temp_dir("strata-log-tail-");
+  std::string path = tmp.path() + "/log";
+  ASSERT_TRUE(write_file(path, "start\n" + std::string(600, 'x') + "\nend\n").ok());
+  EXPECT_EQ(log_tail(path, 3), "start\n" + std::string(512, 'x') + "\u2026(88 bytes cut)\nend");
+  // A line that starts before the last MiB: only its end is seen, and it says so.
+  ASSERT_TRUE(write_file(path, std::string(3 << 20, 'y') + "\nlast\n").ok());
+  EXPECT_EQ(log_tail(path, 3), "\u2026(earlier bytes cut)" + std::string(512, 'y') + "\u2026(" +
+                                   std::to_string((1 << 20) - 6 - 512) + " bytes cut)\nlast");
+  // The cut never splits a UTF-8 character ("é" is 2 bytes: 511 x's, then é at 511..512).
+  ASSERT_TRUE(write_file(path, std::string(511, 'x') + "\u00e9" + std::string(100, 'z')).ok());
+  EXPECT_EQ(log_tail(path, 1), std::string(511, 'x') + "\u2026(102 bytes cut)");
+  // Many short lines: the last `lines` of them.
+  std::string many;
+  for (int i = 0; i < 100000; ++i) many += std::to_string(i) + "\n";
+  ASSERT_TRUE(write_file(path, many).ok());
+  EXPECT_EQ(log_tail(path, 2), "99998\n99999");
+}
+
+TEST_F(BuildTest, DependencyOutputTheSandboxCannotLayerIsRefusedNamingIt) {
+  for (const char* path : {"build/x", "tmp/x", "proc"}) {
+    plan_.spec.packages[0].steps = {fmt::format("mkdir -p $DESTDIR/{} $DESTDIR/usr/lib", path)};
+    auto outputs = build();
+    ASSERT_FALSE(outputs.ok()) << path;
+    EXPECT_EQ(outputs.error().code(), ErrorCode::kBuild);
+    std::string top = std::string(path).substr(0, std::string(path).find('/'));
+    EXPECT_EQ(outputs.error().message(),
+              "package 'lib' is a dependency, and its output has /" + top +
+                  ", which the sandbox of the packages depending on it makes itself (/build, "
+                  "/dev, /proc, /sys and /tmp cannot come from a dependency)");
+  }
+  plan_.spec.packages[0].steps = {"echo x > $DESTDIR/stray"};
+  auto file = build();
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.error().message(),
+            "package 'lib' is a dependency, and its output has /stray, which is not a directory: "
+            "only directories can be layered over the root of the packages depending on it");
+  // A package no one depends on may install anything (an image may well have /tmp).
+  plan_.spec.packages = {package("solo", {"mkdir -p $DESTDIR/tmp $DESTDIR/build"})};
+  plan_.package_order = {0};
+  auto solo = build();
+  EXPECT_TRUE(solo.ok()) << solo.error().message();
 }
 
 TEST(CacheKey, CoversWhatChangesTheOutputOnly) {

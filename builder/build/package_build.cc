@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 
+#include "builder/base/beneath.h"
 #include "builder/base/fd.h"
 
 namespace strata::builder::build {
@@ -17,6 +20,15 @@ constexpr char kSrc[] = "/build/src";
 constexpr char kOut[] = "/build/out";
 constexpr char kHome[] = "/build/home";
 constexpr size_t kLogTailLines = 25;
+// The failure message quotes at most this much of the log (docs/package-builds.md): the last
+// kLogTailLines lines found in the last kLogTailScanBytes, each cut after kLogLineMaxBytes,
+// so a huge log or one giant line costs neither memory nor a giant message.
+constexpr int64_t kLogTailScanBytes = 1 << 20;
+constexpr size_t kLogLineMaxBytes = 512;
+constexpr size_t kLogTailMaxBytes = 32 << 10;
+// The top-level directory of a step's own mounts (kSrc, kOut, kHome): like
+// sandbox::kSandboxOwnedDirs, a dependency's output cannot have it (check_layerable).
+constexpr const char* kBuildDir = "build";
 // A build's processes: enough for parallel makes, few enough to stop a fork bomb.
 constexpr int64_t kMaxProcesses = 4096;
 
@@ -77,6 +89,37 @@ Result<void> merge_into(const std::string& from, const std::string& to) {
   return remove_tree(from);
 }
 
+// An output is layered over its dependents' root (sandbox::Config::overlays): a top-level
+// entry their sandbox makes itself (/build, /dev, /proc, /sys, /tmp) would hide or break it,
+// and a top-level file or symlink cannot be layered at all. The error names the package and
+// the path, and says why.
+Result<void> check_layerable(const std::string& package, const std::string& out_dir) {
+  STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(out_dir));
+  for (const std::string& name : names) {
+    bool owned = name == kBuildDir || std::find(std::begin(sandbox::kSandboxOwnedDirs),
+                                                std::end(sandbox::kSandboxOwnedDirs),
+                                                name) != std::end(sandbox::kSandboxOwnedDirs);
+    struct stat st {};
+    if (owned) {
+      return Error(ErrorCode::kBuild,
+                   fmt::format("package '{}' is a dependency, and its output has /{}, which the "
+                               "sandbox of the packages depending on it makes itself (/build, "
+                               "/dev, /proc, /sys and /tmp cannot come from a dependency)",
+                               package, name));
+    }
+    std::string path = out_dir + "/" + name;
+    if (::lstat(path.c_str(), &st) != 0) return Error::sys(fmt::format("lstat {}", path), errno);
+    if (!S_ISDIR(st.st_mode)) {
+      return Error(ErrorCode::kBuild,
+                   fmt::format("package '{}' is a dependency, and its output has /{}, which is "
+                               "not a directory: only directories can be layered over the root "
+                               "of the packages depending on it",
+                               package, name));
+    }
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 Result<TempDir> prepare_package_work(const PackageBuildRequest& r, const OutputStore& store) {
@@ -112,6 +155,7 @@ sandbox::Config package_sandbox_config(const PackageBuildRequest& r, const std::
   c.cwd = kSrc;
   c.home = kHome;
   c.limits = {.max_processes = kMaxProcesses};
+  if (r.package->tmpfs_size_bytes > 0) c.limits.tmpfs_size_bytes = r.package->tmpfs_size_bytes;
   return c;
 }
 
@@ -131,9 +175,30 @@ std::vector<std::string> step_environment(const PackageBuildRequest& r) {
 }
 
 std::string log_tail(const std::string& path, size_t lines) {
-  auto text = read_file(path);
-  if (!text.ok()) return "";
-  std::string_view t = *text;
+  // Only the end of the file is read, whatever its size: a step may log gigabytes.
+  Result<UniqueFd> fd = open_fd(path, O_RDONLY);
+  struct stat st {};
+  if (!fd.ok() || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  const int64_t size = st.st_size;
+  const int64_t start = std::max<int64_t>(0, size - kLogTailScanBytes);
+  std::string window(static_cast<size_t>(size - start), '\0');
+  size_t got = 0;
+  while (got < window.size()) {
+    ssize_t n = ::pread(fd->get(), window.data() + got, window.size() - got,
+                        static_cast<off_t>(start) + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  window.resize(got);
+  std::string_view t = window;
+  // A window that starts inside a line holds only that line's end.
+  bool partial_first = false;
+  if (start > 0) {
+    char before = '\n';
+    partial_first =
+        ::pread(fd->get(), &before, 1, static_cast<off_t>(start - 1)) == 1 && before != '\n';
+  }
   while (!t.empty() && t.back() == '\n') t.remove_suffix(1);
   // Walk back over `lines` newlines; `begin` ends at the newline before the tail, or at 0.
   size_t begin = t.size();
@@ -146,12 +211,37 @@ std::string log_tail(const std::string& path, size_t lines) {
     begin = newline;
   }
   if (begin < t.size() && t[begin] == '\n') ++begin;
-  return std::string(t.substr(begin));
+  partial_first = partial_first && begin == 0;
+  std::string out;
+  for (size_t pos = begin; pos <= t.size() && out.size() < kLogTailMaxBytes;) {
+    size_t end = std::min(t.find('\n', pos), t.size());
+    std::string_view line = t.substr(pos, end - pos);
+    if (!out.empty()) out += '\n';
+    if (partial_first && pos == begin) out += "\u2026(earlier bytes cut)";
+    if (line.size() > kLogLineMaxBytes) {
+      // Cut at a UTF-8 character boundary, so the message stays valid text.
+      size_t cut = kLogLineMaxBytes;
+      while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+      out += line.substr(0, cut);
+      out += fmt::format("\u2026({} bytes cut)", line.size() - cut);
+    } else {
+      out += line;
+    }
+    if (end >= t.size()) break;
+    pos = end + 1;
+  }
+  return out;
 }
 
 Result<TempDir> build_package(const PackageBuildRequest& r, const OutputStore& store,
                               sandbox::Runner& runner, const StepObserver& observe,
                               const std::atomic<bool>* cancelled) {
+  // Outputs from the cache were stored before the check below existed, or for a package that
+  // was no one's dependency then.
+  for (const PackageOutput& dep : r.dependencies) {
+    STRATA_TRY_CONTEXT(check_layerable(dep.name, dep.dir),
+                       fmt::format("package '{}'", r.package->name));
+  }
   STRATA_TRY_ASSIGN(TempDir work, prepare_package_work(r, store));
   STRATA_TRY_ASSIGN(UniqueFd null_fd, open_fd("/dev/null", O_WRONLY));
   int64_t budget_ms = r.package->timeout_s * 1000;
@@ -180,6 +270,7 @@ Result<TempDir> build_package(const PackageBuildRequest& r, const OutputStore& s
                                r.package->name, i + 1, count, r.package->timeout_s));
     }
   }
+  if (r.is_dependency) STRATA_TRY(check_layerable(r.package->name, work.path() + "/out"));
   return work;
 }
 

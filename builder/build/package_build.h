@@ -41,6 +41,9 @@ struct PackageBuildRequest {
   std::vector<PackageOutput> dependencies;  // visible read-only at their installed paths
   std::string rootfs;                       // "" = the host's system directories
   std::string log_dir;                      // one log file per step: LOG_DIR/step-N.log
+  // Another package depends on this one: its output must be layerable over their root (no
+  // /build, /dev, /proc, /sys, /tmp, no top-level file), checked once the steps are done.
+  bool is_dependency = false;
 };
 
 // The environment every step gets (docs/design.md "The sandbox contract"), then the spec's env.
@@ -60,12 +63,16 @@ sandbox::Config package_sandbox_config(const PackageBuildRequest& request,
 // Runs the package's steps in a fresh work directory from `store`; on success returns that
 // directory, whose out/ holds the output (ready for OutputStore::commit). A failing step is
 // ErrorCode::kBuild naming the package, the step, how it ended, the log file and the log's
-// last lines. `cancelled` (may be null), once set, kills the running step and starts no other.
+// last lines. A dependency whose output cannot be layered over this package's root, or (with
+// `is_dependency`) an output that could not be, is ErrorCode::kBuild naming the package and
+// the path. `cancelled` (may be null), once set, kills the running step and starts no other.
 Result<TempDir> build_package(const PackageBuildRequest& request, const OutputStore& store,
                               sandbox::Runner& runner, const StepObserver& observe,
                               const std::atomic<bool>* cancelled);
 
-// The last `lines` lines of a log file ("" when unreadable).
+// The last `lines` lines of a log file ("" when unreadable), read from the end of the file
+// (at most its last MiB): each line cut after 512 bytes with "…(N bytes cut)", a first line
+// that starts before the part read marked "…(earlier bytes cut)", at most 32 KiB in all.
 std::string log_tail(const std::string& path, size_t lines);
 
 }  // namespace strata::builder::build

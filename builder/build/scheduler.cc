@@ -85,12 +85,21 @@ class Scheduler {
     return out;
   }
 
+  bool is_dependency(const std::string& name) const {
+    return std::any_of(plan_.spec.packages.begin(), plan_.spec.packages.end(),
+                       [&](const specs::Package& q) {
+                         return std::any_of(q.depends.begin(), q.depends.end(),
+                                            [&](const specs::Ref& r) { return r.name == name; });
+                       });
+  }
+
   Result<PackageOutput> build_one(const specs::Package& p) {
     PackageBuildRequest request{.package = &p,
                                 .epoch = plan_.spec.epoch,
                                 .jobs = ctx_.jobs,
                                 .rootfs = ctx_.rootfs,
-                                .log_dir = fmt::format("{}/{}", ctx_.log_root, p.name)};
+                                .log_dir = fmt::format("{}/{}", ctx_.log_root, p.name),
+                                .is_dependency = is_dependency(p.name)};
     request.env = plan_.spec.environment.env;
     for (const auto& [k, v] : p.env) request.env[k] = v;
     CacheKeyInputs key_inputs{.environment = ctx_.environment, .package = &p, .env = request.env};

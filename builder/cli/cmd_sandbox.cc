@@ -1,6 +1,7 @@
 // `strata sandbox [--rootfs DIR] [--bind SRC:DST[:ro]] [--bind-ro SRC:DST] [--timeout S]
-// [--env K=V] [--cwd DIR] [--log FILE] -- CMD...`: run one command in the build sandbox
-// (debugging, and the sandbox's own tests). The command's exit status is passed through.
+// [--env K=V] [--cwd DIR] [--log FILE] [--tmpfs-size SIZE] -- CMD...`: run one command in the
+// build sandbox (debugging, and the sandbox's own tests). The command's exit status is passed
+// through.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -22,6 +23,7 @@ struct SandboxOptions {
   std::vector<std::string> env;
   std::string cwd = "/";
   std::string log;
+  int64_t tmpfs_size_bytes = sandbox::kDefaultTmpfsSizeBytes;
   std::vector<std::string> argv;
 };
 
@@ -68,6 +70,7 @@ Result<sandbox::Config> make_config(const SandboxOptions& options) {
   config.stdin_fd = 0;
   config.limits.timeout_ms = static_cast<int64_t>(std::llround(options.timeout_s * 1000));
   config.limits.max_processes = options.max_processes;
+  config.limits.tmpfs_size_bytes = options.tmpfs_size_bytes;
   return config;
 }
 
@@ -91,17 +94,27 @@ Result<int> run_sandbox(const SandboxOptions& options) {
 void register_sandbox(CLI::App& app, Command& run) {
   auto* cmd = app.add_subcommand("sandbox", "Run one command in the build sandbox");
   auto options = std::make_shared<SandboxOptions>();
+  // Each repeatable option takes one value per occurrence: CLI11 lets a vector option swallow
+  // the words after it, and then `--` only ends that option, so `--env A=1 -- sh -c x` took
+  // `-c` for an option of strata's. With one value each, `--` starts the command.
   cmd->add_option("--rootfs", options->rootfs,
                   "Root directory (default: the host's /usr, /bin, /lib*, /sbin read-only)");
-  cmd->add_option("--bind", options->binds, "Bind mount SRC:DST[:ro] (read-write unless :ro)");
-  cmd->add_option("--bind-ro", options->binds_ro, "Read-only bind mount SRC:DST");
+  cmd->add_option("--bind", options->binds, "Bind mount SRC:DST[:ro] (read-write unless :ro)")
+      ->allow_extra_args(false);
+  cmd->add_option("--bind-ro", options->binds_ro, "Read-only bind mount SRC:DST")
+      ->allow_extra_args(false);
   cmd->add_option("--timeout", options->timeout_s, "Kill everything after S seconds")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-procs", options->max_processes, "Limit the number of processes")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--env", options->env, "Set K=V in the environment (repeatable)");
+  cmd->add_option("--env", options->env, "Set K=V in the environment (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--cwd", options->cwd, "Working directory inside (default /)");
   cmd->add_option("--log", options->log, "Also copy stdout and stderr to FILE");
+  cmd->add_option("--tmpfs-size", options->tmpfs_size_bytes,
+                  "Size limit of /tmp and of HOME, each: bytes or 512M, 2G (default 1G)")
+      ->transform(CLI::AsSizeValue(/*kb_is_1000=*/false))
+      ->check(CLI::PositiveNumber);
   cmd->add_option("CMD", options->argv, "The command and its arguments, after --")->required();
   cmd->callback([&run, options] { run = [options]() { return run_sandbox(*options); }; });
 }

@@ -1,5 +1,6 @@
 #include <archive.h>
 #include <archive_entry.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include "builder/oci/image_reader.h"
 #include "builder/oci/layout_writer.h"
 #include "builder/oci/media_types.h"
+#include "builder/oci/pinned_image.h"
 #include "tests/support/test_util.h"
 
 namespace strata::builder::oci {
@@ -255,6 +257,30 @@ TEST_F(ReaderTest, DigestNotInLayoutNamesTheDigestsItHas) {
   EXPECT_EQ(view.error().code(), ErrorCode::kDigestMismatch);
   EXPECT_EQ(view.error().message(), dir_ + ": manifest digest mismatch: expected " + wanted.str() +
                                         ", actual " + image_.manifest.digest.str());
+}
+
+// One check for environment and base images (issue 11): a layer descriptor whose size is not
+// its blob's is refused when the pinned image is opened, before any mode reads the blob.
+TEST_F(ReaderTest, PinnedImageRefusesALayerWhoseDescriptorSizeLies) {
+  specs::ImageRef good{.path = "layout", .digest = image_.manifest.digest};
+  ASSERT_TRUE(open_pinned_image(good, tmp_.path()).ok());
+  Json manifest =
+      *parse_json(*read_file(dir_ + "/blobs/sha256/" + image_.manifest.digest.hex), "manifest");
+  int64_t size = manifest["layers"][0]["size"].get<int64_t>();
+  manifest["layers"][0]["size"] = size + 1;
+  auto lying = write_blob(dir_, *canonical_json(manifest), kManifestMediaType);
+  ASSERT_TRUE(lying.ok());
+  Json index = *parse_json(*read_file(dir_ + "/index.json"), "index.json");
+  index["manifests"] = Json::array({lying->to_json()});
+  ASSERT_TRUE(write_file(dir_ + "/index.json", index.dump()).ok());
+  ASSERT_TRUE(open_image_by_digest(dir_, lying->digest).ok()) << "the reader alone accepts it";
+  auto view = open_pinned_image({.path = "layout", .digest = lying->digest}, tmp_.path());
+  ASSERT_FALSE(view.ok());
+  EXPECT_EQ(view.error().code(), ErrorCode::kDigestMismatch);
+  EXPECT_EQ(view.error().message(),
+            fmt::format("image layout: layer 1 of 1 ({}): size mismatch: the manifest says {}, "
+                        "the blob has {}",
+                        manifest["layers"][0]["digest"].get<std::string>(), size + 1, size));
 }
 
 TEST_F(ReaderTest, MissingIndexIsNotALayout) {

@@ -1,6 +1,7 @@
 #include "builder/oci/pinned_image.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -21,6 +22,28 @@ Error relabel(Error error, const std::string& opened, const std::string& written
   return Error(error.code(), fmt::format("image {}: {}", written, message));
 }
 
+// Each layer blob exists and has its descriptor's size. Checked here, where both environment
+// images and base images are opened, so both modes accept exactly the same images: the
+// digest alone is verified later, by whoever reads the blob, and a descriptor whose size
+// lies would otherwise pass wherever the size is not looked at.
+Result<void> check_layer_sizes(const oci::ImageView& view) {
+  for (size_t i = 0; i < view.layers.size(); ++i) {
+    const Descriptor& d = view.layers[i];
+    std::string path = view.blob_path(d.digest);
+    std::string what =
+        fmt::format("layer {} of {} ({})", i + 1, view.layers.size(), d.digest.str());
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return Error::sys(what, errno);
+    if (!S_ISREG(st.st_mode)) return Error::io(fmt::format("{}: not a regular file", what));
+    if (st.st_size != d.size) {
+      return Error(ErrorCode::kDigestMismatch,
+                   fmt::format("{}: size mismatch: the manifest says {}, the blob has {}", what,
+                               d.size, st.st_size));
+    }
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 std::string resolve_image_path(const specs::ImageRef& ref, const std::string& spec_dir) {
@@ -33,6 +56,7 @@ Result<oci::ImageView> open_pinned_image(const specs::ImageRef& ref, const std::
   std::string path = resolve_image_path(ref, spec_dir);
   auto view = oci::open_image_by_digest(path, ref.digest);
   if (!view.ok()) return relabel(std::move(view).error(), path, ref.path);
+  STRATA_TRY_CONTEXT(check_layer_sizes(*view), "image " + ref.path);
   return view;
 }
 

@@ -18,8 +18,10 @@ std::string resolve_image_path(const specs::ImageRef& ref, const std::string& sp
 // whose digest is ref.digest (the index may list several). Errors read
 // "image PATH: ..." with PATH as the spec wrote it; a pin the layout lacks is
 // kDigestMismatch: "image ./toolchain: manifest digest mismatch: expected sha256:…, actual
-// sha256:…" naming the digests the layout has. Layer blobs are not read here: whoever uses
-// one verifies its digest first (apply_layer, copy_base_layers).
+// sha256:…" naming the digests the layout has. Every layer blob must exist with the size its
+// descriptor gives (kDigestMismatch "image PATH: layer 1 of 2 (sha256:…): size mismatch: …"),
+// for environment and base images alike; the blobs are not read here: whoever uses one
+// verifies its digest first (apply_layer, copy_base_layers).
 Result<oci::ImageView> open_pinned_image(const specs::ImageRef& ref, const std::string& spec_dir);
 
 // The config's rootfs.diff_ids, one per manifest layer (a count mismatch is an error; the

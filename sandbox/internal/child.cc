@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -91,9 +92,21 @@ void open_overlay(ChildPlan& plan, MountOp& op, int index) noexcept {
   op.tree_fd = mnt;
 }
 
+// Opens each overlay's lower directories in this mount namespace, at the descriptor numbers
+// their /proc/self/fd/N names use: the parent's descriptors are in the host's namespace.
+void reopen_lower_dirs(const ChildPlan& plan) noexcept {
+  for (const ChildPlan::LowerDir& lower : plan.lower_dirs) {
+    int fd = ::open(lower.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || ::dup3(fd, lower.fd, O_CLOEXEC) < 0)
+      fail(plan, Step::kMountOverlay, lower.op_index);
+    ::close(fd);
+  }
+}
+
 // Clones every bind source into a detached mount tree while the host is still visible, with
 // its final attributes set before it is attached anywhere.
 void open_bind_sources(ChildPlan& plan) noexcept {
+  reopen_lower_dirs(plan);
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     MountOp& op = plan.ops[i];
     if (op.kind == MountOp::Kind::kOverlay) open_overlay(plan, op, static_cast<int>(i));
@@ -105,6 +118,7 @@ void open_bind_sources(ChildPlan& plan) noexcept {
       fail(plan, Step::kSetMountAttr, static_cast<int>(i));
     op.tree_fd = fd;
   }
+  for (const ChildPlan::LowerDir& lower : plan.lower_dirs) ::close(lower.fd);  // in the overlays
 }
 
 // A fresh /proc for the new pid namespace, mounted before pivot_root because the kernel only
@@ -304,6 +318,21 @@ void drop_privileges(const ChildPlan& plan) noexcept {
   fail(plan, Step::kExec, reported);
 }
 
+// What a process inside reads in /proc/1/cmdline: kInitName, not strata's command line. The
+// copy of strata's argv and environment strings in this process is overwritten in place
+// (prctl(PR_SET_MM) would need CAP_SYS_RESOURCE outside). The last byte of the argv area is
+// left non-zero, which makes the kernel read the command line up to the first NUL, like a
+// setproctitle(3) title: "strata-init", without the old argv's length in trailing NULs.
+void hide_own_argv(const ChildPlan& plan) noexcept {
+  if (plan.env_start != nullptr) std::memset(plan.env_start, 0, plan.env_size);
+  if (plan.arg_start == nullptr) return;
+  std::memset(plan.arg_start, 0, plan.arg_size);
+  size_t name = std::min(sizeof kInitName - 1, plan.arg_size - 1);
+  std::memcpy(plan.arg_start, kInitName, name);
+  if (plan.arg_size >= name + 2) plan.arg_start[plan.arg_size - 1] = ' ';
+  ::prctl(PR_SET_NAME, kInitName, 0, 0, 0);
+}
+
 // pid 1 inside: reaps everything and reports the command's wait status. When it exits the
 // kernel kills whatever is left in the pid namespace.
 [[noreturn]] void reap(const ChildPlan& plan, pid_t command) noexcept {
@@ -328,6 +357,7 @@ void drop_privileges(const ChildPlan& plan) noexcept {
 }  // namespace
 
 void run_child(ChildPlan& plan) noexcept {
+  hide_own_argv(plan);
   if (close_all_except(plan.keep_fds) != 0) fail(plan, Step::kCloseFds);
   wait_for_parent(plan);
   enter_new_root(plan);

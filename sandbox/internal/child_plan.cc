@@ -1,11 +1,13 @@
 #include "sandbox/internal/child_plan.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -26,8 +28,11 @@ constexpr const char* kHostRootEntries[] = {"usr",   "bin",   "sbin",  "lib",
 // (cc, c++, ...). Never passwd, shadow, hosts or resolv.conf.
 constexpr const char* kHostEtcEntries[] = {"ld.so.cache", "ld.so.conf", "ld.so.conf.d",
                                            "alternatives"};
-// Entries of an image's root that the sandbox provides itself.
-constexpr const char* kSkippedRootEntries[] = {"proc", "dev", "sys", "tmp", "etc"};
+// Entries of an image's root that the sandbox provides itself (/etc: merged, see add_root).
+bool is_skipped_root_entry(std::string_view name) {
+  return name == "etc" || std::find(std::begin(kSandboxOwnedDirs), std::end(kSandboxOwnedDirs),
+                                    name) != std::end(kSandboxOwnedDirs);
+}
 constexpr const char* kGeneratedEtcEntries[] = {"passwd", "group", "hosts", "hostname"};
 constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
@@ -71,13 +76,26 @@ class PlanBuilder {
          .mount_attr = attr,
          .file_target = file});
   }
-  // A read-only overlayfs of `lowers` (the first on top) at `target`.
-  void overlay(const std::vector<std::string>& lowers, const std::string& target) {
+  // A read-only overlayfs of `lowers` (the first on top) at `target`. The lower directories
+  // are given to overlayfs as /proc/self/fd/N: it shows the option string it was given in
+  // mountinfo, and the host paths of the cache are no business of the build.
+  Result<void> overlay(const std::vector<std::string>& lowers, const std::string& target) {
     mkdir_parents(target);
     dirs_.insert(target);
-    std::string list;
-    for (const std::string& l : lowers) list += (list.empty() ? "" : ":") + l;
-    add({.kind = MountOp::Kind::kOverlay, .target = keep(target), .source = keep(list)});
+    std::string list, label;
+    for (const std::string& l : lowers) {
+      STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(l, O_PATH | O_DIRECTORY | O_CLOEXEC));
+      list += fmt::format("{}/proc/self/fd/{}", list.empty() ? "" : ":", fd.get());
+      label += (label.empty() ? "" : ":") + l;
+      plan_.lower_dirs.push_back(
+          {.path = keep(l), .fd = fd.get(), .op_index = static_cast<int>(plan_.ops.size())});
+      plan_.lower_fds.push_back(std::move(fd));
+    }
+    add({.kind = MountOp::Kind::kOverlay,
+         .target = keep(target),
+         .source = keep(list),
+         .label = keep(label)});
+    return Ok{};
   }
   void tmpfs(const std::string& target, const std::string& options, uint64_t ms_flags) {
     mkdir_parents(target);
@@ -133,7 +151,7 @@ Result<OverlayEntries> list_overlays(const Config& config) {
       if (name == "etc" && is_dir(path)) {
         STRATA_TRY_ASSIGN(std::vector<std::string> etc_names, list_dir(path));
         for (const std::string& e : etc_names) out.etc.emplace_back(e, path + "/" + e);
-      } else if (contains(kSkippedRootEntries, name) || !is_dir(path)) {
+      } else if (is_skipped_root_entry(name) || !is_dir(path)) {
         return Error(ErrorCode::kUsage,
                      fmt::format("overlay {}: /{} cannot be layered over the root", overlay, name));
       } else {
@@ -163,8 +181,7 @@ Result<void> add_root_entry(PlanBuilder& b, OverlayEntries& overlays, const std:
     lowers.push_back(root_path);
   }
   if (lowers.size() == 1) return b.add_host_entry(lowers.front(), "/" + name);
-  b.overlay(lowers, "/" + name);
-  return Ok{};
+  return b.overlay(lowers, "/" + name);
 }
 
 Result<void> add_root(const Config& config, PlanBuilder& b) {
@@ -178,7 +195,7 @@ Result<void> add_root(const Config& config, PlanBuilder& b) {
     // list_dir sorts: the mount order, and so any error, is the same every run.
     STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(config.rootfs));
     for (const std::string& name : names) {
-      if (contains(kSkippedRootEntries, name)) continue;
+      if (is_skipped_root_entry(name)) continue;
       STRATA_TRY(add_root_entry(b, overlays, name, config.rootfs + "/" + name));
     }
     std::string root_etc = config.rootfs + "/etc";
@@ -192,7 +209,7 @@ Result<void> add_root(const Config& config, PlanBuilder& b) {
     if (lowers.size() == 1) {
       STRATA_TRY(b.add_host_entry(lowers.front(), "/" + name));
     } else {
-      b.overlay(lowers, "/" + name);
+      STRATA_TRY(b.overlay(lowers, "/" + name));
     }
   }
   b.mkdir_parents("/etc/x");
@@ -257,14 +274,45 @@ void add_exec(const Config& config, ChildPlan& plan) {
 
 }  // namespace
 
+void find_own_argv(ChildPlan& plan) {
+  Result<std::string> stat = read_file("/proc/self/stat");
+  if (!stat.ok()) return;
+  // Fields after the command name, which is in parentheses and may hold anything: field 3
+  // (state) is the first after the last ')'. arg_start is field 48 (proc_pid_stat(5)).
+  size_t paren = stat->rfind(')');
+  if (paren == std::string::npos) return;
+  std::vector<uint64_t> fields;
+  size_t pos = paren + 2;
+  while (pos < stat->size()) {
+    size_t end = std::min(stat->find(' ', pos), stat->size());
+    fields.push_back(std::strtoull(stat->c_str() + pos, nullptr, 10));
+    pos = end + 1;
+  }
+  constexpr size_t kArgStart = 48 - 3;  // index in `fields`, which starts at field 3
+  if (fields.size() < kArgStart + 4) return;
+  uint64_t arg_start = fields[kArgStart], arg_end = fields[kArgStart + 1];
+  uint64_t env_start = fields[kArgStart + 2], env_end = fields[kArgStart + 3];
+  if (arg_start != 0 && arg_end > arg_start) {
+    plan.arg_start = reinterpret_cast<char*>(arg_start);
+    plan.arg_size = arg_end - arg_start;
+  }
+  if (env_start != 0 && env_end > env_start) {
+    plan.env_start = reinterpret_cast<char*>(env_start);
+    plan.env_size = env_end - env_start;
+  }
+}
+
 Result<void> build_child_plan(const Config& config, ChildPlan& plan) {
   PlanBuilder b(plan);
   STRATA_TRY_CONTEXT(add_root(config, b), "preparing the sandbox root");
   add_etc_files(config, b);
   add_dev(b);
-  b.tmpfs("/tmp", "mode=1777", MS_NOSUID | MS_NODEV);
+  // Both bounded (config.h, kDefaultTmpfsSizeBytes): a tmpfs is the host's memory.
+  const int64_t size = config.limits.tmpfs_size_bytes;
+  b.tmpfs("/tmp", fmt::format("mode=1777,size={}", size), MS_NOSUID | MS_NODEV);
   b.tmpfs(*normalize_absolute(config.home),
-          fmt::format("mode=0755,uid={},gid={}", config.uid, config.gid), MS_NOSUID | MS_NODEV);
+          fmt::format("mode=0755,uid={},gid={},size={}", config.uid, config.gid, size),
+          MS_NOSUID | MS_NODEV);
   // Parents before children, so a bind inside another bind lands on top of it.
   std::vector<BindMount> binds = config.binds;
   for (BindMount& bind : binds) bind.target = *normalize_absolute(bind.target);
@@ -376,7 +424,7 @@ std::string describe_record(const ChildPlan& plan, const ChildRecord& record) {
   } else if (record.index >= 0 && index < plan.ops.size()) {
     const MountOp& op = plan.ops[index];
     if (op.kind == MountOp::Kind::kOverlay && step != Step::kCreateMountPoint)
-      what = fmt::format("mount overlay of {} on {}", op.source, op.target);
+      what = fmt::format("mount overlay of {} on {}", op.label ? op.label : op.source, op.target);
     else if (op.kind == MountOp::Kind::kBind && step != Step::kCreateMountPoint)
       what = fmt::format("{} {} on {}", step == Step::kAttachBind ? "bind mount" : what, op.source,
                          op.target);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/base/fd.h"
 #include "builder/base/result.h"
 #include "sandbox/config.h"
 
@@ -74,6 +75,10 @@ struct MountOp {
   uint64_t mount_attr = 0;   // kBind: MOUNT_ATTR_*; kTmpfs: MS_* flags
   bool file_target = false;  // kBind: the target is a file, not a directory
   int tree_fd = -1;          // kBind, kOverlay: the detached tree, filled in by the child
+  // kOverlay: the lower directories by host path, for messages only. `source` names them as
+  // /proc/self/fd/N of ChildPlan::lower_fds, so the overlay's options in
+  // /proc/self/mountinfo show no host path.
+  const char* label = nullptr;
 };
 
 // Everything the child reads. Owns its strings; the pointers point into `strings_`.
@@ -102,6 +107,25 @@ struct ChildPlan {
   int stdout_fd = 1;
   int stderr_fd = 2;
   std::vector<int> keep_fds;  // sorted; every other descriptor is closed in the reaper
+  // Every overlay's lower directories, as the /proc/self/fd/N their MountOp names. The
+  // parent holds descriptor N (an O_PATH of the directory, close-on-exec) to reserve the
+  // number; the child opens `path` again in its own mount namespace (overlayfs refuses a
+  // layer from another one) over N, and closes them all once the overlays exist.
+  struct LowerDir {
+    const char* path = nullptr;
+    int fd = -1;
+    int op_index = -1;
+  };
+  std::vector<LowerDir> lower_dirs;
+  std::vector<UniqueFd> lower_fds;  // the parent's reservations, one per lower_dirs entry
+  // This process's argv and environment strings (/proc/self/stat's arg_start..arg_end,
+  // env_start..env_end): the child is a copy of the parent, and pid 1's /proc/1/cmdline would
+  // show strata's command line (host paths, key files) to everything inside. The child
+  // overwrites its copy first thing. Null when unknown.
+  char* arg_start = nullptr;
+  size_t arg_size = 0;
+  char* env_start = nullptr;
+  size_t env_size = 0;
 
   const char* keep(std::string s) { return strings_.emplace_back(std::move(s)).c_str(); }
   char* keep_mutable(std::string s) { return strings_.emplace_back(std::move(s)).data(); }
@@ -109,6 +133,13 @@ struct ChildPlan {
  private:
   std::deque<std::string> strings_;  // deque: stable addresses as it grows
 };
+
+// pid 1's command line inside, in place of strata's.
+inline constexpr char kInitName[] = "strata-init";
+
+// Fills plan.arg_start/arg_size and env_start/env_size from /proc/self/stat; leaves them
+// empty when it cannot be read.
+void find_own_argv(ChildPlan& plan);
 
 // Builds the mount operations, /etc files and exec data for `config` (already validated).
 // Reads the rootfs directory listing; the error names the path.

@@ -94,10 +94,46 @@ void read_steps(Reader& r, const MapReader& m, Package& p) {
   }
 }
 
+// "1073741824", "512M", "2G" (binary units: K = 1024), from 1M to 1T.
+std::optional<int64_t> parse_size_bytes(std::string_view text) {
+  constexpr int64_t kMin = int64_t{1} << 20;
+  constexpr int64_t kMax = int64_t{1} << 40;
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 13 || text.size() - digits > 1) return std::nullopt;
+  int64_t value = 0;
+  for (size_t i = 0; i < digits; ++i) value = value * 10 + (text[i] - '0');
+  if (digits < text.size()) {
+    constexpr std::string_view kUnits = "KMGT";
+    size_t unit = kUnits.find(text[digits]);
+    if (unit == std::string_view::npos) return std::nullopt;
+    for (size_t i = 0; i <= unit; ++i) {
+      if (value > kMax) return std::nullopt;
+      value *= 1024;
+    }
+  }
+  if (value < kMin || value > kMax) return std::nullopt;
+  return value;
+}
+
+void read_tmpfs_size(Reader& r, const Field& f, Package& p) {
+  std::optional<std::string> text = read_string(r, f);
+  if (!text) return;
+  std::optional<int64_t> bytes = parse_size_bytes(*text);
+  if (bytes) {
+    p.tmpfs_size_bytes = *bytes;
+  } else {
+    r.error(f.loc, fmt::format("tmpfs_size '{}' is not a size like \"512M\", \"2G\" or a number "
+                               "of bytes, from 1M to 1T",
+                               *text));
+  }
+}
+
 Package parse_package(Context& c, const Value& v, std::map<std::string, Loc>& names) {
   Reader& r = c.reader;
   MapReader m(r, v,
-              {"name", "version", "license", "sources", "depends", "steps", "env", "timeout"});
+              {"name", "version", "license", "sources", "depends", "steps", "env", "timeout",
+               "tmpfs_size"});
   Package p;
   p.loc = v.loc;
   if (std::optional<Field> f = m.require("name")) {
@@ -117,6 +153,7 @@ Package parse_package(Context& c, const Value& v, std::map<std::string, Loc>& na
       if (!seconds.ok()) r.error(f->loc, "timeout " + seconds.error().message());
     }
   }
+  if (std::optional<Field> f = m.get("tmpfs_size")) read_tmpfs_size(r, *f, p);
   return p;
 }
 

@@ -385,6 +385,18 @@ TEST_F(SandboxBattery, TimeoutKillsTheWholePidNamespace) {
   }
 }
 
+// pid 1 is a copy of the process that started the sandbox (strata, here this test): its
+// argv area would show the host's command line (paths, `--sign-key FILE`) to every process
+// inside. The marker is the first word of this test's own command line, a host path.
+TEST_F(SandboxBattery, Pid1ShowsANeutralCommandLine) {
+  std::string own = slurp("/proc/self/cmdline");
+  std::string marker = own.substr(0, own.find('\0'));
+  ASSERT_FALSE(marker.empty());
+  ProbeRun run = probe({"proc1", marker});
+  expect_blocked(run, "/proc/1/cmdline shows: strata-init|");
+  EXPECT_EQ(run.output, "blocked /proc/1/cmdline shows: strata-init|\n");
+}
+
 // --- Determinism ----------------------------------------------------------------------
 
 TEST_F(SandboxBattery, IdentityEnvironmentAndFilesAreExactlyAsConfigured) {

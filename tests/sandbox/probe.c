@@ -267,6 +267,31 @@ static int probe_socket(const char* call, const char* which) {
   return 2;
 }
 
+// What pid 1 (the sandbox's reaper, a copy of the process that started the sandbox) shows
+// to everything inside: its command line must not be the host's (paths, key files: `marker`
+// is a word of the host command line), nor its environment.
+static int probe_proc1(const char* marker) {
+  char buf[8192];
+  int fd = open("/proc/1/cmdline", O_RDONLY);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (n < 0) return verdict(1, "read /proc/1/cmdline");
+  for (ssize_t i = 0; i < n; ++i) buf[i] = buf[i] ? buf[i] : '|';
+  buf[n] = 0;
+  if (strstr(buf, marker)) {
+    printf("escaped /proc/1/cmdline shows the host command line: %s\n", buf);
+    return 1;
+  }
+  char env[8192];
+  int efd = open("/proc/1/environ", O_RDONLY);
+  ssize_t en = efd < 0 ? -1 : read(efd, env, sizeof env - 1);
+  if (en > 0) {
+    printf("escaped /proc/1/environ is readable (%zd bytes)\n", en);
+    return 1;
+  }
+  printf("blocked /proc/1/cmdline shows: %s\n", buf);
+  return 0;
+}
+
 static int probe_info(void) {
   struct utsname u;
   uname(&u);
@@ -303,6 +328,7 @@ int main(int argc, char** argv) {
   if (!strcmp(c, "syscall")) return probe_syscalls(arg);
   if (!strcmp(c, "socket") || !strcmp(c, "socketpair")) return probe_socket(c, arg);
   if (!strcmp(c, "info")) return probe_info();
+  if (!strcmp(c, "proc1")) return probe_proc1(arg);
   fprintf(stderr, "strata_probe: unknown case %s\n", c);
   return 2;
 }
