@@ -6,6 +6,7 @@
 # no temporary behind; two builds of one name wait for each other and never mix their sets;
 # a build killed during a sandbox step leaves work dirs and a cgroup that the next run removes;
 # SIGTERM/SIGINT during a step stop the build, remove its temporaries and end by the signal.
+# The kill -9 recovery is also run as uid 65534.
 source "$(dirname "$0")/lib/e2e.sh"
 
 out="$WORK/out"
@@ -146,6 +147,33 @@ for round in 1 2 3; do
     fail "round $round: out/demo is neither build's image"
 done
 no_leftovers "concurrent rounds"
+
+# (a') The same as uid 65534: a kill -9 after the layout swap, then a rebuild by that user.
+probe_nobody
+if [[ -n "$NOBODY_SKIP" ]]; then
+  echo "SKIP: uid 65534 part: $NOBODY_SKIP"
+else
+  nb="$WORK/nobody"
+  mkdir -p "$nb"
+  chown 65534:65534 "$nb"
+  out="$nb/out"
+  write_spec "$nb/s" "nobody old"
+  as_nobody "$STRATA" build "$nb/s/strata.yaml" -o "$out" --archive >/dev/null 2>>"$WORK/build.log" ||
+    { cat "$WORK/build.log"; fail "build as uid 65534"; }
+  write_spec "$nb/s" "nobody new"
+  # setpriv itself, not the as_nobody function: $! must be strata's pid, not a subshell's.
+  setpriv --reuid 65534 --regid 65534 --clear-groups env STRATA_TEST_PAUSE_AT=layout-swapped \
+    "$STRATA" build "$nb/s/strata.yaml" -o "$out" --archive >/dev/null 2>"$WORK/nobody.err" &
+  pid=$!
+  wait_stopped "$pid"
+  check_set "uid 65534, stopped after the layout swap"
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null || true
+  d=$(as_nobody "$STRATA" build "$nb/s/strata.yaml" -o "$out" --archive 2>>"$WORK/build.log" | tail -n 1)
+  check_set "uid 65534, rebuilt after a kill" --complete
+  expect_eq "uid 65534: out/demo is the rebuild" "$d" "$(jq -r '.manifests[0].digest' "$out/demo/index.json")"
+  no_leftovers "uid 65534, rebuilt after a kill"
+fi
 
 # (c) Package builds: a kill -9 during a sandbox step, then SIGTERM and SIGINT during one.
 probe_sandbox
