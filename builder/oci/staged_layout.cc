@@ -126,9 +126,11 @@ Result<void> recover_output(const std::string& output_root, const std::string& n
     std::string staging = output_root + "/" + entry;
     std::string journal_path = staging + "/" + kJournal;
     if (!exists(journal_path)) continue;
-    STRATA_TRY_ASSIGN(PublishJournal journal, read_journal(journal_path));
-    if (journal.name != name) continue;
-    STRATA_TRY_CONTEXT(finish_publish(output_root, staging, journal),
+    // A journal is written atomically, so an unreadable one was damaged by something else:
+    // its directory is then swept like an unpublished one instead of blocking every build.
+    Result<PublishJournal> journal = read_journal(journal_path);
+    if (!journal.ok() || journal->name != name) continue;
+    STRATA_TRY_CONTEXT(finish_publish(output_root, staging, *journal),
                        fmt::format("finishing the publish a killed build of {} left", name));
   }
   std::string old_prefix = name + ".old-";
