@@ -1,8 +1,8 @@
 // The attestations stage (docs/design.md "Attestations"): provenance, SBOM and the optional DSSE
 // envelope of a built image, written into the output's staging directory and published with
 // the layout as one set (oci/staged_layout.h); with --attach also stored in the staged layout
-// as OCI 1.1 artifacts. attest/ builds the
-// documents; this file gathers the values and does the writing.
+// as OCI 1.1 artifacts. attest/ builds the documents; this file gathers the values and does
+// the writing.
 #pragma once
 
 #include <optional>
