@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "builder/base/fs.h"
+#include "builder/base/interrupt.h"
 #include "builder/base_image/base_image.h"
 #include "builder/layer/image_layers.h"
 #include "builder/layer/layer_blob.h"
@@ -48,7 +49,7 @@ Result<std::vector<LayerBlob>> write_layers(const std::vector<SortedLayer>& laye
 AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions& options,
                                      const BuildResult& result,
                                      const std::vector<SortedLayer>& layers,
-                                     const std::string& staged_layout,
+                                     const oci::StagedLayout& staged,
                                      std::optional<int64_t> started_on) {
   AttestationInputs in{
       .plan = plan,
@@ -60,7 +61,8 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
                      .sbom_format =
                          options.attest->sbom_format == SbomFormat::kSpdx ? "spdx" : "cyclonedx"},
       .output_base = result.layout_dir,
-      .staged_layout = staged_layout};
+      .staging_dir = staged.staging_dir(),
+      .staged_layout = staged.dir()};
   // The image's layers are the base image's (if any) followed by strata's own.
   size_t base_count = result.image.layers.size() - layers.size();
   std::vector<std::string> package_dirs;
@@ -178,6 +180,15 @@ Result<oci::WrittenImage> write_documents(const specs::Spec& spec,
   return oci::write_layout_documents(layout_dir, config, std::move(all), annotations, naming);
 }
 
+// The files published beside the layout (all of them, written or not: the ones a build does
+// not write are removed, so none describes another build), and whom to tell about a wait.
+oci::StageOptions stage_options(const specs::Spec& spec, const BuildOptions& options) {
+  oci::StageOptions o{.companions = attestation_file_names(spec.name),
+                      .on_wait = options.on_output_wait};
+  o.companions.push_back(spec.name + ".tar");
+  return o;
+}
+
 }  // namespace
 
 Result<void> check_image(const specs::Plan& plan) {
@@ -204,33 +215,38 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   // 3. Layers: spec.image as one ordered entry list per OCI layer, every check made, each
   //    placed over the layers below it (merged-/usr symlinks followed as dpkg does).
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, layer_entries(spec, result.packages, base));
-  // 4. Staging: an empty layout beside OUTPUT_ROOT/NAME, removed on any failure.
-  STRATA_TRY_ASSIGN(oci::StagedLayout staged, oci::StagedLayout::create(result.layout_dir));
+  // 4. Staging: an empty layout in a temporary directory beside OUTPUT_ROOT/NAME, under the
+  //    lock on the name (a concurrent build of it waits), removed on any failure.
+  STRATA_TRY(check_interrupted());
+  STRATA_TRY_ASSIGN(oci::StagedLayout staged,
+                    oci::StagedLayout::create(result.layout_dir, stage_options(spec, options)));
   // 5. Layer blobs: the base image's reused, ours streamed once into blobs/sha256.
   LayerWriteOptions layer_options{.compression = options.compression, .mtime = spec.epoch};
   STRATA_TRY_ASSIGN(ImageBlobs blobs,
                     write_image_blobs(base, layers, staged.blobs_dir(), layer_options));
+  STRATA_TRY(check_interrupted());
   // 6. Documents: config, manifest, index.json, oci-layout and Docker's manifest.json.
   STRATA_TRY_ASSIGN(result.image,
                     write_documents(spec, base, layers, std::move(blobs), staged.dir()));
   // 7. Attestations: provenance, SBOM and signature staged beside the layout; with --attach
   //    also in it as OCI 1.1 artifacts (before the archive, which then holds them).
-  std::optional<StagedAttestations> attestations;
   if (options.attest) {
-    STRATA_TRY_ASSIGN(attestations, stage_attestations(attestation_inputs(
-                                        plan, options, result, layers, staged.dir(), started_on)));
+    STRATA_TRY_ASSIGN(result.attestations, stage_attestations(attestation_inputs(
+                                               plan, options, result, layers, staged, started_on)));
   }
   // 8. Archive (optional): a deterministic tar of the staged layout.
   if (options.write_archive) {
     result.archive_path = result.layout_dir + ".tar";
     STRATA_TRY(staged.stage_archive(result.archive_path, spec.epoch));
   }
-  // 9. Publish: the layout replaces OUTPUT_ROOT/NAME in one rename; the archive and the
-  //    attestation files follow it.
-  STRATA_TRY(staged.publish());
-  if (attestations) {
-    STRATA_TRY(attestations->commit());
-    result.attestations = attestations->paths();
+  // 9. Publish: the whole set at once (journaled; the old companions go first, the layout
+  //    replaces OUTPUT_ROOT/NAME in one rename, the new companions follow), then read back:
+  //    the provenance's subject is the published layout's manifest.
+  STRATA_TRY(check_interrupted());
+  STRATA_TRY(staged.publish(result.image.manifest.digest));
+  if (options.attest) {
+    STRATA_TRY(check_published_set(result.layout_dir, spec.version, result.attestations.provenance,
+                                   result.image.manifest.digest));
   }
   return result;
 }

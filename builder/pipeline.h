@@ -5,6 +5,7 @@
 // validate, shell and verify stop after them or start from them.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "builder/attestations/attestations.h"
@@ -31,6 +32,9 @@ struct BuildOptions {
   sources::Fetcher* fetcher = nullptr;
   sandbox::Runner* runner = nullptr;
   build::BuildObserver observer;
+  // Called once, with the lock file's path, when another build of the same output name holds
+  // its lock and this one waits for it (staging to publish is one build at a time per name).
+  std::function<void(const std::string& lock_path)> on_output_wait;
 };
 
 struct BuildResult {
@@ -48,8 +52,9 @@ struct BuildResult {
 Result<void> check_image(const specs::Plan& plan);
 
 // Builds the image the plan describes. On failure nothing under output_root is created or
-// changed: the layout is staged in a temporary directory and renamed into place last, the
-// archive and attestation files are written under temporary names and renamed after it.
+// changed: the layout, the archive and the attestation files are staged in one temporary
+// directory under the lock OUTPUT_ROOT/.NAME.lock and published as one set
+// (oci/staged_layout.h); SIGINT/SIGTERM (base/interrupt.h) fail the build between stages.
 Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& options);
 
 }  // namespace strata::builder

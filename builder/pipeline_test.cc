@@ -37,6 +37,25 @@ TEST_F(PipelineTest, BuildsAReadableLayoutAndArchive) {
   EXPECT_TRUE(exists(result->layout_dir + "/manifest.json"));
 }
 
+TEST_F(PipelineTest, ARebuildWithoutTheArchiveRemovesTheOldOne) {
+  // An archive of the previous build must not stay beside the new layout.
+  BuildOptions options{.output_root = tmp_.path() + "/out", .write_archive = true};
+  auto first = build_image(plan_, options);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(exists(first->archive_path));
+  plan_.spec.image.config.entrypoint = std::vector<std::string>{"/bin/false"};
+  options.write_archive = false;
+  auto second = build_image(plan_, options);
+  ASSERT_TRUE(second.ok()) << second.error().to_string();
+  EXPECT_NE(first->image.manifest.digest, second->image.manifest.digest);
+  EXPECT_FALSE(exists(first->archive_path));
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(tmp_.path() + "/out")) {
+    names.push_back(e.path().filename());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"demo"});  // no lock file, no staging left
+}
+
 TEST_F(PipelineTest, RebuildGivesTheSameDigestAndReplacesTheLayout) {
   BuildOptions options{.output_root = tmp_.path() + "/out"};
   auto first = build_image(plan_, options);

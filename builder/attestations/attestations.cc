@@ -9,7 +9,9 @@
 #include "attest/dsse.h"
 #include "attest/ids.h"
 #include "attest/sbom.h"
+#include "builder/base/json.h"
 #include "builder/oci/artifact.h"
+#include "builder/oci/image_reader.h"
 #include "builder/tar/archive.h"
 
 namespace strata::builder {
@@ -125,23 +127,45 @@ Result<SbomFormat> parse_sbom_format(std::string_view name) {
                fmt::format("unknown SBOM format '{}': expected spdx or cyclonedx", name));
 }
 
-Result<StagedAttestations> stage_attestations(const AttestationInputs& in) {
-  STRATA_TRY_ASSIGN(std::vector<Document> docs, make_documents(in));
-  StagedAttestations staged;
-  for (const Document& doc : docs) {
-    STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(doc.path));
-    STRATA_TRY(write_all(file.fd(), doc.bytes, file.temp_path()));
-    staged.files_.push_back({std::move(file), doc.path});
-  }
-  staged.paths_.provenance = docs[0].path;
-  if (in.options.sign_key) staged.paths_.envelope = docs[1].path;
-  staged.paths_.sbom = docs.back().path;
-  if (in.options.attach) STRATA_TRY(attach(in, docs));
-  return staged;
+std::vector<std::string> attestation_file_names(const std::string& output_base) {
+  std::string name = basename_of(output_base);
+  return {name + ".provenance.json", name + ".provenance.dsse.json", name + ".spdx.json",
+          name + ".cdx.json"};
 }
 
-Result<void> StagedAttestations::commit() {
-  for (File& f : files_) STRATA_TRY(f.file.commit(f.path));
+Result<AttestationPaths> stage_attestations(const AttestationInputs& in) {
+  STRATA_TRY_ASSIGN(std::vector<Document> docs, make_documents(in));
+  for (const Document& doc : docs) {
+    // write_file fsyncs: the set is published only once all of it is durable.
+    STRATA_TRY(write_file(in.staging_dir + "/" + basename_of(doc.path), doc.bytes));
+  }
+  AttestationPaths paths;
+  paths.provenance = docs[0].path;
+  if (in.options.sign_key) paths.envelope = docs[1].path;
+  paths.sbom = docs.back().path;
+  if (in.options.attach) STRATA_TRY(attach(in, docs));
+  return paths;
+}
+
+Result<void> check_published_set(const std::string& layout_dir, const std::string& tag,
+                                 const std::string& provenance_path,
+                                 const Digest& manifest_digest) {
+  STRATA_TRY_ASSIGN(oci::ImageView view, oci::open_image(layout_dir, tag));
+  STRATA_TRY_ASSIGN(std::string text, read_file(provenance_path));
+  STRATA_TRY_ASSIGN(Json statement, parse_json(text, provenance_path));
+  std::string subject;
+  if (statement.contains("subject") && statement["subject"].is_array() &&
+      !statement["subject"].empty()) {
+    subject = statement["subject"][0].value("digest", Json::object()).value("sha256", "");
+  }
+  const Digest& layout = view.manifest_descriptor.digest;
+  if (layout != manifest_digest || subject != manifest_digest.hex) {
+    return Error(
+        ErrorCode::kVerification,
+        fmt::format("published set disagrees: {} holds {}, {} names sha256:{}, the "
+                    "build made {}",
+                    layout_dir, layout.str(), provenance_path, subject, manifest_digest.str()));
+  }
   return Ok{};
 }
 

@@ -1,7 +1,8 @@
 // The attestations stage (docs/design.md "Attestations"): provenance, SBOM and the optional DSSE
-// envelope of a built image, staged as temporary files beside the layout and committed with
-// it; with --attach also stored in the staged layout as OCI 1.1 artifacts. attest/ builds the
-// documents; this file gathers the values and does the writing.
+// envelope of a built image, written into the output's staging directory and published with
+// the layout as one set (oci/staged_layout.h); with --attach also stored in the staged layout
+// as OCI 1.1 artifacts. attest/ builds the documents; this file gathers the values and does
+// the writing.
 #pragma once
 
 #include <optional>
@@ -48,7 +49,8 @@ struct AttestationInputs {
   std::vector<attest::InputFile> input_files;  // host files the layers copied
   attest::BuildParameters parameters;
   std::optional<attest::RunTimes> times;  // from options.clock, read by the pipeline
-  std::string output_base;    // OUTPUT_ROOT/NAME: files go to OUTPUT_BASE.provenance.json etc.
+  std::string output_base;    // OUTPUT_ROOT/NAME: published as OUTPUT_BASE.provenance.json etc.
+  std::string staging_dir;    // where they are written (by their file names) until published
   std::string staged_layout;  // the staged layout directory (for --attach)
 };
 
@@ -59,30 +61,22 @@ struct AttestationPaths {
   std::string sbom;
 };
 
-class StagedAttestations;
-Result<StagedAttestations> stage_attestations(const AttestationInputs& in);
+// The file names (OUTPUT_BASE's last component + suffix) the stage may publish beside the
+// layout, whether or not this build writes them: publishing removes the ones it did not
+// write, so none describes another build.
+std::vector<std::string> attestation_file_names(const std::string& output_base);
 
-// Attestation files written under temporary names; commit() renames them into place.
-// Destroyed without commit(), the temporary files are removed.
-class StagedAttestations {
- public:
-  const AttestationPaths& paths() const { return paths_; }
-  Result<void> commit();
+// Builds the provenance (and envelope, with a key) and the SBOM, writes them (fsynced) into
+// in.staging_dir under their published names' last component, and with options.attach adds
+// them to the staged layout as artifacts whose subject is the image manifest. Returns the
+// paths they will be published at.
+Result<AttestationPaths> stage_attestations(const AttestationInputs& in);
 
- private:
-  friend Result<StagedAttestations> stage_attestations(const AttestationInputs& in);
-  struct File {
-    AtomicFile file;
-    std::string path;
-  };
-  std::vector<File> files_;
-  AttestationPaths paths_;
-};
-
-// Builds the provenance (and envelope, with a key) and the SBOM, writes them as staged
-// files, and with options.attach adds them to the staged layout as artifacts whose subject
-// is the image manifest.
-Result<StagedAttestations> stage_attestations(const AttestationInputs& in);
+// After publishing: the provenance at `provenance_path` names `manifest_digest` as its
+// subject, and the layout at `layout_dir` (tag `tag`) is that manifest. kVerification
+// naming both digests otherwise.
+Result<void> check_published_set(const std::string& layout_dir, const std::string& tag,
+                                 const std::string& provenance_path, const Digest& manifest_digest);
 
 // The spec's own files among `entries` (regular entries copied from the host, other than
 // package outputs under one of `package_dirs`), named relative to `spec_dir`, with the

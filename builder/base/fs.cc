@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "builder/base/fd.h"
+#include "builder/base/owner.h"
 
 namespace strata {
 
@@ -40,7 +41,9 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
 }
 
 Result<AtomicFile> AtomicFile::create(const std::string& near, int mode) {
-  std::string tmpl = fmt::format("{}/.strata-tmp-XXXXXX", dirname_of(near));
+  // The owner tag lets a later run remove the file if this process dies (owner.h).
+  std::string tmpl =
+      fmt::format("{}/{}{}-XXXXXX", dirname_of(near), kAtomicFilePrefix, self_owner_tag());
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0)
     return Error::sys(fmt::format("create temporary file in {}", dirname_of(near)), errno);
@@ -91,7 +94,7 @@ namespace {
 
 // publish_dir without RENAME_EXCHANGE: the old tree moves aside, the new one into place.
 Result<void> publish_dir_in_steps(const std::string& staged, const std::string& final_path) {
-  std::string aside = fmt::format("{}.old-{}", final_path, ::getpid());
+  std::string aside = fmt::format("{}.old-{}", final_path, self_owner_tag());
   if (::rename(final_path.c_str(), aside.c_str()) != 0) {
     return Error::sys(fmt::format("rename {} to {}", final_path, aside), errno);
   }
@@ -133,7 +136,7 @@ int rename_noreplace(const std::string& from, const std::string& to) {
 }
 
 Result<TempDir> TempDir::create(const std::string& parent, std::string_view prefix) {
-  std::string tmpl = fmt::format("{}/{}XXXXXX", parent, prefix);
+  std::string tmpl = fmt::format("{}/{}{}-XXXXXX", parent, prefix, self_owner_tag());
   if (::mkdtemp(tmpl.data()) == nullptr) {
     return Error::sys(fmt::format("create temporary directory in {}", parent), errno);
   }

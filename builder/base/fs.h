@@ -35,9 +35,9 @@ Result<void> publish_dir(const std::string& staged, const std::string& final_pat
 // Returns 0, or -1 with errno set (EEXIST when `to` exists) like the system call.
 int rename_noreplace(const std::string& from, const std::string& to);
 
-// A file written under a temporary name next to its destination; commit() fsyncs it and
-// renames it into place, so readers never see a partial file. Destroyed without commit(),
-// the temporary file is removed.
+// A file written under a temporary name next to its destination (.strata-tmp-@PID.START-XXXXXX,
+// with the owner tag of owner.h); commit() fsyncs it and renames it into place, so readers
+// never see a partial file. Destroyed without commit(), the temporary file is removed.
 class AtomicFile {
  public:
   // `near` is a path in the directory the file will be committed to.
@@ -59,8 +59,9 @@ class AtomicFile {
   std::string temp_path_;
 };
 
-// A directory made with mkdtemp under `parent`, removed with its contents on destruction
-// unless release() was called.
+// A directory made with mkdtemp under `parent` (PARENT/PREFIX@PID.START-XXXXXX: the owner tag
+// of owner.h, so a later run can remove it if this process dies), removed with its contents
+// on destruction unless release() was called.
 class TempDir {
  public:
   static Result<TempDir> create(const std::string& parent, std::string_view prefix);

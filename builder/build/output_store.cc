@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "builder/base/json.h"
+#include "builder/base/owner.h"
 #include "builder/tar/tar_writer.h"
 
 namespace strata::builder::build {
@@ -22,6 +23,12 @@ Result<Digest> tree_digest(const std::string& dir) {
 Result<OutputStore> OutputStore::open(const std::string& cache_dir) {
   std::string root = cache_dir + "/packages";
   STRATA_TRY(make_dirs(root + "/tmp"));
+  // Work directories (NAME-@PID.START-XXXXXX) of builds that are gone, and atomic files of
+  // the store itself: nobody will finish them. A live build's are left alone (base/owner.h).
+  constexpr std::string_view kAnyName[] = {""};
+  constexpr std::string_view kAtomic[] = {kAtomicFilePrefix};
+  remove_stale_temporaries(root + "/tmp", kAnyName);
+  remove_stale_temporaries(root, kAtomic);
   return OutputStore(std::move(root));
 }
 

@@ -24,15 +24,16 @@ struct PackageOutput {
 
 class OutputStore {
  public:
-  // CACHE/packages; created when missing.
+  // CACHE/packages; created when missing. Removes the work directories in CACHE/packages/tmp
+  // whose owning process is gone (a killed build's), never a live build's.
   static Result<OutputStore> open(const std::string& cache_dir);
 
   // The stored output for `key`, re-verified against its recorded digest. A damaged entry is
   // removed and reported as absent, so the package is rebuilt instead of used.
   Result<std::optional<PackageOutput>> lookup(const std::string& name, const Digest& key);
 
-  // A fresh directory on the store's filesystem for one build; commit() moves its `out/`
-  // into the store.
+  // A fresh directory on the store's filesystem for one build (CACHE/packages/tmp/
+  // NAME-@PID.START-XXXXXX); commit() moves its `out/` into the store.
   Result<TempDir> make_work_dir(std::string_view name) const;
 
   // Moves WORK/out into the store under `key` (rename: all or nothing) and returns it.

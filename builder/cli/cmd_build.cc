@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 
+#include "builder/base/interrupt.h"
 #include "builder/base/json.h"
 #include "builder/base/path.h"
 #include "builder/check/repro_check.h"
@@ -183,6 +184,10 @@ int print_check(const CheckResult& check) {
 }
 
 Result<int> run_build(const BuildArgs& args) {
+  // SIGINT/SIGTERM stop the build like a failure: the running sandbox step is killed, the
+  // error unwinds, every temporary is removed (main() then ends by the signal). Only here:
+  // `strata shell` and `strata sandbox` leave Ctrl-C to the command they run.
+  install_interrupt_handlers();
   STRATA_TRY_ASSIGN(Compression compression, parse_compression(args.compression));
   if (args.check && !args.context.empty()) {
     return Error(ErrorCode::kUsage,
@@ -204,7 +209,13 @@ Result<int> run_build(const BuildArgs& args) {
                        .packages = std::move(packages),
                        .fetcher = &fetcher,
                        .runner = &runner,
-                       .observer = progress_observer(plan.spec.packages.size())};
+                       .observer = progress_observer(plan.spec.packages.size()),
+                       .on_output_wait = [](const std::string& lock_path) {
+                         fmt::print(stderr,
+                                    "strata: waiting for another build of the same output to "
+                                    "finish (lock {})\n",
+                                    lock_path);
+                       }};
   STRATA_TRY_ASSIGN(BuildResult result, build_image(plan, options));
   if (!args.json) print_build(plan, result, compression);
   std::optional<CheckResult> check;

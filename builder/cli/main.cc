@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "builder/base/fs.h"
+#include "builder/base/interrupt.h"
 #include "builder/cli/commands.h"
 #include "specs/diagnostics.h"
 
@@ -32,6 +33,14 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   strata::Result<int> result = run();
+  if (!result.ok() && strata::is_interrupted()) {
+    // SIGINT/SIGTERM during a build (cmd_build.cc installs the handlers): the error path has
+    // removed the temporaries by now. End as the signal would have, so callers see it.
+    std::fflush(stdout);
+    fmt::print(stderr, "strata: error: {}; the build was stopped and its temporaries removed\n",
+               strata::check_interrupted().error().message());
+    strata::reraise_interrupt();
+  }
   if (!result.ok()) {
     const strata::Error& error = result.error();
     std::fflush(stdout);

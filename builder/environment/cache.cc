@@ -8,6 +8,7 @@
 
 #include "builder/base/beneath.h"
 #include "builder/base/fs.h"
+#include "builder/base/owner.h"
 #include "builder/environment/unpack.h"
 #include "builder/oci/pinned_image.h"
 
@@ -104,13 +105,17 @@ Result<std::string> ensure_image_rootfs(const specs::ImageRef& ref, const std::s
                                         const std::string& cache_dir) {
   std::string entry = rootfs_entry_dir(cache_dir, ref.digest);
   std::string tree = fmt::format("{}/{}", entry, kTree);
+  std::string cache_root = cache_dir + "/rootfs";
+  // Staging and discarded trees of builds that are gone (killed mid-unpack): removed on every
+  // use, hit or miss; a live builder's are left alone (base/owner.h).
+  constexpr std::string_view kPrefixes[] = {".unpack-", ".discard-", kAtomicFilePrefix};
+  remove_stale_temporaries(cache_root, kPrefixes);
   if (is_complete(entry, ref.digest)) {
     // An entry published before entries were closed (and setuid bits dropped) is closed now.
     (void)::chmod(entry.c_str(), 0500);
     return tree;
   }
 
-  std::string cache_root = cache_dir + "/rootfs";
   STRATA_TRY_ASSIGN_CONTEXT(UniqueFd lock, lock_entry(cache_root, entry), "image " + ref.path);
   // Under the lock: another builder may have finished while we waited.
   if (is_complete(entry, ref.digest)) return tree;

@@ -19,7 +19,9 @@ std::string rootfs_entry_dir(const std::string& cache_dir, const Digest& manifes
 // staging directory under CACHE/rootfs, and the finished entry is renamed into place. An
 // entry without a valid `complete` marker is discarded and rebuilt. Builders racing on one
 // digest serialize on CACHE/rootfs/sha256/<hex>.lock; a complete entry is never modified.
-// Errors read "image PATH: ...", PATH as the spec wrote it.
+// Errors read "image PATH: ...", PATH as the spec wrote it. Every call first removes the
+// staging (.unpack-@PID.START-*) and discarded (.discard-@PID.START-*) trees in CACHE/rootfs
+// whose owning process is gone.
 Result<std::string> ensure_image_rootfs(const specs::ImageRef& ref, const std::string& spec_dir,
                                         const std::string& cache_dir);
 

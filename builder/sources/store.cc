@@ -10,6 +10,7 @@
 
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
+#include "builder/base/owner.h"
 #include "builder/sources/path_source.h"
 
 namespace strata::builder::sources {
@@ -77,7 +78,12 @@ std::string_view url_path(std::string_view url) {
 }  // namespace
 
 SourceStore::SourceStore(SourceOptions options)
-    : options_(std::move(options)), blob_dir_(options_.cache_dir + "/sources/sha256") {}
+    : options_(std::move(options)), blob_dir_(options_.cache_dir + "/sources/sha256") {
+  // Temporary blobs a killed build left (their owner is gone): removed once per store. Best
+  // effort, like every sweep (base/owner.h); a missing directory has nothing to remove.
+  constexpr std::string_view kPrefixes[] = {kAtomicFilePrefix};
+  remove_stale_temporaries(blob_dir_, kPrefixes);
+}
 
 std::string SourceStore::blob_path(const Digest& digest) const {
   return blob_dir_ + "/" + digest.hex;

@@ -34,6 +34,7 @@ struct StoredSource {
 
 class SourceStore {
  public:
+  // Also removes the temporary files (.strata-tmp-@PID.START-*) of builds that are gone.
   explicit SourceStore(SourceOptions options);
 
   // CACHE/sources/sha256 and the path a blob with `digest` has there.

@@ -6,12 +6,16 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
+#include "builder/base/beneath.h"
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
+#include "builder/base/owner.h"
 
 namespace strata::sandbox::internal {
 
@@ -90,14 +94,57 @@ std::string parent_pids_cgroup() {
   return v1_dir;
 }
 
+constexpr std::string_view kCgroupPrefix = "strata-sandbox-";
+
+// Whether the cgroup `name` (strata-sandbox-@PID.START-N, or strata-sandbox-PID-N as before
+// the owner tag) belongs to a process that is gone. For the old form only a missing /proc/PID
+// counts, since a start time was never recorded.
+bool is_stale_cgroup(std::string_view name) {
+  if (!name.starts_with(kCgroupPrefix)) return false;
+  std::string_view rest = name.substr(kCgroupPrefix.size());
+  if (rest.starts_with('@')) {
+    std::string_view prefixes[] = {kCgroupPrefix};
+    return is_stale_temporary(name, prefixes);
+  }
+  pid_t pid = static_cast<pid_t>(std::atoll(std::string(rest.substr(0, rest.find('-'))).c_str()));
+  return pid > 0 && pid != ::getpid() && !process_start_ticks(pid);
+}
+
 }  // namespace
+
+bool remove_cgroup(const std::string& dir) {
+  // A cgroup is removed with rmdir once it holds no process. Pid 1 is reaped by then, but
+  // the rest of its pid namespace may still be exiting (EBUSY): kill what is left and retry.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+    if (errno != EBUSY) return false;
+    Result<std::string> procs = read_file(dir + "/cgroup.procs");
+    if (procs.ok()) {
+      std::istringstream in(*procs);
+      for (pid_t pid; in >> pid;) ::kill(pid, SIGKILL);
+    }
+    ::usleep(10 * 1000);
+  }
+  return false;
+}
+
+void remove_stale_cgroups(const std::string& parent) {
+  Result<std::vector<std::string>> names = list_dir(parent);
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    if (is_stale_cgroup(name)) (void)remove_cgroup(parent + "/" + name);
+  }
+}
 
 Result<ProcessLimit> ProcessLimit::create(int64_t max_processes, uid_t outside_uid) {
   ProcessLimit limit;
   std::string parent = parent_pids_cgroup();
   if (!parent.empty()) {
+    // The cgroups killed runs left: once per process, before the first of ours.
+    static std::once_flag swept;
+    std::call_once(swept, [&] { remove_stale_cgroups(parent); });
     static std::atomic<int> counter{0};
-    std::string dir = fmt::format("{}/strata-sandbox-{}-{}", parent, ::getpid(), counter++);
+    std::string dir = fmt::format("{}/{}{}-{}", parent, kCgroupPrefix, self_owner_tag(), counter++);
     if (::mkdir(dir.c_str(), 0755) == 0) {
       limit.dir_ = dir;
       // The reaper (pid 1 inside) counts too.
@@ -122,7 +169,7 @@ ProcessLimit::ProcessLimit(ProcessLimit&& other) noexcept
 
 ProcessLimit& ProcessLimit::operator=(ProcessLimit&& other) noexcept {
   if (this != &other) {
-    if (!dir_.empty()) ::rmdir(dir_.c_str());
+    if (!dir_.empty()) (void)remove_cgroup(dir_);
     dir_ = std::exchange(other.dir_, {});
     rlimit_nproc_ = other.rlimit_nproc_;
   }
@@ -130,7 +177,7 @@ ProcessLimit& ProcessLimit::operator=(ProcessLimit&& other) noexcept {
 }
 
 ProcessLimit::~ProcessLimit() {
-  if (!dir_.empty()) ::rmdir(dir_.c_str());
+  if (!dir_.empty()) (void)remove_cgroup(dir_);
 }
 
 Result<void> ProcessLimit::add(pid_t pid) const {

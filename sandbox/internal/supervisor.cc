@@ -11,6 +11,8 @@
 #include <chrono>
 #include <csignal>
 
+#include "builder/base/interrupt.h"
+
 namespace strata::sandbox::internal {
 
 Result<void> Output::open(const Config& config, ChildPlan& plan) {
@@ -80,7 +82,10 @@ Result<Outcome> Supervisor::wait(Output& output) {
     if (output.out_fd() >= 0) fds[count++] = {output.out_fd(), POLLIN, 0};
     if (output.err_fd() >= 0) fds[count++] = {output.err_fd(), POLLIN, 0};
     bool killed = outcome.timed_out || outcome.cancelled;
-    if (!exited && !killed && cancel_ != nullptr && cancel_->load()) {
+    // The caller's flag, or SIGINT/SIGTERM to strata (base/interrupt.h): either way the run
+    // ends as cancelled and the caller's error path cleans up.
+    bool cancel = (cancel_ != nullptr && cancel_->load()) || is_interrupted();
+    if (!exited && !killed && cancel) {
       // Killing pid 1 kills every process in its pid namespace.
       ::kill(pid_, SIGKILL);
       outcome.cancelled = true;
@@ -94,7 +99,7 @@ Result<Outcome> Supervisor::wait(Output& output) {
       wait_ms = static_cast<int>(std::max<int64_t>(left.count(), 0));
       deadline_wait = true;
     }
-    if (cancel_ != nullptr && !exited && !killed && (wait_ms < 0 || wait_ms > kCancelPollMs)) {
+    if (!exited && !killed && (wait_ms < 0 || wait_ms > kCancelPollMs)) {
       wait_ms = kCancelPollMs;
       deadline_wait = false;
     }

@@ -52,7 +52,8 @@ class Supervisor {
   Supervisor(pid_t pid, int error_fd, int64_t timeout_ms, const std::atomic<bool>* cancel)
       : pid_(pid), error_fd_(error_fd), timeout_ms_(timeout_ms), cancel_(cancel) {}
   // Runs until pid 1 is reaped and every stream reached EOF. Kills pid 1 (and so the pid
-  // namespace) when the timeout passes or `cancel` is set. On return pid 1 has been reaped.
+  // namespace) when the timeout passes, `cancel` is set or strata got SIGINT/SIGTERM
+  // (is_interrupted(), base/interrupt.h). On return pid 1 has been reaped.
   Result<Outcome> wait(Output& output);
 
  private:
