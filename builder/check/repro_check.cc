@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "builder/base/fs.h"
@@ -138,6 +139,59 @@ Result<void> compare_builds(const CheckOptions& o, const specs::Spec& spec, cons
   return {};
 }
 
+// Where a failed build 2's logs are kept once its temporary directory is gone: beside build
+// 1's (CACHE/logs/NAME), replaced by the next failed check.
+std::string kept_logs_dir(const CheckOptions& o, const specs::Spec& spec) {
+  return fmt::format("{}/logs/{}.check-build2", o.cache_dir, spec.name);
+}
+
+// Copies build 2's stderr and its package logs (its cache's logs/) to kept_logs_dir. Best
+// effort: the failure is reported either way, naming the directory only when it was kept.
+std::optional<std::string> keep_build2_logs(const CheckOptions& o, const specs::Spec& spec,
+                                            const Build2& b, const std::string& stderr_path) {
+  std::string kept = kept_logs_dir(o, spec);
+  std::error_code ec;
+  fs::remove_all(kept, ec);
+  fs::create_directories(kept, ec);
+  if (ec) return std::nullopt;
+  fs::copy_file(stderr_path, kept + "/build2.log", ec);
+  std::string logs = b.cache + "/logs";
+  if (fs::is_directory(logs, ec)) {
+    fs::copy(logs, kept + "/packages", fs::copy_options::recursive, ec);
+  }
+  if (ec) return std::nullopt;
+  return kept;
+}
+
+// The line of build 2's stderr that says what failed ("strata: error: package 'p' failed at
+// step 2/3: make"), or "" when it has none.
+std::string failure_line(const std::string& stderr_tail) {
+  constexpr std::string_view kPrefix = "strata: error: ";
+  size_t at = stderr_tail.rfind(kPrefix);
+  if (at == std::string::npos) return "";
+  size_t end = stderr_tail.find('\n', at);
+  return stderr_tail.substr(at + kPrefix.size(), end == std::string::npos
+                                                     ? std::string::npos
+                                                     : end - at - kPrefix.size());
+}
+
+Error build2_failed(const CheckOptions& o, const specs::Spec& spec, const Build2& b,
+                    const std::vector<Variation>& variations, const std::string& stderr_path,
+                    int status) {
+  std::string tail = build::log_tail(stderr_path, 25);
+  std::string what = failure_line(tail);
+  std::string out = fmt::format(
+      "--check: build 2 (the same spec under varied conditions) failed with exit status {}{}; "
+      "build 1 succeeded, so the build depends on one of the conditions --check varied:",
+      status, what.empty() ? "" : ": " + what);
+  for (const Variation& v : variations)
+    out += fmt::format("\n  {}: {} -> {}", v.name, v.build1, v.build2);
+  std::optional<std::string> kept = keep_build2_logs(o, spec, b, stderr_path);
+  if (kept) out += fmt::format("\nBuild 2's logs are kept in {} (build2.log, packages/)", *kept);
+  out += "\nBuild 2's log ends:\n" + tail;
+  return Error(ErrorCode::kBuild, std::move(out));
+}
+
 }  // namespace
 
 Result<CheckResult> check_reproducible(const specs::Spec& spec, const CheckOptions& o) {
@@ -154,16 +208,10 @@ Result<CheckResult> check_reproducible(const specs::Spec& spec, const CheckOptio
                 .stderr_path = tmp.path() + "/build2.log"};
   p.argv.insert(p.argv.end(), o.output_args.begin(), o.output_args.end());
   STRATA_TRY_ASSIGN(int status, o.launcher->run(p));
-  if (status != 0) {
-    return Error::io(fmt::format(
-        "--check: build 2 (the same spec under varied conditions) failed with exit status {}; "
-        "build 1 succeeded, so the build depends on what --check varies. Build 2's log "
-        "ends:\n{}",
-        status, build::log_tail(p.stderr_path, 25)));
-  }
   CheckResult r;
-  r.variations = std::move(b.variations);
+  r.variations = b.variations;
   r.variations.insert(r.variations.end(), v.variations.begin(), v.variations.end());
+  if (status != 0) return build2_failed(o, spec, b, r.variations, p.stderr_path, status);
   STRATA_TRY(compare_builds(o, spec, b, r));
   return r;
 }

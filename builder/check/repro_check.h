@@ -42,8 +42,10 @@ struct CheckResult {
 
 // Builds `spec` again in a separate process under varied conditions and compares build 2's
 // layout with options.layout_dir. Everything build 2 writes lives in one temporary directory
-// under options.temp_parent, removed before returning. A failed build 2 is kIo with the
-// tail of its stderr. Not being reproducible is a result, not an error.
+// under options.temp_parent, removed before returning. A failed build 2 is kBuild naming what
+// failed (its "strata: error:" line), every condition that was varied, and where its logs
+// are kept (CACHE/logs/NAME.check-build2/), then the tail of its stderr. Not being
+// reproducible is a result, not an error.
 Result<CheckResult> check_reproducible(const specs::Spec& spec, const CheckOptions& options);
 
 // The `check` object of `strata build --check --json`.

@@ -295,16 +295,40 @@ TEST_F(ReproCheckRun, ADifferentFileIsReportedByName) {
 
 TEST_F(ReproCheckRun, AFailedBuild2ShowsTheTailOfItsLog) {
   FakeLauncher launcher([](const ProcessSpec& p) {
-    EXPECT_TRUE(write_file(p.stderr_path, "line 1\nstrata: error: step failed\n").ok());
+    EXPECT_TRUE(write_file(p.stderr_path,
+                           "line 1\nstrata: error: package 'lib' failed at step 2/3: make\n"
+                           "  exit status 2\n")
+                    .ok());
+    // The package logs build 2 wrote into its own cache.
+    EXPECT_TRUE(make_dirs(p.cwd + "/../cache/logs/demo").ok());
+    EXPECT_TRUE(
+        write_file(p.cwd + "/../cache/logs/demo/lib.log", "make: *** [all] Error 2\n").ok());
     return 1;
   });
   options_.launcher = &launcher;
   auto r = check_reproducible(plan_.spec, options_);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message(),
-            "--check: build 2 (the same spec under varied conditions) failed with exit status "
-            "1; build 1 succeeded, so the build depends on what --check varies. Build 2's log "
-            "ends:\nline 1\nstrata: error: step failed");
+  EXPECT_EQ(r.error().code(), ErrorCode::kBuild);
+  const std::string& m = r.error().message();
+  EXPECT_TRUE(
+      m.starts_with("--check: build 2 (the same spec under varied conditions) failed "
+                    "with exit status 1: package 'lib' failed at step 2/3: make; build 1 "
+                    "succeeded, so the build depends on one of the conditions --check "
+                    "varied:\n  working directory: "))
+      << m;
+  for (const char* name : {"\n  umask: ", "\n  --jobs: ", "\n  TZ: ", "\n  spec path: "}) {
+    EXPECT_NE(m.find(name), std::string::npos) << name << " in " << m;
+  }
+  std::string kept = options_.cache_dir + "/logs/demo.check-build2";
+  EXPECT_NE(m.find("\nBuild 2's logs are kept in " + kept + " (build2.log, packages/)\n"),
+            std::string::npos)
+      << m;
+  EXPECT_TRUE(
+      m.ends_with("Build 2's log ends:\nline 1\nstrata: error: package 'lib' failed at "
+                  "step 2/3: make\n  exit status 2"))
+      << m;
+  EXPECT_EQ(*read_file(kept + "/packages/demo/lib.log"), "make: *** [all] Error 2\n");
+  EXPECT_NE(read_file(kept + "/build2.log")->find("exit status 2"), std::string::npos);
   EXPECT_TRUE(temp_parent_is_empty());
 }
 

@@ -124,6 +124,32 @@ rc=$(check "$WORK/env/strata.yaml" "$WORK/out-env")
 pass "steps see none of the varied environment, umask or time zone"
 tmp_is_empty "env probe --check"
 
+# (e2) A package that fails under one of the varied conditions (here $JOBS, which build 2
+# changes from 1 to 2): exit 1, the message names the package, the step and the conditions,
+# and build 2's logs are kept in the cache where it says.
+mkdir -p "$WORK/jobs"
+cat >"$WORK/jobs/strata.yaml" <<'YAML'
+apiVersion: strata/v1
+name: jobs-probe
+packages:
+  - name: serial
+    steps:
+      - mkdir -p "$DESTDIR/etc"
+      - 'if [ "$JOBS" != 1 ]; then echo "racy with $JOBS jobs" >&2; exit 3; fi; echo ok >"$DESTDIR/etc/ok"'
+image:
+  layers: [{packages: [serial]}]
+YAML
+rc=$(check "$WORK/jobs/strata.yaml" "$WORK/out-jobs" --jobs 1)
+expect_eq "build 2 fails: exit code" 1 "$rc"
+grep -qF "failed with exit status 1: package 'serial' failed at step 2/2" "$WORK/check.err" &&
+  grep -qF -- "  --jobs: 1 -> 2" "$WORK/check.err" &&
+  grep -qF "Build 2's logs are kept in $cache/logs/jobs-probe.check-build2 (build2.log, packages/)" "$WORK/check.err" ||
+  { cat "$WORK/check.err"; fail "build 2's failure does not name the package, the step, the conditions and the logs"; }
+grep -rqF "racy with 2 jobs" "$cache/logs/jobs-probe.check-build2/packages" ||
+  fail "build 2's package log was not kept"
+tmp_is_empty "failed build 2"
+pass "a failed build 2 names the package, the step, the varied conditions and keeps its logs"
+
 # (f) Unprivileged: the same checks as uid 65534, with the user's own cache and TMPDIR. Root
 # can always make user namespaces; uid 65534 only where unprivileged ones are allowed.
 probe_nobody
