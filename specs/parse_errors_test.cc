@@ -341,6 +341,29 @@ TEST(SpecErrors, SourcePathMustExist) {
                 "\n" + std::string(26, ' ') + "^");
 }
 
+// A path beside the spec may omit sha256 (pinned by its contents when built); a URL or an
+// absolute path may not.
+TEST(SpecErrors, OnlyAPathBesideTheSpecMayOmitSha256) {
+  SpecDir dir;
+  ParseResult beside = parse_spec_diagnostics(
+      std::string(testing::kHead) + "sources: [{name: s, path: files}]\nimage: {}\n", "spec.yaml",
+      dir.path());
+  EXPECT_TRUE(beside.diagnostics.empty());
+  ASSERT_EQ(beside.spec.sources.size(), 1u);
+  EXPECT_TRUE(beside.spec.sources[0].sha256.hex.empty());
+  EXPECT_EQ(report(std::string(testing::kHead) + "sources: [{name: s, path: /bin/sh}]\nimage: {}\n",
+                   dir.path()),
+            "spec.yaml:3:27: error: path '/bin/sh' is absolute: a host file must be pinned with "
+            "sha256 (only a path beside the spec may omit it)\n"
+            "sources: [{name: s, path: /bin/sh}]\n"
+            "                          ^");
+  EXPECT_EQ(report(std::string(testing::kHead) +
+                   "sources: [{name: s, url: \"https://example.org/s.tgz\"}]\nimage: {}\n"),
+            "spec.yaml:3:11: error: missing required key 'sha256'\n"
+            "sources: [{name: s, url: \"https://example.org/s.tgz\"}]\n"
+            "          ^");
+}
+
 // A `path:` source is a file or a directory (its digest is that of its strata-det/1 tar).
 TEST(SpecErrors, SourcePathMayBeAFileOrADirectory) {
   SpecDir dir;

@@ -32,7 +32,10 @@ struct Source {
   std::string name;
   std::string url;   // http://, https:// or file:// ; empty when `path` is set
   std::string path;  // relative to the spec's directory; empty when `url` is set
+  // Empty only for a relative `path:` written without one, until the build pins it by its
+  // contents (sources::pin_path_sources), which sets pinned_by_content.
   Digest sha256;
+  bool pinned_by_content = false;
   int64_t strip = 0;
   Loc loc;
 };

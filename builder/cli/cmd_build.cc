@@ -17,6 +17,7 @@
 #include "builder/cli/keys.h"
 #include "builder/cli/package_options.h"
 #include "builder/cli/platform.h"
+#include "builder/cli/spec_input.h"
 #include "builder/pipeline.h"
 #include "builder/sources/curl_fetcher.h"
 #include "specs/parse.h"
@@ -193,7 +194,7 @@ Result<int> run_build(const BuildArgs& args) {
     return Error(ErrorCode::kUsage,
                  "--check copies the spec's inputs for build 2 and does not take --context yet");
   }
-  STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(args.spec_path, {.context = args.context}));
+  STRATA_TRY_ASSIGN(specs::Spec spec, load_build_spec(args.spec_path, args.context));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
   SystemClock clock;
   STRATA_TRY_ASSIGN(AttestOptions attest,

@@ -9,6 +9,7 @@
 #include "builder/cli/commands.h"
 #include "builder/cli/package_options.h"
 #include "builder/cli/platform.h"
+#include "builder/cli/spec_input.h"
 #include "builder/sources/curl_fetcher.h"
 #include "specs/parse.h"
 
@@ -34,7 +35,7 @@ specs::Plan dependencies_plan(const specs::Plan& plan, const specs::Package& tar
 }
 
 Result<int> run_shell(const ShellArgs& args) {
-  STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(args.spec_path, {.context = args.context}));
+  STRATA_TRY_ASSIGN(specs::Spec spec, load_build_spec(args.spec_path, args.context));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
   auto target = std::find_if(plan.spec.packages.begin(), plan.spec.packages.end(),
                              [&](const specs::Package& p) { return p.name == args.package; });

@@ -1,5 +1,6 @@
 #include "builder/sources/path_source.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -7,6 +8,7 @@
 #include "builder/base/error.h"
 #include "builder/tar/tar_writer.h"
 #include "builder/tar/tree.h"
+#include "specs/inputs.h"
 
 namespace strata::builder::sources {
 
@@ -22,6 +24,18 @@ Result<Digest> path_digest(const std::string& path) {
   if (S_ISREG(st.st_mode)) return sha256_file(path);
   if (!S_ISDIR(st.st_mode)) return Error::io(path + " is neither a regular file nor a directory");
   return directory_tar_digest(path, HostCopyOptions{}, 0);
+}
+
+Result<void> pin_path_sources(specs::Spec& spec) {
+  for (specs::Source& source : spec.sources) {
+    if (source.path.empty() || !source.sha256.hex.empty()) continue;
+    STRATA_TRY_ASSIGN_CONTEXT(std::string host, specs::resolve_local_input(spec, source.path),
+                              fmt::format("source '{}'", source.name));
+    STRATA_TRY_ASSIGN_CONTEXT(source.sha256, path_digest(host),
+                              fmt::format("source '{}' (path {})", source.name, source.path));
+    source.pinned_by_content = true;
+  }
+  return Ok{};
 }
 
 }  // namespace strata::builder::sources

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "builder/base/digest.h"
+#include "specs/spec.h"
 
 namespace strata::builder::sources {
 
@@ -18,5 +19,11 @@ Result<Digest> path_digest(const std::string& path);
 // checkout's umask, mtimes and owner do not change the digest. Devices, fifos and sockets
 // inside `dir` are errors.
 Result<Digest> write_directory_tar(const std::string& dir, int fd);
+
+// Pins every `path:` source the spec wrote without sha256 by its contents now (path_digest of
+// where it resolves beneath the spec's context), so that the plan, cache keys and provenance
+// see a digest like any other, and the store's second read must match it. Each pinned source
+// gets pinned_by_content, for the one-line warning the commands print.
+Result<void> pin_path_sources(specs::Spec& spec);
 
 }  // namespace strata::builder::sources

@@ -269,5 +269,36 @@ TEST(SourceSet, DefaultCacheDirFollowsXdg) {
             "no cache directory: HOME and XDG_CACHE_HOME are unset; pass --cache DIR");
 }
 
+// A path: source written without sha256 is pinned by what it holds now, resolved beneath the
+// spec's directory like every local input (issue 12 part 4).
+TEST(PinPathSources, PinsUnpinnedPathsByContentOnly) {
+  TempDir t = testing::make_temp_dir("strata-pin-test-");
+  ASSERT_TRUE(make_dirs(t.path() + "/spec/tree").ok());
+  ASSERT_TRUE(write_file(t.path() + "/spec/tree/a", "a\n").ok());
+  ASSERT_TRUE(write_file(t.path() + "/secret", "s\n").ok());
+  ASSERT_EQ(::symlink("../secret", (t.path() + "/spec/out").c_str()), 0);
+  specs::Spec spec;
+  spec.dir = t.path() + "/spec";
+  spec.context = spec.dir;
+  Digest pinned = sha256_of("x");
+  spec.sources = {{.name = "tree", .path = "tree"},
+                  {.name = "kept", .path = "tree", .sha256 = pinned},
+                  {.name = "url", .url = "https://example.org/x", .sha256 = pinned}};
+  ASSERT_TRUE(pin_path_sources(spec).ok());
+  EXPECT_EQ(spec.sources[0].sha256, *path_digest(t.path() + "/spec/tree"));
+  EXPECT_TRUE(spec.sources[0].pinned_by_content);
+  EXPECT_EQ(spec.sources[1].sha256, pinned);
+  EXPECT_FALSE(spec.sources[1].pinned_by_content);
+  EXPECT_FALSE(spec.sources[2].pinned_by_content);
+
+  spec.sources = {{.name = "leak", .path = "out"}};
+  Result<void> r = pin_path_sources(spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("source 'leak': 'out' is a symlink to '../secret', which "
+                                     "leads out of"),
+            std::string::npos)
+      << r.error().message();
+}
+
 }  // namespace
 }  // namespace strata::builder::sources

@@ -7,6 +7,7 @@
 
 #include "attest/dsse.h"
 #include "builder/base/path.h"
+#include "builder/sources/path_source.h"
 #include "builder/sources/source_set.h"
 #include "specs/inputs.h"
 #include "specs/parse.h"
@@ -154,6 +155,9 @@ Result<std::optional<specs::Plan>> load_plan(const VerifyOptions& o,
                                              const attest::ImageProvenance& p,
                                              const std::string& spec_path, Checks& checks) {
   STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(spec_path, {.context = o.context}));
+  // An unpinned path: source is pinned by what it holds now; plan_mismatches then compares
+  // that with the digest the provenance recorded.
+  STRATA_TRY(sources::pin_path_sources(spec));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), o.host_architecture));
   std::vector<std::string> mismatches = plan_mismatches(p, plan);
   if (!mismatches.empty()) {

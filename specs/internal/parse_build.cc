@@ -72,7 +72,18 @@ Source parse_source(Context& c, const Value& v, std::map<std::string, Loc>& name
   } else if (m.ok()) {
     r.error(m.loc(), "missing required key 'url' or 'path'");
   }
-  if (std::optional<Field> f = m.require("sha256")) read_sha256(r, *f, s);
+  // A path beside the spec may omit sha256: it is pinned by its contents when the build reads
+  // it (sources::pin_path_sources). A URL, or an absolute path naming a host file, may not.
+  std::optional<Field> sha256 = m.get("sha256");
+  if (sha256) {
+    read_sha256(r, *sha256, s);
+  } else if (path && s.path.starts_with('/')) {
+    r.error(path->loc, fmt::format("path '{}' is absolute: a host file must be pinned with "
+                                   "sha256 (only a path beside the spec may omit it)",
+                                   s.path));
+  } else if (!path && m.ok()) {
+    m.require("sha256");
+  }
   if (std::optional<Field> f = m.get("strip")) s.strip = read_int(r, *f, 0, 64).value_or(0);
   return s;
 }

@@ -89,3 +89,44 @@ bomb "a 5 MiB spec" "$WORK/big.yaml" "a spec may have at most 4 MiB"
 bomb "a 2 MiB value" "$WORK/value.yaml" "$WORK/value.yaml:3:10: error: a value of 2097152 bytes; a value may have at most 1 MiB"
 printf 'apiVersion: strata/v1\nname: t\nversion: "1.\xff"\nimage: {}\n' >"$WORK/utf8.yaml"
 bomb "invalid UTF-8" "$WORK/utf8.yaml" "$WORK/utf8.yaml:3:13: error: invalid UTF-8 (byte \\xff): a spec is UTF-8 text"
+
+# path: sources beside the spec may omit sha256 (issue 12 part 4): pinned by their contents at
+# build time with one warning each; the image is the one the pinned spec builds, provenance
+# records the digest, and an absolute path still needs its pin.
+probe_sandbox
+if [[ -n "$SANDBOX_SKIP" ]]; then
+  echo "SKIP: unpinned path: sources: $SANDBOX_SKIP"
+  exit 0
+fi
+cp -r "$SOURCE_DIR/examples/lib-and-app" "$WORK/pinned"
+cp -r "$SOURCE_DIR/examples/lib-and-app" "$WORK/unpinned"
+sed -i '/^    sha256: /d' "$WORK/unpinned/strata.yaml"
+! grep -q "^ *sha256:" "$WORK/unpinned/strata.yaml" || fail "the unpinned copy still has a sha256"
+"$STRATA" validate "$WORK/unpinned/strata.yaml" >/dev/null || fail "unpinned path: sources do not validate"
+d_pinned=$("$STRATA" build "$WORK/pinned/strata.yaml" -o "$WORK/out-pinned" --cache "$WORK/cache" 2>/dev/null | tail -n 1)
+d_unpinned=$("$STRATA" build "$WORK/unpinned/strata.yaml" -o "$WORK/out-unpinned" --cache "$WORK/cache" 2>"$WORK/stderr" | tail -n 1)
+expect_eq "unpinned path: sources build the pinned spec's image" "$d_pinned" "$d_unpinned"
+libgreet=$("$STRATA" hash "$WORK/unpinned/libgreet-1.0" | cut -d' ' -f1)
+grep -qxF "strata: warning: source 'libgreet-src' (path libgreet-1.0) has no sha256: pinned by its contents at build time ($libgreet)" \
+  "$WORK/stderr" || { cat "$WORK/stderr"; fail "no warning for the unpinned source"; }
+jq -e --arg d "${libgreet#sha256:}" '[.predicate.buildDefinition.resolvedDependencies[]
+    | select(.name == "libgreet-src") | .digest.sha256] == [$d]' \
+  "$WORK/out-unpinned/lib-and-app.provenance.json" >/dev/null || fail "provenance does not record the content digest"
+pass "an unpinned path: source is pinned by its contents, warned about and recorded"
+# A change to the tree changes the pin it gets: the package is built again from it (a comment
+# compiles to the same bytes, so the image may stay the same; the pin and the build may not).
+echo '/* edited */' >>"$WORK/unpinned/libgreet-1.0/greet.c"
+edited=$("$STRATA" hash "$WORK/unpinned/libgreet-1.0" | cut -d' ' -f1)
+[[ "$edited" != "$libgreet" ]] || fail "editing the tree did not change its digest"
+"$STRATA" build "$WORK/unpinned/strata.yaml" -o "$WORK/out-unpinned" --cache "$WORK/cache" >/dev/null 2>"$WORK/stderr" ||
+  { cat "$WORK/stderr"; fail "the edited build failed"; }
+grep -qF "($edited)" "$WORK/stderr" && ! grep -q '^\[libgreet\] cached' "$WORK/stderr" ||
+  { cat "$WORK/stderr"; fail "the edited source was not pinned anew and rebuilt"; }
+jq -e --arg d "${edited#sha256:}" '[.predicate.buildDefinition.resolvedDependencies[]
+    | select(.name == "libgreet-src") | .digest.sha256] == [$d]' \
+  "$WORK/out-unpinned/lib-and-app.provenance.json" >/dev/null || fail "provenance does not record the new digest"
+pass "editing an unpinned path: source pins it anew and rebuilds the package"
+rm -rf "$out"
+printf 'apiVersion: strata/v1\nname: t\nsources: [{name: s, path: /bin/sh}]\nimage: {paths: [{path: /x, type: directory}]}\n' >"$S"
+expect_refused "an absolute path: source without sha256" \
+  "$S:3:27: error: path '/bin/sh' is absolute: a host file must be pinned with sha256 (only a path beside the spec may omit it)"
