@@ -215,7 +215,7 @@ void ProgressDisplay::redraw_locked(std::string_view permanent) {
       rows_ = ws.ws_row > 0 ? ws.ws_row : 24;
     }
   }
-  if (state_.total > 0 && state_.done >= state_.total) active_ = false;
+  if (state_.done >= state_.total) active_ = false;  // every package done (or none)
   std::string out;
   erase_locked(out);
   if (!permanent.empty()) out += fmt::format("{}\n", permanent);
