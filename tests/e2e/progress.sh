@@ -4,7 +4,8 @@
 # parallel each have a line in the frame with the step and its elapsed time; no frame line is
 # wider than the terminal; the frame is erased when the build ends, so the digest (and, when a
 # step fails, the error) is on a clean line of its own with no stale progress lines left on the
-# screen. Not a terminal: the plain "[pkg] step i/n: cmd" lines, without escape sequences.
+# screen; after the terminal narrows (SIGWINCH) the frame fits the new width. Not a terminal:
+# the plain "[pkg] step i/n: cmd" lines, without escape sequences.
 source "$(dirname "$0")/lib/e2e.sh"
 
 command -v script >/dev/null || skip "util-linux script is not installed"
@@ -87,6 +88,14 @@ done
 check ok40 40 'any(l.endswith("…  ") or "…  " in l for l in lines)' "width 40: the long step is cut with an ellipsis"
 check ok200 200 'any("longer than forty columns of a narrow terminal >/dev/null  " in l for l in lines)' \
   "width 200: the long step shown whole"
+
+# The terminal narrows from 200 to 40 columns mid-build (stty sends SIGWINCH): the frames
+# drawn after it fit 40 columns.
+script -q -e -c "stty cols 200 rows 20; '$STRATA' build '$WORK/ok/strata.yaml' -o '$WORK/out-resize' --cache '$WORK/cache-resize' -j 2 & sleep 2.3; stty cols 40; wait" \
+  /dev/null </dev/null >"$WORK/resize.tty" || true
+python3 "$E2E_DIR/lib/term_screen.py" 200 20 <"$WORK/resize.tty" >"$WORK/resize.json"
+check resize 40 'any(len(l) > 40 for l in lines) and frames[-1] and all(len(l) <= 40 for l in frames[-1])' \
+  "after SIGWINCH: the frame fits the new width"
 
 # A failing step while another package still runs: the error starts on a clean line and no
 # progress line is left over.
