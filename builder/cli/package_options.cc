@@ -107,22 +107,30 @@ build::BuildObserver plain_observer() {
 build::BuildObserver progress_observer(size_t package_count) {
   ProgressDisplay* display = ProgressDisplay::for_stderr();
   if (display == nullptr) return plain_observer();
-  display->begin(package_count);
+  // The frame starts with the first package event, not here: sources are fetched first, with
+  // their own progress line (builder/sources/progress.h).
+  auto once = std::make_shared<std::once_flag>();
+  auto begin = [display, once, package_count] {
+    std::call_once(*once, [&] { display->begin(package_count); });
+  };
   build::BuildObserver o;
-  o.cached = [display](const std::string& p, const Digest&) {
+  o.cached = [display, begin](const std::string& p, const Digest&) {
+    begin();
     display->update([&](ProgressState& s) {
       ++s.done;
       return fmt::format("[{}] cached", p);
     });
   };
-  o.started = [display](const std::string& p, const Digest&) {
+  o.started = [display, begin](const std::string& p, const Digest&) {
+    begin();
     display->update([&](ProgressState& s) {
       auto now = ProgressClock::now();
       s.running.push_back({.name = p, .since = now, .started = now});
       return std::string();
     });
   };
-  o.step = [display](const build::StepEvent& e) {
+  o.step = [display, begin](const build::StepEvent& e) {
+    begin();
     display->update([&](ProgressState& s) {
       auto now = ProgressClock::now();
       auto it = std::find_if(s.running.begin(), s.running.end(),
@@ -138,7 +146,8 @@ build::BuildObserver progress_observer(size_t package_count) {
       return std::string();
     });
   };
-  o.built = [display](const std::string& p, const build::PackageOutput& out) {
+  o.built = [display, begin](const std::string& p, const build::PackageOutput& out) {
+    begin();
     display->update([&](ProgressState& s) {
       ++s.done;
       auto it = std::find_if(s.running.begin(), s.running.end(),
