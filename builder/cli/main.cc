@@ -7,6 +7,7 @@
 #include "builder/base/fs.h"
 #include "builder/base/interrupt.h"
 #include "builder/cli/commands.h"
+#include "builder/cli/progress.h"
 #include "specs/diagnostics.h"
 
 int main(int argc, char** argv) {
@@ -33,6 +34,9 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   strata::Result<int> result = run();
+  // A progress frame still on the terminal (a failed build's running packages) is erased
+  // first, so the error starts on a clean line.
+  clear_progress();
   if (!result.ok() && strata::is_interrupted()) {
     // SIGINT/SIGTERM during a build (cmd_build.cc installs the handlers): the error path has
     // removed the temporaries by now. End as the signal would have, so callers see it.

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -11,6 +12,7 @@
 #include <mutex>
 
 #include "builder/base/fs.h"
+#include "builder/cli/progress.h"
 #include "builder/sources/progress.h"
 
 namespace strata::builder::cli {
@@ -65,24 +67,12 @@ Result<PackageStageOptions> package_stage_options(const PackageFlags& flags, std
 
 namespace {
 
-// Shared by the observer's callbacks, which parallel builds call from several threads.
-struct ProgressState {
+// Not a terminal (CI logs, pipes): one plain line per step and per package, nothing redrawn.
+// Parallel builds call the observer's callbacks from several threads.
+struct PlainProgress {
   std::mutex mu;
-  bool terminal = false;
-  size_t total = 0;
-  size_t done = 0;
   std::map<std::string, std::chrono::steady_clock::time_point> started;
 
-  // A permanent line; on a terminal it replaces the status line, which the next step redraws.
-  void line(const std::string& text) {
-    fmt::print(stderr, "{}{}\n", terminal ? "\r\033[K" : "", text);
-  }
-  void status(const build::StepEvent& e) {
-    std::string text = fmt::format("[{}/{} done] {}: step {}/{}: {}", done, total, e.package,
-                                   e.step, e.step_count, e.command);
-    if (text.size() > 100) text = text.substr(0, 97) + "...";
-    fmt::print(stderr, "\r\033[K{}", text);
-  }
   double seconds(const std::string& package) {
     auto it = started.find(package);
     if (it == started.end()) return 0;
@@ -90,17 +80,12 @@ struct ProgressState {
   }
 };
 
-}  // namespace
-
-build::BuildObserver progress_observer(size_t package_count) {
-  auto state = std::make_shared<ProgressState>();
-  state->terminal = ::isatty(STDERR_FILENO);
-  state->total = package_count;
+build::BuildObserver plain_observer() {
+  auto state = std::make_shared<PlainProgress>();
   build::BuildObserver o;
   o.cached = [state](const std::string& p, const Digest&) {
     std::lock_guard lock(state->mu);
-    ++state->done;
-    state->line(fmt::format("[{}] cached", p));
+    fmt::print(stderr, "[{}] cached\n", p);
   };
   o.started = [state](const std::string& p, const Digest&) {
     std::lock_guard lock(state->mu);
@@ -108,16 +93,72 @@ build::BuildObserver progress_observer(size_t package_count) {
   };
   o.step = [state](const build::StepEvent& e) {
     std::lock_guard lock(state->mu);
-    if (state->terminal) {
-      state->status(e);
-    } else {
-      state->line(fmt::format("[{}] step {}/{}: {}", e.package, e.step, e.step_count, e.command));
-    }
+    fmt::print(stderr, "[{}] step {}/{}: {}\n", e.package, e.step, e.step_count, e.command);
   };
   o.built = [state](const std::string& p, const build::PackageOutput& out) {
     std::lock_guard lock(state->mu);
-    ++state->done;
-    state->line(fmt::format("[{}] built {} in {:.1f} s", p, out.digest.str(), state->seconds(p)));
+    fmt::print(stderr, "[{}] built {} in {:.1f} s\n", p, out.digest.str(), state->seconds(p));
+  };
+  return o;
+}
+
+}  // namespace
+
+build::BuildObserver progress_observer(size_t package_count) {
+  ProgressDisplay* display = ProgressDisplay::for_stderr();
+  if (display == nullptr) return plain_observer();
+  // The frame starts with the first package event, not here: sources are fetched first, with
+  // their own progress line (builder/sources/progress.h).
+  auto once = std::make_shared<std::once_flag>();
+  auto begin = [display, once, package_count] {
+    std::call_once(*once, [&] { display->begin(package_count); });
+  };
+  build::BuildObserver o;
+  o.cached = [display, begin](const std::string& p, const Digest&) {
+    begin();
+    display->update([&](ProgressState& s) {
+      ++s.done;
+      return fmt::format("[{}] cached", p);
+    });
+  };
+  o.started = [display, begin](const std::string& p, const Digest&) {
+    begin();
+    display->update([&](ProgressState& s) {
+      auto now = ProgressClock::now();
+      s.running.push_back({.name = p, .since = now, .started = now});
+      return std::string();
+    });
+  };
+  o.step = [display, begin](const build::StepEvent& e) {
+    begin();
+    display->update([&](ProgressState& s) {
+      auto now = ProgressClock::now();
+      auto it = std::find_if(s.running.begin(), s.running.end(),
+                             [&](const RunningPackage& r) { return r.name == e.package; });
+      if (it == s.running.end()) {
+        s.running.push_back({.name = e.package, .started = now});
+        it = std::prev(s.running.end());
+      }
+      it->step = e.step;
+      it->step_count = e.step_count;
+      it->command = e.command;
+      it->since = now;
+      return std::string();
+    });
+  };
+  o.built = [display, begin](const std::string& p, const build::PackageOutput& out) {
+    begin();
+    display->update([&](ProgressState& s) {
+      ++s.done;
+      auto it = std::find_if(s.running.begin(), s.running.end(),
+                             [&](const RunningPackage& r) { return r.name == p; });
+      double seconds = 0;
+      if (it != s.running.end()) {
+        seconds = std::chrono::duration<double>(ProgressClock::now() - it->started).count();
+        s.running.erase(it);
+      }
+      return fmt::format("[{}] built {} in {:.1f} s", p, out.digest.str(), seconds);
+    });
   };
   return o;
 }

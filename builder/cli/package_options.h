@@ -29,10 +29,14 @@ void add_context_option(CLI::App* cmd, std::string& context);
 // /etc/os-release.
 Result<PackageStageOptions> package_stage_options(const PackageFlags& flags, std::string log_root);
 
-// Progress on stderr. Not a terminal (CI logs): one line per step ("[hello] step 2/3: make")
-// and per finished package. A terminal: one status line redrawn in place ("[1/3 done]
-// hello: step 2/3: make -j2") and a permanent line per finished package with its elapsed
-// time. `package_count` is how many packages the build has.
+// Progress on stderr. Not a terminal (CI logs, pipes): one line per step ("[hello] step 2/3:
+// make") and per finished package, nothing redrawn. A terminal: ProgressDisplay (progress.h)
+// redraws a frame in place, a summary line ("[1/3 done] 2 running  14.2s") and one line per
+// running package with its step and that step's elapsed time ("[hello] step 2/3 make -j2
+// 12.3s"), fitted to the terminal's width; a permanent line per cached or finished package
+// (with its elapsed time) is printed above the frame. The frame is erased when every package
+// is done, and main() erases it (clear_progress) before printing an error. `package_count` is
+// how many packages the build has.
 build::BuildObserver progress_observer(size_t package_count);
 
 }  // namespace strata::builder::cli
