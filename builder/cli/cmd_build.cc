@@ -17,6 +17,7 @@
 #include "builder/cli/keys.h"
 #include "builder/cli/package_options.h"
 #include "builder/cli/platform.h"
+#include "builder/cli/progress.h"
 #include "builder/cli/spec_input.h"
 #include "builder/pipeline.h"
 #include "builder/sources/curl_fetcher.h"
@@ -212,10 +213,11 @@ Result<int> run_build(const BuildArgs& args) {
                        .runner = &runner,
                        .observer = progress_observer(plan.spec.packages.size()),
                        .on_output_wait = [](const std::string& lock_path) {
-                         fmt::print(stderr,
-                                    "strata: waiting for another build of the same output to "
-                                    "finish (lock {})\n",
-                                    lock_path);
+                         // Above the progress frame, if one is drawn.
+                         print_progress_line(
+                             fmt::format("strata: waiting for another build of the same output "
+                                         "to finish (lock {})",
+                                         lock_path));
                        }};
   STRATA_TRY_ASSIGN(BuildResult result, build_image(plan, options));
   if (!args.json) print_build(plan, result, compression);
