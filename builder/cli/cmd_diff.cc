@@ -1,5 +1,5 @@
 // `strata diff IMAGE_A IMAGE_B`: compares two OCI layouts or archives, index to files (see
-// docs/diff.md). Exit 0 when they are the same, 1 when they differ.
+// docs/diff.md). Exit 0 when they are the same, 1 when they differ, 2 on trouble.
 #include <fmt/format.h>
 
 #include "builder/cli/commands.h"
@@ -56,7 +56,9 @@ void register_diff(CLI::App& app, Command& run) {
   cmd->add_flag("--semantic", args->semantic,
                 "Compare what runs, across builders: ignore timestamps, history, owner names, "
                 "entry order and packaging; compare the merged filesystems");
-  cmd->footer("Exit status: 0 the images are the same, 1 they differ (or an error).");
+  cmd->footer(
+      "Exit status: 0 the images are the same, 1 they differ, 2 an image could not be "
+      "opened or read (or a usage error).");
   cmd->callback([&run, args] { run = [args] { return run_diff(*args); }; });
 }
 

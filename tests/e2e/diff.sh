@@ -46,6 +46,9 @@ expect_eq "two builds: says identical" "images are identical" "$(cat "$WORK/same
 # Trouble is not "different": an image that cannot be read exits 2, like diff(1).
 rc=0; "$STRATA" diff "$one" "$WORK/no-such-image" >/dev/null 2>"$WORK/missing.err" || rc=$?
 expect_eq "missing image: exit 2, not 1" 2 "$rc"
+# The help states the same contract as the code (it once said "1 … (or an error)").
+"$STRATA" diff --help >"$WORK/diff-help.out"
+expect_line "diff --help: exit 2 on trouble" "$WORK/diff-help.out" '2 an image could not be opened'
 grep -q "no-such-image" "$WORK/missing.err" && pass "missing image: names the path" || fail "missing image: names the path"
 
 # One file changed.
