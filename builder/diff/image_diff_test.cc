@@ -322,6 +322,14 @@ TEST_F(DiffTest, DockerArchiveComparesWithItsOciLayout) {
       << text;
   ImageDiff semantic = diff("a", "docker", /*semantic=*/true);
   EXPECT_TRUE(semantic.is_same()) << format_diff(semantic);
+  // A tag that is not there names the tags that are, for either kind of archive.
+  auto missing = open_any_image(docker, "2.0");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message(),
+            docker + ": no image tagged '2.0'; tags: example.com/test:1.0");
+  auto missing_oci = open_any_image(path("a"), "2.0");
+  ASSERT_FALSE(missing_oci.ok());
+  EXPECT_EQ(missing_oci.error().message(), path("a") + ": no image tagged '2.0'; tags: 1.0");
 }
 
 TEST_F(DiffTest, TextCapsFilesPerLayerButJsonListsAll) {
