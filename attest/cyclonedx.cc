@@ -38,7 +38,8 @@ Json image_component(const specs::Spec& spec, const SbomInputs& in) {
 
 // A layer is a file (its blob) holding files; nesting keeps each file under its layer. The
 // canonical text: its files are written one by one, never held as a tree.
-Result<CanonicalText> layer_component(const specs::Spec& spec, const SbomLayer& layer, size_t n) {
+Result<CanonicalText> layer_component(const specs::Spec& spec, const SbomLayer& layer, size_t n,
+                                      bool from_base) {
   CanonicalArrayWriter files;
   for (const SbomFile& f : layer.files) {
     files.push_back({{"type", "file"},
@@ -46,12 +47,13 @@ Result<CanonicalText> layer_component(const specs::Spec& spec, const SbomLayer& 
                      {"name", "/" + f.path},
                      {"hashes", sha256_hashes(f.sha256)}});
   }
-  Json head = {{"type", "file"},
-               {"bom-ref", fmt::format("layer-{}", n)},
-               {"name", fmt::format("{} layer {}", spec.name, n)},
-               {"description",
-                fmt::format("OCI layer ({}), diff_id {}", layer.media_type, layer.diff_id.str())},
-               {"hashes", sha256_hashes(layer.digest)}};
+  Json head = {
+      {"type", "file"},
+      {"bom-ref", fmt::format("layer-{}", n)},
+      {"name", fmt::format("{} layer {}", spec.name, n)},
+      {"description", fmt::format("OCI layer ({}), diff_id {}{}", layer.media_type,
+                                  layer.diff_id.str(), from_base ? ", from the base image" : "")},
+      {"hashes", sha256_hashes(layer.digest)}};
   std::map<std::string, CanonicalText> nested;
   STRATA_TRY_ASSIGN(nested["components"], std::move(files).finish());
   return canonical_object(head, std::move(nested));
@@ -91,7 +93,8 @@ Json oci_component(const std::string& ref, const specs::ImageRef& image, const s
           {"hashes", sha256_hashes(image.digest)}};
 }
 
-void add_build_inputs(Bom& bom, const specs::Spec& spec) {
+// `base_layers`: how many image layers precede spec.image.layers[0] (the base image's).
+void add_build_inputs(Bom& bom, const specs::Spec& spec, size_t base_layers) {
   for (const specs::Source& s : spec.sources) bom.components.push_back(source_component(s));
   for (const specs::Package& p : spec.packages) {
     bom.components.push_back(package_component(p));
@@ -112,7 +115,7 @@ void add_build_inputs(Bom& bom, const specs::Spec& spec) {
   }
   for (size_t i = 0; i < spec.image.layers.size(); ++i) {
     for (const specs::Ref& r : spec.image.layers[i].packages) {
-      bom.depend(fmt::format("layer-{}", i + 1), "package:" + r.name);
+      bom.depend(fmt::format("layer-{}", base_layers + i + 1), "package:" + r.name);
     }
   }
 }
@@ -125,12 +128,13 @@ Result<std::string> make_cyclonedx(const specs::Plan& plan, const SbomInputs& in
   bom.depends["image"];
   for (size_t i = 0; i < in.layers.size(); ++i) {
     std::string ref = fmt::format("layer-{}", i + 1);
-    STRATA_TRY_ASSIGN(CanonicalText layer, layer_component(spec, in.layers[i], i + 1));
+    STRATA_TRY_ASSIGN(CanonicalText layer,
+                      layer_component(spec, in.layers[i], i + 1, i < in.base_layers));
     bom.components.push_back_text(std::move(layer));
     bom.depend("image", ref);
     bom.depends[ref];
   }
-  add_build_inputs(bom, spec);
+  add_build_inputs(bom, spec, in.base_layers);
   Json tool = {{"type", "application"}, {"name", "strata"}, {"version", in.strata_version}};
   Json head = {{"bomFormat", "CycloneDX"},
                {"specVersion", "1.6"},

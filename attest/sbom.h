@@ -28,8 +28,12 @@ struct SbomLayer {
 
 struct SbomInputs {
   Digest manifest_digest;
-  std::vector<SbomLayer> layers;  // in image order
+  std::vector<SbomLayer> layers;  // in image order: the base image's first
   std::string strata_version;
+  // How many of `layers` come from the base image (image.base): spec layer i is image layer
+  // base_layers + i, which is the layer that CONTAINS (SPDX) or depends on (CycloneDX) the
+  // packages it installs.
+  size_t base_layers = 0;
 };
 
 // SPDX 2.3: the image as the root package, one package per layer containing its files (a

@@ -159,6 +159,50 @@ TEST(CycloneDx, IsValidAgainstTheCycloneDx16Schema) {
   testing::expect_schema_valid(cyclonedx(), "bom-1.6.schema.json");
 }
 
+// With image.base the image's layers start with the base's: spec layer 1 (which installs
+// hello) is image layer 2, and the SBOM numbers and relates layers as the image does.
+SbomInputs inputs_on_a_base() {
+  SbomInputs in = inputs();
+  SbomLayer base{.digest = digest_of("b1"),
+                 .diff_id = digest_of("bd1"),
+                 .media_type = "application/vnd.oci.image.layer.v1.tar+gzip",
+                 .files = {{"bin/busybox", digest_of("busybox"), 7}}};
+  in.layers.insert(in.layers.begin(), base);
+  in.base_layers = 1;
+  return in;
+}
+
+TEST(Sbom, LayersOnABaseImageAreNumberedAsTheImageDoes) {
+  Json d = *parse_json(*make_spdx(testing::full_plan(), inputs_on_a_base()), "spdx");
+  std::set<std::string> rel;
+  for (const Json& r : d["relationships"]) {
+    rel.insert(r["spdxElementId"].get<std::string>() + " " +
+               r["relationshipType"].get<std::string>() + " " +
+               r["relatedSpdxElement"].get<std::string>());
+  }
+  EXPECT_TRUE(rel.contains("SPDXRef-Layer-2 CONTAINS SPDXRef-Package-hello"));
+  EXPECT_FALSE(rel.contains("SPDXRef-Layer-1 CONTAINS SPDXRef-Package-hello"));
+  EXPECT_TRUE(rel.contains("SPDXRef-Layer-1 CONTAINS SPDXRef-File-L1-bin-busybox"));
+  EXPECT_TRUE(rel.contains("SPDXRef-Layer-2 CONTAINS SPDXRef-File-L2-usr-bin-hello"));
+  for (const Json& p : d["packages"]) {
+    if (p["SPDXID"] == "SPDXRef-Layer-1") {
+      EXPECT_NE(p["comment"].get<std::string>().find("from the base image"), std::string::npos);
+    }
+    if (p["SPDXID"] == "SPDXRef-Layer-2") {
+      EXPECT_EQ(p["comment"].get<std::string>().find("from the base image"), std::string::npos);
+    }
+  }
+  testing::expect_schema_valid(d, "spdx-schema.json");
+
+  Json b = *parse_json(*make_cyclonedx(testing::full_plan(), inputs_on_a_base()), "cdx");
+  std::map<std::string, Json> deps;
+  for (const Json& dep : b["dependencies"]) deps[dep["ref"].get<std::string>()] = dep["dependsOn"];
+  EXPECT_EQ(deps["layer-1"], Json::array());
+  EXPECT_EQ(deps["layer-2"], Json({"package:hello"}));
+  EXPECT_EQ(b["components"][0]["components"][0]["name"], "/bin/busybox");
+  testing::expect_schema_valid(b, "bom-1.6.schema.json");
+}
+
 TEST(Sbom, FileWithInvalidUtf8PathFailsToSerialize) {
   SbomInputs in = inputs();
   in.layers[1].files.push_back({"etc/bad\xff", digest_of("bad"), 1});

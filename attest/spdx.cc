@@ -2,6 +2,7 @@
 // forbids unknown keys, so every object here uses only fields spdx-schema.json lists.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "attest/ids.h"
@@ -65,14 +66,15 @@ std::string add_image(Document& doc, const specs::Spec& spec, const SbomInputs& 
 
 // A layer's files are analyzed (listed with digests); the verification code SPDX defines
 // needs SHA-1s strata does not compute, and is optional in 2.3 (docs/sbom.md).
-std::string add_layer(Document& doc, const specs::Spec& spec, const SbomLayer& layer, size_t n) {
+std::string add_layer(Document& doc, const specs::Spec& spec, const SbomLayer& layer, size_t n,
+                      bool from_base) {
   std::string id = doc.ids.make("Layer", std::to_string(n));
   Json p = metadata_package(id, fmt::format("{} layer {}", spec.name, n));
   p["filesAnalyzed"] = true;
   p["primaryPackagePurpose"] = "ARCHIVE";
   p["checksums"] = sha256_checksum(layer.digest);
-  p["comment"] =
-      fmt::format("OCI layer {} ({}), diff_id {}", n, layer.media_type, layer.diff_id.str());
+  p["comment"] = fmt::format("OCI layer {} ({}), diff_id {}{}", n, layer.media_type,
+                             layer.diff_id.str(), from_base ? ", from the base image" : "");
   doc.packages.push_back(p);
   for (const SbomFile& f : layer.files) {
     std::string file_id = doc.ids.make(fmt::format("File-L{}", n), f.path);
@@ -135,7 +137,8 @@ std::string add_oci_dependency(Document& doc, const char* prefix, const specs::I
 namespace {
 
 // Packages, their sources and the images they are built in, with the relationships that
-// say which layer holds a package and what each package came from.
+// say which layer holds a package and what each package came from. `layer_ids`: the spec's
+// layers, spec.image.layers[i] first.
 void add_build_inputs(Document& doc, const specs::Spec& spec, const std::string& image_id,
                       const std::vector<std::string>& layer_ids) {
   std::map<std::string, const specs::Source*> sources;
@@ -193,10 +196,14 @@ Result<std::string> make_spdx(const specs::Plan& plan, const SbomInputs& in) {
   std::string image_id = add_image(doc, spec, in);
   std::vector<std::string> layer_ids;
   for (size_t i = 0; i < in.layers.size(); ++i) {
-    layer_ids.push_back(add_layer(doc, spec, in.layers[i], i + 1));
+    layer_ids.push_back(add_layer(doc, spec, in.layers[i], i + 1, i < in.base_layers));
     doc.relate(image_id, "CONTAINS", layer_ids.back());
   }
-  add_build_inputs(doc, spec, image_id, layer_ids);
+  // The spec's layers follow the base image's.
+  size_t base = std::min(in.base_layers, layer_ids.size());
+  add_build_inputs(
+      doc, spec, image_id,
+      std::vector<std::string>(layer_ids.begin() + static_cast<ptrdiff_t>(base), layer_ids.end()));
   Json head = {{"spdxVersion", "SPDX-2.3"},
                {"dataLicense", "CC0-1.0"},
                {"SPDXID", "SPDXRef-DOCUMENT"},

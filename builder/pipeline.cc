@@ -65,6 +65,7 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
       .staged_layout = staged.dir()};
   // The image's layers are the base image's (if any) followed by strata's own.
   size_t base_count = result.image.layers.size() - layers.size();
+  in.base_layers = base_count;
   std::vector<std::string> package_dirs;
   for (const auto& [name, output] : result.packages.outputs) package_dirs.push_back(output.dir);
   for (size_t i = 0; i < layers.size(); ++i) {

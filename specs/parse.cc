@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/eventhandler.h>
@@ -140,6 +141,81 @@ class ShapeCheck {
   size_t values_ = 0;
 };
 
+// The source split into lines (without their '\n').
+std::vector<std::string_view> source_lines(std::string_view yaml) {
+  std::vector<std::string_view> lines;
+  while (!yaml.empty()) {
+    size_t end = yaml.find('\n');
+    lines.push_back(yaml.substr(0, end));
+    if (end == std::string_view::npos) break;
+    yaml.remove_prefix(end + 1);
+  }
+  return lines;
+}
+
+// A line that holds a key or an item (not blank, not only a comment).
+bool is_content(std::string_view line) {
+  size_t first = line.find_first_not_of(" \t\r");
+  return first != std::string_view::npos && line[first] != '#';
+}
+
+// What yaml-cpp's messages about indentation mean: it reports a mis-indented line as the
+// end of the mapping or sequence it could not continue, or as a stray ':' or '-'.
+bool is_indentation_message(std::string_view msg) {
+  return msg == "end of map not found" || msg == "end of sequence not found" ||
+         msg == "illegal map value" || msg == "illegal block entry" ||
+         msg == "illegal tab when looking for indentation";
+}
+
+// A clearer report than yaml-cpp's for the two usual causes of its indentation messages: a
+// tab indenting some line up to `line` (0-based), or a line indented to no level
+// of the mappings and lists above it. False when neither applies.
+bool explain_indentation(Reader& r, std::string_view yaml, int line) {
+  std::vector<std::string_view> lines = source_lines(yaml);
+  if (line < 0 || lines.empty()) return false;
+  int last = std::min<int>(line, static_cast<int>(lines.size()) - 1);
+  for (int i = 0; i <= last; ++i) {
+    std::string_view text = lines[i];
+    size_t indent_end = text.find_first_not_of(" \t");
+    if (indent_end == std::string_view::npos || !is_content(text)) continue;
+    // A tab after spaces may be content of a block scalar (a script's indentation); one at
+    // the start of a line, or on the line yaml-cpp stopped at, is indentation.
+    size_t tab = text.substr(0, indent_end).find('\t');
+    if (tab != std::string_view::npos && (tab == 0 || i == last)) {
+      r.error({r.file(), i + 1, static_cast<int>(tab) + 1},
+              "tabs are not allowed for indentation in YAML; use spaces");
+      return true;
+    }
+  }
+  if (!is_content(lines[last])) return false;
+  size_t indent = lines[last].find_first_not_of(' ');
+  // The levels this line could continue: walking up, each line less indented than every
+  // line below it opens an enclosing mapping or list.
+  std::vector<std::string> expected;
+  size_t below = indent;
+  bool first = true;
+  for (int i = last - 1; i >= 0; --i) {
+    if (!is_content(lines[i])) continue;
+    size_t level = lines[i].find_first_not_of(' ');
+    if (!first && level >= below) continue;
+    if (level == indent) return false;  // the line lines up with a level: not the cause
+    std::string_view text = lines[i].substr(level);
+    std::string what = text.starts_with("-")
+                           ? fmt::format("the list item on line {}", i + 1)
+                           : fmt::format("'{}' on line {}", text.substr(0, text.find(':')), i + 1);
+    expected.push_back(fmt::format("{} (like {})", level, what));
+    below = level;
+    first = false;
+    if (level == 0) break;
+  }
+  if (expected.empty()) return false;
+  r.error({r.file(), last + 1, static_cast<int>(indent) + 1},
+          fmt::format("bad indentation: this line is indented {} spaces, which lines up with "
+                      "no key above: expected {} (YAML nests by indentation)",
+                      indent, fmt::join(expected, " or ")));
+  return true;
+}
+
 // The single YAML document of the spec, or nullopt after reporting why there is none.
 std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
   std::string text(yaml);
@@ -150,7 +226,16 @@ std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
     second = second_document(text);
   } catch (const YAML::Exception& e) {
     // yaml-cpp's what() is "yaml-cpp: error at line L, column C: msg"; the Loc says the rest.
-    r.error(clamp_to_source(r.loc(e.mark), yaml), e.msg.empty() ? "malformed YAML" : e.msg);
+    if (is_indentation_message(e.msg) && explain_indentation(r, yaml, e.mark.line)) {
+      return std::nullopt;
+    }
+    std::string msg = e.msg.empty() ? "malformed YAML" : e.msg;
+    if (e.msg == "end of map not found" || e.msg == "end of sequence not found") {
+      msg +=
+          " (check the indentation of this line and the ones above: YAML nests by "
+          "indentation, with spaces)";
+    }
+    r.error(clamp_to_source(r.loc(e.mark), yaml), msg);
     return std::nullopt;
   } catch (const std::exception& e) {
     r.error({r.file(), 1, 1}, fmt::format("malformed YAML: {}", e.what()));
@@ -214,7 +299,8 @@ void read_top_level(internal::Context& c, const YAML::Node& doc, Spec& spec) {
   }
   MapReader m(
       r, root,
-      {"apiVersion", "name", "version", "epoch", "sources", "environment", "packages", "image"});
+      {"apiVersion", "name", "version", "epoch", "sources", "environment", "packages", "image"},
+      {{"image", internal::image_keys()}});
   read_identity(r, m, spec);
   if (std::optional<Field> f = m.get("sources")) spec.sources = parse_sources(c, *f);
   if (std::optional<Field> f = m.get("environment")) {

@@ -66,6 +66,61 @@ image: b: c
         ^)");
 }
 
+// yaml-cpp says only "end of map not found" or "illegal map value" for these; the report
+// names the cause and what was expected.
+TEST(SpecErrors, TabIndentationIsNamed) {
+  EXPECT_EQ(report("apiVersion: strata/v1\nname: t\nimage:\n\tos: linux\n"),
+            "spec.yaml:4:1: error: tabs are not allowed for indentation in YAML; use spaces\n"
+            "\tos: linux\n"
+            "^");
+  EXPECT_EQ(report("apiVersion: strata/v1\nname: t\nimage:\n  os: linux\n\tarchitecture: amd64\n"),
+            "spec.yaml:5:1: error: tabs are not allowed for indentation in YAML; use spaces\n"
+            "\tarchitecture: amd64\n"
+            "^");
+}
+
+TEST(SpecErrors, MisindentedKeySaysWhatWasExpected) {
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
+name: t
+image:
+    os: linux
+  architecture: amd64
+)"),
+      R"(spec.yaml:5:3: error: bad indentation: this line is indented 2 spaces, which lines up with no key above: expected 4 (like 'os' on line 4) or 0 (like 'image' on line 3) (YAML nests by indentation)
+  architecture: amd64
+  ^)");
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
+name: t
+image:
+  os: linux
+   architecture: amd64
+)"),
+      R"(spec.yaml:5:4: error: bad indentation: this line is indented 3 spaces, which lines up with no key above: expected 2 (like 'os' on line 4) or 0 (like 'image' on line 3) (YAML nests by indentation)
+   architecture: amd64
+   ^)");
+}
+
+TEST(SpecErrors, ImageKeyAtTheTopLevelSuggestsIndentingIt) {
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
+name: t
+image:
+  os: linux
+config:
+  user: "1000"
+base: scratch
+)"),
+      R"(spec.yaml:5:1: error: unknown key 'config'; did you mean image.config? (indent it under image:)
+config:
+^
+spec.yaml:7:1: error: unknown key 'base'; did you mean image.base? (indent it under image:)
+base: scratch
+^
+2 errors in spec.yaml)");
+}
+
 TEST(SpecErrors, MissingKeyInFlowMappingPointsAtTheBrace) {
   EXPECT_EQ(report(R"(apiVersion: strata/v1
 name: t

@@ -47,14 +47,26 @@ const std::map<std::string, std::string>& library_versions() {
   return versions;
 }
 
-attest::SbomInputs sbom_inputs(const oci::WrittenImage& image, const std::string& version) {
-  attest::SbomInputs in{.manifest_digest = image.manifest.digest, .strata_version = version};
+// A whiteout (".wh.NAME", ".wh..wh..opq") marks a deletion; it is no file of the image.
+bool is_whiteout(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return std::string_view(path)
+      .substr(slash == std::string::npos ? 0 : slash + 1)
+      .starts_with(".wh.");
+}
+
+attest::SbomInputs sbom_inputs(const oci::WrittenImage& image, size_t base_layers,
+                               const std::string& version) {
+  attest::SbomInputs in{.manifest_digest = image.manifest.digest,
+                        .strata_version = version,
+                        .base_layers = base_layers};
   for (const LayerBlob& blob : image.layers) {
     attest::SbomLayer layer{
         .digest = blob.digest, .diff_id = blob.diff_id, .media_type = blob.media_type};
     for (const LayerFile& f : blob.files) {
       // Only entries with content: directories and symlinks have no digest to list.
       if (f.type != EntryType::kRegular && f.type != EntryType::kHardlink) continue;
+      if (is_whiteout(f.path)) continue;
       layer.files.push_back({.path = f.path, .sha256 = f.sha256, .size = f.size});
     }
     in.layers.push_back(std::move(layer));
@@ -75,7 +87,7 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
   bool spdx = o.sbom_format == SbomFormat::kSpdx;
   std::string sbom;
   {
-    attest::SbomInputs s = sbom_inputs(in.image, o.strata_version);
+    attest::SbomInputs s = sbom_inputs(in.image, in.base_layers, o.strata_version);
     STRATA_TRY_ASSIGN(sbom,
                       spdx ? attest::make_spdx(in.plan, s) : attest::make_cyclonedx(in.plan, s));
   }

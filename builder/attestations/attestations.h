@@ -46,6 +46,7 @@ struct AttestationInputs {
   const specs::Plan& plan;
   const AttestOptions& options;
   const oci::WrittenImage& image;
+  size_t base_layers = 0;  // image.layers starts with this many from the base image
   std::vector<attest::InputFile> input_files;  // host files the layers copied
   attest::BuildParameters parameters;
   std::optional<attest::RunTimes> times;  // from options.clock, read by the pipeline

@@ -9,6 +9,7 @@
 #include "builder/oci/image_reader.h"
 #include "builder/pipeline.h"
 #include "tests/support/spec_fixture.h"
+#include "tests/support/test_image.h"
 
 namespace strata::builder {
 namespace {
@@ -61,6 +62,36 @@ TEST_F(AttestationsTest, WritesProvenanceAndSbomBesideTheLayout) {
   EXPECT_EQ(files, (std::vector<std::string>{"./etc/motd", "./etc/group", "./etc/passwd"}));
   // The layout itself is unchanged: one image, no artifacts.
   EXPECT_EQ(read_json(result->layout_dir + "/index.json")["manifests"].size(), 1u);
+}
+
+// On a base image the SBOM lists the base's files under the base's layers, numbered as the
+// image numbers them (base layers first), and the build reports their entry counts.
+TEST_F(AttestationsTest, SbomOnABaseImageListsTheBasesFilesUnderItsLayers) {
+  oci::WrittenImage base = testing::write_image(
+      plan_.spec.dir + "/base",
+      {{testing::dir_entry("bin"), testing::file_entry("bin/busybox", "busybox"),
+        testing::file_entry("etc/.wh.old", "")}},
+      "base", "1.0");
+  plan_.spec.image.base = specs::ImageRef{.path = "base", .digest = base.manifest.digest};
+  auto result = build();
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  ASSERT_GE(result->image.layers.size(), 2u);
+  EXPECT_EQ(result->image.layers[0].entry_count, 3);
+
+  Json sbom = read_json(result->attestations.sbom);
+  std::map<std::string, std::string> layer_of;  // file name -> the layer that CONTAINS it
+  std::map<std::string, std::string> names;     // SPDXID -> fileName
+  for (const Json& f : sbom["files"]) {
+    names[f["SPDXID"].get<std::string>()] = f["fileName"].get<std::string>();
+  }
+  for (const Json& r : sbom["relationships"]) {
+    if (r["relationshipType"] != "CONTAINS") continue;
+    auto name = names.find(r["relatedSpdxElement"].get<std::string>());
+    if (name != names.end()) layer_of[name->second] = r["spdxElementId"].get<std::string>();
+  }
+  EXPECT_EQ(layer_of["./bin/busybox"], "SPDXRef-Layer-1");
+  EXPECT_EQ(layer_of["./etc/motd"], "SPDXRef-Layer-2");
+  EXPECT_FALSE(layer_of.contains("./etc/.wh.old")) << "a whiteout is no file";
 }
 
 TEST_F(AttestationsTest, SignsAttachesAndStaysReadable) {

@@ -20,7 +20,7 @@ inline constexpr char kBaseNameAnnotation[] = "org.opencontainers.image.base.nam
 
 struct BaseLayer {
   // digest, diff_id, size and media_type as the new manifest and config list them (Docker
-  // layer media types become their OCI equivalents); `files` stays empty.
+  // layer media types become their OCI equivalents); `files` is filled by copy_base_layers.
   LayerBlob blob;
   std::string source_path;  // the blob in the base layout (or in `extracted`)
 };
@@ -47,7 +47,9 @@ Result<void> check_base_platform(const BaseImage& base, const std::string& os,
 
 // Copies every base layer blob into `blobs_dir` (a layout's blobs/sha256) byte for byte,
 // hashing on the way: a blob that does not match its digest is kDigestMismatch and is not
-// kept. Returns the layers in order, ready to go before the new layers in the manifest.
+// kept. Returns the layers in order, ready to go before the new layers in the manifest,
+// each with its entries read back from the copied blob (`files`, `entry_count`; paths
+// without "./"), as the SBOM and the build summary need.
 Result<std::vector<LayerBlob>> copy_base_layers(const BaseImage& base,
                                                 const std::string& blobs_dir);
 

@@ -117,6 +117,14 @@ TEST_F(BaseImageTest, CopiesLayersByteForByte) {
     EXPECT_EQ(*read_file(blobs + "/" + l.digest.hex),
               *read_file(tmp_.path() + "/base/blobs/sha256/" + l.digest.hex));
   }
+  // Each layer's entries are read back, for the SBOM and the build summary.
+  EXPECT_EQ((*copied)[0].entry_count, 1);
+  ASSERT_EQ((*copied)[0].files.size(), 1u);
+  EXPECT_EQ((*copied)[0].files[0].path, "a");
+  EXPECT_EQ((*copied)[0].files[0].sha256, sha256_of("1"));
+  EXPECT_EQ((*copied)[0].files[0].size, 1);
+  ASSERT_EQ((*copied)[1].files.size(), 1u);
+  EXPECT_EQ((*copied)[1].files[0].path, "b");
 }
 
 TEST_F(BaseImageTest, TamperedBlobIsNotCopied) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "builder/cli/commands.h"
@@ -72,6 +73,11 @@ Result<int> run_shell(const ShellArgs& args) {
   STRATA_TRY_ASSIGN(TempDir work, build::prepare_package_work(request, store));
   sandbox::Config config = build::package_sandbox_config(request, work.path(), {"/bin/sh", "-i"});
   config.stdin_fd = STDIN_FILENO;
+  // Steps get no TERM (they have no terminal); the shell has the caller's, so editors, less
+  // and clear work. Unset or empty means no terminal we know of: "dumb" (docs/package-builds.md).
+  const char* term = std::getenv("TERM");
+  std::erase_if(config.env, [](const std::string& e) { return e.starts_with("TERM="); });
+  config.env.push_back(std::string("TERM=") + (term != nullptr && *term != '\0' ? term : "dumb"));
   fmt::print(stderr,
              "strata shell: package {}: sources in /build/src, DESTDIR=/build/out; the steps:\n",
              target->name);

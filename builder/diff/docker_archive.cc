@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,7 +52,15 @@ Result<Json> select_entry(const Json& list, const std::string& path, const std::
       if (t.is_string() && t.get<std::string>().ends_with(":" + tag)) return entry;
     }
   }
-  return Error::io(fmt::format("{}: no image tagged '{}'", path, tag));
+  std::vector<std::string> tags;
+  for (const Json& entry : list) {
+    for (const Json& t : entry.value("RepoTags", Json::array())) {
+      if (t.is_string()) tags.push_back(t.get<std::string>());
+    }
+  }
+  return Error::io(fmt::format("{}: no image tagged '{}'; {}", path, tag,
+                               tags.empty() ? std::string("manifest.json has no tags")
+                                            : fmt::format("tags: {}", fmt::join(tags, ", "))));
 }
 
 // The file `name` from manifest.json as a descriptor, linked into the layout as its blob.

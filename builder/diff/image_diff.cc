@@ -1,7 +1,9 @@
 #include "builder/diff/image_diff.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <charconv>
 #include <future>
 #include <map>
@@ -191,7 +193,40 @@ void note_recompressed_layers(const std::vector<ScannedLayer>& a,
   }
 }
 
+bool ignored(const DiffOptions& options, std::string_view aspect) {
+  return std::find(options.ignore.begin(), options.ignore.end(), aspect) != options.ignore.end();
+}
+
+// Drops ignored aspects from changed paths, and paths left with no aspect.
+void drop_ignored_aspects(const DiffOptions& options, std::vector<FileDiff>& files) {
+  for (FileDiff& f : files) {
+    if (f.change != FileChange::kChanged) continue;
+    std::erase_if(f.aspects, [&](const std::string& aspect) { return ignored(options, aspect); });
+  }
+  std::erase_if(files, [](const FileDiff& f) {
+    return f.change == FileChange::kChanged && f.aspects.empty();
+  });
+}
+
 }  // namespace
+
+const std::vector<std::string>& ignorable_aspects() {
+  static const std::vector<std::string> kAspects = {"index", "manifest", "config", "mode",
+                                                    "uid",   "gid",      "uname",  "gname",
+                                                    "mtime", "xattrs",   "order"};
+  return kAspects;
+}
+
+Result<void> check_ignore(const std::vector<std::string>& ignore) {
+  const std::vector<std::string>& known = ignorable_aspects();
+  for (const std::string& aspect : ignore) {
+    if (std::find(known.begin(), known.end(), aspect) == known.end()) {
+      return Error(ErrorCode::kUsage, fmt::format("--ignore: unknown aspect '{}' (one of: {})",
+                                                  aspect, fmt::join(known, ", ")));
+    }
+  }
+  return {};
+}
 
 bool ImageDiff::is_same() const {
   return fields.empty() && layers.empty() && filesystem.empty() && integrity.empty();
@@ -209,11 +244,12 @@ Result<ImageDiff> diff_images(const oci::ImageView& a, const oci::ImageView& b,
               .manifest_b = b.manifest_descriptor.digest};
   // --semantic leaves out the index and the manifest: they hold packaging (media types,
   // digests, sizes, annotations), which differs between builders for the same image.
+  STRATA_TRY(check_ignore(options.ignore));
   if (!options.semantic) {
-    diff_json("index", a.index, b.index, "", d.fields);
-    diff_json("manifest", a.manifest, b.manifest, "", d.fields);
-    diff_json("config", a.config, b.config, "", d.fields);
-  } else {
+    if (!ignored(options, "index")) diff_json("index", a.index, b.index, "", d.fields);
+    if (!ignored(options, "manifest")) diff_json("manifest", a.manifest, b.manifest, "", d.fields);
+    if (!ignored(options, "config")) diff_json("config", a.config, b.config, "", d.fields);
+  } else if (!ignored(options, "config")) {
     diff_json("config", semantic_config(a.config), semantic_config(b.config), "", d.fields);
   }
   // The images are independent and reading them is most of the work: B is read on a second
@@ -225,12 +261,20 @@ Result<ImageDiff> diff_images(const oci::ImageView& a, const oci::ImageView& b,
   std::vector<ScannedLayer> layers_b = scanning_b.get();
   d.integrity.insert(d.integrity.end(), integrity_b.begin(), integrity_b.end());
   if (!options.semantic) {
-    note_recompressed_layers(layers_a, layers_b, d.fields);
+    if (!ignored(options, "manifest")) note_recompressed_layers(layers_a, layers_b, d.fields);
     d.layers = diff_layers(layers_a, layers_b, d.integrity);
+    // A layer pair whose paths all differed only in ignored aspects is no difference; one
+    // whose entries were equal to begin with (the tar bytes differ) still is.
+    std::erase_if(d.layers, [&](LayerDiff& l) {
+      if (l.index_a < 0 || l.index_b < 0 || l.files.empty()) return false;
+      drop_ignored_aspects(options, l.files);
+      return l.files.empty();
+    });
   } else {
     std::vector<ReadEntry> fs_a = merged_filesystem(layers_a, 'A', d.integrity);
     std::vector<ReadEntry> fs_b = merged_filesystem(layers_b, 'B', d.integrity);
     d.filesystem = diff_entries(fs_a, fs_b, /*semantic=*/true);
+    drop_ignored_aspects(options, d.filesystem);
   }
   return d;
 }

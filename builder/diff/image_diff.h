@@ -18,7 +18,18 @@ struct DiffOptions {
   // `created`), history, uname/gname and entry order, and compare the merged filesystems
   // (layers applied in order, whiteouts honoured) instead of layer by layer.
   bool semantic = false;
+  // Aspects left out of the comparison (`--ignore`): the documents "index", "manifest" and
+  // "config" (none of their fields are compared), and the per-entry aspects "mode", "uid",
+  // "gid", "uname", "gname", "mtime", "xattrs" and "order". A path whose only differences
+  // are ignored aspects is no difference, and a layer whose only differing paths were those
+  // is none either. Checked by check_ignore().
+  std::vector<std::string> ignore;
 };
+
+// Every value DiffOptions::ignore accepts, in the order the help lists them.
+const std::vector<std::string>& ignorable_aspects();
+// A usage error naming the first unknown aspect and the ones there are.
+Result<void> check_ignore(const std::vector<std::string>& ignore);
 
 // One JSON value that differs. `document` is "index", "manifest" or "config"; `pointer` is
 // a JSON Pointer into it ("/config/Env/1"). An absent side is nullopt.
@@ -86,8 +97,12 @@ Result<ImageDiff> diff_image_paths(const std::string& a, const std::string& b,
 
 // The machine-readable result (`--json`).
 Json diff_to_json(const ImageDiff& diff);
+struct FormatOptions {
+  // Every path of every layer; by default at most 50 per layer, then "… and N more".
+  bool all = false;
+};
 // The human-readable result: one line per difference, grouped by document and layer, then a
 // summary line ("images are identical" or "N differences").
-std::string format_diff(const ImageDiff& diff);
+std::string format_diff(const ImageDiff& diff, const FormatOptions& options = {});
 
 }  // namespace strata::builder::diff

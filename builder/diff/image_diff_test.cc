@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "builder/base/fs.h"
+#include "builder/diff/docker_archive.h"
 #include "tests/support/test_image.h"
 
 namespace strata::builder::diff {
@@ -172,6 +173,38 @@ TEST_F(DiffTest, MtimeAndHistoryDifferUnlessSemantic) {
   EXPECT_TRUE(semantic.is_same()) << format_diff(semantic);
 }
 
+// After a registry round trip (push, then pull into a layout) only index.json differs: the
+// ref.name annotation, or the index's own fields. --ignore index says so.
+TEST_F(DiffTest, IgnoreLeavesOutDocumentsAndEntryAspects) {
+  testing::write_image(path("a"), base_layers(), "test", "1.0");
+  testing::write_image(path("b"), base_layers(), "test", "2.0");
+  ImageDiff strict = diff("a", "b");
+  ASSERT_FALSE(strict.is_same());
+  for (const FieldDiff& f : strict.fields) EXPECT_EQ(f.document, "index") << f.pointer;
+  auto ignoring = diff_image_paths(path("a"), path("b"), {.ignore = {"index"}});
+  ASSERT_TRUE(ignoring.ok()) << ignoring.error().message();
+  EXPECT_TRUE(ignoring->is_same()) << format_diff(*ignoring);
+
+  // Entries that differ only in mtime: the layers are no difference with --ignore mtime,
+  // but the config (history) still is.
+  write_custom_image(path("c"), base_layers(), {});
+  write_custom_image(path("d"), base_layers(), {.mtime = 2000});
+  auto mtime = diff_image_paths(path("c"), path("d"), {.ignore = {"mtime"}});
+  ASSERT_TRUE(mtime.ok());
+  EXPECT_TRUE(mtime->layers.empty()) << format_diff(*mtime);
+  auto everything =
+      diff_image_paths(path("c"), path("d"), {.ignore = {"mtime", "index", "manifest", "config"}});
+  ASSERT_TRUE(everything.ok());
+  EXPECT_TRUE(everything->is_same()) << format_diff(*everything);
+
+  auto unknown = diff_image_paths(path("a"), path("b"), {.ignore = {"created"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code(), ErrorCode::kUsage);
+  EXPECT_NE(unknown.error().message().find("unknown aspect 'created' (one of: index, manifest"),
+            std::string::npos)
+      << unknown.error().message();
+}
+
 TEST_F(DiffTest, SemanticComparesTheMergedFilesystem) {
   // The same files, once in two layers and once in one layer plus a whiteout for an extra.
   Layers b = {
@@ -322,6 +355,15 @@ TEST_F(DiffTest, DockerArchiveComparesWithItsOciLayout) {
       << text;
   ImageDiff semantic = diff("a", "docker", /*semantic=*/true);
   EXPECT_TRUE(semantic.is_same()) << format_diff(semantic);
+  // A tag that is not there names the tags that are, for either kind of archive.
+  auto missing = open_any_image(docker, "2.0");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(missing.error().message().ends_with(
+      docker + ": no image tagged '2.0'; tags: example.com/test:1.0"))
+      << missing.error().message();
+  auto missing_oci = open_any_image(path("a"), "2.0");
+  ASSERT_FALSE(missing_oci.ok());
+  EXPECT_EQ(missing_oci.error().message(), path("a") + ": no image tagged '2.0'; tags: 1.0");
 }
 
 TEST_F(DiffTest, TextCapsFilesPerLayerButJsonListsAll) {
@@ -331,9 +373,15 @@ TEST_F(DiffTest, TextCapsFilesPerLayerButJsonListsAll) {
   testing::write_image(path("b"), {many});
   ImageDiff d = diff("a", "b");
   std::string text = format_diff(d);
-  EXPECT_NE(text.find("  + data/49\n  … and 10 more\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  + data/49\n  … and 10 more (--all prints every path, --json lists "
+                      "them all)\n"),
+            std::string::npos)
+      << text;
   EXPECT_EQ(text.find("data/50"), std::string::npos);
   EXPECT_EQ(diff_to_json(d)["layers"][0]["files"].size(), 60u);
+  std::string all = format_diff(d, {.all = true});
+  EXPECT_NE(all.find("  + data/59\n"), std::string::npos) << all;
+  EXPECT_EQ(all.find("more"), std::string::npos) << all;
 }
 
 }  // namespace

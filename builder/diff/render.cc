@@ -79,8 +79,10 @@ std::string aspect_text(const std::string& aspect, const FileDiff& f) {
   return aspect;
 }
 
-void append_files(const std::vector<FileDiff>& files, std::string& out) {
-  for (size_t i = 0; i < files.size() && i < kMaxFileLines; ++i) {
+void append_files(const std::vector<FileDiff>& files, const FormatOptions& options,
+                  std::string& out) {
+  size_t limit = options.all ? files.size() : kMaxFileLines;
+  for (size_t i = 0; i < files.size() && i < limit; ++i) {
     const FileDiff& f = files[i];
     if (f.change == FileChange::kAdded) {
       out += fmt::format("  + {}\n", f.path);
@@ -92,12 +94,13 @@ void append_files(const std::vector<FileDiff>& files, std::string& out) {
       out += fmt::format("  ~ {}: {}\n", f.path, fmt::join(parts, ", "));
     }
   }
-  if (files.size() > kMaxFileLines) {
-    out += fmt::format("  … and {} more\n", files.size() - kMaxFileLines);
+  if (files.size() > limit) {
+    out += fmt::format("  … and {} more (--all prints every path, --json lists them all)\n",
+                       files.size() - limit);
   }
 }
 
-void append_layer(const LayerDiff& l, std::string& out) {
+void append_layer(const LayerDiff& l, const FormatOptions& options, std::string& out) {
   if (l.index_a >= 0 && l.index_b >= 0) {
     std::string where = l.index_a == l.index_b
                             ? fmt::format("layer {}", l.index_a + 1)
@@ -110,7 +113,7 @@ void append_layer(const LayerDiff& l, std::string& out) {
   } else {
     out += fmt::format("layer {}: only in B: {} (diff_id)\n", l.index_b + 1, short_id(l.diff_id_b));
   }
-  append_files(l.files, out);
+  append_files(l.files, options, out);
 }
 
 std::string plural(int64_t n, std::string_view word) {
@@ -168,16 +171,16 @@ Json layer_json(const LayerDiff& l) {
 
 }  // namespace
 
-std::string format_diff(const ImageDiff& diff) {
+std::string format_diff(const ImageDiff& diff, const FormatOptions& options) {
   std::string out;
   for (const FieldDiff& f : diff.fields) {
     out += fmt::format("{} {}: {} -> {}{}\n", f.document, f.pointer.empty() ? "/" : f.pointer,
                        value_text(f.a), value_text(f.b), f.note.empty() ? "" : " (" + f.note + ")");
   }
-  for (const LayerDiff& l : diff.layers) append_layer(l, out);
+  for (const LayerDiff& l : diff.layers) append_layer(l, options, out);
   if (!diff.filesystem.empty()) {
     out += "filesystem (layers merged):\n";
-    append_files(diff.filesystem, out);
+    append_files(diff.filesystem, options, out);
   }
   for (const std::string& problem : diff.integrity) out += "integrity: " + problem + "\n";
   if (diff.is_same()) {

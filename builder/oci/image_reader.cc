@@ -99,6 +99,18 @@ Result<bool> is_artifact(const ImageView& view, const Json& entry, const Descrip
   return manifest.is_object() && manifest.contains("subject");
 }
 
+// "tags: 1.0, latest" (the index's ref.name annotations, in order) or "the index has no
+// tags", for an error about a tag that is not there.
+std::string available_tags(const Json& index) {
+  std::vector<std::string> tags;
+  for (const Json& m : member(index, "manifests")) {
+    const Json& name = member(member(m, "annotations"), kRefNameAnnotation);
+    if (name.is_string()) tags.push_back(name.get<std::string>());
+  }
+  if (tags.empty()) return "the index has no tags";
+  return fmt::format("tags: {}", fmt::join(tags, ", "));
+}
+
 // Picks the image manifest: by tag, or the only one that is not an artifact; nested indexes
 // (multi-platform images from other tools) are followed to this platform's entry.
 Result<Descriptor> select_manifest(const ImageView& view, const Json& index, const std::string& tag,
@@ -124,7 +136,8 @@ Result<Descriptor> select_manifest(const ImageView& view, const Json& index, con
   }
   if (candidates.empty()) {
     return format_error(view.source, tag.empty() ? "the index lists no image"
-                                                 : fmt::format("no image tagged '{}'", tag));
+                                                 : fmt::format("no image tagged '{}'; {}", tag,
+                                                               available_tags(index)));
   }
   if (candidates.size() > 1 && depth == 0) {
     return format_error(view.source, "the index lists several images: name one with IMAGE:TAG");

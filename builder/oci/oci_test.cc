@@ -157,7 +157,7 @@ TEST_F(ReaderTest, OpensByTagOrAlone) {
   EXPECT_TRUE(open_image(dir_, "v1").ok());
   auto missing = open_image(dir_, "v2");
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().message(), dir_ + ": no image tagged 'v2'");
+  EXPECT_EQ(missing.error().message(), dir_ + ": no image tagged 'v2'; tags: v1");
 }
 
 // Attestations attached as OCI 1.1 artifacts sit in index.json beside the image; opening the

@@ -168,10 +168,15 @@ std::vector<PathEntry> parse_paths(Context& c, const Value& v) {
   return paths;
 }
 
+const std::vector<std::string>& image_keys() {
+  static const std::vector<std::string> kKeys = {
+      "base", "layers", "accounts", "paths", "config", "annotations", "os", "architecture"};
+  return kKeys;
+}
+
 Image parse_image(Context& c, const Value& v) {
   Reader& r = c.reader;
-  MapReader m(
-      r, v, {"base", "layers", "accounts", "paths", "config", "annotations", "os", "architecture"});
+  MapReader m(r, v, image_keys());
   Image image;
   image.loc = v.loc;
   if (std::optional<Field> f = m.get("base")) image.base = read_base(r, *f);

@@ -46,6 +46,8 @@ std::vector<Source> parse_sources(Context& c, const Value& v);
 Environment parse_environment(Context& c, const Value& v);
 std::vector<Package> parse_packages(Context& c, const Value& v);
 Image parse_image(Context& c, const Value& v);
+// The keys of `image:`, in the order the reader lists them.
+const std::vector<std::string>& image_keys();
 std::vector<LayerSpec> parse_layers(Context& c, const Value& v);
 std::vector<PathEntry> parse_paths(Context& c, const Value& v);
 Accounts parse_accounts(Context& c, const Value& v);

@@ -17,6 +17,19 @@ std::optional<std::string> read_key(Reader& reader, const YAML::Node& key) {
   return std::nullopt;
 }
 
+// "; did you mean PARENT.KEY? (indent it under PARENT:)" for a key of a nested mapping (an
+// exact key beats a near one: top-level `base:` is image.base, not a typo of `name`), else
+// "; did you mean 'X'?" for a typo of a key of this mapping, else "".
+std::string did_you_mean_nested(const std::string& key, const std::vector<std::string>& keys,
+                                const std::vector<NestedKeys>& nested) {
+  for (const NestedKeys& n : nested) {
+    if (std::find(n.keys.begin(), n.keys.end(), key) != n.keys.end()) {
+      return fmt::format("; did you mean {}.{}? (indent it under {}:)", n.parent, key, n.parent);
+    }
+  }
+  return did_you_mean(key, keys);
+}
+
 }  // namespace
 
 std::string_view kind_of(const YAML::Node& node) {
@@ -32,7 +45,8 @@ std::string_view kind_of(const YAML::Node& node) {
   }
 }
 
-MapReader::MapReader(Reader& reader, const Value& value, std::vector<std::string> keys)
+MapReader::MapReader(Reader& reader, const Value& value, std::vector<std::string> keys,
+                     const std::vector<NestedKeys>& nested)
     : reader_(reader), loc_(value.loc) {
   if (value.node.IsNull()) {
     ok_ = true;
@@ -49,7 +63,8 @@ MapReader::MapReader(Reader& reader, const Value& value, std::vector<std::string
     if (!key) continue;
     Loc key_loc = reader.loc(it->first);
     if (std::find(keys.begin(), keys.end(), *key) == keys.end()) {
-      reader.error(key_loc, fmt::format("unknown key '{}'{}", *key, did_you_mean(*key, keys)));
+      reader.error(key_loc, fmt::format("unknown key '{}'{}", *key,
+                                        did_you_mean_nested(*key, keys, nested)));
       continue;
     }
     if (!seen.insert(*key).second) {

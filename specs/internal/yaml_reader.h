@@ -57,9 +57,19 @@ std::string_view kind_of(const YAML::Node& node);
 // A mapping whose keys are checked once, on construction: a non-mapping is reported as
 // "expected a mapping, got …" (an empty value counts as an empty mapping), unknown keys as
 // "unknown key 'k'" with a did-you-mean, and repeated keys as "duplicate key 'k'".
+// The keys of a mapping one level down, for "did you mean": an unknown key that is one of
+// `keys` was probably meant under `parent` and indented too little.
+struct NestedKeys {
+  std::string parent;
+  std::vector<std::string> keys;
+};
+
 class MapReader {
  public:
-  MapReader(Reader& reader, const Value& value, std::vector<std::string> keys);
+  // `nested`: an unknown key that is no typo of `keys` but one of a nested mapping's keys is
+  // reported as "unknown key 'config'; did you mean image.config? (indent it under image:)".
+  MapReader(Reader& reader, const Value& value, std::vector<std::string> keys,
+            const std::vector<NestedKeys>& nested = {});
 
   bool ok() const { return ok_; }
   const Loc& loc() const { return loc_; }

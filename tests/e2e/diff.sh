@@ -46,6 +46,12 @@ expect_eq "two builds: says identical" "images are identical" "$(cat "$WORK/same
 # Trouble is not "different": an image that cannot be read exits 2, like diff(1).
 rc=0; "$STRATA" diff "$one" "$WORK/no-such-image" >/dev/null 2>"$WORK/missing.err" || rc=$?
 expect_eq "missing image: exit 2, not 1" 2 "$rc"
+rc=0; "$STRATA" diff --ignore created "$one" "$one" >/dev/null 2>"$WORK/ignore.err" || rc=$?
+expect_eq "--ignore with an unknown aspect: exit 2" 2 "$rc"
+expect_line "--ignore names the known aspects" "$WORK/ignore.err" "unknown aspect 'created' \(one of: index, manifest, config"
+# The help states the same contract as the code (it once said "1 … (or an error)").
+"$STRATA" diff --help >"$WORK/diff-help.out"
+expect_line "diff --help: exit 2 on trouble" "$WORK/diff-help.out" '2 an image could not be opened'
 grep -q "no-such-image" "$WORK/missing.err" && pass "missing image: names the path" || fail "missing image: names the path"
 
 # One file changed.
@@ -85,6 +91,8 @@ if command -v skopeo >/dev/null; then
   rc=$(run_diff oci_archive "$one" "$WORK/hello-oci.tar")
   expect_only "skopeo oci-archive: at most index differences (exit $rc)" "$WORK/oci_archive.out" \
     '^index /' '^images are identical$' '^[0-9]+ differences?: [0-9]+ fields?, 0 layers, 0 paths, 0 integrity problems$'
+  expect_eq "skopeo oci-archive --ignore index: identical" 0 \
+    "$(run_diff oci_archive_ignore --ignore index "$one" "$WORK/hello-oci.tar")"
   skopeo copy -q "oci:$one:1.0" "docker-archive:$WORK/hello-docker.tar:localhost/hello:1.0"
   expect_eq "skopeo docker-archive: differs in packaging (exit 1)" 1 \
     "$(run_diff docker_archive "$one" "$WORK/hello-docker.tar")"

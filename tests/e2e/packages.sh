@@ -133,6 +133,13 @@ grep -q "package 'broken' failed at step 1/1" "$WORK/stderr" && pass "the first 
 out=$(printf 'ls; echo "DESTDIR=$DESTDIR cwd=$(pwd)"; test -f /usr/include/greet.h && echo dep-ok\nexit 0\n' |
   "$STRATA" shell "$SOURCE_DIR/examples/lib-and-app/strata.yaml" app --cache "$cache" 2>/dev/null)
 expect_eq "strata shell" $'Makefile\napp.c\nDESTDIR=/build/out cwd=/build/src\ndep-ok' "$out"
+# The shell has the caller's TERM (steps have none); without one, TERM=dumb.
+out=$(printf 'echo "TERM=$TERM"\nexit 0\n' | TERM=screen-256color \
+  "$STRATA" shell "$SOURCE_DIR/examples/lib-and-app/strata.yaml" app --cache "$cache" 2>/dev/null)
+expect_eq "strata shell passes the caller's TERM" "TERM=screen-256color" "$out"
+out=$(printf 'echo "TERM=$TERM"\nexit 0\n' | env -u TERM \
+  "$STRATA" shell "$SOURCE_DIR/examples/lib-and-app/strata.yaml" app --cache "$cache" 2>/dev/null)
+expect_eq "strata shell without a TERM: dumb" "TERM=dumb" "$out"
 rc=0; "$STRATA" shell "$SOURCE_DIR/examples/lib-and-app/strata.yaml" nope --cache "$cache" 2>"$WORK/stderr" </dev/null || rc=$?
 expect_eq "strata shell with an unknown package: exit code" 2 "$rc"
 grep -q "has no package 'nope' (packages: libgreet, app)" "$WORK/stderr" && pass "unknown package names the choices" || fail "unknown package names the choices"
