@@ -15,17 +15,7 @@ snapshot() { { find "$out" -printf '%p %s %T@\n' 2>/dev/null || true; } | sort |
 check_bad() {
   local name=$1 expected=$2 before after rc
   before=$(snapshot)
-  for cmd in validate build; do
-    rc=0
-    if [[ $cmd == build ]]; then
-      "$STRATA" build "$spec_dir/s.yaml" -o "$out" >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
-    else
-      "$STRATA" validate "$spec_dir/s.yaml" >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
-    fi
-    [[ $rc -eq 2 ]] || { cat "$WORK/stderr"; fail "$name ($cmd): exit code $rc, expected 2"; }
-    grep -Fxq -- "$expected" "$WORK/stderr" || { cat "$WORK/stderr"; fail "$name ($cmd): missing '$expected'"; }
-    [[ ! -s "$WORK/stdout" || $cmd == validate ]] || fail "$name: build printed a digest"
-  done
+  expect_spec_error "$name" "$spec_dir/s.yaml" "$out" "$expected"
   # The caret line sits under the reported column.
   local col caret
   col=$(sed -n 's/^[^:]*:[0-9]*:\([0-9]*\): error:.*/\1/p' "$WORK/stderr" | head -n1)

@@ -21,6 +21,24 @@ expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
   pass "$1"
 }
 
+# expect_spec_error NAME SPEC OUT EXPECTED: `strata validate SPEC` and `strata build SPEC -o OUT`
+# both exit 2 with the line EXPECTED on stderr, and build prints no digest. stderr stays in
+# $WORK/stderr for further checks.
+expect_spec_error() {
+  local name=$1 spec=$2 out=$3 expected=$4 cmd rc
+  for cmd in validate build; do
+    rc=0
+    if [[ $cmd == build ]]; then
+      "$STRATA" build "$spec" -o "$out" >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
+    else
+      "$STRATA" validate "$spec" >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
+    fi
+    [[ $rc -eq 2 ]] || { cat "$WORK/stderr"; fail "$name ($cmd): exit code $rc, expected 2"; }
+    grep -Fxq -- "$expected" "$WORK/stderr" || { cat "$WORK/stderr"; fail "$name ($cmd): missing '$expected'"; }
+    [[ ! -s "$WORK/stdout" || $cmd == validate ]] || fail "$name: build printed a digest"
+  done
+}
+
 # build_digest SPEC OUTDIR [ARGS...]: runs strata build and prints the manifest digest (stdout's
 # last line); strata's progress goes to $WORK/build.log.
 build_digest() {
