@@ -4,11 +4,7 @@
 # examples/on-base (an image on top of it: base layers reused byte for byte, config extended).
 source "$(dirname "$0")/lib/e2e.sh"
 
-[[ -x /bin/busybox ]] || skip "busybox-static is not installed"
-# The image holds /bin/busybox alone: Debian's dynamic `busybox` would not run in it.
-if LC_ALL=C readelf -l /bin/busybox 2>/dev/null | grep -q 'program interpreter'; then
-  skip "/bin/busybox is dynamically linked (install busybox-static)"
-fi
+require_static_busybox
 probe_sandbox
 [[ -z "$SANDBOX_SKIP" ]] || skip "$SANDBOX_SKIP"
 ex="$WORK/examples"

@@ -7,10 +7,7 @@
 # uid 65534 (whose sandbox maps it to root over its own 0500 entry).
 source "$(dirname "$0")/lib/e2e.sh"
 
-[[ -x /bin/busybox ]] || skip "busybox-static is not installed"
-if LC_ALL=C readelf -l /bin/busybox 2>/dev/null | grep -q 'program interpreter'; then
-  skip "/bin/busybox is dynamically linked (install busybox-static)"
-fi
+require_static_busybox
 probe_nobody
 [[ -z "$NOBODY_SKIP" ]] || skip "$NOBODY_SKIP"
 probe_sandbox

@@ -21,6 +21,15 @@ expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
   pass "$1"
 }
 
+# require_static_busybox: skips unless /bin/busybox is busybox-static; images that hold it
+# alone cannot run Debian's dynamically linked busybox.
+require_static_busybox() {
+  [[ -x /bin/busybox ]] || skip "busybox-static is not installed"
+  if LC_ALL=C readelf -l /bin/busybox 2>/dev/null | grep -q 'program interpreter'; then
+    skip "/bin/busybox is dynamically linked (install busybox-static)"
+  fi
+}
+
 # expect_spec_error NAME SPEC OUT EXPECTED: `strata validate SPEC` and `strata build SPEC -o OUT`
 # both exit 2 with the line EXPECTED on stderr, and build prints no digest. stderr stays in
 # $WORK/stderr for further checks.
