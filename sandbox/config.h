@@ -60,6 +60,16 @@ struct SeccompPolicy {
 // /tmp): an overlay or the rootfs cannot put anything there.
 inline constexpr const char* kSandboxOwnedDirs[] = {"dev", "proc", "sys", "tmp"};
 
+// What the host mode (an empty `rootfs`) exposes of the host, read-only: these top-level
+// entries (symlinks in merged-/usr hosts are recreated as symlinks), and from the host's
+// /etc what a toolchain needs: the loader cache and Debian's alternatives (cc, c++, ...),
+// never passwd, shadow, hosts or resolv.conf. Host cache keys are computed from what owns
+// files under them (builder/cache/host_toolchain.h).
+inline constexpr const char* kHostRootEntries[] = {"usr",   "bin",   "sbin",  "lib",
+                                                   "lib32", "lib64", "libx32"};
+inline constexpr const char* kHostEtcEntries[] = {"ld.so.cache", "ld.so.conf", "ld.so.conf.d",
+                                                  "alternatives"};
+
 // docs/design.md's list (defined in seccomp.cc, where it is documented).
 SeccompPolicy default_policy();
 

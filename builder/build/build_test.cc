@@ -11,6 +11,7 @@
 #include "builder/base/process.h"
 #include "builder/build/package_build.h"
 #include "builder/build/scheduler.h"
+#include "builder/cache/entry_lock.h"
 #include "sandbox/sandbox.h"
 #include "tests/support/host_probe.h"
 #include "tests/support/test_util.h"
@@ -62,8 +63,18 @@ class BuildTest : public ::testing::Test {
   Result<std::map<std::string, PackageOutput>> build() {
     STRATA_TRY_ASSIGN(OutputStore store, OutputStore::open(tmp_.path() + "/cache"));
     BuildObserver observer{
+        .explained = [this](const CacheExplanation& e) { explained_.push_back(e); },
         .cached = [this](const std::string& p, const Digest&) { cached_.push_back(p); }};
     return build_packages(plan_, ctx_, store, runner_, observer);
+  }
+
+  // The explanation of the last build for `package`.
+  CacheExplanation explained(const std::string& package) const {
+    for (auto it = explained_.rbegin(); it != explained_.rend(); ++it) {
+      if (it->package == package) return *it;
+    }
+    ADD_FAILURE() << "no explanation for " << package;
+    return {};
   }
 
   TempDir tmp_ = testing::make_temp_dir("strata-build-test-");
@@ -71,7 +82,71 @@ class BuildTest : public ::testing::Test {
   BuildContext ctx_;
   HostRunner runner_;
   std::vector<std::string> cached_;
+  std::vector<CacheExplanation> explained_;
 };
+
+std::string entry_of(const PackageOutput& output) { return dirname_of(output.dir); }
+
+TEST_F(BuildTest, ExplanationsSayNoPreviousKeyThenHitThenWhatChanged) {
+  plan_.spec.name = "demo";
+  ctx_.environment_detail = {{"host", {{"dpkg", {{"gcc:amd64", "12"}}}}}};
+  ASSERT_TRUE(build().ok());
+  EXPECT_FALSE(explained("lib").previous.has_value());
+  EXPECT_FALSE(explained("lib").hit);
+  ASSERT_TRUE(build().ok());
+  CacheExplanation hit = explained("lib");
+  EXPECT_TRUE(hit.hit);
+  ASSERT_TRUE(hit.previous.has_value());
+  EXPECT_EQ(hit.previous->key, hit.key);
+  // A changed step: a miss whose previous preimage holds the old step.
+  plan_.spec.packages[0].steps[1] = "echo lib2 > $DESTDIR/usr/lib/libx";
+  ctx_.environment_detail["host"]["dpkg"]["gcc:amd64"] = "13";
+  ASSERT_TRUE(build().ok());
+  CacheExplanation miss = explained("lib");
+  EXPECT_FALSE(miss.hit);
+  ASSERT_TRUE(miss.previous.has_value());
+  EXPECT_NE(miss.previous->key, miss.key);
+  EXPECT_EQ(miss.previous->preimage["key"]["package"]["steps"][1],
+            "echo lib1 > $DESTDIR/usr/lib/libx");
+  EXPECT_EQ(miss.preimage["key"]["package"]["steps"][1], "echo lib2 > $DESTDIR/usr/lib/libx");
+  EXPECT_EQ(miss.previous->preimage["environment"]["host"]["dpkg"]["gcc:amd64"], "12");
+  // Another spec with the same package names has its own record.
+  plan_.spec.name = "other";
+  ASSERT_TRUE(build().ok());
+  EXPECT_FALSE(explained("lib").previous.has_value());
+}
+
+TEST_F(BuildTest, StoredEntryKeepsItsKeyPreimage) {
+  auto outputs = build();
+  ASSERT_TRUE(outputs.ok());
+  Result<std::string> text = read_file(entry_of(outputs->at("lib")) + "/key.json");
+  ASSERT_TRUE(text.ok());
+  CacheExplanation e = explained("lib");
+  EXPECT_EQ(*text, *canonical_json(e.preimage));
+  EXPECT_EQ(sha256_of(*canonical_json(e.preimage["key"])), e.key);
+}
+
+TEST_F(BuildTest, CacheHitStampsTheEntryAsUsed) {
+  auto first = build();
+  ASSERT_TRUE(first.ok());
+  std::string record = entry_of(first->at("lib")) + "/output.json";
+  const struct timespec old[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, record.c_str(), old, 0), 0);
+  first->clear();
+  ASSERT_TRUE(build().ok());
+  struct stat st;
+  ASSERT_EQ(::stat(record.c_str(), &st), 0);
+  EXPECT_GT(st.st_mtim.tv_sec, 1000);
+}
+
+TEST_F(BuildTest, OutputsHoldTheirEntriesAgainstPrune) {
+  auto outputs = build();
+  ASSERT_TRUE(outputs.ok());
+  std::string entry = entry_of(outputs->at("lib"));
+  EXPECT_FALSE(cache::try_claim_entry(entry)->has_value());
+  outputs->clear();
+  EXPECT_TRUE(cache::try_claim_entry(entry)->has_value());
+}
 
 TEST_F(BuildTest, BuildsInOrderAndStoresOutputs) {
   auto outputs = build();
@@ -141,7 +216,7 @@ TEST_F(BuildTest, FailingStepNamesPackageStepStatusLogAndTail) {
   // Nothing was stored and no work directory is left behind.
   int entries = 0;
   for (const auto& e : std::filesystem::directory_iterator(tmp_.path() + "/cache/packages")) {
-    entries += e.path().filename() != "tmp";
+    entries += e.path().filename() != "tmp" && e.path().filename() != "last";
   }
   EXPECT_EQ(entries, 0);
   EXPECT_TRUE(std::filesystem::is_empty(tmp_.path() + "/cache/packages/tmp"));

@@ -1,21 +1,81 @@
 #include "builder/build/packages_stage.h"
 
+#include <fmt/format.h>
+
 #include "builder/build/cache_key.h"
 #include "builder/environment/cache.h"
 #include "builder/sources/unpack.h"
 
 namespace strata::builder {
+namespace {
+
+// How often an entry removed by a concurrent `strata cache prune` is fetched or unpacked
+// again before the build gives up.
+constexpr int kHoldAttempts = 3;
+
+// Fetches the sources and holds every stored blob, fetching again when a prune removed one
+// before it was held.
+Result<SourceSet> fetch_and_hold_sources(const specs::Spec& spec,
+                                         const sources::SourceOptions& options,
+                                         sources::Fetcher& fetcher,
+                                         std::vector<cache::EntryHold>& holds) {
+  for (int attempt = 0; attempt < kHoldAttempts; ++attempt) {
+    STRATA_TRY_ASSIGN(SourceSet set, sources::fetch_sources(spec, options, fetcher));
+    std::vector<cache::EntryHold> held;
+    for (const auto& [name, stored] : set.by_name) {
+      STRATA_TRY_ASSIGN(std::optional<cache::EntryHold> hold, cache::hold_entry(stored.blob_path));
+      if (!hold) break;
+      cache::touch_last_use(stored.blob_path);
+      held.push_back(*std::move(hold));
+    }
+    if (held.size() != set.by_name.size()) continue;
+    holds.insert(holds.end(), held.begin(), held.end());
+    return set;
+  }
+  return Error::io(fmt::format("sources of {}: removed by a concurrent prune {} times; run again",
+                               spec.name, kHoldAttempts));
+}
+
+// The log directory this build writes below CACHE/logs (its first component below logs/,
+// what `strata cache prune` lists), created and held; none when the logs go elsewhere.
+Result<void> hold_log_dir(const PackageStageOptions& options,
+                          std::vector<cache::EntryHold>& holds) {
+  std::string logs = options.cache_dir + "/logs/";
+  if (options.log_root.size() <= logs.size() || !options.log_root.starts_with(logs)) return {};
+  std::string top = logs + options.log_root.substr(
+                               logs.size(), options.log_root.find('/', logs.size()) - logs.size());
+  STRATA_TRY(make_dirs(top));
+  STRATA_TRY_ASSIGN(std::optional<cache::EntryHold> hold, cache::hold_entry(top));
+  if (hold) holds.push_back(*std::move(hold));
+  return {};
+}
+
+}  // namespace
 
 Result<BuildEnvironment> prepare_environment(const specs::Spec& spec,
                                              const PackageStageOptions& options) {
   const specs::Environment& env = spec.environment;
   if (env.rootfs == specs::RootfsKind::kHost) {
-    return BuildEnvironment{build::environment_digest_for_host(options.host_description), ""};
+    STRATA_TRY_ASSIGN(std::string text, canonical_json(options.host_toolchain));
+    return BuildEnvironment{.digest = build::environment_digest_for_host(text),
+                            .detail = {{"host", options.host_toolchain}}};
   }
   STRATA_CHECK(env.image.has_value());
-  auto rootfs = environment::ensure_image_rootfs(*env.image, spec.dir, options.cache_dir);
-  if (!rootfs.ok()) return std::move(rootfs).error().at(env.image->loc);
-  return BuildEnvironment{build::environment_digest_for_image(env.image->digest), *rootfs};
+  std::string entry = environment::rootfs_entry_dir(options.cache_dir, env.image->digest);
+  // A prune may remove the entry between its check and our lock: then unpack it again.
+  for (int attempt = 0; attempt < kHoldAttempts; ++attempt) {
+    auto rootfs = environment::ensure_image_rootfs(*env.image, spec.dir, options.cache_dir);
+    if (!rootfs.ok()) return std::move(rootfs).error().at(env.image->loc);
+    STRATA_TRY_ASSIGN(std::optional<cache::EntryHold> hold, cache::hold_entry(entry));
+    if (!hold) continue;
+    cache::touch_last_use(entry + "/complete");
+    return BuildEnvironment{.digest = build::environment_digest_for_image(env.image->digest),
+                            .rootfs = *rootfs,
+                            .detail = {{"image", env.image->digest.str()}},
+                            .hold = *std::move(hold)};
+  }
+  return Error::io(fmt::format("rootfs {}: removed by a concurrent prune {} times; run again",
+                               entry, kHoldAttempts));
 }
 
 std::map<std::string, build::PreparedSource> prepare_sources(const SourceSet& sources) {
@@ -35,10 +95,13 @@ Result<PackageStageResult> build_spec_packages(const specs::Plan& plan,
   PackageStageResult result;
   sources::SourceOptions source_options{
       .cache_dir = options.cache_dir, .offline = options.offline, .fetch = options.fetch};
-  STRATA_TRY_ASSIGN(result.sources, sources::fetch_sources(plan.spec, source_options, fetcher));
+  STRATA_TRY_ASSIGN(result.sources,
+                    fetch_and_hold_sources(plan.spec, source_options, fetcher, result.holds));
   if (plan.spec.packages.empty()) return result;
   STRATA_TRY_ASSIGN(result.environment, prepare_environment(plan.spec, options));
+  STRATA_TRY(hold_log_dir(options, result.holds));
   build::BuildContext context{.environment = result.environment.digest,
+                              .environment_detail = result.environment.detail,
                               .rootfs = result.environment.rootfs,
                               .sources = prepare_sources(result.sources),
                               .jobs = options.jobs,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "builder/build/scheduler.h"
+#include "builder/cache/entry_lock.h"
 #include "builder/sources/source_set.h"
 #include "specs/plan.h"
 
@@ -21,24 +22,31 @@ struct PackageStageOptions {
   bool offline = false;
   int64_t jobs = 1;
   std::string log_root;  // LOG_ROOT/PACKAGE/step-N.log
-  std::string
-      host_description;  // what identifies the host toolchain (see environment_digest_for_host)
+  // What identifies the host toolchain: cache::host_toolchain_document, read by main().
+  Json host_toolchain;
   sources::FetchOptions fetch;
 };
 
-// The build environment: its identity (part of every cache key) and its root ("" = host).
+// The build environment: its identity (part of every cache key), what that digest is of
+// ({"host": host_toolchain} or {"image": "sha256:..."}), and its root ("" = host), held
+// against `strata cache prune` while this value lives.
 struct BuildEnvironment {
   Digest digest;
   std::string rootfs;
+  Json detail;
+  cache::EntryHold hold;
 };
 
 struct PackageStageResult {
   SourceSet sources;
   BuildEnvironment environment;
   std::map<std::string, build::PackageOutput> outputs;  // by package name
+  // Shared locks on the source blobs and the log directory this build uses (entry_lock.h).
+  std::vector<cache::EntryHold> holds;
 };
 
-// Prepares the environment: the host, or the pinned image unpacked into the cache.
+// Prepares the environment: the host, or the pinned image unpacked into the cache (held,
+// and stamped as used).
 Result<BuildEnvironment> prepare_environment(const specs::Spec& spec,
                                              const PackageStageOptions& options);
 

@@ -114,8 +114,20 @@ class Scheduler {
       if (direct) key_inputs.dependencies[d.name] = d.digest;
     }
     STRATA_TRY_ASSIGN(Digest key, cache_key(key_inputs));
+    Json preimage = {{"key", cache_key_document(key_inputs)},
+                     {"environment", ctx_.environment_detail}};
+    std::optional<LastKey> previous;
+    if (observer_.explained) previous = store_.last_key(plan_.spec.name, p.name);
     STRATA_TRY_ASSIGN(std::optional<PackageOutput> cached, store_.lookup(p.name, key));
+    if (observer_.explained) {
+      observer_.explained({.package = p.name,
+                           .key = key,
+                           .hit = cached.has_value(),
+                           .previous = std::move(previous),
+                           .preimage = preimage});
+    }
     if (cached) {
+      STRATA_TRY(store_.remember(plan_.spec.name, p.name, key, preimage));
       if (observer_.cached) observer_.cached(p.name, key);
       return *std::move(cached);
     }
@@ -124,8 +136,10 @@ class Scheduler {
                       build_package(request, store_, runner_, observer_.step, &cancelled_));
     // Storing reads the output tree: an entry no layer can hold (a fifo, a name that is not
     // UTF-8) is named by its path in $DESTDIR, and this says whose $DESTDIR it is.
-    STRATA_TRY_ASSIGN_CONTEXT(PackageOutput output, store_.commit(p.name, key, std::move(work)),
+    STRATA_TRY_ASSIGN_CONTEXT(PackageOutput output,
+                              store_.commit(p.name, key, preimage, std::move(work)),
                               fmt::format("package '{}': storing its output ($DESTDIR)", p.name));
+    STRATA_TRY(store_.remember(plan_.spec.name, p.name, key, preimage));
     if (observer_.built) observer_.built(p.name, output);
     return output;
   }

@@ -13,7 +13,10 @@
 namespace strata::builder::build {
 
 struct BuildContext {
-  Digest environment;                                        // environment_digest_for_host/_image
+  Digest environment;  // environment_digest_for_host/_image
+  // What `environment` is the digest of ({"host": ...} or {"image": ...}); stored beside each
+  // key's preimage so --explain-cache can say which host package changed.
+  Json environment_detail;
   std::string rootfs;                                        // "" = host
   std::map<std::string, PreparedSource> sources;             // by source name
   std::map<std::string, const specs::Source*> source_specs;  // by source name
@@ -21,8 +24,19 @@ struct BuildContext {
   std::string log_root;  // LOG_ROOT/PACKAGE/step-N.log
 };
 
+// Why a package was or was not taken from the cache (`strata build --explain-cache`).
+struct CacheExplanation {
+  std::string package;
+  Digest key;
+  bool hit = false;
+  std::optional<LastKey> previous;  // the key last built or used for this spec's package
+  Json preimage;                    // {"key": cache_key_document, "environment": detail}
+};
+
 // What the scheduler reports as it goes; any member may be empty.
 struct BuildObserver {
+  // Before `cached` or `started`, for every package.
+  std::function<void(const CacheExplanation&)> explained;
   std::function<void(const std::string& package, const Digest& key)> cached;
   std::function<void(const std::string& package, const Digest& key)> started;
   StepObserver step;

@@ -12,6 +12,7 @@
 #include "builder/base/json.h"
 #include "builder/base/path.h"
 #include "builder/check/repro_check.h"
+#include "builder/cli/cache_explain.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/format.h"
 #include "builder/cli/keys.h"
@@ -39,6 +40,7 @@ struct BuildArgs {
   bool provenance_times = false;
   PackageFlags packages;
   bool check = false;
+  std::string explain_cache;  // --explain-cache PACKAGE
 };
 
 class SystemClock : public Clock {
@@ -185,6 +187,15 @@ int print_check(const CheckResult& check) {
   return 1;
 }
 
+// --explain-cache names a package of the spec.
+Result<void> check_explained_package(const specs::Plan& plan, const std::string& name) {
+  for (const specs::Package& p : plan.spec.packages) {
+    if (p.name == name) return {};
+  }
+  return Error(ErrorCode::kUsage,
+               fmt::format("--explain-cache {}: the spec has no package of that name", name));
+}
+
 Result<int> run_build(const BuildArgs& args) {
   // SIGINT/SIGTERM stop the build like a failure: the running sandbox step is killed, the
   // error unwinds, every temporary is removed (main() then ends by the signal). Only here:
@@ -219,6 +230,10 @@ Result<int> run_build(const BuildArgs& args) {
                                          "to finish (lock {})",
                                          lock_path));
                        }};
+  if (!args.explain_cache.empty()) {
+    STRATA_TRY(check_explained_package(plan, args.explain_cache));
+    add_cache_explanation(options.observer, plan.spec.name, args.explain_cache);
+  }
   STRATA_TRY_ASSIGN(BuildResult result, build_image(plan, options));
   if (!args.json) print_build(plan, result, compression);
   std::optional<CheckResult> check;
@@ -270,6 +285,10 @@ void register_build(CLI::App& app, Command& run) {
                 "Build a second time in a separate process under varied conditions (input "
                 "copy, directory, umask, TZ, locale, environment, --jobs, packages rebuilt) "
                 "and compare; prints 'reproducible DIGEST' or the diff (exit 1)");
+  cmd->add_option("--explain-cache", args->explain_cache,
+                  "Say whether PACKAGE comes from the cache and, when its key changed, print "
+                  "the difference from the key it was last built or used with (docs/cache.md)")
+      ->type_name("PACKAGE");
   cmd->callback([&run, args] { run = [args] { return run_build(*args); }; });
 }
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   register_keygen(app, run);
   register_diff(app, run);
   register_verify(app, run);
+  register_cache(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -12,8 +12,10 @@
 #include <mutex>
 
 #include "builder/base/fs.h"
+#include "builder/cache/host_toolchain.h"
 #include "builder/cli/progress.h"
 #include "builder/sources/progress.h"
+#include "sandbox/config.h"
 
 namespace strata::builder::cli {
 namespace {
@@ -38,27 +40,37 @@ void add_context_option(CLI::App* cmd, std::string& context) {
       ->type_name("DIR");
 }
 
+Result<std::string> resolve_cache_dir(const std::string& cache_flag) {
+  if (cache_flag.empty()) {
+    return sources::default_cache_dir(env_or_empty("XDG_CACHE_HOME"), env_or_empty("HOME"));
+  }
+  // Absolute: the sandbox binds directories under the cache, and binds need absolute paths.
+  char cwd[PATH_MAX];
+  bool relative = cache_flag[0] != '/' && ::getcwd(cwd, sizeof cwd) != nullptr;
+  return relative ? fmt::format("{}/{}", cwd, cache_flag) : cache_flag;
+}
+
+std::vector<std::string> host_exposed_paths() {
+  std::vector<std::string> paths;
+  for (const char* name : sandbox::kHostRootEntries) paths.push_back(fmt::format("/{}", name));
+  for (const char* name : sandbox::kHostEtcEntries) paths.push_back(fmt::format("/etc/{}", name));
+  return paths;
+}
+
+Result<Json> read_host_toolchain() {
+  STRATA_TRY_ASSIGN_CONTEXT(cache::HostTexts texts, cache::read_host_texts(""),
+                            "identifying the host toolchain for cache keys");
+  STRATA_TRY_ASSIGN_CONTEXT(Json doc, cache::host_toolchain_document(texts, host_exposed_paths()),
+                            "identifying the host toolchain for cache keys");
+  return doc;
+}
+
 Result<PackageStageOptions> package_stage_options(const PackageFlags& flags, std::string log_root) {
   int64_t jobs =
       flags.jobs > 0 ? flags.jobs : static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
   PackageStageOptions o{.offline = flags.offline, .jobs = jobs, .log_root = std::move(log_root)};
-  const std::string& cache_flag = flags.cache;
-  if (!cache_flag.empty()) {
-    // Absolute: the sandbox binds directories under the cache, and binds need absolute paths.
-    char cwd[PATH_MAX];
-    bool relative = cache_flag[0] != '/' && ::getcwd(cwd, sizeof cwd) != nullptr;
-    o.cache_dir = relative ? fmt::format("{}/{}", cwd, cache_flag) : cache_flag;
-  } else {
-    STRATA_TRY_ASSIGN(o.cache_dir, sources::default_cache_dir(env_or_empty("XDG_CACHE_HOME"),
-                                                              env_or_empty("HOME")));
-  }
-  for (const char* path : {"/var/lib/dpkg/status", "/etc/os-release"}) {
-    auto text = read_file(path);
-    if (text.ok()) {
-      o.host_description = fmt::format("{}\n{}", path, *text);
-      break;
-    }
-  }
+  STRATA_TRY_ASSIGN(o.cache_dir, resolve_cache_dir(flags.cache));
+  STRATA_TRY_ASSIGN(o.host_toolchain, read_host_toolchain());
   static std::unique_ptr<sources::TerminalProgress> progress =
       sources::TerminalProgress::for_terminal(STDERR_FILENO);
   o.fetch.progress = progress.get();

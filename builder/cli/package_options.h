@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "builder/build/packages_stage.h"
 #include "builder/build/scheduler.h"
@@ -24,9 +25,17 @@ void add_package_flags(CLI::App* cmd, PackageFlags& flags, const std::string& ca
 // directory its local inputs must stay beneath instead of the spec's own (specs/inputs.h).
 void add_context_option(CLI::App* cmd, std::string& context);
 
+// The cache directory for --cache VALUE: VALUE made absolute, or "" = $XDG_CACHE_HOME/strata,
+// else ~/.cache/strata.
+Result<std::string> resolve_cache_dir(const std::string& cache_flag);
+
+// The host paths the host sandbox exposes ("/usr", ..., "/etc/ld.so.cache", ...), from
+// sandbox/config.h.
+std::vector<std::string> host_exposed_paths();
+
 // The package stage's options for `flags`, with the jobs default filled in. The host
-// identity is dpkg's status file (every installed package and version), else
-// /etc/os-release.
+// identity is cache::host_toolchain_document over this host's dpkg database and os-release
+// (docs/cache.md); a malformed dpkg database is an error naming the file and line.
 Result<PackageStageOptions> package_stage_options(const PackageFlags& flags, std::string log_root);
 
 // Progress on stderr. Not a terminal (CI logs, pipes): one line per step ("[hello] step 2/3:

@@ -20,14 +20,7 @@ namespace strata::sandbox::internal {
 namespace {
 
 constexpr uint64_t kReadOnly = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-// The host mode's root: the system directories, read-only (symlinks in merged-/usr hosts
-// are recreated as symlinks).
-constexpr const char* kHostRootEntries[] = {"usr",   "bin",   "sbin",  "lib",
-                                            "lib32", "lib64", "libx32"};
-// What a toolchain needs from the host's /etc: the loader cache and Debian's alternatives
-// (cc, c++, ...). Never passwd, shadow, hosts or resolv.conf.
-constexpr const char* kHostEtcEntries[] = {"ld.so.cache", "ld.so.conf", "ld.so.conf.d",
-                                           "alternatives"};
+// The host mode's root and /etc entries: kHostRootEntries and kHostEtcEntries (config.h).
 // Entries of an image's root that the sandbox provides itself (/etc: merged, see add_root).
 bool is_skipped_root_entry(std::string_view name) {
   return name == "etc" || std::find(std::begin(kSandboxOwnedDirs), std::end(kSandboxOwnedDirs),

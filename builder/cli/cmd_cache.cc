@@ -1,0 +1,117 @@
+// `strata cache list` and `strata cache prune --max-size SIZE [--dry-run]`: what the cache
+// holds and shrinking it, least recently used first (docs/cache.md).
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+
+#include "builder/base/time.h"
+#include "builder/cache/prune.h"
+#include "builder/cli/commands.h"
+#include "builder/cli/format.h"
+#include "builder/cli/package_options.h"
+
+namespace strata::builder::cli {
+namespace {
+
+struct CacheArgs {
+  std::string cache;
+  std::string max_size;
+  bool dry_run = false;
+  bool json = false;
+};
+
+std::string relative(const std::string& cache_dir, const std::string& path) {
+  return path.starts_with(cache_dir + "/") ? path.substr(cache_dir.size() + 1) : path;
+}
+
+std::string last_use(const cache::CacheEntry& e) { return rfc3339_utc(e.last_use_ns / 1000000000); }
+
+std::string describe(const std::string& cache_dir, const cache::CacheEntry& e) {
+  std::string label = e.label.empty() ? "" : fmt::format(" ({})", e.label);
+  return fmt::format("{} {}{}, {}, last used {}", cache::kind_name(e.kind),
+                     relative(cache_dir, e.path), label, cache::format_size(e.size_bytes),
+                     last_use(e));
+}
+
+Json entry_json(const std::string& cache_dir, const cache::CacheEntry& e) {
+  return {{"kind", cache::kind_name(e.kind)},
+          {"path", relative(cache_dir, e.path)},
+          {"label", e.label},
+          {"size", e.size_bytes},
+          {"last_use", last_use(e)}};
+}
+
+Result<int> run_list(const CacheArgs& args) {
+  STRATA_TRY_ASSIGN(std::string dir, resolve_cache_dir(args.cache));
+  STRATA_TRY_ASSIGN(std::vector<cache::CacheEntry> entries, cache::list_cache(dir));
+  int64_t total = 0;
+  for (const cache::CacheEntry& e : entries) total += e.size_bytes;
+  if (args.json) {
+    Json list = Json::array();
+    for (const cache::CacheEntry& e : entries) list.push_back(entry_json(dir, e));
+    print_json({{"cache", dir}, {"entries", list}, {"size", total}});
+    return 0;
+  }
+  for (const cache::CacheEntry& e : entries) {
+    fmt::print("{:<8} {:>10}  {}  {}{}\n", cache::kind_name(e.kind),
+               cache::format_size(e.size_bytes), last_use(e), relative(dir, e.path),
+               e.label.empty() ? "" : "  " + e.label);
+  }
+  fmt::print("{} entries, {} in {}\n", entries.size(), cache::format_size(total), dir);
+  return 0;
+}
+
+Result<int> run_prune(const CacheArgs& args) {
+  STRATA_TRY_ASSIGN(int64_t max_bytes, cache::parse_size(args.max_size));
+  STRATA_TRY_ASSIGN(std::string dir, resolve_cache_dir(args.cache));
+  STRATA_TRY_ASSIGN(cache::PrunePlan plan, cache::prune_cache(dir, max_bytes, args.dry_run));
+  const char* verb = args.dry_run ? "would remove" : "removed";
+  for (const cache::CacheEntry& e : plan.removed) fmt::print("{} {}\n", verb, describe(dir, e));
+  for (const cache::CacheEntry& e : plan.held) {
+    fmt::print("kept (in use by a running build) {}\n", describe(dir, e));
+  }
+  int64_t freed = plan.size_before_bytes - plan.size_after_bytes;
+  fmt::print("{} {} entries, {}; the cache {} {} (limit {})\n", verb, plan.removed.size(),
+             cache::format_size(freed), args.dry_run ? "would hold" : "holds",
+             cache::format_size(plan.size_after_bytes), cache::format_size(max_bytes));
+  if (plan.size_after_bytes <= max_bytes) return 0;
+  fmt::print(stderr, "strata: the cache stays above {}: {} entries are in use by running builds\n",
+             args.max_size, plan.held.size());
+  return 1;
+}
+
+}  // namespace
+
+void register_cache(CLI::App& app, Command& run) {
+  auto args = std::make_shared<CacheArgs>();
+  auto* cmd = app.add_subcommand("cache", "List the cache's entries or prune it to a size");
+  cmd->require_subcommand(1);
+  constexpr char kCacheHelp[] =
+      "The cache directory (default: $XDG_CACHE_HOME/strata, else ~/.cache/strata)";
+
+  auto* list = cmd->add_subcommand(
+      "list",
+      "Print every entry (package outputs, unpacked rootfs, source blobs, logs) with its "
+      "disk usage and last use, least recently used first");
+  list->add_option("--cache", args->cache, kCacheHelp);
+  list->add_flag("--json", args->json, "Print one JSON object: {cache, entries, size}");
+  list->callback([&run, args] { run = [args] { return run_list(*args); }; });
+
+  auto* prune = cmd->add_subcommand(
+      "prune",
+      "Remove entries, least recently used first, until the cache is at most SIZE; entries a "
+      "running build holds are kept. Prints one line per entry removed (or kept) and a total. "
+      "Exit status: 0 when the cache is at most SIZE afterwards, 1 when entries in use keep it "
+      "above, 2 for a bad SIZE");
+  prune
+      ->add_option("--max-size", args->max_size,
+                   "The size to shrink to: bytes, or K, M, G, T (powers of 1024), e.g. 500M, 2G, 0")
+      ->required()
+      ->type_name("SIZE");
+  prune->add_flag("--dry-run", args->dry_run, "Print what would be removed; remove nothing");
+  prune->add_option("--cache", args->cache, kCacheHelp);
+  prune->callback([&run, args] { run = [args] { return run_prune(*args); }; });
+}
+
+}  // namespace strata::builder::cli
