@@ -29,7 +29,7 @@ std::string last_use(const cache::CacheEntry& e) { return rfc3339_utc(e.last_use
 
 std::string describe(const std::string& cache_dir, const cache::CacheEntry& e) {
   std::string label = e.label.empty() ? "" : fmt::format(" ({})", e.label);
-  return fmt::format("{} {}{}, {}, last used {}", cache::kind_name(e.kind),
+  return fmt::format("{} {}{}: {}, last used {}", cache::kind_name(e.kind),
                      relative(cache_dir, e.path), label, cache::format_size(e.size_bytes),
                      last_use(e));
 }

@@ -50,7 +50,7 @@ expect_eq "most recently used entries" "$(jq -r '.entries[-2:] | map(.path) | so
 before=$(snapshot)
 "$STRATA" cache prune --max-size 0 --dry-run --cache "$cache" >"$WORK/dry" || fail "dry run exit code"
 expect_eq "dry run leaves the cache alone" "$before" "$(snapshot)"
-expect_eq "dry run lists every entry" "$(jq '.entries | length' "$WORK/list.json")" "$(grep -c '^would remove ' "$WORK/dry")"
+expect_eq "dry run lists every entry" "$(jq '.entries | length' "$WORK/list.json")" "$(grep -c '^would remove \(package\|rootfs\|source\|log\) ' "$WORK/dry")"
 grep -q "^would remove .* entries, .*; the cache would hold 0 B (limit 0 B)$" "$WORK/dry" || { cat "$WORK/dry"; fail "dry run total"; }
 pass "dry run prints the plan and its total"
 
@@ -59,7 +59,7 @@ keep=$(jq '[.entries[-2:][].size] | add' "$WORK/list.json")
 "$STRATA" cache prune --max-size "$keep" --cache "$cache" >"$WORK/prune" || { cat "$WORK/prune"; fail "prune exit code"; }
 expect_eq "prune removed the older entries in order" \
   "$(jq -r '.entries[:-2][].path' "$WORK/list.json")" \
-  "$(sed -n 's/^removed [a-z]* \([^ ]*\).*/\1/p' "$WORK/prune")"
+  "$(sed -n 's/^removed [a-z]* \([^ :]*\).*/\1/p' "$WORK/prune")"
 list >"$WORK/after.json"
 expect_eq "what is left" "$(printf '%s\n' "$hello" "$hello_src" | sort)" "$(jq -r '.entries[].path' "$WORK/after.json" | sort)"
 (( $(jq '.size' "$WORK/after.json") <= keep )) || fail "cache above the limit after prune"
@@ -77,7 +77,7 @@ for _ in $(seq 100); do flock -n -x "$cache/$hello" true 2>/dev/null || break; s
 rc=0
 "$STRATA" cache prune --max-size 0 --cache "$cache" >"$WORK/held" 2>"$WORK/held.err" || rc=$?
 expect_eq "prune exit code while an entry is held" 1 "$rc"
-grep -q "^kept (in use by a running build) package $hello (hello), " "$WORK/held" || { cat "$WORK/held"; fail "held entry not reported"; }
+grep -q "^kept (in use by a running build) package $hello (hello): " "$WORK/held" || { cat "$WORK/held"; fail "held entry not reported"; }
 grep -q "^strata: the cache stays above 0: 1 entries are in use by running builds$" "$WORK/held.err" || { cat "$WORK/held.err"; fail "held: no stderr note"; }
 expect_eq "only the held entry is left" "$hello" "$(list | jq -r '.entries[].path')"
 [[ -f "$cache/$hello/output.json" && -d "$cache/$hello/out" ]] || fail "held entry damaged"
