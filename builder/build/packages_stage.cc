@@ -56,9 +56,13 @@ Result<BuildEnvironment> prepare_environment(const specs::Spec& spec,
                                              const PackageStageOptions& options) {
   const specs::Environment& env = spec.environment;
   if (env.rootfs == specs::RootfsKind::kHost) {
-    STRATA_TRY_ASSIGN(std::string text, canonical_json(options.host_toolchain));
+    Json host;
+    if (options.host_toolchain) {
+      STRATA_TRY_ASSIGN(host, options.host_toolchain());
+    }
+    STRATA_TRY_ASSIGN(std::string text, canonical_json(host));
     return BuildEnvironment{.digest = build::environment_digest_for_host(text),
-                            .detail = {{"host", options.host_toolchain}}};
+                            .detail = {{"host", host}}};
   }
   STRATA_CHECK(env.image.has_value());
   std::string entry = environment::rootfs_entry_dir(options.cache_dir, env.image->digest);

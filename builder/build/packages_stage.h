@@ -3,6 +3,7 @@
 // or taken from the cache. Used by the pipeline and by `strata shell`.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -22,8 +23,10 @@ struct PackageStageOptions {
   bool offline = false;
   int64_t jobs = 1;
   std::string log_root;  // LOG_ROOT/PACKAGE/step-N.log
-  // What identifies the host toolchain: cache::host_toolchain_document, read by main().
-  Json host_toolchain;
+  // What identifies the host toolchain (cache::host_toolchain_document): main() supplies the
+  // reader, called only when a spec builds on the host (an image build never reads the
+  // host's dpkg database, and cannot fail on it). Empty: the host is `null` (tests).
+  std::function<Result<Json>()> host_toolchain;
   sources::FetchOptions fetch;
 };
 

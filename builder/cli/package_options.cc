@@ -70,7 +70,11 @@ Result<PackageStageOptions> package_stage_options(const PackageFlags& flags, std
       flags.jobs > 0 ? flags.jobs : static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
   PackageStageOptions o{.offline = flags.offline, .jobs = jobs, .log_root = std::move(log_root)};
   STRATA_TRY_ASSIGN(o.cache_dir, resolve_cache_dir(flags.cache));
-  STRATA_TRY_ASSIGN(o.host_toolchain, read_host_toolchain());
+  // Read once per process, and only by builds on the host (about 100 ms: docs/cache.md).
+  o.host_toolchain = [] {
+    static const Result<Json> doc = read_host_toolchain();
+    return doc;
+  };
   static std::unique_ptr<sources::TerminalProgress> progress =
       sources::TerminalProgress::for_terminal(STDERR_FILENO);
   o.fetch.progress = progress.get();

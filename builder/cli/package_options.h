@@ -35,7 +35,8 @@ std::vector<std::string> host_exposed_paths();
 
 // The package stage's options for `flags`, with the jobs default filled in. The host
 // identity is cache::host_toolchain_document over this host's dpkg database and os-release
-// (docs/cache.md); a malformed dpkg database is an error naming the file and line.
+// (docs/cache.md), read when a host build first needs it; a malformed dpkg database then
+// fails that build with an error naming the file and line.
 Result<PackageStageOptions> package_stage_options(const PackageFlags& flags, std::string log_root);
 
 // Progress on stderr. Not a terminal (CI logs, pipes): one line per step ("[hello] step 2/3:
