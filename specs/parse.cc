@@ -370,15 +370,20 @@ Result<Spec> parse_spec(std::string_view yaml, const std::string& file, const st
   return std::move(result.spec);
 }
 
-Result<Spec> load_spec(const std::string& path, const ParseOptions& options) {
-  STRATA_TRY(input_context(options.context, absolute_dir(dirname_of(path))));
+Result<std::string> read_spec_text(const std::string& path) {
   Result<std::string> text = read_spec_file(path);
   if (!text.ok()) {
     std::string why = text.error().sys_errno() ? std::strerror(*text.error().sys_errno())
                                                : text.error().message();
     return Error(ErrorCode::kSpec, fmt::format("{}: error: cannot read spec: {}", path, why));
   }
-  return parse_spec(*text, path, dirname_of(path), options);
+  return text;
+}
+
+Result<Spec> load_spec(const std::string& path, const ParseOptions& options) {
+  STRATA_TRY(input_context(options.context, absolute_dir(dirname_of(path))));
+  STRATA_TRY_ASSIGN(std::string text, read_spec_text(path));
+  return parse_spec(text, path, dirname_of(path), options);
 }
 
 }  // namespace strata::specs

@@ -32,10 +32,18 @@ struct ParseOptions {
   bool check_files = true;
   // --context DIR: the directory local inputs must stay beneath; "" for the spec's own.
   std::string context;
+  // `strata pin`: a url source may omit sha256 and a local image (image.base,
+  // environment.image) its "@sha256:…", because pin is about to write them. The missing
+  // digest is left empty.
+  bool allow_unpinned = false;
 };
 
 // Also kUsage when options.context does not contain the spec's directory.
 Result<Spec> load_spec(const std::string& path, const ParseOptions& options = {});
+
+// The text of the spec at `path`, read the way load_spec reads it (a regular file of at most
+// kMaxSpecBytes); the error is load_spec's "FILE: error: cannot read spec: …".
+Result<std::string> read_spec_text(const std::string& path);
 
 // The same for in-memory YAML; `file` names it in messages, `dir` resolves relative paths.
 Result<Spec> parse_spec(std::string_view yaml, const std::string& file, const std::string& dir,

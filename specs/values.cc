@@ -201,11 +201,15 @@ Result<void> check_signal(std::string_view signal) {
                                              signal, hint));
 }
 
-Result<std::pair<std::string, Digest>> parse_pinned_image(std::string_view text) {
+Result<std::pair<std::string, Digest>> parse_pinned_image(std::string_view text,
+                                                          bool allow_unpinned) {
   size_t at = text.rfind('@');
   Error bad(
       ErrorCode::kSpec,
       fmt::format("'{}' is not an image pinned by digest like \"./layout@sha256:<64 hex>\"", text));
+  if (allow_unpinned && at == std::string_view::npos && !text.empty()) {
+    return std::pair(std::string(text), Digest{});
+  }
   if (at == std::string_view::npos || at == 0) return bad;
   Result<Digest> digest = Digest::parse(text.substr(at + 1));
   if (!digest.ok()) return bad;

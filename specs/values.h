@@ -47,8 +47,10 @@ Result<std::string> normalize_port(std::string_view port);
 // "SIGTERM", "SIGRTMIN+3", "SIGRTMAX-2" or a number 1..64.
 Result<void> check_signal(std::string_view signal);
 
-// "PATH@sha256:HEX": a local OCI layout or archive pinned by manifest digest.
-Result<std::pair<std::string, Digest>> parse_pinned_image(std::string_view text);
+// "PATH@sha256:HEX": a local OCI layout or archive pinned by manifest digest. With
+// `allow_unpinned` (strata pin), a PATH without "@…" is accepted with an empty digest.
+Result<std::pair<std::string, Digest>> parse_pinned_image(std::string_view text,
+                                                          bool allow_unpinned = false);
 
 // The GOARCH values strata accepts for image.architecture.
 const std::vector<std::string>& goarch_names();

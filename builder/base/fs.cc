@@ -27,6 +27,32 @@ Result<std::string> read_file(const std::string& path) {
   return out;
 }
 
+Result<std::string> read_file_limited(const std::string& path, int64_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it.
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_RDONLY | O_NONBLOCK));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Error::sys(fmt::format("stat {}", path), errno);
+  if (!S_ISREG(st.st_mode)) {
+    return Error(ErrorCode::kInvalidInput, fmt::format("{} is not a regular file", path));
+  }
+  auto too_big = [&](int64_t size) {
+    return Error(
+        ErrorCode::kInvalidInput,
+        fmt::format("{} is {} bytes, more than the limit of {} bytes", path, size, max_bytes));
+  };
+  if (st.st_size > max_bytes) return too_big(st.st_size);
+  std::string out;
+  out.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    STRATA_TRY_ASSIGN(int64_t n, read_some(fd.get(), buf, sizeof buf, path));
+    if (n == 0) break;
+    if (static_cast<int64_t>(out.size()) + n > max_bytes) return too_big(out.size() + n);
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
 Result<void> write_file(const std::string& path, std::string_view data, int mode) {
   STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
   STRATA_TRY(write_all(fd.get(), data, path));

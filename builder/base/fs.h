@@ -12,6 +12,11 @@
 namespace strata {
 
 Result<std::string> read_file(const std::string& path);
+// read_file for input that may be hostile (an image's documents): `path` must be a regular
+// file of at most `max_bytes` (checked before reading, and again while reading, in case it
+// grows), else kInvalidInput naming the path, its size and the limit. A FIFO, a device such
+// as /dev/zero or a directory is refused without reading a byte.
+Result<std::string> read_file_limited(const std::string& path, int64_t max_bytes);
 // Writes `data` to `path` (mode 0644), fsyncs it; the error names the path.
 Result<void> write_file(const std::string& path, std::string_view data, int mode = 0644);
 // Writes to a temporary sibling, fsyncs, then renames over `path`: readers see old or new.

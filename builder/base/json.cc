@@ -138,7 +138,44 @@ std::string string_member(const Json& object, std::string_view key) {
   return v.is_string() ? v.get<std::string>() : std::string();
 }
 
+namespace {
+
+// The deepest nesting of arrays and objects in `text`, outside strings; stops counting past
+// `limit`. Malformed text is the parser's to report.
+int nesting_depth(std::string_view text, int limit) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
 Result<Json> parse_json(std::string_view text, std::string_view what) {
+  if (nesting_depth(text, kMaxJsonDepth) > kMaxJsonDepth) {
+    return Error(ErrorCode::kInvalidInput,
+                 fmt::format("parsing {}: arrays and objects nest more than {} levels deep", what,
+                             kMaxJsonDepth));
+  }
   try {
     return Json::parse(text);
   } catch (const Json::exception& e) {

@@ -74,7 +74,12 @@ Result<CanonicalText> canonical_object(const Json& members,
 const Json& member(const Json& object, std::string_view key);
 // member(object, key) when it is a string, else "".
 std::string string_member(const Json& object, std::string_view key);
-// Parses `text`; `what` names the document in the error.
+// How deeply arrays and objects may nest in a parsed document. Every document strata reads
+// nests a handful of levels; serializing, comparing or walking a tree is recursive, so a
+// hostile document nested 100,000 deep must be refused before it becomes one.
+inline constexpr int kMaxJsonDepth = 128;
+// Parses `text`; `what` names the document in the error. Nesting deeper than kMaxJsonDepth is
+// an error (kInvalidInput), found before any tree is built.
 Result<Json> parse_json(std::string_view text, std::string_view what);
 
 }  // namespace strata

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   register_sandbox(app, run);
   register_shell(app, run);
   register_hash(app, run);
+  register_pin(app, run);
   register_attest(app, run);
   register_keygen(app, run);
   register_diff(app, run);

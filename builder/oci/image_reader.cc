@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "builder/base/beneath.h"
 #include "builder/base/path.h"
@@ -185,9 +186,14 @@ Result<ImageView> open_layout(const std::string& path) {
     view.layout_dir = dir.path();
     view.extracted.emplace(std::move(dir));
   }
-  auto index_text = read_file(view.layout_dir + "/index.json");
-  if (!index_text.ok()) return format_error(path, "not an OCI image layout (no index.json)");
-  STRATA_TRY_ASSIGN(view.index, parse_json(*index_text, path + ": index.json"));
+  std::string index_path = view.layout_dir + "/index.json";
+  struct stat index_st;
+  if (::lstat(index_path.c_str(), &index_st) != 0) {
+    return format_error(path, "not an OCI image layout (no index.json)");
+  }
+  STRATA_TRY_ASSIGN_CONTEXT(std::string index_text,
+                            read_file_limited(index_path, kMaxDocumentBytes), path);
+  STRATA_TRY_ASSIGN(view.index, parse_json(index_text, path + ": index.json"));
   return view;
 }
 
@@ -246,12 +252,27 @@ Result<Descriptor> parse_descriptor(const Json& j, std::string_view where) {
   }
   auto digest = Digest::parse(j["digest"].get<std::string>());
   if (!digest.ok()) return Error::io(fmt::format("{}: {}", where, digest.error().message()));
-  return Descriptor{j["mediaType"].get<std::string>(), *digest, j["size"].get<int64_t>()};
+  // nlohmann keeps 2^63 and above as unsigned: get<int64_t>() would wrap to a negative size.
+  const Json& size = j["size"];
+  if ((size.is_number_unsigned() &&
+       size.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) ||
+      (!size.is_number_unsigned() && size.get<int64_t>() < 0)) {
+    return Error(ErrorCode::kInvalidInput,
+                 fmt::format("{}: descriptor {} has an impossible size {}", where, digest->str(),
+                             size.dump()));
+  }
+  return Descriptor{j["mediaType"].get<std::string>(), *digest, size.get<int64_t>()};
 }
 
 Result<std::string> read_verified_blob(const std::string& layout_dir, const Descriptor& d) {
   std::string path = fmt::format("{}/blobs/sha256/{}", layout_dir, d.digest.hex);
-  STRATA_TRY_ASSIGN(std::string bytes, read_file(path));
+  if (d.size > kMaxDocumentBytes) {
+    return Error(ErrorCode::kInvalidInput,
+                 fmt::format("{}: a {} of {} bytes is larger than the limit of {} bytes for "
+                             "an image's JSON documents",
+                             path, d.media_type, d.size, kMaxDocumentBytes));
+  }
+  STRATA_TRY_ASSIGN(std::string bytes, read_file_limited(path, kMaxDocumentBytes));
   Digest actual = sha256_of(bytes);
   if (actual != d.digest) {
     return Error(ErrorCode::kDigestMismatch,

@@ -40,7 +40,12 @@ Result<ImageView> open_image(const std::string& path, const std::string& tag = "
 // sha256:…, actual sha256:…" listing every image manifest the layout does hold.
 Result<ImageView> open_image_by_digest(const std::string& path, const Digest& manifest_digest);
 
-// Reads a blob and checks its size and digest against the descriptor.
+// The largest JSON document (index.json, a manifest, an index, a config) an image may hold:
+// 4 MiB, what registries accept for a manifest. A larger one is refused before it is read.
+inline constexpr int64_t kMaxDocumentBytes = 4 << 20;
+
+// Reads a JSON document's blob (at most kMaxDocumentBytes) and checks its size and digest
+// against the descriptor; the size before reading a byte.
 Result<std::string> read_verified_blob(const std::string& layout_dir, const Descriptor& d);
 
 // Extracting an archive of a layout. kRefuseOthers (OCI layout archives): only directories
@@ -52,7 +57,8 @@ enum class ExtractPolicy { kRefuseOthers, kSkipOthers };
 // needed. Never writes outside `root`; an existing file is never overwritten.
 Result<void> extract_tar(const std::string& path, const std::string& root, ExtractPolicy policy);
 
-// Parses a descriptor object from index.json or a manifest.
+// Parses a descriptor object from index.json or a manifest. Its size must be a non-negative
+// integer that fits in 63 bits.
 Result<Descriptor> parse_descriptor(const Json& j, std::string_view where);
 
 }  // namespace strata::builder::oci

@@ -2,6 +2,7 @@
 #include <archive_entry.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "builder/base/fs.h"
@@ -281,6 +282,82 @@ TEST_F(ReaderTest, PinnedImageRefusesALayerWhoseDescriptorSizeLies) {
             fmt::format("image layout: layer 1 of 1 ({}): size mismatch: the manifest says {}, "
                         "the blob has {}",
                         manifest["layers"][0]["digest"].get<std::string>(), size + 1, size));
+}
+
+// Issue 13 part 6: an image's documents are hostile input. Each case is a clear error, before
+// a huge read, an endless read or a recursive walk can happen.
+TEST_F(ReaderTest, EndlessOrHugeIndexIsRefusedUnread) {
+  std::string index = dir_ + "/index.json";
+  ASSERT_EQ(::unlink(index.c_str()), 0);
+  ASSERT_EQ(::symlink("/dev/zero", index.c_str()), 0);
+  auto endless = open_image(dir_);
+  ASSERT_FALSE(endless.ok());
+  EXPECT_EQ(endless.error().message(), dir_ + ": " + index + " is not a regular file");
+
+  ASSERT_EQ(::unlink(index.c_str()), 0);
+  ASSERT_EQ(::mkfifo(index.c_str(), 0600), 0);  // a FIFO with no writer must not block
+  EXPECT_FALSE(open_image(dir_).ok());
+
+  ASSERT_EQ(::unlink(index.c_str()), 0);
+  ASSERT_TRUE(write_file(index, std::string(kMaxDocumentBytes + 1, ' ')).ok());
+  auto huge = open_image(dir_);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_EQ(huge.error().message(),
+            fmt::format("{}: {} is {} bytes, more than the limit of {} bytes", dir_, index,
+                        kMaxDocumentBytes + 1, kMaxDocumentBytes));
+}
+
+// A config nested 100,000 deep (valid JSON, correct digest): refused at parse time, because
+// every later walk of it (inspect --json, diff, canonical JSON) is recursive.
+TEST_F(ReaderTest, DeeplyNestedConfigIsRefused) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto config = write_blob(dir_, "{\"x\":" + deep + "}", kConfigMediaType);
+  ASSERT_TRUE(config.ok());
+  Json manifest =
+      *parse_json(*read_file(dir_ + "/blobs/sha256/" + image_.manifest.digest.hex), "manifest");
+  manifest["config"] = config->to_json();
+  auto blob = write_blob(dir_, *canonical_json(manifest), kManifestMediaType);
+  ASSERT_TRUE(blob.ok());
+  Json index = {{"schemaVersion", 2}, {"manifests", {blob->to_json()}}};
+  ASSERT_TRUE(write_file(dir_ + "/index.json", index.dump()).ok());
+  auto view = open_image(dir_);
+  ASSERT_FALSE(view.ok());
+  EXPECT_EQ(view.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_NE(view.error().message().find("nest more than 128 levels"), std::string::npos)
+      << view.error().message();
+  // Strings may hold brackets: they are not nesting.
+  EXPECT_TRUE(parse_json("[\"" + std::string(1000, '[') + "\\\"[\"]", "t").ok());
+}
+
+TEST_F(ReaderTest, ImpossibleDescriptorSizesAreRefused) {
+  Json manifest =
+      *parse_json(*read_file(dir_ + "/blobs/sha256/" + image_.manifest.digest.hex), "manifest");
+  for (Json size : {Json(uint64_t{1} << 63), Json(-1)}) {
+    Json lying = manifest;
+    lying["layers"][0]["size"] = size;
+    auto blob = write_blob(dir_, *canonical_json(lying), kManifestMediaType);
+    ASSERT_TRUE(blob.ok());
+    Json index = {{"schemaVersion", 2}, {"manifests", {blob->to_json()}}};
+    ASSERT_TRUE(write_file(dir_ + "/index.json", index.dump()).ok());
+    auto view = open_image(dir_);
+    ASSERT_FALSE(view.ok()) << size.dump();
+    EXPECT_EQ(view.error().code(), ErrorCode::kInvalidInput);
+    EXPECT_NE(view.error().message().find("impossible size " + size.dump()), std::string::npos)
+        << view.error().message();
+  }
+  // A config descriptor claiming 1 GiB is refused before its blob is read.
+  Json big = manifest;
+  big["config"]["size"] = int64_t{1} << 30;
+  auto blob = write_blob(dir_, *canonical_json(big), kManifestMediaType);
+  ASSERT_TRUE(blob.ok());
+  Json index = {{"schemaVersion", 2}, {"manifests", {blob->to_json()}}};
+  ASSERT_TRUE(write_file(dir_ + "/index.json", index.dump()).ok());
+  auto view = open_image(dir_);
+  ASSERT_FALSE(view.ok());
+  EXPECT_NE(view.error().message().find("larger than the limit of 4194304 bytes"),
+            std::string::npos)
+      << view.error().message();
 }
 
 TEST_F(ReaderTest, MissingIndexIsNotALayout) {

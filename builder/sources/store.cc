@@ -143,6 +143,30 @@ Result<void> SourceStore::store_url(const specs::Source& source, const std::stri
   return commit_blob(file, blob);
 }
 
+Result<Digest> SourceStore::fetch_unpinned(const specs::Source& source, Fetcher& fetcher) const {
+  Result<Digest> fetched = [&]() -> Result<Digest> {
+    if (options_.offline) return Error::io("--offline forbids fetching");
+    STRATA_TRY(make_dirs(blob_dir_));
+    // Named like every blob's temporary (swept when this process is gone), committed under
+    // the digest it turns out to have.
+    STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blob_dir_ + "/unpinned", 0644));
+    STRATA_TRY(fetcher.fetch(source.url, file.fd(), options_.fetch));
+    STRATA_TRY_ASSIGN(Digest actual, sha256_file(file.temp_path()));
+    std::string blob = blob_path(actual);
+    struct stat st;
+    if (::lstat(blob.c_str(), &st) == 0) return actual;  // stored already: drop the copy
+    STRATA_TRY(commit_blob(file, blob));
+    return actual;
+  }();
+  if (!fetched.ok()) {
+    return std::move(fetched)
+        .error()
+        .context(fmt::format("source '{}' ({})", source.name, source_origin(source)))
+        .at(source.loc);
+  }
+  return fetched;
+}
+
 Result<SourceKind> SourceStore::store_path(const specs::Source& source, const std::string& spec_dir,
                                            const std::string& blob) const {
   std::string full = (source.path.starts_with('/') || spec_dir.empty())

@@ -53,6 +53,11 @@ class SourceStore {
   Result<StoredSource> ensure(const specs::Source& source, const std::string& spec_dir,
                               Fetcher& fetcher) const;
 
+  // `strata pin`: downloads a url source whatever it pins (its content upstream is what is
+  // asked for), stores the blob under the digest it has, and returns that digest, so the
+  // next build needs no second download. Never with options.offline.
+  Result<Digest> fetch_unpinned(const specs::Source& source, Fetcher& fetcher) const;
+
  private:
   Result<void> store_url(const specs::Source& source, const std::string& blob,
                          Fetcher& fetcher) const;

@@ -81,7 +81,7 @@ Source parse_source(Context& c, const Value& v, std::map<std::string, Loc>& name
     r.error(path->loc, fmt::format("path '{}' is absolute: a host file must be pinned with "
                                    "sha256 (only a path beside the spec may omit it)",
                                    s.path));
-  } else if (!path && m.ok()) {
+  } else if (!path && m.ok() && !c.options.allow_unpinned) {
     m.require("sha256");
   }
   if (std::optional<Field> f = m.get("strip")) s.strip = read_int(r, *f, 0, 64).value_or(0);
@@ -195,7 +195,7 @@ Environment parse_environment(Context& c, const Value& v) {
   } else if (image) {
     std::optional<std::string> text = read_string(r, *image);
     Result<std::pair<std::string, Digest>> pinned =
-        text ? parse_pinned_image(*text) : Error(ErrorCode::kSpec, "");
+        text ? parse_pinned_image(*text, c.options.allow_unpinned) : Error(ErrorCode::kSpec, "");
     if (text && !pinned.ok()) r.error(image->loc, "image " + pinned.error().message());
     if (pinned.ok()) env.image = ImageRef{pinned->first, pinned->second, image->loc};
   } else if (kind == "image") {

@@ -12,10 +12,10 @@
 namespace strata::specs::internal {
 namespace {
 
-std::optional<ImageRef> read_base(Reader& r, const Value& v) {
+std::optional<ImageRef> read_base(Reader& r, const Value& v, bool allow_unpinned) {
   std::optional<std::string> text = read_string(r, v);
   if (!text || *text == "scratch") return std::nullopt;
-  Result<std::pair<std::string, Digest>> pinned = parse_pinned_image(*text);
+  Result<std::pair<std::string, Digest>> pinned = parse_pinned_image(*text, allow_unpinned);
   if (!pinned.ok()) {
     r.error(v.loc, "base " + pinned.error().message() + " or scratch");
     return std::nullopt;
@@ -179,7 +179,8 @@ Image parse_image(Context& c, const Value& v) {
   MapReader m(r, v, image_keys());
   Image image;
   image.loc = v.loc;
-  if (std::optional<Field> f = m.get("base")) image.base = read_base(r, *f);
+  if (std::optional<Field> f = m.get("base"))
+    image.base = read_base(r, *f, c.options.allow_unpinned);
   if (std::optional<Field> f = m.get("layers")) image.layers = parse_layers(c, *f);
   if (std::optional<Field> f = m.get("accounts")) image.accounts = parse_accounts(c, *f);
   if (std::optional<Field> f = m.get("paths")) image.paths = parse_paths(c, *f);

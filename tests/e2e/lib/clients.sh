@@ -33,6 +33,7 @@
 
 CLIENTS_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CLIENTS_TOOLS_DIR="$(cd "$CLIENTS_LIB_DIR/../../tools" && pwd)"
+CLIENTS_EXAMPLES_DIR="$(cd "$CLIENTS_LIB_DIR/../../../examples" && pwd)"
 CLIENTS_PYTHON="${CLIENTS_PYTHON:-python3}"
 
 # _client_run NAME CMD... : run CMD, keep its combined output; on failure print it and return rc.
@@ -221,53 +222,16 @@ client_podman_cleanup() {
     unset STRATA_PODMAN_DIR
 }
 
-# Prints the cgroup2 mount points that make this a "hybrid" cgroup host (cgroup v1 controllers on
-# /sys/fs/cgroup/* plus a cgroup2 at e.g. /sys/fs/cgroup/unified). crun 1.8 refuses to start any
-# container there: "cgroups in hybrid mode not supported, drop all controllers from cgroupv2".
-_client_hybrid_cgroup2_mounts() {
-    awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup2" && $5 != "/sys/fs/cgroup") print $5; break } }' \
-        /proc/self/mountinfo
-}
-
-# Default ulimits: this VM lacks CAP_SYS_RESOURCE and its hard limits are below podman's defaults
-# (RLIMIT_NOFILE 1048576), so crun's setrlimit fails with EPERM; conmon also runs with a lower
-# RLIMIT_NPROC (32768) than the shell. Ask for what we already have (nofile) and a modest nproc
-# (root is exempt from RLIMIT_NPROC anyway).
-_client_podman_ulimits() {
-    if [[ -n "${STRATA_PODMAN_ULIMITS:-}" ]]; then
-        echo "$STRATA_PODMAN_ULIMITS"
-        return
-    fi
-    local hn
-    hn="$(ulimit -Hn)"
-    [[ "$hn" == unlimited ]] && hn=1048576
-    echo "--ulimit nofile=$hn:$hn --ulimit nproc=4096:4096"
-}
-
-# client_podman ARGS... : podman on the throwaway store. On a hybrid cgroup host it runs inside a
-# private mount namespace where the cgroup2 mounts are unmounted, so crun sees pure cgroup v1
-# (the host's mounts are untouched).
+# client_podman ARGS... : podman on the throwaway store, through examples/podman.sh (the one
+# copy of the VM workarounds: --ulimit for run/create, a private mount namespace without the
+# cgroup2 mount on a hybrid cgroup host, cgroupfs without systemd).
 client_podman() {
     if [[ -z "${STRATA_PODMAN_DIR:-}" ]]; then
         echo "FAIL: client_podman: call client_podman_setup first (STRATA_PODMAN_DIR unset)" >&2
         return 2
     fi
-    local -a pod=(podman --root "$STRATA_PODMAN_DIR/root" --runroot "$STRATA_PODMAN_DIR/run"
-        --tmpdir "$STRATA_PODMAN_DIR/tmp" --storage-driver "${STRATA_PODMAN_STORAGE_DRIVER:-vfs}"
-        --cgroup-manager cgroupfs --events-backend none)
-    local mounts
-    mounts="$(_client_hybrid_cgroup2_mounts)"
-    if [[ -z "$mounts" ]]; then
-        "${pod[@]}" "$@"
-        return
-    fi
-    # shellcheck disable=SC2016
-    unshare --mount --propagation private -- bash -c '
-        while IFS= read -r m; do
-            [[ -n "$m" ]] || continue
-            umount -- "$m" || { echo "client_podman: cannot umount $m in the private mount namespace" >&2; exit 125; }
-        done <<<"$0"
-        exec "$@"' "$mounts" "${pod[@]}" "$@"
+    STRATA_PODMAN_GLOBAL="--root $STRATA_PODMAN_DIR/root --runroot $STRATA_PODMAN_DIR/run --tmpdir $STRATA_PODMAN_DIR/tmp --storage-driver ${STRATA_PODMAN_STORAGE_DRIVER:-vfs}" \
+        bash "$CLIENTS_EXAMPLES_DIR/podman.sh" "$@"
 }
 
 # client_podman_load ARCHIVE [auto|oci-archive|docker-archive]
@@ -329,9 +293,7 @@ with open(sys.argv[1], "wb") as f:
     f.write(eh + ph + code)
 os.chmod(sys.argv[1], 0o755)
 EOF
-    # shellcheck disable=SC2046
-    client_podman run --rm --network none --cgroups disabled $(_client_podman_ulimits) \
-        --rootfs "$dir" /true 2>&1
+    client_podman run --rm --network none --cgroups disabled --rootfs "$dir" /true 2>&1
 }
 
 # client_podman_run IMAGE [CMD...] : run IMAGE (already loaded) with no network, no cgroups, no
@@ -340,9 +302,7 @@ client_podman_run() {
     _client_usage client_podman_run 1 $# "IMAGE [CMD...]" || return
     [[ -n "${STRATA_PODMAN_DIR:-}" ]] || { echo "FAIL: client_podman_run: call client_podman_setup first" >&2; return 2; }
     local rc=0 out probe prc=0
-    # shellcheck disable=SC2046
-    out="$(client_podman run --rm --pull never --network none --cgroups disabled \
-        $(_client_podman_ulimits) "$@" 2>&1)" || rc=$?
+    out="$(client_podman run --rm --pull never --network none --cgroups disabled "$@" 2>&1)" || rc=$?
     if [[ $rc -eq 0 ]]; then
         printf '%s\n' "$out"
         return 0
