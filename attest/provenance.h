@@ -23,7 +23,7 @@ inline constexpr char kImageBuildType[] = "https://strata.dev/buildtypes/image/v
 // strata run by a user on their own machine: at most SLSA Build L1. A mode with other
 // security properties (a hosted, isolated runner) must use another id (docs/provenance.md).
 inline constexpr char kLocalBuilderId[] = "https://strata.dev/builder/local/v1";
-inline constexpr char kDeterminismProfile[] = "strata-det/1";
+inline constexpr char kDeterminismProfile[] = "strata-det/2";
 
 // The command-line options that change what strata writes (externalParameters).
 struct BuildParameters {

@@ -37,7 +37,7 @@ TEST(ProvenanceReader, ReadsBackWhatMakeProvenanceWrote) {
   EXPECT_EQ(p->parameters.sbom_format, "cyclonedx");
   EXPECT_EQ(p->platform, "linux/amd64");
   EXPECT_EQ(p->source_date_epoch, "1700000000");
-  EXPECT_EQ(p->determinism_profile, "strata-det/1");
+  EXPECT_EQ(p->determinism_profile, "strata-det/2");
   EXPECT_EQ(p->libraries.at("libarchive"), "3.6.2");
   EXPECT_EQ(p->builder_id, kLocalBuilderId);
   ASSERT_EQ(p->with_role("source").size(), 2u);

@@ -42,7 +42,7 @@ TEST(Provenance, IsAValidSlsaV1Statement) {
             R"("spec":{"path":"examples/hello/strata.yaml","sha256":")" +
                 digest_of("spec").hex + R"("}})");
   EXPECT_EQ(*canonical_json(bd["internalParameters"]),
-            R"({"SOURCE_DATE_EPOCH":"1700000000","determinismProfile":"strata-det/1",)"
+            R"({"SOURCE_DATE_EPOCH":"1700000000","determinismProfile":"strata-det/2",)"
             R"("libraries":{"libarchive":"3.6.2","openssl":"3.0.15"},"platform":"linux/amd64"})");
   EXPECT_EQ(s["predicate"]["runDetails"]["builder"]["id"], "https://strata.dev/builder/local/v1");
   EXPECT_FALSE(s["predicate"]["runDetails"].contains("metadata"));

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Layer assembly benchmark: one large layer (default 20,000 files, 300 MB) built by strata,
-# beside the plain pipeline that makes an equivalent deterministic gzip layer:
+# Layer assembly benchmark: one large layer (default 20,000 files, 300 MB) built by strata
+# with each compression, beside the shell pipelines that make an equivalent deterministic
+# layer and its digest from the same tree, and beside buildah and umoci where installed:
 #   tar --sort=name --mtime=@N --owner=0 --group=0 --numeric-owner | gzip -n -6 | sha256sum
-# Prints wall time and peak RSS for each, and strata's ratio to the baseline.
-#   bench/layer.sh [FILES] [SIZE_MB]      (STRATA=path/to/strata, RUNS=3)
+#   ... | pigz -n -6 | sha256sum      ... | zstd -3 -T0 | sha256sum      ... | sha256sum
+# Prints wall time, peak RSS and the blob size of each, and each strata run's ratio to its
+# baseline: gzip to the pigz pipeline, zstd to zstd -T0, none to tar|sha256sum (issue 16's
+# targets on 2 cores: <= 0.5, <= 0.7, <= 1.0).
+#   bench/layer.sh [FILES] [SIZE_MB]      (STRATA=path/to/strata, RUNS=3, JOBS=CPU count)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 strata="${STRATA:-$here/../build/builder/strata}"
 files="${1:-20000}"
 size_mb="${2:-300}"
 runs="${RUNS:-3}"
+jobs="${JOBS:-$(nproc)}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 # shellcheck source=lib/measure.sh
@@ -27,33 +32,62 @@ image:
 YAML
 du -sh "$work/tree" >&2
 
-baseline() {
-  bash -c 'tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner \
-    -C "$1" -cf - . | gzip -n -6 | sha256sum' _ "$work/tree"
-}
-export -f baseline 2>/dev/null || true
-
+tar_cmd="tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -C '$work/tree' -cf - ."
+declare -A size=()
 results=()
-results+=("$(measure "tar|gzip -6|sha256sum" bash -c "tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -C '$work/tree' -cf - . | gzip -n -6 | sha256sum")")
+# pipeline LABEL FILTER: the tar piped through FILTER and sha256sum; then once more, untimed,
+# to count the blob's size.
+pipeline() {
+  results+=("$(measure "$1" bash -c "$tar_cmd | $2 | sha256sum")")
+  size[$1]=$(bash -c "$tar_cmd | $2 | wc -c")
+}
+pipeline "tar|gzip -6|sha256sum" "gzip -n -6"
+if command -v pigz >/dev/null; then pipeline "tar|pigz -6|sha256sum" "pigz -n -6 -p $jobs"; fi
+pipeline "tar|zstd -3 -T0|sha256sum" "zstd -q -3 -T0"
+pipeline "tar|sha256sum" "cat"
+layer_size() {  # the one layer blob of the strata layout in $1
+  python3 -c 'import json,sys
+d=sys.argv[1]; i=json.load(open(d+"/index.json"))["manifests"][0]["digest"].split(":")[1]
+m=json.load(open(d+"/blobs/sha256/"+i)); print(m["layers"][0]["size"])' "$1"
+}
 for c in gzip zstd none; do
-  results+=("$(measure "strata --compression $c" "$strata" build "$work/strata.yaml" -o "$work/out" --compression "$c")")
+  label="strata --compression $c"
+  results+=("$(measure "$label" "$strata" build "$work/strata.yaml" -o "$work/out" --compression "$c" --jobs "$jobs")")
+  size[$label]=$(layer_size "$work/out/bench")
 done
-results+=("$(measure "tar|zstd -3|sha256sum" bash -c "tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -C '$work/tree' -cf - . | zstd -q -3 | sha256sum")")
-results+=("$(measure "tar|sha256sum" bash -c "tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -C '$work/tree' -cf - . | sha256sum")")
+if command -v umoci >/dev/null; then
+  # umoci insert: the tree as a new gzip layer of an empty image (one more layer per run).
+  umoci init --layout "$work/umoci" && umoci new --image "$work/umoci:b"
+  results+=("$(measure "umoci insert" umoci insert --rootless --image "$work/umoci:b" "$work/tree" /data)")
+fi
+if command -v buildah >/dev/null && buildah --storage-driver vfs --root "$work/buildah" from scratch >/dev/null 2>&1; then
+  results+=("$(measure "buildah copy+commit" bash -c "b='buildah --storage-driver vfs --root $work/buildah --runroot $work/buildah-run'
+    c=\$(\$b from scratch) && \$b copy \$c '$work/tree' /data >/dev/null &&
+    \$b commit --timestamp 1700000000 \$c oci-archive:$work/buildah.tar >/dev/null && \$b rm \$c >/dev/null")")
+else
+  echo "buildah: not installed or cannot run here; skipped" >&2
+fi
 
-base_gzip=$(echo "${results[0]}" | awk '{print $(NF-1)}')
-base_zstd=$(echo "${results[4]}" | awk '{print $(NF-1)}')
-base_none=$(echo "${results[5]}" | awk '{print $(NF-1)}')
-printf '\n%-28s %10s %12s %14s\n' "command" "wall (s)" "peak RSS" "vs baseline"
+time_of() {
+  for r in "${results[@]}"; do [[ ${r% * *} == "$1" ]] && { read -r t _ <<<"${r##"$1" }"; echo "$t"; }; done
+}
+printf '\n%-28s %9s %10s %12s  %s\n' "command" "wall (s)" "peak RSS" "blob (MB)" "ratio to baseline"
 for r in "${results[@]}"; do
   label=${r% * *}
   read -r t m <<<"${r##"$label" }"
   case $label in
-    *gzip*) b=$base_gzip ;;
-    *zstd*) b=$base_zstd ;;
-    *) b=$base_none ;;
+    "strata --compression gzip") base="tar|pigz -6|sha256sum" ;;
+    "strata --compression zstd") base="tar|zstd -3 -T0|sha256sum" ;;
+    "strata --compression none") base="tar|sha256sum" ;;
+    *) base="" ;;
   esac
-  printf '%-28s %10s %9d MiB %13.2fx\n' "$label" "$t" "$((m / 1024))" "$(awk "BEGIN{print $t / $b}")"
+  ratio=""
+  if [[ -n "$base" && -n "$(time_of "$base")" ]]; then
+    ratio=$(awk "BEGIN{printf \"%.2fx %s\", $t / $(time_of "$base"), \"$base\"}")
+  fi
+  blob=${size[$label]:-}
+  [[ -n "$blob" ]] && blob=$(awk "BEGIN{printf \"%.1f\", $blob / 1e6}")
+  printf '%-28s %9s %6d MiB %12s  %s\n' "$label" "$t" "$((m / 1024))" "${blob:--}" "$ratio"
 done
 echo
-echo "ratio = wall time / wall time of the plain pipeline with the same compression (lower is better)"
+echo "best of $runs runs; --jobs $jobs and pigz -p $jobs on $(nproc) CPUs; ratio = wall time / the baseline's"

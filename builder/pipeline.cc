@@ -222,7 +222,10 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   STRATA_TRY_ASSIGN(oci::StagedLayout staged,
                     oci::StagedLayout::create(result.layout_dir, stage_options(spec, options)));
   // 5. Layer blobs: the base image's reused, ours streamed once into blobs/sha256.
-  LayerWriteOptions layer_options{.compression = options.compression, .mtime = spec.epoch};
+  LayerWriteOptions layer_options{.compression = options.compression,
+                                  .mtime = spec.epoch,
+                                  .jobs = options.packages.jobs,
+                                  .profile = options.profile};
   STRATA_TRY_ASSIGN(ImageBlobs blobs,
                     write_image_blobs(base, layers, staged.blobs_dir(), layer_options));
   STRATA_TRY(check_interrupted());

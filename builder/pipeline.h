@@ -21,6 +21,9 @@ namespace strata::builder {
 struct BuildOptions {
   std::string output_root = "out";  // the layout goes to OUTPUT_ROOT/NAME
   Compression compression = Compression::kGzip;
+  // The layers' byte contract. strata build always writes kCurrentProfile (and records it in
+  // provenance); strata verify passes strata-det/1 to rebuild an image recorded with it.
+  DeterminismProfile profile = kCurrentProfile;
   bool write_archive = false;  // also OUTPUT_ROOT/NAME.tar (oci-archive + docker-archive)
   // Provenance, SBOM and signature beside the layout (strata build always sets this); unset,
   // only the layout (and archive) are written.

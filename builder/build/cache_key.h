@@ -11,7 +11,7 @@
 
 namespace strata::builder::build {
 
-inline constexpr char kDeterminismProfile[] = "strata-det/1";
+inline constexpr char kDeterminismProfile[] = "strata-det/2";
 
 struct CacheKeyInputs {
   Digest environment;  // see environment_digest()

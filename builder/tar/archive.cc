@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "builder/tar/compressor.h"
+
 namespace strata::builder {
 
 ArchiveWriter new_archive_writer() {
@@ -39,6 +41,8 @@ ScopedUtf8Locale::~ScopedUtf8Locale() {
   ::freelocale(utf8_);
 }
 
-std::string libarchive_versions() { return ::archive_version_details(); }
+std::string libarchive_versions() {
+  return std::string(::archive_version_details()) + " " + compressor_versions();
+}
 
 }  // namespace strata::builder

@@ -51,7 +51,8 @@ class ScopedUtf8Locale {
 Result<void> archive_check(archive* a, int rc, std::string_view what);
 
 // The versions of the libraries whose output bytes are part of the determinism profile,
-// e.g. "libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 bz2lib/1.0.8 libzstd/1.5.4".
+// e.g. "libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 bz2lib/1.0.8 libzstd/1.5.4 libdeflate/1.14
+// libzstd/1.5.4" (libarchive's own list, then the layer compressors').
 std::string libarchive_versions();
 
 }  // namespace strata::builder

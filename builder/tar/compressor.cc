@@ -1,27 +1,60 @@
 #include "builder/tar/compressor.h"
 
-#include "builder/tar/tar_writer.h"
+#include <fmt/format.h>
+#include <libdeflate.h>
+#include <zstd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "builder/tar/archive.h"
 
 namespace strata::builder {
 namespace {
 
-// At most this many chunks wait for the compressor (each up to one tar block, 64 KiB), so
-// memory stays bounded whatever the layer's size.
-constexpr size_t kMaxQueuedChunks = 16;
+// strata-det/1's compressor: libarchive's "raw" format (one unnamed stream) with a gzip or
+// zstd filter, on its own thread, so producing the tar and compressing it use two cores as
+// `tar | gzip` does. gzip level 6 with no name and mtime 0 (libarchive writes OS=3); zstd
+// level 3, one thread.
+class LibarchiveCompressor : public Compressor {
+ public:
+  explicit LibarchiveCompressor(Sink sink) : sink_(std::move(sink)) {}
+  ~LibarchiveCompressor() override { abort(); }
+  LibarchiveCompressor(const LibarchiveCompressor&) = delete;
+  LibarchiveCompressor& operator=(const LibarchiveCompressor&) = delete;
 
-}  // namespace
+  Result<void> open(Compression compression);
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
+  bool push(const void* data, size_t size) override;
+  Result<void> finish() override;
+  std::optional<Error> abort() override;
 
-Result<std::unique_ptr<CompressorThread>> CompressorThread::start(Compression compression,
-                                                                  Sink sink) {
-  std::unique_ptr<CompressorThread> c(new CompressorThread(std::move(sink)));
-  STRATA_TRY(c->open(compression));
-  c->thread_ = std::thread([raw = c.get()] { raw->run(); });
-  return c;
-}
+ private:
+  // At most this many chunks wait for the compressor (each up to one tar block, 64 KiB), so
+  // memory stays bounded whatever the layer's size.
+  static constexpr size_t kMaxQueuedChunks = 16;
 
-// libarchive's "raw" format (one unnamed stream) with a gzip or zstd filter. strata-det/1:
-// gzip level 6 with no name and mtime 0 (libarchive writes OS=3); zstd level 3, one thread.
-Result<void> CompressorThread::open(Compression compression) {
+  void run() noexcept;
+  static la_ssize_t write_cb(archive* a, void* self, const void* buf, size_t n) noexcept;
+
+  Sink sink_;
+  ArchiveWriter archive_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<std::string> chunks_;
+  bool closed_ = false;
+  bool failed_ = false;
+  std::optional<Error> error_;  // set by the thread when compression fails
+};
+
+Result<void> LibarchiveCompressor::open(Compression compression) {
   archive_ = new_archive_writer();
   archive* a = archive_.get();
   STRATA_TRY(archive_check(a, archive_write_set_format_raw(a), "raw format"));
@@ -45,15 +78,16 @@ Result<void> CompressorThread::open(Compression compression) {
   return archive_check(a, archive_write_header(a, e.get()), "compressor header");
 }
 
-la_ssize_t CompressorThread::write_cb(archive* a, void* self, const void* buf, size_t n) noexcept {
-  if (!static_cast<CompressorThread*>(self)->sink_(buf, n)) {
+la_ssize_t LibarchiveCompressor::write_cb(archive* a, void* self, const void* buf,
+                                          size_t n) noexcept {
+  if (!static_cast<LibarchiveCompressor*>(self)->sink_(buf, n)) {
     archive_set_error(a, EIO, "writing the layer blob failed");
     return -1;
   }
   return static_cast<la_ssize_t>(n);
 }
 
-void CompressorThread::run() noexcept {
+void LibarchiveCompressor::run() noexcept {
   // libarchive converts nothing here, but keep the thread's locale as fixed as the writer's.
   ScopedUtf8Locale utf8;
   for (;;) {
@@ -78,7 +112,7 @@ void CompressorThread::run() noexcept {
   }
 }
 
-bool CompressorThread::push(const void* data, size_t size) {
+bool LibarchiveCompressor::push(const void* data, size_t size) {
   std::unique_lock lock(mu_);
   not_full_.wait(lock, [this] { return chunks_.size() < kMaxQueuedChunks || failed_; });
   if (failed_) return false;
@@ -88,7 +122,7 @@ bool CompressorThread::push(const void* data, size_t size) {
   return true;
 }
 
-void CompressorThread::abort() {
+std::optional<Error> LibarchiveCompressor::abort() {
   {
     std::lock_guard lock(mu_);
     closed_ = true;
@@ -96,20 +130,65 @@ void CompressorThread::abort() {
   }
   not_empty_.notify_all();
   if (thread_.joinable()) thread_.join();
+  return std::exchange(error_, std::nullopt);
 }
 
-Result<void> CompressorThread::finish() {
+Result<void> LibarchiveCompressor::finish() {
   {
     std::lock_guard lock(mu_);
     closed_ = true;
   }
   not_empty_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (error_) return std::move(*error_);
+  if (error_) return *std::exchange(error_, std::nullopt);
   return archive_check(archive_.get(), archive_write_close(archive_.get()),
                        "finishing compression");
 }
 
-CompressorThread::~CompressorThread() { abort(); }
+}  // namespace
+
+std::string_view profile_name(DeterminismProfile profile) {
+  switch (profile) {
+    case DeterminismProfile::kDet1:
+      return "strata-det/1";
+    case DeterminismProfile::kDet2:
+      return "strata-det/2";
+  }
+  return "";
+}
+
+Result<DeterminismProfile> parse_profile(std::string_view name) {
+  for (DeterminismProfile p : {DeterminismProfile::kDet1, DeterminismProfile::kDet2}) {
+    if (profile_name(p) == name) return p;
+  }
+  return Error(ErrorCode::kVerification,
+               fmt::format("determinism profile '{}' is unknown to this strata, which writes "
+                           "strata-det/1 and strata-det/2: use the strata release that recorded it",
+                           name));
+}
+
+Result<std::unique_ptr<Compressor>> start_libarchive_compressor(Compression compression,
+                                                                Compressor::Sink sink) {
+  auto c = std::make_unique<LibarchiveCompressor>(std::move(sink));
+  STRATA_TRY(c->open(compression));
+  c->start();
+  return std::unique_ptr<Compressor>(std::move(c));
+}
+
+Result<std::unique_ptr<Compressor>> start_compressor(const CompressorOptions& options,
+                                                     Compressor::Sink sink) {
+  STRATA_CHECK(options.compression != Compression::kNone);
+  if (options.profile == DeterminismProfile::kDet1) {
+    return start_libarchive_compressor(options.compression, std::move(sink));
+  }
+  if (options.compression == Compression::kGzip) {
+    return start_parallel_gzip(options.jobs, std::move(sink));
+  }
+  return start_zstd(options.jobs, std::move(sink));
+}
+
+std::string compressor_versions() {
+  return fmt::format("libdeflate/{} libzstd/{}", LIBDEFLATE_VERSION_STRING, ZSTD_versionString());
+}
 
 }  // namespace strata::builder

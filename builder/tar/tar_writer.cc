@@ -24,17 +24,18 @@ constexpr size_t kCopyBufferBytes = 256 * 1024;
 // and the compressor's output is hashed (blob digest) and passed to the BlobOutput.
 struct LayerStream {
   BlobOutput& out;
-  CompressorThread* compressor = nullptr;  // null for Compression::kNone
+  Compressor* compressor = nullptr;  // null for Compression::kNone
   Sha256 tar_hash;
   Sha256 blob_hash;
   int64_t tar_size = 0;
   int64_t blob_size = 0;
-  // The BlobOutput's error, kept across the C callbacks. With a compressor it is written on
-  // the compressor's thread: read it only after the compressor finished or was aborted.
+  // The BlobOutput's error, kept across the C callbacks. A strata-det/1 compressor writes it
+  // on its own thread: read it only after the compressor finished or was aborted.
   std::optional<Error> output_error;
 
+  // Uncompressed, the blob is the tar: its digest is the DiffID, hashed once.
   bool emit_blob(const void* buf, size_t n) noexcept {
-    blob_hash.update(buf, n);
+    if (compressor != nullptr) blob_hash.update(buf, n);
     blob_size += static_cast<int64_t>(n);
     auto written = out.write({static_cast<const char*>(buf), n});
     if (!written.ok()) {
@@ -227,19 +228,22 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
                               const LayerWriteOptions& options, BlobOutput& out) {
   ScopedUtf8Locale utf8;
   LayerStream stream{.out = out};
-  std::unique_ptr<CompressorThread> compressor;
+  std::unique_ptr<Compressor> compressor;
   if (options.compression != Compression::kNone) {
-    STRATA_TRY_ASSIGN(compressor, CompressorThread::start(options.compression,
-                                                          [&stream](const void* b, size_t n) {
-                                                            return stream.emit_blob(b, n);
-                                                          }));
+    STRATA_TRY_ASSIGN(
+        compressor,
+        start_compressor(
+            {.compression = options.compression, .profile = options.profile, .jobs = options.jobs},
+            [&stream](const void* b, size_t n) { return stream.emit_blob(b, n); }));
     stream.compressor = compressor.get();
   }
   STRATA_TRY_ASSIGN(ArchiveWriter tar, open_tar(stream));
   std::string buffer(kCopyBufferBytes, '\0');
   auto fail = [&](Error e) -> Error {
-    if (compressor) compressor->abort();
+    std::optional<Error> compressing;
+    if (compressor) compressing = compressor->abort();
     if (stream.output_error) return std::move(*stream.output_error);
+    if (compressing) return std::move(*compressing);
     return e;
   };
   std::vector<LayerFile> files;
@@ -256,8 +260,9 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
     closed = compressor->finish();
     if (!closed.ok()) return fail(std::move(closed).error());
   }
-  return LayerBlob{.digest = stream.blob_hash.finish(),
-                   .diff_id = stream.tar_hash.finish(),
+  Digest diff_id = stream.tar_hash.finish();
+  return LayerBlob{.digest = compressor ? stream.blob_hash.finish() : diff_id,
+                   .diff_id = diff_id,
                    .size = stream.blob_size,
                    .tar_size = stream.tar_size,
                    .entry_count = static_cast<int64_t>(entries.size()),

@@ -7,11 +7,10 @@
 #include <vector>
 
 #include "builder/base/digest.h"
+#include "builder/tar/compressor.h"
 #include "builder/tar/tree.h"
 
 namespace strata::builder {
-
-enum class Compression { kGzip, kZstd, kNone };
 
 // The OCI layer media type for a compression; "gzip" etc. parse back with parse_compression.
 std::string_view layer_media_type(Compression compression);
@@ -21,6 +20,9 @@ Result<Compression> parse_compression(std::string_view name);
 struct LayerWriteOptions {
   Compression compression = Compression::kGzip;
   int64_t mtime = 0;  // SOURCE_DATE_EPOCH: every entry's mtime
+  int64_t jobs = 1;   // compressor threads (--jobs); the bytes are the same for any value
+  // strata-det/1 only to rebuild an image recorded with it (strata verify).
+  DeterminismProfile profile = kCurrentProfile;
 };
 
 // One entry as written, for the SBOM and for comparisons: what the image will contain.

@@ -199,12 +199,16 @@ Result<Compression> recorded_compression(const attest::ImageProvenance& p) {
 }
 
 // Builds the plan again in `scratch` with the recorded options; every package is rebuilt
-// (an empty package store) while sources and environments come from the cache.
+// (an empty package store) while sources and environments come from the cache. The layers
+// are written with the recorded determinism profile: strata-det/1's compressors are kept
+// for this (docs/compression.md).
 Result<BuildResult> rebuild(const VerifyOptions& o, const attest::ImageProvenance& p,
                             const specs::Plan& plan, const std::string& scratch) {
   STRATA_TRY_ASSIGN(Compression compression, recorded_compression(p));
+  STRATA_TRY_ASSIGN(DeterminismProfile profile, parse_profile(p.determinism_profile));
   BuildOptions options{.output_root = scratch + "/out",
                        .compression = compression,
+                       .profile = profile,
                        .packages = o.packages,
                        .fetcher = o.fetcher,
                        .runner = o.runner,

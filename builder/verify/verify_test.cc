@@ -46,11 +46,18 @@ class VerifyTest : public ::testing::Test {
     ASSERT_TRUE(spec.ok()) << spec.error().to_string();
     auto plan = specs::make_plan(*std::move(spec), "amd64");
     ASSERT_TRUE(plan.ok());
-    AttestOptions attest{.spec_path = spec_path(),
-                         .spec_sha256 = *sha256_file(spec_path()),
-                         .strata_version = "0.1.0",
-                         .strata_sha256 = sha256_of("strata")};
-    auto built = build_image(*plan, {.output_root = path("out"), .attest = attest});
+    plan_ = *std::move(plan);
+    build({});
+  }
+
+  // (Re)builds out/demo with provenance; sets subject_.
+  void build(BuildOptions options) {
+    options.output_root = path("out");
+    options.attest = AttestOptions{.spec_path = spec_path(),
+                                   .spec_sha256 = *sha256_file(spec_path()),
+                                   .strata_version = "0.1.0",
+                                   .strata_sha256 = sha256_of("strata")};
+    auto built = build_image(*plan_, options);
     ASSERT_TRUE(built.ok()) << built.error().to_string();
     subject_ = built->image.manifest.digest;
   }
@@ -86,6 +93,7 @@ class VerifyTest : public ::testing::Test {
   }
 
   TempDir tmp_ = testing::make_temp_dir("strata-verify-test-");
+  std::optional<specs::Plan> plan_;
   Digest subject_;
   NoFetcher fetcher_;
   NoRunner runner_;
@@ -148,6 +156,52 @@ TEST_F(VerifyTest, ChangedRecordedCompressionIsADifferentImage) {
   ASSERT_TRUE(r->diff.has_value());
   EXPECT_FALSE(r->diff->is_same());
   EXPECT_NE(*r->rebuilt, subject_);
+}
+
+// An image built by a strata that wrote strata-det/1 (one libarchive stream per layer) is
+// rebuilt with those compressors, not with strata-det/2's.
+TEST_F(VerifyTest, Det1ProvenanceIsRebuiltWithTheDet1Compressors) {
+  for (Compression c : {Compression::kGzip, Compression::kZstd}) {
+    build({.compression = c});
+    Digest det2 = subject_;
+    build({.compression = c, .profile = DeterminismProfile::kDet1});
+    // The zstd frames differ (libzstd's worker threads and a checksum); the one gzip block
+    // of this small layer may or may not.
+    if (c == Compression::kZstd) {
+      ASSERT_NE(subject_, det2) << "the profiles write other bytes";
+    }
+    rewrite_provenance([](Json& p) {
+      p["predicate"]["buildDefinition"]["internalParameters"]["determinismProfile"] =
+          "strata-det/1";
+    });
+    auto r = verify();
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_TRUE(r->passed()) << compression_name(c) << ": " << r->checks.back().name << ": "
+                             << r->checks.back().detail;
+    ASSERT_TRUE(r->rebuilt.has_value());
+    EXPECT_EQ(*r->rebuilt, subject_) << compression_name(c);
+  }
+}
+
+TEST_F(VerifyTest, Det2ImageClaimingDet1IsADifferentImage) {
+  build({.compression = Compression::kZstd});
+  rewrite_provenance([](Json& p) {
+    p["predicate"]["buildDefinition"]["internalParameters"]["determinismProfile"] = "strata-det/1";
+  });
+  auto r = verify();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(failed_check(*r), "compare");
+}
+
+TEST_F(VerifyTest, UnknownDeterminismProfileIsNamed) {
+  rewrite_provenance([](Json& p) {
+    p["predicate"]["buildDefinition"]["internalParameters"]["determinismProfile"] = "strata-det/9";
+  });
+  auto r = verify();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(failed_check(*r), "rebuild");
+  EXPECT_NE(r->checks.back().detail.find("'strata-det/9' is unknown"), std::string::npos)
+      << r->checks.back().detail;
 }
 
 TEST_F(VerifyTest, KeyForAnUnsignedProvenanceFails) {

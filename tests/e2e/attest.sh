@@ -54,7 +54,7 @@ assert s["subject"] == [{"name": "hello", "digest": {"sha256": sys.argv[3].remov
 bd, rd = s["predicate"]["buildDefinition"], s["predicate"]["runDetails"]
 assert bd["buildType"] == "https://strata.dev/buildtypes/image/v1"
 assert bd["externalParameters"]["spec"]["path"] == "examples/hello/strata.yaml"
-assert bd["internalParameters"]["determinismProfile"] == "strata-det/1"
+assert bd["internalParameters"]["determinismProfile"] == "strata-det/2"
 assert bd["internalParameters"]["SOURCE_DATE_EPOCH"] == "1700000000"
 roles = [d["annotations"]["role"] for d in bd["resolvedDependencies"]]
 assert roles[0] == "spec" and roles[-1] == "builder-binary" and roles.count("input-file") == 3, roles
@@ -142,7 +142,7 @@ json.dump(e, open(sys.argv[2], "w"), separators=(",", ":"), sort_keys=True)
 PY
 }
 tamper a/hello.provenance.dsse.json t-payload.json \
-  'p = bytearray(b64d(e["payload"])); p[p.index(b"strata-det/1")] ^= 1; e["payload"] = b64e(bytes(p))'
+  'p = bytearray(b64d(e["payload"])); p[p.index(b"strata-det/2")] ^= 1; e["payload"] = b64e(bytes(p))'
 expect_verify_fails "a changed payload byte" "signature check failed" t-payload.json --key ed.pub
 tamper a/hello.provenance.dsse.json t-sig.json \
   's = bytearray(b64d(e["signatures"][0]["sig"])); s[10] ^= 1; e["signatures"][0]["sig"] = b64e(bytes(s))'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Golden digest: examples/hello must build to the pinned manifest digest. A change to it
 # changes every user's image digest, so update golden/hello.digest only in a commit that
-# says why.
+# says why (strata-det/2, docs/compression.md, changed the gzip and zstd digests).
 source "$(dirname "$0")/lib/e2e.sh"
 
 digest=$(build_digest "$SOURCE_DIR/examples/hello/strata.yaml" "$WORK/out")
