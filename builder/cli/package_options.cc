@@ -30,7 +30,9 @@ std::string env_or_empty(const char* name) {
 void add_package_flags(CLI::App* cmd, PackageFlags& flags, const std::string& cache_help) {
   cmd->add_option("--cache", flags.cache, cache_help);
   cmd->add_flag("--offline", flags.offline, "Use only sources already in the cache; never fetch");
-  cmd->add_option("-j,--jobs", flags.jobs, "Packages built in parallel (default: CPU count)");
+  cmd->add_option("-j,--jobs", flags.jobs,
+                  "Packages built in parallel, and threads compressing each layer "
+                  "(default: CPU count; the bytes do not depend on it)");
 }
 
 void add_context_option(CLI::App* cmd, std::string& context) {
