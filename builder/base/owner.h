@@ -43,7 +43,8 @@ std::optional<ProcessOwner> parse_owner_tag(std::string_view name);
 
 // True only when the owner is provably gone: /proc/PID does not exist, or belongs to a
 // process that started at another time (the pid was reused). A process we cannot inspect
-// counts as alive. Owners must share this pid namespace (docs/caching.md).
+// counts as alive. Owners must share this pid namespace (docs/package-builds.md, "Killed and
+// interrupted builds").
 bool is_owner_gone(const ProcessOwner& owner);
 
 // Whether `name` starts with one of `prefixes` and carries the tag of a gone owner.
