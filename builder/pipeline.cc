@@ -106,7 +106,7 @@ Result<void> place_over_lower_layers(const std::optional<base_image::BaseImage>&
   LowerLayers lower;
   if (base) {
     for (const base_image::BaseLayer& l : base->layers) {
-      auto added = lower.add_blob(l.source_path, "the base image");
+      auto added = lower.add_blob(l.source_path, "the base image", l.blob.diff_id);
       if (!added.ok()) return std::move(added).error().context("base image " + base->ref.path);
     }
   }

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <memory>
 #include <set>
 
@@ -21,39 +20,6 @@ constexpr std::string_view kOpaqueWhiteout = ".wh..wh..opq";
 // aufs bookkeeping names (.wh..wh.plnk, .wh..wh.aufs) that old Docker layers carry; they
 // hold nothing to apply, so like Docker we skip them.
 constexpr std::string_view kMetaPrefix = ".wh..wh.";
-
-// DiffID without a second pass: libarchive hands out entries, never the tar bytes, so two
-// readers are chained. The outer one (raw format, every filter) decompresses the blob; the
-// inner one parses tar from this callback, which hashes each decompressed block on the way.
-struct TarStream {
-  archive* outer = nullptr;
-  Sha256 hash;
-  std::array<char, 1 << 16> buffer{};
-};
-
-la_ssize_t read_decompressed(archive* inner, void* client, const void** out) noexcept {
-  auto* s = static_cast<TarStream*>(client);
-  la_ssize_t n = archive_read_data(s->outer, s->buffer.data(), s->buffer.size());
-  if (n < 0) {
-    const char* why = archive_error_string(s->outer);
-    archive_set_error(inner, EIO, "decompressing: %s", why ? why : "error");
-    return -1;
-  }
-  s->hash.update(s->buffer.data(), static_cast<size_t>(n));
-  *out = s->buffer.data();
-  return n;
-}
-
-// Hashes what the tar reader left unread (the end-of-archive blocks and record padding), so
-// the DiffID covers the whole decompressed stream.
-Result<void> drain(TarStream& s) {
-  for (;;) {
-    la_ssize_t n = archive_read_data(s.outer, s.buffer.data(), s.buffer.size());
-    if (n == 0) return Ok{};
-    if (n < 0) return archive_check(s.outer, ARCHIVE_FATAL, "decompressing");
-    s.hash.update(s.buffer.data(), static_cast<size_t>(n));
-  }
-}
 
 class LayerApplier {
  public:
@@ -303,27 +269,11 @@ Result<void> apply_layer(const std::string& blob_path, const std::string& root_d
   if (options.blob_digest) STRATA_TRY(verify_blob(blob_path, *options.blob_digest));
   STRATA_TRY_ASSIGN(UniqueFd root, open_fd(root_dir, O_RDONLY | O_DIRECTORY));
   ScopedUtf8Locale utf8;
-  ArchiveReader outer = new_archive_reader();
-  archive_read_support_filter_all(outer.get());
-  archive_read_support_format_raw(outer.get());
-  std::string what = fmt::format("reading layer {}", blob_path);
-  STRATA_TRY(archive_check(
-      outer.get(), archive_read_open_filename(outer.get(), blob_path.c_str(), 1 << 16), what));
-  archive_entry* raw = nullptr;
-  STRATA_TRY(archive_check(outer.get(), archive_read_next_header(outer.get(), &raw), what));
-
-  auto stream = std::make_unique<TarStream>();
-  stream->outer = outer.get();
-  ArchiveReader inner = new_archive_reader();
-  archive_read_support_format_tar(inner.get());
-  archive_read_support_format_empty(inner.get());
-  STRATA_TRY(archive_check(
-      inner.get(),
-      archive_read_open(inner.get(), stream.get(), nullptr, read_decompressed, nullptr), what));
+  STRATA_TRY_ASSIGN(std::unique_ptr<DiffIdTarReader> reader,
+                    DiffIdTarReader::open(blob_path, fmt::format("reading layer {}", blob_path)));
   LayerApplier applier(root.get(), options);
-  STRATA_TRY(apply_entries(inner.get(), applier, blob_path));
-  STRATA_TRY(drain(*stream));
-  Digest diff_id = stream->hash.finish();
+  STRATA_TRY(apply_entries(reader->tar(), applier, blob_path));
+  STRATA_TRY_ASSIGN(Digest diff_id, reader->finish());
   if (options.diff_id && diff_id != *options.diff_id) {
     return Error(ErrorCode::kDigestMismatch,
                  fmt::format("layer {}: diff_id mismatch: expected {}, actual {}", blob_path,

@@ -156,33 +156,44 @@ void LowerLayers::put(const std::string& path, Node node) {
   nodes_.emplace(path, std::move(node));
 }
 
-Result<void> LowerLayers::add_blob(const std::string& path, const std::string& where) {
+Result<void> LowerLayers::add_blob(const std::string& path, const std::string& where,
+                                   const std::optional<Digest>& diff_id) {
   size_t index = wheres_.size();
   wheres_.push_back(where);
   // Whiteouts hide only what the layers below hold, so this layer's own directories and
   // symlinks are merged after all of its entries are read.
   std::vector<std::pair<std::string, Node>> added;
-  STRATA_TRY(read_layer_file(path, [&](const ReadEntry& e) -> Result<void> {
-    std::optional<std::string> rel = member_path(e.path);
-    if (!rel) return Ok{};
-    size_t slash = rel->rfind('/');
-    std::string dir = slash == std::string::npos ? "" : rel->substr(0, slash);
-    std::string name = slash == std::string::npos ? *rel : rel->substr(slash + 1);
-    if (name == kOpaque) {
-      remove_below(dir);
-    } else if (name.starts_with(kWhiteout)) {
-      std::string hidden = name.substr(kWhiteout.size());
-      remove(dir.empty() ? hidden : dir + "/" + hidden);
-    } else if (e.type == EntryType::kDirectory && !e.is_other_type) {
-      added.push_back({*rel, Node{.kind = Kind::kDirectory, .where = index}});
-    } else if (e.type == EntryType::kSymlink && !e.is_other_type) {
-      added.push_back(
-          {*rel, Node{.kind = Kind::kSymlink, .target = e.link_target, .where = index}});
-    } else {
-      remove(*rel);
-    }
-    return Ok{};
-  }));
+  Digest actual;
+  STRATA_TRY(read_layer_file(
+      path,
+      [&](const ReadEntry& e) -> Result<void> {
+        std::optional<std::string> rel = member_path(e.path);
+        if (!rel) return Ok{};
+        size_t slash = rel->rfind('/');
+        std::string dir = slash == std::string::npos ? "" : rel->substr(0, slash);
+        std::string name = slash == std::string::npos ? *rel : rel->substr(slash + 1);
+        if (name == kOpaque) {
+          remove_below(dir);
+        } else if (name.starts_with(kWhiteout)) {
+          std::string hidden = name.substr(kWhiteout.size());
+          remove(dir.empty() ? hidden : dir + "/" + hidden);
+        } else if (e.type == EntryType::kDirectory && !e.is_other_type) {
+          added.push_back({*rel, Node{.kind = Kind::kDirectory, .where = index}});
+        } else if (e.type == EntryType::kSymlink && !e.is_other_type) {
+          added.push_back(
+              {*rel, Node{.kind = Kind::kSymlink, .target = e.link_target, .where = index}});
+        } else {
+          remove(*rel);
+        }
+        return Ok{};
+      },
+      &actual));
+  if (diff_id && actual != *diff_id) {
+    return Error(ErrorCode::kDigestMismatch,
+                 fmt::format("{}: layer {}: diff_id mismatch: the config says {}, the layer's "
+                             "tar is {}",
+                             where, path, diff_id->str(), actual.str()));
+  }
   for (auto& [p, node] : added) put(p, std::move(node));
   return Ok{};
 }

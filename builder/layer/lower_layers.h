@@ -5,9 +5,11 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "builder/base/digest.h"
 #include "builder/tar/tree.h"
 
 namespace strata::builder {
@@ -24,8 +26,13 @@ class LowerLayers {
   };
 
   // Merges one layer read back from a blob (gzip, zstd or plain tar), e.g. a base image's;
-  // `where` names it in errors ("the base image").
-  Result<void> add_blob(const std::string& path, const std::string& where);
+  // `where` names it in errors ("the base image"). With `diff_id`, the blob's decompressed
+  // tar must have that sha256 (the config's rootfs.diff_ids entry): a base whose config
+  // names other layers than it holds would otherwise be copied into an invalid image
+  // (kDigestMismatch, "WHERE: layer sha256:…: diff_id mismatch: the config says …, the
+  // layer's tar is …").
+  Result<void> add_blob(const std::string& path, const std::string& where,
+                        const std::optional<Digest>& diff_id = std::nullopt);
   // Merges the entries of a layer strata writes (as place_entries returned them).
   void add_entries(const std::vector<LayerEntry>& entries, const std::string& where);
 

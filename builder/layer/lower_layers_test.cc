@@ -128,6 +128,26 @@ TEST_F(LowerLayersTest, WhiteoutsAndOpaqueDirectoriesHideSymlinks) {
   EXPECT_EQ(described(*placed), (std::vector<std::string>{"lib/", "lib/a=a"}));
 }
 
+// Issue 13 part 6: a base whose config names other DiffIDs than its layers' tars would be
+// copied into an invalid image. The DiffID is hashed while the layer is read for placing.
+TEST_F(LowerLayersTest, ABaseLayerMustHaveItsConfigsDiffId) {
+  for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kZstd}) {
+    std::string path = tmp_.path() + "/checked" + std::to_string(count_++);
+    std::vector<TarEntry> entries = {dir("etc/"), file("etc/motd", "hi")};
+    // write_tar returns the digest of an uncompressed tar: the same entries' DiffID.
+    Digest diff_id = testing::write_tar(path + ".tar", entries);
+    testing::write_tar(path, entries, c);
+    EXPECT_TRUE(lower_.add_blob(path, "the base image", diff_id).ok());
+    Digest wrong = sha256_of("another layer");
+    auto added = lower_.add_blob(path, "the base image", wrong);
+    ASSERT_FALSE(added.ok());
+    EXPECT_EQ(added.error().code(), ErrorCode::kDigestMismatch);
+    EXPECT_EQ(added.error().message(), "the base image: layer " + path +
+                                           ": diff_id mismatch: the config says " + wrong.str() +
+                                           ", the layer's tar is " + diff_id.str());
+  }
+}
+
 TEST_F(LowerLayersTest, SymlinkNotLeadingToADirectoryIsAnError) {
   base_layer({symlink("lib", "usr/lib"), dir("usr/"), file("usr/lib", "not a directory"),
               symlink("etc", "../../host/etc"), symlink("loop", "loop"),

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+
 #include "builder/tar/compressor.h"
 
 namespace strata::builder {
@@ -39,6 +41,52 @@ ScopedUtf8Locale::ScopedUtf8Locale() : utf8_(::newlocale(LC_ALL_MASK, "C.UTF-8",
 ScopedUtf8Locale::~ScopedUtf8Locale() {
   ::uselocale(previous_);
   ::freelocale(utf8_);
+}
+
+Result<std::unique_ptr<DiffIdTarReader>> DiffIdTarReader::open(const std::string& path,
+                                                               std::string what) {
+  std::unique_ptr<DiffIdTarReader> r(new DiffIdTarReader());
+  r->what_ = std::move(what);
+  r->outer_ = new_archive_reader();
+  archive_read_support_filter_all(r->outer_.get());
+  archive_read_support_format_raw(r->outer_.get());
+  STRATA_TRY(archive_check(r->outer_.get(),
+                           archive_read_open_filename(r->outer_.get(), path.c_str(), 1 << 16),
+                           r->what_));
+  archive_entry* raw = nullptr;
+  STRATA_TRY(
+      archive_check(r->outer_.get(), archive_read_next_header(r->outer_.get(), &raw), r->what_));
+  r->inner_ = new_archive_reader();
+  archive_read_support_format_tar(r->inner_.get());
+  archive_read_support_format_empty(r->inner_.get());
+  STRATA_TRY(archive_check(r->inner_.get(),
+                           archive_read_open(r->inner_.get(), r.get(), nullptr,
+                                             &DiffIdTarReader::read_decompressed, nullptr),
+                           r->what_));
+  return r;
+}
+
+la_ssize_t DiffIdTarReader::read_decompressed(archive* inner, void* client,
+                                              const void** out) noexcept {
+  auto* r = static_cast<DiffIdTarReader*>(client);
+  la_ssize_t n = archive_read_data(r->outer_.get(), r->buffer_.data(), r->buffer_.size());
+  if (n < 0) {
+    const char* why = archive_error_string(r->outer_.get());
+    archive_set_error(inner, EIO, "decompressing: %s", why ? why : "error");
+    return -1;
+  }
+  r->hash_.update(r->buffer_.data(), static_cast<size_t>(n));
+  *out = r->buffer_.data();
+  return n;
+}
+
+Result<Digest> DiffIdTarReader::finish() {
+  for (;;) {
+    la_ssize_t n = archive_read_data(outer_.get(), buffer_.data(), buffer_.size());
+    if (n == 0) return hash_.finish();
+    if (n < 0) STRATA_TRY(archive_check(outer_.get(), ARCHIVE_FATAL, what_ + ": decompressing"));
+    hash_.update(buffer_.data(), static_cast<size_t>(n));
+  }
 }
 
 std::string libarchive_versions() {

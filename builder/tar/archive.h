@@ -6,9 +6,12 @@
 #include <archive_entry.h>
 #include <locale.h>
 
+#include <array>
 #include <memory>
+#include <string>
 #include <string_view>
 
+#include "builder/base/digest.h"
 #include "builder/base/result.h"
 
 namespace strata::builder {
@@ -49,6 +52,32 @@ class ScopedUtf8Locale {
 // ARCHIVE_OK (and ARCHIVE_WARN, which libarchive uses for recoverable notes) is success;
 // anything else becomes an Error "<what>: <archive_error_string>".
 Result<void> archive_check(archive* a, int rc, std::string_view what);
+
+// A layer blob (gzip, zstd, any filter libarchive reads, or plain tar) read as tar while its
+// DiffID, the sha256 of the decompressed stream, is computed in the same pass. libarchive
+// hands out entries, never the tar bytes, so two readers are chained: the outer one (raw
+// format, every filter) decompresses the file, and the inner one parses tar from a callback
+// that hashes each decompressed block on the way.
+class DiffIdTarReader {
+ public:
+  // Opens `path`; `what` prefixes errors ("reading layer PATH").
+  static Result<std::unique_ptr<DiffIdTarReader>> open(const std::string& path, std::string what);
+  // The tar reader, for archive_read_next_header and friends.
+  archive* tar() const { return inner_.get(); }
+  // After the last entry: hashes what the tar reader left unread (the end-of-archive blocks
+  // and record padding) and returns the DiffID.
+  Result<Digest> finish();
+
+ private:
+  DiffIdTarReader() = default;
+  static la_ssize_t read_decompressed(archive* inner, void* client, const void** out) noexcept;
+
+  ArchiveReader outer_;
+  ArchiveReader inner_;
+  Sha256 hash_;
+  std::string what_;
+  std::array<char, 1 << 16> buffer_{};
+};
 
 // The versions of the libraries whose output bytes are part of the determinism profile,
 // e.g. "libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 bz2lib/1.0.8 libzstd/1.5.4 libdeflate/1.14

@@ -89,7 +89,15 @@ Result<int64_t> read_all(archive* a, const EntryVisitor& visit, std::string_view
 
 }  // namespace
 
-Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& visit) {
+Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& visit,
+                                Digest* diff_id) {
+  if (diff_id != nullptr) {
+    STRATA_TRY_ASSIGN(std::unique_ptr<DiffIdTarReader> r,
+                      DiffIdTarReader::open(path, fmt::format("opening {}", path)));
+    STRATA_TRY_ASSIGN(int64_t count, read_all(r->tar(), visit, path));
+    STRATA_TRY_ASSIGN(*diff_id, r->finish());
+    return count;
+  }
   ArchiveReader r = open_reader();
   STRATA_TRY(archive_check(r.get(), archive_read_open_filename(r.get(), path.c_str(), 1 << 16),
                            fmt::format("opening {}", path)));

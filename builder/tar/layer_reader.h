@@ -32,8 +32,11 @@ struct ReadEntry {
 
 using EntryVisitor = std::function<Result<void>(const ReadEntry&)>;
 
-// Visits every entry of the layer at `path` in archive order; returns the entry count.
-Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& visit);
+// Visits every entry of the layer at `path` in archive order; returns the entry count. With
+// `diff_id`, also the layer's DiffID (the sha256 of the decompressed tar, hashed in the same
+// pass) is stored there.
+Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& visit,
+                                Digest* diff_id = nullptr);
 // The same for a layer held in memory.
 Result<int64_t> read_layer_bytes(std::string_view bytes, const EntryVisitor& visit);
 
