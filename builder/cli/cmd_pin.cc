@@ -39,9 +39,10 @@ std::string where(const Loc& loc) {
   return fmt::format("{}:{}:{}", loc.file, loc.line, loc.column);
 }
 
-// The digest a site's input has now.
-Result<Digest> current_digest(const specs::PinSite& site, const specs::Spec& spec,
-                              const sources::SourceStore& store, sources::Fetcher& fetcher) {
+// The digest a site's input has now; `source` is the site's source (null for an image).
+Result<Digest> current_digest(const specs::PinSite& site, const specs::Source* source,
+                              const specs::Spec& spec, const sources::SourceStore& store,
+                              sources::Fetcher& fetcher) {
   if (site.kind == specs::PinSite::Kind::kImage) {
     const specs::ImageRef& ref =
         site.name == "image.base" ? *spec.image.base : *spec.environment.image;
@@ -50,9 +51,7 @@ Result<Digest> current_digest(const specs::PinSite& site, const specs::Spec& spe
                               fmt::format("{} {}", site.name, ref.path));
     return view.manifest_descriptor.digest;
   }
-  auto source = std::find_if(spec.sources.begin(), spec.sources.end(),
-                             [&](const specs::Source& s) { return s.name == site.name; });
-  STRATA_CHECK(source != spec.sources.end());
+  STRATA_CHECK(source != nullptr);
   if (!source->url.empty()) return store.fetch_unpinned(*source, fetcher);
   std::string host = source->path;
   if (!host.starts_with('/')) {
@@ -110,10 +109,13 @@ Result<int> run_pin(const PinArgs& args) {
   std::vector<specs::PinEdit> edits;
   for (const specs::PinSite& site : sites) {
     if (!selected(site)) continue;
-    const auto source = std::find_if(spec.sources.begin(), spec.sources.end(),
-                                     [&](const specs::Source& s) { return s.name == site.name; });
-    bool content_pinned = site.kind == specs::PinSite::Kind::kSource && site.pinned.hex.empty() &&
-                          source != spec.sources.end() && !source->path.empty();
+    const specs::Source* source = nullptr;
+    if (site.kind == specs::PinSite::Kind::kSource) {
+      auto it = std::find_if(spec.sources.begin(), spec.sources.end(),
+                             [&](const specs::Source& s) { return s.name == site.name; });
+      if (it != spec.sources.end()) source = &*it;
+    }
+    bool content_pinned = source != nullptr && site.pinned.hex.empty() && !source->path.empty();
     if (content_pinned && args.only.empty()) {
       // A path beside the spec may stay unpinned (docs/spec.md): name it to write its pin.
       fmt::print(
@@ -122,7 +124,7 @@ Result<int> run_pin(const PinArgs& args) {
           where(site.loc), describe(site), site.name);
       continue;
     }
-    STRATA_TRY_ASSIGN(Digest now, current_digest(site, spec, store, fetcher));
+    STRATA_TRY_ASSIGN(Digest now, current_digest(site, source, spec, store, fetcher));
     if (site.pinned == now) {
       fmt::print("{}: {}: {} ok\n", where(site.loc), describe(site), now.str());
       continue;

@@ -4,7 +4,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <set>
 
 #include "specs/pins.h"
 
@@ -32,6 +31,7 @@ Result<ScalarSpan> scalar_span(std::string_view yaml, const YAML::Node& node,
     return located(file, mark, fmt::format("cannot find {} in the text", what));
   }
   size_t pos = static_cast<size_t>(mark.pos);
+  // An alias (`sha256: *pin`) has its anchor's position: editing it would change every user.
   if (yaml[pos] == '&' || yaml[pos] == '*' || yaml[pos] == '!') {
     return located(file, mark,
                    fmt::format("cannot rewrite {} in place: it has a YAML {}; write the value "
@@ -165,17 +165,6 @@ Result<std::vector<PinSite>> find_pin_sites(std::string_view yaml, const std::st
     if (auto image = entry(env->second, "image"); image && image->second.IsScalar()) {
       STRATA_TRY_ASSIGN(PinSite site, image_site(yaml, image->second, "environment.image", file));
       sites.push_back(std::move(site));
-    }
-  }
-  // An alias (`sha256: *pin`) has its anchor's position: editing it would change every user.
-  std::set<size_t> seen;
-  for (const PinSite& site : sites) {
-    if (site.insert.empty() && !seen.insert(site.begin).second) {
-      return Error(ErrorCode::kSpec,
-                   fmt::format("{} is a YAML alias of another pin; write each pin out to let "
-                               "strata pin rewrite it",
-                               site.name))
-          .at(site.loc);
     }
   }
   std::sort(sites.begin(), sites.end(),
