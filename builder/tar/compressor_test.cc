@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "builder/base/digest.h"
+#include "tests/support/test_util.h"
 
 namespace strata::builder {
 namespace {
@@ -97,7 +98,10 @@ void expect_tool_accepts(const std::string& tool, const std::string& bytes) {
   if (std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) != 0) {
     GTEST_SKIP() << tool << " is not installed";
   }
-  std::string path = ::testing::TempDir() + "/compressed";
+  // A directory of its own: CTest runs the gzip and zstd cases as parallel processes, and a
+  // shared file name let one overwrite the other's input mid-check.
+  TempDir dir = strata::testing::make_temp_dir("strata-compressor-test-");
+  std::string path = dir.path() + "/compressed";
   FILE* f = std::fopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
   std::fwrite(bytes.data(), 1, bytes.size(), f);
