@@ -87,9 +87,9 @@ Json package_component(const specs::Package& p) {
 Json oci_component(const std::string& ref, const specs::ImageRef& image, const std::string& arch) {
   return {{"type", "container"},
           {"bom-ref", ref},
-          {"name", image.path},
+          {"name", image.name()},
           {"scope", "excluded"},  // used to build, not shipped in the image
-          {"purl", local_image_purl(image.path, image.digest.hex, arch)},
+          {"purl", image_purl(image, arch)},
           {"hashes", sha256_hashes(image.digest)}};
 }
 

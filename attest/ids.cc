@@ -98,6 +98,11 @@ std::string local_image_purl(std::string_view path, std::string_view manifest_he
   return oci_purl(name, manifest_hex, arch, "");
 }
 
+std::string image_purl(const specs::ImageRef& ref, std::string_view arch) {
+  if (!ref.registry) return local_image_purl(ref.path, ref.digest.hex, arch);
+  return oci_purl(ref.registry->name(), ref.digest.hex, arch, ref.registry->tag);
+}
+
 std::string generic_purl(std::string_view name, std::string_view version,
                          const std::map<std::string, std::string>& qualifiers) {
   std::string out = "pkg:generic/" + percent_encode(name);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "builder/base/time.h"
+#include "specs/spec.h"
 
 namespace strata::attest {
 
@@ -41,6 +42,10 @@ std::string oci_purl(std::string_view repository, std::string_view manifest_hex,
 // the name is the path's last segment (without ".tar"), no repository_url.
 std::string local_image_purl(std::string_view path, std::string_view manifest_hex,
                              std::string_view arch);
+
+// The purl of an image a spec pins (image.base, environment.image): a registry image's
+// oci_purl with its repository_url and tag, a local one's local_image_purl.
+std::string image_purl(const specs::ImageRef& ref, std::string_view arch);
 
 // pkg:generic purl: "pkg:generic/NAME[@VERSION][?k=v&…]" with qualifiers sorted by key.
 std::string generic_purl(std::string_view name, std::string_view version,

@@ -19,8 +19,17 @@ Json dependency(std::string name, const Digest& digest, std::string_view role) {
           {"annotations", {{"role", std::string(role)}}}};
 }
 
+// A registry image also records where it came from and, when its pin names an index, that
+// index: the digest is always the manifest the build used.
 Json image_dependency(const specs::ImageRef& ref, std::string_view role) {
-  return dependency(ref.path, ref.digest, role);
+  Json d = dependency(ref.name(), ref.digest, role);
+  if (ref.registry) {
+    d["uri"] = std::string(specs::kDockerTransport) + ref.registry->str();
+    if (ref.registry->digest && *ref.registry->digest != ref.digest) {
+      d["annotations"]["index"] = ref.registry->digest->str();
+    }
+  }
+  return d;
 }
 
 Json source_dependency(const specs::Source& s) {

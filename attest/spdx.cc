@@ -123,11 +123,11 @@ std::string add_package(Document& doc, const specs::Package& pkg,
 
 std::string add_oci_dependency(Document& doc, const char* prefix, const specs::ImageRef& ref,
                                const std::string& arch) {
-  std::string id = doc.ids.make(prefix, ref.path);
-  Json p = metadata_package(id, ref.path);
+  std::string id = doc.ids.make(prefix, ref.name());
+  Json p = metadata_package(id, ref.name());
   p["primaryPackagePurpose"] = "CONTAINER";
   p["checksums"] = sha256_checksum(ref.digest);
-  p["externalRefs"] = purl_ref(local_image_purl(ref.path, ref.digest.hex, arch));
+  p["externalRefs"] = purl_ref(image_purl(ref, arch));
   doc.packages.push_back(p);
   return id;
 }

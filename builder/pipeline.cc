@@ -107,7 +107,7 @@ Result<void> place_over_lower_layers(const std::optional<base_image::BaseImage>&
   if (base) {
     for (const base_image::BaseLayer& l : base->layers) {
       auto added = lower.add_blob(l.source_path, "the base image", l.blob.diff_id);
-      if (!added.ok()) return std::move(added).error().context("base image " + base->ref.path);
+      if (!added.ok()) return std::move(added).error().context("base image " + base->ref.name());
     }
   }
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -193,8 +193,12 @@ oci::StageOptions stage_options(const specs::Spec& spec, const BuildOptions& opt
 }  // namespace
 
 Result<void> check_image(const specs::Plan& plan) {
-  STRATA_TRY(load_base(plan.spec));
-  STRATA_TRY(check_environment_image(plan.spec));
+  // A registry image not pulled yet is checked when a build pulls it: validate stays offline.
+  auto pulled = [](const std::optional<specs::ImageRef>& ref) {
+    return !ref || !ref->registry || !ref->path.empty();
+  };
+  if (pulled(plan.spec.image.base)) STRATA_TRY(load_base(plan.spec));
+  if (pulled(plan.spec.environment.image)) STRATA_TRY(check_environment_image(plan.spec));
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(plan.spec, nullptr));
   STRATA_TRY(sort_layers(std::move(planned)));
   return Ok{};

@@ -51,7 +51,7 @@ struct BuildResult {
 // Runs every check build_image makes before it writes anything (the pinned images: image.base
 // and environment.image exist and hold the pinned manifest, the base's platform; layer
 // contents: duplicate paths, paths below files, dangling hardlinks, unreadable sources).
-// Writes nothing.
+// Writes nothing. Registry images not pulled yet (ImageRef::path empty) are not opened.
 Result<void> check_image(const specs::Plan& plan);
 
 // Builds the image the plan describes. On failure nothing under output_root is created or

@@ -10,6 +10,7 @@
 
 #include "builder/base/digest.h"
 #include "builder/base/error.h"
+#include "specs/registry_ref.h"
 
 namespace strata::specs {
 
@@ -21,11 +22,22 @@ struct Ref {
   Loc loc;
 };
 
-// An OCI layout (directory or archive) pinned by manifest digest: "./dir@sha256:<hex>".
+// An image pinned by digest: a local OCI layout (directory or archive), "./dir@sha256:<hex>",
+// or a registry image, "docker://HOST/REPO[:TAG]@sha256:<hex>" (docs/registries.md).
 struct ImageRef {
-  std::string path;  // as written, relative to the spec's directory
+  // A local image: as written, relative to the spec's directory. A registry image: empty
+  // until registry::resolve_spec_images has pulled it, then the local layout it is in.
+  std::string path;
+  // The image manifest's digest. A registry image's pin may name an index: until it is
+  // resolved this is the pin, then the manifest chosen for the platform (registry->digest
+  // keeps the pin).
   Digest digest;
+  std::optional<RegistryRef> registry;
   Loc loc;
+
+  // How messages and provenance name the image: the path as written, or the normalised
+  // reference with its pin ("docker.io/library/debian:12@sha256:…").
+  std::string name() const { return registry ? registry->str() : path; }
 };
 
 struct Source {

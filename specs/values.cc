@@ -216,6 +216,23 @@ Result<std::pair<std::string, Digest>> parse_pinned_image(std::string_view text,
   return std::pair(std::string(text.substr(0, at)), *digest);
 }
 
+Result<ImageRef> parse_image_ref(std::string_view text, bool allow_unpinned) {
+  if (!has_docker_transport(text)) {
+    STRATA_TRY_ASSIGN(auto pinned, parse_pinned_image(text, allow_unpinned));
+    return ImageRef{.path = std::move(pinned.first), .digest = pinned.second};
+  }
+  STRATA_TRY_ASSIGN(RegistryRef registry, parse_registry_ref(text));
+  if (!registry.digest && !allow_unpinned) {
+    return Error(ErrorCode::kSpec,
+                 fmt::format("'{}' is not pinned: add \"@sha256:<64 hex>\" (the digest of its "
+                             "index or manifest; `strata pin` writes it)",
+                             text));
+  }
+  ImageRef ref{.digest = registry.digest.value_or(Digest{})};
+  ref.registry = std::move(registry);
+  return ref;
+}
+
 const std::vector<std::string>& goarch_names() {
   static const std::vector<std::string> kNames = {
       "386",      "amd64",  "arm",   "arm64",   "loong64", "mips", "mips64",

@@ -12,6 +12,7 @@
 
 #include "builder/base/digest.h"
 #include "builder/base/result.h"
+#include "specs/spec.h"
 
 namespace strata::specs {
 
@@ -51,6 +52,9 @@ Result<void> check_signal(std::string_view signal);
 // `allow_unpinned` (strata pin), a PATH without "@…" is accepted with an empty digest.
 Result<std::pair<std::string, Digest>> parse_pinned_image(std::string_view text,
                                                           bool allow_unpinned = false);
+// image.base and environment.image: "docker://…" is a registry image (parse_registry_ref; its
+// digest required unless `allow_unpinned`), anything else parse_pinned_image. Loc unset.
+Result<ImageRef> parse_image_ref(std::string_view text, bool allow_unpinned = false);
 
 // The GOARCH values strata accepts for image.architecture.
 const std::vector<std::string>& goarch_names();

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "builder/base/fd.h"
 #include "builder/base/owner.h"
@@ -94,6 +95,17 @@ Result<void> AtomicFile::commit(const std::string& final_path) {
   }
   temp_path_.clear();
   return Ok{};
+}
+
+Result<void> copy_file_to(const std::string& from, int to_fd) {
+  STRATA_TRY_ASSIGN(UniqueFd in, open_fd(from, O_RDONLY));
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    STRATA_TRY_ASSIGN(int64_t n,
+                      read_some(in.get(), buf.data(), static_cast<int64_t>(buf.size()), from));
+    if (n == 0) return Ok{};
+    STRATA_TRY(write_all(to_fd, {buf.data(), static_cast<size_t>(n)}, "the copy of " + from));
+  }
 }
 
 Result<void> make_dirs(const std::string& path) {

@@ -22,6 +22,8 @@ Result<void> write_file(const std::string& path, std::string_view data, int mode
 // Writes to a temporary sibling, fsyncs, then renames over `path`: readers see old or new.
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
 // mkdir -p with mode 0755 for every created component.
+// Appends the file at `from` to `to_fd`, in bounded memory.
+Result<void> copy_file_to(const std::string& from, int to_fd);
 Result<void> make_dirs(const std::string& path);
 Result<void> fsync_dir(const std::string& path);
 // rm -rf that never follows symlinks and never throws.

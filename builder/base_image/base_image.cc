@@ -182,14 +182,19 @@ Result<BaseImage> load_base_image(const specs::ImageRef& ref, const std::string&
   STRATA_TRY_ASSIGN(oci::ImageView view, oci::open_pinned_image(ref, spec_dir));
   BaseImage base{.ref = ref, .manifest = view.manifest_descriptor, .config = view.config};
   STRATA_TRY_ASSIGN_CONTEXT(std::vector<Digest> diff_ids, layer_diff_ids(view),
-                            "base image " + ref.path);
+                            "base image " + ref.name());
   for (size_t i = 0; i < view.layers.size(); ++i) {
     STRATA_TRY_ASSIGN_CONTEXT(BaseLayer layer, base_layer(view, view.layers[i], diff_ids[i]),
-                              "base image " + ref.path);
+                              "base image " + ref.name());
     base.layers.push_back(std::move(layer));
   }
   base.annotations[kBaseDigestAnnotation] = view.manifest_descriptor.digest.str();
+  // A registry image is named by its reference, as a local layout by its containerd name
+  // (which `strata pull` writes, so both give the same image).
   std::string name = index_annotation(view, oci::kContainerdNameAnnotation);
+  if (ref.registry) {
+    name = ref.registry->name() + (ref.registry->tag.empty() ? "" : ":" + ref.registry->tag);
+  }
   if (!name.empty()) base.annotations[kBaseNameAnnotation] = name;
   base.extracted = std::move(view.extracted);
   return base;
@@ -201,7 +206,7 @@ Result<void> check_base_platform(const BaseImage& base, const std::string& os,
   std::string base_arch = string_member(base.config, "architecture");
   if (base_os == os && base_arch == architecture) return Ok{};
   return Error::spec(base.ref.loc,
-                     fmt::format("base image {} is {}/{}, but this image is {}/{}", base.ref.path,
+                     fmt::format("base image {} is {}/{}, but this image is {}/{}", base.ref.name(),
                                  base_os, base_arch, os, architecture));
 }
 
@@ -209,11 +214,11 @@ Result<std::vector<LayerBlob>> copy_base_layers(const BaseImage& base,
                                                 const std::string& blobs_dir) {
   std::vector<LayerBlob> out;
   for (const BaseLayer& layer : base.layers) {
-    STRATA_TRY_CONTEXT(copy_blob(layer, blobs_dir), "base image " + base.ref.path);
+    STRATA_TRY_CONTEXT(copy_blob(layer, blobs_dir), "base image " + base.ref.name());
     out.push_back(layer.blob);
     STRATA_TRY_CONTEXT(
         read_base_layer_files(fmt::format("{}/{}", blobs_dir, layer.blob.digest.hex), out.back()),
-        "base image " + base.ref.path);
+        "base image " + base.ref.name());
   }
   return out;
 }

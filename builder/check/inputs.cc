@@ -26,8 +26,10 @@ std::vector<std::string> local_inputs(const specs::Spec& spec) {
   std::vector<std::string> out;
   add_relative(out, spec.dir, basename_of(spec.file));
   for (const specs::Source& s : spec.sources) add_relative(out, spec.dir, s.path);
-  if (spec.environment.image) add_relative(out, spec.dir, spec.environment.image->path);
-  if (spec.image.base) add_relative(out, spec.dir, spec.image.base->path);
+  // A registry image is no local input: the second build reads it from the cache.
+  for (const std::optional<specs::ImageRef>* image : {&spec.environment.image, &spec.image.base}) {
+    if (*image && !(*image)->registry) add_relative(out, spec.dir, (*image)->path);
+  }
   for (const specs::LayerSpec& layer : spec.image.layers) {
     for (const specs::FileMapping& f : layer.files) add_relative(out, spec.dir, f.src);
   }

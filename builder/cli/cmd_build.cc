@@ -39,6 +39,7 @@ struct BuildArgs {
   bool attach = false;
   bool provenance_times = false;
   PackageFlags packages;
+  RegistryFlags registry;
   bool check = false;
   std::string explain_cache;  // --explain-cache PACKAGE
 };
@@ -206,7 +207,8 @@ Result<int> run_build(const BuildArgs& args) {
     return Error(ErrorCode::kUsage,
                  "--check copies the spec's inputs for build 2 and does not take --context yet");
   }
-  STRATA_TRY_ASSIGN(specs::Spec spec, load_build_spec(args.spec_path, args.context));
+  STRATA_TRY_ASSIGN(specs::Spec spec,
+                    load_build_spec(args.spec_path, args.context, args.packages, args.registry));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
   SystemClock clock;
   STRATA_TRY_ASSIGN(AttestOptions attest,
@@ -281,6 +283,7 @@ void register_build(CLI::App& app, Command& run) {
   add_package_flags(cmd, args->packages,
                     "Cache for sources, build environments and package outputs (default "
                     "$XDG_CACHE_HOME/strata, else ~/.cache/strata)");
+  add_registry_flags(cmd, args->registry);
   cmd->add_flag("--check", args->check,
                 "Build a second time in a separate process under varied conditions (input "
                 "copy, directory, umask, TZ, locale, environment, --jobs, packages rebuilt) "

@@ -16,6 +16,7 @@
 #include "builder/base/path.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/package_options.h"
+#include "builder/cli/registry_flags.h"
 #include "builder/oci/pinned_image.h"
 #include "builder/sources/curl_fetcher.h"
 #include "builder/sources/path_source.h"
@@ -33,7 +34,26 @@ struct PinArgs {
   std::string cache;
   std::vector<std::string> only;  // --source NAME
   bool check = false;
+  RegistryFlags registry;
 };
+
+// The digest a registry image's tag names now: its index or manifest, hashed by strata (the
+// Docker-Content-Digest header is not trusted). The client is made on first use.
+Result<Digest> registry_digest(const specs::ImageRef& ref, const std::string& site,
+                               const RegistryFlags& flags,
+                               std::unique_ptr<RegistrySession>& session) {
+  const specs::RegistryRef& r = *ref.registry;
+  if (r.tag.empty()) {
+    return Error(ErrorCode::kUsage,
+                 fmt::format("{} docker://{}: no tag to resolve (write docker://{}:TAG@…; the "
+                             "tag is what strata pin follows)",
+                             site, r.str(), r.name()));
+  }
+  if (!session) session = std::make_unique<RegistrySession>(flags);
+  STRATA_TRY_ASSIGN(registry::FetchedManifest m,
+                    registry::fetch_manifest(session->client(), r, r.tag));
+  return m.digest;
+}
 
 std::string where(const Loc& loc) {
   return fmt::format("{}:{}:{}", loc.file, loc.line, loc.column);
@@ -42,10 +62,12 @@ std::string where(const Loc& loc) {
 // The digest a site's input has now; `source` is the site's source (null for an image).
 Result<Digest> current_digest(const specs::PinSite& site, const specs::Source* source,
                               const specs::Spec& spec, const sources::SourceStore& store,
-                              sources::Fetcher& fetcher) {
+                              sources::Fetcher& fetcher, const PinArgs& args,
+                              std::unique_ptr<RegistrySession>& session) {
   if (site.kind == specs::PinSite::Kind::kImage) {
     const specs::ImageRef& ref =
         site.name == "image.base" ? *spec.image.base : *spec.environment.image;
+    if (ref.registry) return registry_digest(ref, site.name, args.registry, session);
     std::string path = oci::resolve_image_path(ref, spec.dir);
     STRATA_TRY_ASSIGN_CONTEXT(oci::ImageView view, oci::open_image(path),
                               fmt::format("{} {}", site.name, ref.path));
@@ -105,6 +127,7 @@ Result<int> run_pin(const PinArgs& args) {
   STRATA_TRY_ASSIGN(PackageStageOptions options, package_stage_options(flags, ""));
   sources::SourceStore store({.cache_dir = options.cache_dir, .fetch = options.fetch});
   sources::CurlFetcher fetcher;
+  std::unique_ptr<RegistrySession> session;
 
   std::vector<specs::PinEdit> edits;
   for (const specs::PinSite& site : sites) {
@@ -124,7 +147,8 @@ Result<int> run_pin(const PinArgs& args) {
           where(site.loc), describe(site), site.name);
       continue;
     }
-    STRATA_TRY_ASSIGN(Digest now, current_digest(site, source, spec, store, fetcher));
+    STRATA_TRY_ASSIGN(Digest now,
+                      current_digest(site, source, spec, store, fetcher, args, session));
     if (site.pinned == now) {
       fmt::print("{}: {}: {} ok\n", where(site.loc), describe(site), now.str());
       continue;
@@ -178,10 +202,12 @@ void register_pin(CLI::App& app, Command& run) {
                   "Cache directory fetched sources are stored in (default: "
                   "$XDG_CACHE_HOME/strata, else ~/.cache/strata)");
   add_context_option(cmd, args->context);
+  add_registry_flags(cmd, args->registry);
   cmd->footer(
       "Every url source is fetched (whatever it pins: what the URL serves now is the "
       "question), every path source with a sha256 is hashed, every local image is opened "
-      "(its layout must hold one image). Only the digests change in the file: comments, "
+      "(its layout must hold one image), every docker:// image's tag is resolved (to its "
+      "index for a multi-platform image). Only the digests change in the file: comments, "
       "quoting and layout stay byte for byte; a missing sha256 is added after the url/path.\n"
       "Exit status: 0 when every pin is current or has been written, 1 with --check when a "
       "pin is stale or missing (or a fetch failed), 2 on a spec or usage error.");

@@ -22,6 +22,7 @@ struct ShellArgs {
   std::string context;
   std::string package;
   PackageFlags packages;
+  RegistryFlags registry;
 };
 
 // The plan restricted to what `target` depends on, transitively, in build order.
@@ -36,7 +37,8 @@ specs::Plan dependencies_plan(const specs::Plan& plan, const specs::Package& tar
 }
 
 Result<int> run_shell(const ShellArgs& args) {
-  STRATA_TRY_ASSIGN(specs::Spec spec, load_build_spec(args.spec_path, args.context));
+  STRATA_TRY_ASSIGN(specs::Spec spec,
+                    load_build_spec(args.spec_path, args.context, args.packages, args.registry));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
   auto target = std::find_if(plan.spec.packages.begin(), plan.spec.packages.end(),
                              [&](const specs::Package& p) { return p.name == args.package; });
@@ -100,6 +102,7 @@ void register_shell(CLI::App& app, Command& run) {
   add_context_option(cmd, args->context);
   cmd->add_option("PACKAGE", args->package, "The package whose sandbox to enter")->required();
   add_package_flags(cmd, args->packages, "Cache directory (default $XDG_CACHE_HOME/strata)");
+  add_registry_flags(cmd, args->registry);
   cmd->callback([&run, args] { run = [args] { return run_shell(*args); }; });
 }
 

@@ -16,6 +16,7 @@
 #include "builder/cli/keys.h"
 #include "builder/cli/package_options.h"
 #include "builder/cli/platform.h"
+#include "builder/cli/registry_flags.h"
 #include "builder/sources/curl_fetcher.h"
 #include "builder/verify/verify.h"
 
@@ -32,6 +33,7 @@ struct VerifyArgs {
   std::string sign_key;
   std::string resource_uri;
   PackageFlags packages;
+  RegistryFlags registry;
   bool json = false;
 };
 
@@ -122,6 +124,9 @@ Result<int> run_verify(const VerifyArgs& args) {
                         .fetcher = &fetcher,
                         .runner = &runner,
                         .make_observer = progress_observer};
+  options.pull_images = [&args, cache = options.packages.cache_dir](specs::Spec& spec) {
+    return pull_spec_images(spec, args.registry, cache, args.packages.offline);
+  };
   STRATA_TRY_ASSIGN(options.strata_sha256, sha256_file("/proc/self/exe"));
   if (!args.json) options.on_check = print_check;
   STRATA_TRY_ASSIGN(VerifyReport report, verify_image(options));
@@ -167,6 +172,7 @@ void register_verify(CLI::App& app, Command& run) {
                   "The VSA's resourceUri (default: file:// URI of IMAGE)");
   add_package_flags(cmd, args->packages,
                     "Cache for sources and build environments (packages are always rebuilt)");
+  add_registry_flags(cmd, args->registry);
   cmd->add_flag("--json", args->json, "Print one JSON object describing the result");
   cmd->callback([&run, args] { run = [args] { return run_verify(*args); }; });
 }

@@ -25,5 +25,6 @@ void register_keygen(CLI::App& app, Command& run);
 void register_diff(CLI::App& app, Command& run);
 void register_verify(CLI::App& app, Command& run);
 void register_cache(CLI::App& app, Command& run);
+void register_pull(CLI::App& app, Command& run);
 
 }  // namespace strata::builder::cli

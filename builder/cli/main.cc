@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   register_diff(app, run);
   register_verify(app, run);
   register_cache(app, run);
+  register_pull(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

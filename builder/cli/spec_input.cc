@@ -7,7 +7,8 @@
 
 namespace strata::builder::cli {
 
-Result<specs::Spec> load_build_spec(const std::string& path, const std::string& context) {
+Result<specs::Spec> load_build_spec(const std::string& path, const std::string& context,
+                                    const PackageFlags& packages, const RegistryFlags& registry) {
   STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(path, {.context = context}));
   STRATA_TRY(sources::pin_path_sources(spec));
   for (const specs::Source& s : spec.sources) {
@@ -17,6 +18,8 @@ Result<specs::Spec> load_build_spec(const std::string& path, const std::string& 
                "build time ({})\n",
                s.name, s.path, s.sha256.str());
   }
+  STRATA_TRY_ASSIGN(std::string cache_dir, resolve_cache_dir(packages.cache));
+  STRATA_TRY(pull_spec_images(spec, registry, cache_dir, packages.offline));
   return spec;
 }
 

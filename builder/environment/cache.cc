@@ -116,7 +116,7 @@ Result<std::string> ensure_image_rootfs(const specs::ImageRef& ref, const std::s
     return tree;
   }
 
-  STRATA_TRY_ASSIGN_CONTEXT(UniqueFd lock, lock_entry(cache_root, entry), "image " + ref.path);
+  STRATA_TRY_ASSIGN_CONTEXT(UniqueFd lock, lock_entry(cache_root, entry), "image " + ref.name());
   // Under the lock: another builder may have finished while we waited.
   if (is_complete(entry, ref.digest)) return tree;
   // open_pinned_image names the image itself.
@@ -126,7 +126,7 @@ Result<std::string> ensure_image_rootfs(const specs::ImageRef& ref, const std::s
     if (::lstat(entry.c_str(), &st) == 0) STRATA_TRY(discard(entry, cache_root));
     return publish_entry(view, ref.digest, cache_root, entry);
   }();
-  if (!built.ok()) return std::move(built).error().context("image " + ref.path);
+  if (!built.ok()) return std::move(built).error().context("image " + ref.name());
   return tree;
 }
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "builder/base/check.h"
 #include "builder/base/json.h"
 
 namespace strata::builder::oci {
@@ -53,10 +54,12 @@ std::string resolve_image_path(const specs::ImageRef& ref, const std::string& sp
 }
 
 Result<oci::ImageView> open_pinned_image(const specs::ImageRef& ref, const std::string& spec_dir) {
+  // A registry image is opened once registry::resolve_spec_images has pulled it.
+  STRATA_CHECK(!ref.registry || !ref.path.empty());
   std::string path = resolve_image_path(ref, spec_dir);
   auto view = oci::open_image_by_digest(path, ref.digest);
-  if (!view.ok()) return relabel(std::move(view).error(), path, ref.path);
-  STRATA_TRY_CONTEXT(check_layer_sizes(*view), "image " + ref.path);
+  if (!view.ok()) return relabel(std::move(view).error(), path, ref.name());
+  STRATA_TRY_CONTEXT(check_layer_sizes(*view), "image " + ref.name());
   return view;
 }
 

@@ -20,16 +20,6 @@ struct EasyFree {
 };
 using CurlEasy = std::unique_ptr<CURL, EasyFree>;
 
-// curl_global_init is not thread-safe; a function-local static runs it exactly once.
-Result<void> init_curl_once() {
-  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (rc != CURLE_OK) {
-    return Error(ErrorCode::kUnsupported,
-                 fmt::format("initializing libcurl: {}", curl_easy_strerror(rc)));
-  }
-  return Ok{};
-}
-
 // What the callbacks see of one transfer.
 struct Transfer {
   int fd = -1;
@@ -162,8 +152,18 @@ Result<void> rewind_file(int fd) {
 
 }  // namespace
 
+// A function-local static runs curl_global_init exactly once.
+Result<void> init_libcurl() {
+  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (rc != CURLE_OK) {
+    return Error(ErrorCode::kUnsupported,
+                 fmt::format("initializing libcurl: {}", curl_easy_strerror(rc)));
+  }
+  return Ok{};
+}
+
 Result<void> CurlFetcher::fetch(const std::string& url, int fd, const FetchOptions& options) {
-  STRATA_TRY(init_curl_once());
+  STRATA_TRY(init_libcurl());
   int64_t backoff_ms = options.retry_backoff_ms;
   int64_t attempts = std::max<int64_t>(options.max_attempts, 1);
   for (int64_t attempt = 1;; ++attempt) {

@@ -15,4 +15,8 @@ class CurlFetcher : public Fetcher {
   Result<void> fetch(const std::string& url, int fd, const FetchOptions& options) override;
 };
 
+// curl_global_init, exactly once per process (it is not thread-safe); every libcurl user
+// (this fetcher, the registry client) calls it before its first handle.
+Result<void> init_libcurl();
+
 }  // namespace strata::builder::sources

@@ -135,8 +135,9 @@ std::vector<std::string> plan_mismatches(const attest::ImageProvenance& p,
   }
   std::map<std::string, Digest> pinned;
   for (const specs::Source& s : spec.sources) pinned[s.name] = s.sha256;
-  if (spec.environment.image) pinned[spec.environment.image->path] = spec.environment.image->digest;
-  if (spec.image.base) pinned[spec.image.base->path] = spec.image.base->digest;
+  if (spec.environment.image)
+    pinned[spec.environment.image->name()] = spec.environment.image->digest;
+  if (spec.image.base) pinned[spec.image.base->name()] = spec.image.base->digest;
   for (const char* role : {"source", "environment-image", "base-image"}) {
     for (const attest::RecordedDependency* d : p.with_role(role)) {
       auto it = pinned.find(d->name);
@@ -158,6 +159,7 @@ Result<std::optional<specs::Plan>> load_plan(const VerifyOptions& o,
   // An unpinned path: source is pinned by what it holds now; plan_mismatches then compares
   // that with the digest the provenance recorded.
   STRATA_TRY(sources::pin_path_sources(spec));
+  if (o.pull_images) STRATA_TRY(o.pull_images(spec));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), o.host_architecture));
   std::vector<std::string> mismatches = plan_mismatches(p, plan);
   if (!mismatches.empty()) {

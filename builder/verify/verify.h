@@ -40,6 +40,9 @@ struct VerifyOptions {
   sandbox::Runner* runner = nullptr;
   // Progress of the rebuild's package builds, made once the plan's package count is known.
   std::function<build::BuildObserver(size_t package_count)> make_observer;
+  // Makes the spec's registry images local (cli::pull_spec_images) before it is planned;
+  // unset: the spec may name none.
+  std::function<Result<void>(specs::Spec&)> pull_images;
   // Called as each check finishes.
   std::function<void(const VerifyCheck&)> on_check;
 };

@@ -194,10 +194,13 @@ Environment parse_environment(Context& c, const Value& v) {
     r.error(image->key_loc, "'image' is only used with 'rootfs: image'");
   } else if (image) {
     std::optional<std::string> text = read_string(r, *image);
-    Result<std::pair<std::string, Digest>> pinned =
-        text ? parse_pinned_image(*text, c.options.allow_unpinned) : Error(ErrorCode::kSpec, "");
-    if (text && !pinned.ok()) r.error(image->loc, "image " + pinned.error().message());
-    if (pinned.ok()) env.image = ImageRef{pinned->first, pinned->second, image->loc};
+    Result<ImageRef> ref =
+        text ? parse_image_ref(*text, c.options.allow_unpinned) : Error(ErrorCode::kSpec, "");
+    if (text && !ref.ok()) r.error(image->loc, "image " + ref.error().message());
+    if (ref.ok()) {
+      env.image = *std::move(ref);
+      env.image->loc = image->loc;
+    }
   } else if (kind == "image") {
     r.error(m.loc(), "missing required key 'image' (needed by 'rootfs: image')");
   }

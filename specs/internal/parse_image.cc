@@ -15,12 +15,13 @@ namespace {
 std::optional<ImageRef> read_base(Reader& r, const Value& v, bool allow_unpinned) {
   std::optional<std::string> text = read_string(r, v);
   if (!text || *text == "scratch") return std::nullopt;
-  Result<std::pair<std::string, Digest>> pinned = parse_pinned_image(*text, allow_unpinned);
-  if (!pinned.ok()) {
-    r.error(v.loc, "base " + pinned.error().message() + " or scratch");
+  Result<ImageRef> ref = parse_image_ref(*text, allow_unpinned);
+  if (!ref.ok()) {
+    r.error(v.loc, "base " + ref.error().message() + " or scratch");
     return std::nullopt;
   }
-  return ImageRef{pinned->first, pinned->second, v.loc};
+  ref->loc = v.loc;
+  return *std::move(ref);
 }
 
 FileMapping parse_file(Context& c, const Value& v, std::map<std::string, Loc>& dests) {

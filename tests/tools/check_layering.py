@@ -27,6 +27,8 @@ ALLOWED = {
     "builder/layer": {"builder/base", "builder/oci", "builder/tar", "specs"},
     "builder/attestations": {"attest", "builder/base", "builder/oci", "builder/tar", "specs"},
     "builder/diff": {"builder/base", "builder/oci", "builder/tar", "specs"},
+    "builder/registry": {"attest", "builder/base", "builder/oci", "builder/sources",
+                         "builder/tar", "specs"},
     # The driver: every stage, no command.
     "builder": {"attest", "builder/attestations", "builder/base", "builder/base_image",
                 "builder/build", "builder/environment", "builder/layer", "builder/oci",
@@ -35,8 +37,8 @@ ALLOWED = {
     "builder/check": {"builder/base", "builder/build", "builder/diff", "builder/oci",
                       "builder/tar", "specs"},
     "builder/verify": {"attest", "builder", "builder/attestations", "builder/base",
-                       "builder/diff", "builder/oci", "builder/sources", "builder/tar",
-                       "specs"},
+                       "builder/diff", "builder/oci", "builder/registry", "builder/sources",
+                       "builder/tar", "specs"},
     "builder/cli": None,  # main(): may use everything but tests/
     "tests/support": None,
 }
