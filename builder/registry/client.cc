@@ -1,6 +1,5 @@
 #include "builder/registry/client.h"
 
-#include <dirent.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -24,11 +23,6 @@ bool is_retryable_status(long status) {
          status == 504;
 }
 
-bool is_retryable_failure(TransportFailure f) {
-  return f == TransportFailure::kConnect || f == TransportFailure::kTimeout ||
-         f == TransportFailure::kTruncated;
-}
-
 std::string url_encode(std::string_view text) {
   std::string out;
   for (unsigned char c : text) {
@@ -42,15 +36,21 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
-// The host of an absolute URL ("https://[::1]:5/x" -> "::1"), or empty.
-std::string url_host(std::string_view url) {
+// "host:port" (or "host") of an absolute URL, as --insecure-registry names it.
+std::string url_host_port(std::string_view url) {
   size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return {};
   std::string_view rest = url.substr(scheme + 3);
   rest = rest.substr(0, rest.find_first_of("/?#"));
   if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
-  if (rest.starts_with('[')) return std::string(rest.substr(1, rest.find(']') - 1));
-  return std::string(rest.substr(0, rest.find(':')));
+  return std::string(rest);
+}
+
+// The host of an absolute URL ("https://[::1]:5/x" -> "::1"), or empty.
+std::string url_host(std::string_view url) {
+  std::string rest = url_host_port(url);
+  if (rest.starts_with('[')) return rest.substr(1, rest.find(']') - 1);
+  return rest.substr(0, rest.find(':'));
 }
 
 bool is_loopback_host(std::string_view host) {
@@ -98,12 +98,18 @@ int64_t retry_after_seconds(const HttpResponse& r) {
   return n;
 }
 
+// Plain HTTP to `host` (its name, and "host:port" when a port was given) is allowed.
+bool plain_http_allowed(std::string_view host, std::string_view host_port,
+                        const std::vector<std::string>& insecure) {
+  if (is_loopback_host(host)) return true;
+  return std::find(insecure.begin(), insecure.end(), host_port) != insecure.end() ||
+         std::find(insecure.begin(), insecure.end(), host) != insecure.end();
+}
+
 }  // namespace
 
 bool allows_plain_http(const specs::RegistryRef& ref, const std::vector<std::string>& insecure) {
-  if (is_loopback_host(ref.host())) return true;
-  return std::find(insecure.begin(), insecure.end(), ref.domain) != insecure.end() ||
-         std::find(insecure.begin(), insecure.end(), ref.host()) != insecure.end();
+  return plain_http_allowed(ref.host(), ref.domain, insecure);
 }
 
 std::string resolve_location(const std::string& request_url, const std::string& location) {
@@ -242,7 +248,7 @@ Result<HttpResponse> RegistryClient::send_with_retries(const specs::RegistryRef&
                                      describe(ref), why, request.method, request.url, after));
       }
       if (after >= 0) wait_ms = after * 1000;
-    } else if (!is_retryable_failure(r.failure)) {
+    } else if (!sources::is_transient(r.failure)) {
       return std::move(r.response).error().context(describe(ref));
     } else {
       why = r.response.error().message();
@@ -266,9 +272,8 @@ Result<RegistryClient::Token> RegistryClient::fetch_token(Host& h, const Scope& 
         fmt::format("{}: the token realm '{}' is not an http(s) URL", describe(ref), realm));
   }
   // Credentials go to a plain-HTTP realm only on a host where plain HTTP is allowed.
-  if (realm.starts_with("http://") && !is_loopback_host(url_host(realm)) &&
-      std::find(options_.insecure_registries.begin(), options_.insecure_registries.end(),
-                url_host(realm)) == options_.insecure_registries.end()) {
+  if (realm.starts_with("http://") &&
+      !plain_http_allowed(url_host(realm), url_host_port(realm), options_.insecure_registries)) {
     return Error::io(
         fmt::format("{}: the token realm {} is plain HTTP (name its host with "
                     "--insecure-registry to allow it)",

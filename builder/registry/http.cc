@@ -127,32 +127,6 @@ int on_progress(void* user, curl_off_t down_total, curl_off_t down, curl_off_t u
   return 0;
 }
 
-TransportFailure classify(CURLcode rc) {
-  switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-      return TransportFailure::kConnect;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_USE_SSL_FAILED:
-      return TransportFailure::kTls;
-    case CURLE_OPERATION_TIMEDOUT:
-      return TransportFailure::kTimeout;
-    case CURLE_PARTIAL_FILE:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return TransportFailure::kTruncated;
-    default:
-      return TransportFailure::kOther;
-  }
-}
-
 CURLcode configure(CURL* h, const HttpRequest& r, Transfer& t, curl_slist* headers,
                    char* error_buffer) {
   CURLcode rc = CURLE_OK;
@@ -256,7 +230,8 @@ HttpResult CurlTransport::send(const HttpRequest& request) {
   if (rc != CURLE_OK) {
     std::string cause = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
     if (rc == CURLE_TOO_MANY_REDIRECTS) cause = "more than 10 redirects";
-    return {Error::io(fmt::format("{} {}: {}", request.method, request.url, cause)), classify(rc)};
+    return {Error::io(fmt::format("{} {}: {}", request.method, request.url, cause)),
+            sources::classify_curl_code(rc)};
   }
   curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
   return {std::move(t.response), TransportFailure::kNone};

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "builder/base/result.h"
+#include "builder/sources/curl_fetcher.h"
 #include "builder/sources/fetcher.h"
 
 namespace strata::builder::registry {
@@ -61,7 +62,7 @@ struct HttpResponse {
 
 // A transport failure (no HTTP status): kind and message, so the client can tell what is
 // worth a retry and what means "not TLS".
-enum class TransportFailure { kNone, kConnect, kTls, kTimeout, kTruncated, kOther };
+using sources::TransportFailure;
 
 struct HttpResult {
   Result<HttpResponse> response;

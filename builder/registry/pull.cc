@@ -11,17 +11,12 @@
 #include "builder/base/path.h"
 #include "builder/oci/image_reader.h"
 #include "builder/oci/media_types.h"
+#include "builder/sources/progress.h"
 
 namespace strata::builder::registry {
 namespace {
 
 constexpr int64_t kMaxLayers = 1000;
-
-std::string human_bytes(int64_t n) {
-  if (n >= 10'000'000) return fmt::format("{:.1f} MB", static_cast<double>(n) / 1e6);
-  if (n >= 10'000) return fmt::format("{:.1f} kB", static_cast<double>(n) / 1e3);
-  return fmt::format("{} bytes", n);
-}
 
 std::string media_type_of(const HttpResponse& r) {
   std::string type = r.header("content-type").value_or("");
@@ -113,7 +108,7 @@ Result<void> pull_blob(RegistryClient& client, const specs::RegistryRef& ref,
   STRATA_TRY(fsync_dir(store_dir(o)));
   if (o.log) {
     o.log(fmt::format("pulled {} {} ({}) from docker://{}", what, d.digest.str(),
-                      human_bytes(d.size), ref.name()));
+                      sources::human_size(d.size), ref.name()));
   }
   return Ok{};
 }

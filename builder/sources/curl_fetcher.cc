@@ -59,23 +59,6 @@ struct Attempt {
 
 bool is_transient_http(long status) { return status == 408 || status == 429 || status >= 500; }
 
-bool is_transient(CURLcode rc) {
-  switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
-  }
-}
-
 CURLcode set_options(CURL* h, const std::string& url, const FetchOptions& options,
                      Transfer& transfer, char* error_buffer) {
   CURLcode rc = CURLE_OK;
@@ -140,7 +123,8 @@ Attempt attempt_once(const std::string& url, int fd, const FetchOptions& options
   if (rc == CURLE_TOO_MANY_REDIRECTS) {
     cause = fmt::format("more than {} redirects", options.max_redirects);
   }
-  return {Error::io(fmt::format("fetching {}: {}", url, cause)), is_transient(rc)};
+  return {Error::io(fmt::format("fetching {}: {}", url, cause)),
+          is_transient(classify_curl_code(rc))};
 }
 
 // Empties the file so a retry starts from the first byte.
@@ -151,6 +135,37 @@ Result<void> rewind_file(int fd) {
 }
 
 }  // namespace
+
+TransportFailure classify_curl_code(int code) {
+  switch (static_cast<CURLcode>(code)) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+      return TransportFailure::kConnect;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_USE_SSL_FAILED:
+      return TransportFailure::kTls;
+    case CURLE_OPERATION_TIMEDOUT:
+      return TransportFailure::kTimeout;
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return TransportFailure::kTruncated;
+    default:
+      return TransportFailure::kOther;
+  }
+}
+
+bool is_transient(TransportFailure f) {
+  return f == TransportFailure::kConnect || f == TransportFailure::kTimeout ||
+         f == TransportFailure::kTruncated;
+}
 
 // A function-local static runs curl_global_init exactly once.
 Result<void> init_libcurl() {

@@ -15,6 +15,13 @@ class CurlFetcher : public Fetcher {
   Result<void> fetch(const std::string& url, int fd, const FetchOptions& options) override;
 };
 
+// What a failed libcurl transfer (no HTTP status) means to a caller deciding whether to try
+// again (kConnect, kTimeout, kTruncated are transient) or to fall back from TLS to HTTP.
+enum class TransportFailure { kNone, kConnect, kTls, kTimeout, kTruncated, kOther };
+// The failure a CURLcode (passed as int, so this header needs no curl.h) stands for.
+TransportFailure classify_curl_code(int code);
+bool is_transient(TransportFailure failure);
+
 // curl_global_init, exactly once per process (it is not thread-safe); every libcurl user
 // (this fetcher, the registry client) calls it before its first handle.
 Result<void> init_libcurl();
