@@ -93,6 +93,38 @@ Json oci_component(const std::string& ref, const specs::ImageRef& image, const s
           {"hashes", sha256_hashes(image.digest)}};
 }
 
+// A Debian package: a library component with its purl, the .deb's digest, its licence as
+// its copyright file names it, and its files as properties (they are nested in its layer).
+Json deb_component(const SbomDeb& d) {
+  Json c = {{"type", "library"},
+            {"bom-ref", "deb:" + d.name},
+            {"name", d.name},
+            {"version", d.version},
+            {"publisher", d.vendor},
+            {"purl", deb_purl(d)},
+            {"hashes", sha256_hashes(d.sha256)},
+            {"externalReferences", {{{"type", "distribution"}, {"url", d.url}}}}};
+  if (!d.license.empty()) {
+    std::string spdx = spdx_license_of_debian(d.license);
+    c["licenses"] =
+        spdx.empty() ? Json{{{"license", {{"name", d.license}}}}} : Json{{{"expression", spdx}}};
+  }
+  Json props = Json::array();
+  for (const std::string& f : d.files) props.push_back({{"name", "strata:file"}, {"value", f}});
+  if (!props.empty()) c["properties"] = props;
+  return c;
+}
+
+void add_debs(Bom& bom, const SbomInputs& in) {
+  for (const SbomDeb& d : in.debs) {
+    bom.components.push_back(deb_component(d));
+    std::string ref = "deb:" + d.name;
+    bom.depends[ref];
+    for (const std::string& dep : d.depends) bom.depend(ref, "deb:" + dep);
+    bom.depend(fmt::format("layer-{}", in.base_layers + d.layer + 1), ref);
+  }
+}
+
 // `base_layers`: how many image layers precede spec.image.layers[0] (the base image's).
 void add_build_inputs(Bom& bom, const specs::Spec& spec, size_t base_layers) {
   for (const specs::Source& s : spec.sources) bom.components.push_back(source_component(s));
@@ -135,6 +167,7 @@ Result<std::string> make_cyclonedx(const specs::Plan& plan, const SbomInputs& in
     bom.depends[ref];
   }
   add_build_inputs(bom, spec, in.base_layers);
+  add_debs(bom, in);
   Json tool = {{"type", "application"}, {"name", "strata"}, {"version", in.strata_version}};
   Json head = {{"bomFormat", "CycloneDX"},
                {"specVersion", "1.6"},

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "attest/sbom.h"
 #include "builder/base/check.h"
 #include "builder/base/digest.h"
 
@@ -108,6 +109,57 @@ std::string generic_purl(std::string_view name, std::string_view version,
   std::string out = "pkg:generic/" + percent_encode(name);
   if (!version.empty()) out += "@" + percent_encode(version);
   return out + qualifier_string(qualifiers);
+}
+
+std::string deb_purl(const SbomDeb& deb) {
+  std::map<std::string, std::string> q = {{"arch", deb.architecture}};
+  if (!deb.distro.empty()) q["distro"] = deb.distro;
+  return fmt::format("pkg:deb/{}/{}@{}{}", percent_encode(deb.vendor), percent_encode(deb.name),
+                     percent_encode(deb.version), qualifier_string(q));
+}
+
+std::string spdx_license_of_debian(std::string_view debian_license) {
+  // Debian's short names (copyright-format 1.0, "License Specification") and SPDX's.
+  static const std::map<std::string, std::string, std::less<>> kIds = {
+      {"Apache-2.0", "Apache-2.0"},
+      {"Artistic-2.0", "Artistic-2.0"},
+      {"BSD-2-clause", "BSD-2-Clause"},
+      {"BSD-3-clause", "BSD-3-Clause"},
+      {"BSD-4-clause", "BSD-4-Clause"},
+      {"CC0-1.0", "CC0-1.0"},
+      {"Expat", "MIT"},
+      {"MIT", "MIT"},
+      {"GPL-1+", "GPL-1.0-or-later"},
+      {"GPL-2", "GPL-2.0-only"},
+      {"GPL-2+", "GPL-2.0-or-later"},
+      {"GPL-3", "GPL-3.0-only"},
+      {"GPL-3+", "GPL-3.0-or-later"},
+      {"LGPL-2", "LGPL-2.0-only"},
+      {"LGPL-2+", "LGPL-2.0-or-later"},
+      {"LGPL-2.1", "LGPL-2.1-only"},
+      {"LGPL-2.1+", "LGPL-2.1-or-later"},
+      {"LGPL-3", "LGPL-3.0-only"},
+      {"LGPL-3+", "LGPL-3.0-or-later"},
+      {"MPL-1.1", "MPL-1.1"},
+      {"MPL-2.0", "MPL-2.0"},
+      {"ISC", "ISC"},
+      {"Zlib", "Zlib"},
+      {"OpenSSL", "OpenSSL"},
+      {"curl", "curl"},
+      {"bzip2-1.0.6", "bzip2-1.0.6"},
+  };
+  std::string out;
+  std::string_view rest = debian_license;
+  while (!rest.empty()) {
+    size_t sep = rest.find(" AND ");
+    std::string_view name = rest.substr(0, sep);
+    rest = sep == std::string_view::npos ? std::string_view() : rest.substr(sep + 5);
+    auto it = kIds.find(name);
+    if (it == kIds.end()) return "";
+    if (!out.empty()) out += " AND ";
+    out += it->second;
+  }
+  return out;
 }
 
 }  // namespace strata::attest

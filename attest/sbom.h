@@ -26,6 +26,28 @@ struct SbomLayer {
   std::vector<SbomFile> files;  // in tar order
 };
 
+// A Debian package a `debs:` layer installs (docs/debian-packages.md).
+struct SbomDeb {
+  std::string name;
+  std::string version;
+  std::string architecture;
+  std::string vendor;                // the purl namespace: "debian"
+  std::string distro;                // the purl's distro qualifier: "debian-12"
+  std::string url;                   // where the .deb was downloaded from
+  Digest sha256;                     // of the .deb
+  std::string license;               // from its machine-readable copyright file; may be empty
+  size_t layer = 0;                  // the spec layer (index into spec.image.layers) that holds it
+  std::vector<std::string> files;    // its regular files, as in the tar ("usr/bin/x")
+  std::vector<std::string> depends;  // the locked packages it depends on
+};
+
+// A Debian copyright file's licence short names ("GPL-2+ AND Expat") as an SPDX expression
+// when each one has an SPDX identifier ("GPL-2.0-or-later AND MIT"); "" otherwise.
+std::string spdx_license_of_debian(std::string_view debian_license);
+
+// "pkg:deb/debian/NAME@VERSION?arch=ARCH&distro=DISTRO" (purl-spec "deb" type).
+std::string deb_purl(const SbomDeb& deb);
+
 struct SbomInputs {
   Digest manifest_digest;
   std::vector<SbomLayer> layers;  // in image order: the base image's first
@@ -34,6 +56,7 @@ struct SbomInputs {
   // base_layers + i, which is the layer that CONTAINS (SPDX) or depends on (CycloneDX) the
   // packages it installs.
   size_t base_layers = 0;
+  std::vector<SbomDeb> debs;  // sorted by layer, then name
 };
 
 // SPDX 2.3: the image as the root package, one package per layer containing its files (a

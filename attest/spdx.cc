@@ -46,6 +46,7 @@ struct Document {
   CanonicalArrayWriter packages;
   CanonicalArrayWriter files;
   CanonicalArrayWriter relationships;
+  std::vector<std::map<std::string, std::string>> file_ids;  // per image layer: path -> id
   void relate(const std::string& from, const char* type, const std::string& to) {
     relationships.push_back(relationship(from, type, to));
   }
@@ -76,8 +77,10 @@ std::string add_layer(Document& doc, const specs::Spec& spec, const SbomLayer& l
   p["comment"] = fmt::format("OCI layer {} ({}), diff_id {}{}", n, layer.media_type,
                              layer.diff_id.str(), from_base ? ", from the base image" : "");
   doc.packages.push_back(p);
+  doc.file_ids.resize(n);
   for (const SbomFile& f : layer.files) {
     std::string file_id = doc.ids.make(fmt::format("File-L{}", n), f.path);
+    doc.file_ids[n - 1][f.path] = file_id;
     doc.files.push_back({{"SPDXID", file_id},
                          {"fileName", "./" + f.path},
                          {"checksums", sha256_checksum(f.sha256)},
@@ -130,6 +133,42 @@ std::string add_oci_dependency(Document& doc, const char* prefix, const specs::I
   p["externalRefs"] = purl_ref(image_purl(ref, arch));
   doc.packages.push_back(p);
   return id;
+}
+
+// A Debian package of a `debs:` layer: contained by its layer, containing its files, and
+// depending on the packages it was resolved with.
+void add_debs(Document& doc, const SbomInputs& in, const std::vector<std::string>& layer_ids) {
+  std::map<std::string, std::string> ids;
+  for (const SbomDeb& d : in.debs) {
+    std::string id = doc.ids.make("Deb", d.name);
+    ids[d.name] = id;
+    Json p = metadata_package(id, d.name);
+    p["versionInfo"] = d.version;
+    p["downloadLocation"] = d.url;
+    p["checksums"] = sha256_checksum(d.sha256);
+    p["externalRefs"] = purl_ref(deb_purl(d));
+    p["supplier"] = "Organization: " + d.vendor;
+    if (!d.license.empty()) {
+      std::string spdx = spdx_license_of_debian(d.license);
+      if (!spdx.empty()) p["licenseDeclared"] = spdx;
+      p["licenseComments"] = "debian/copyright: " + d.license;
+    }
+    doc.packages.push_back(p);
+    if (d.layer < layer_ids.size()) doc.relate(layer_ids[d.layer], "CONTAINS", id);
+    size_t image_layer = in.base_layers + d.layer;
+    if (image_layer < doc.file_ids.size()) {
+      const std::map<std::string, std::string>& files = doc.file_ids[image_layer];
+      for (const std::string& f : d.files) {
+        auto it = files.find(f);
+        if (it != files.end()) doc.relate(id, "CONTAINS", it->second);
+      }
+    }
+  }
+  for (const SbomDeb& d : in.debs) {
+    for (const std::string& dep : d.depends) {
+      if (ids.contains(dep)) doc.relate(ids[d.name], "DEPENDS_ON", ids[dep]);
+    }
+  }
 }
 
 }  // namespace
@@ -201,9 +240,10 @@ Result<std::string> make_spdx(const specs::Plan& plan, const SbomInputs& in) {
   }
   // The spec's layers follow the base image's.
   size_t base = std::min(in.base_layers, layer_ids.size());
-  add_build_inputs(
-      doc, spec, image_id,
-      std::vector<std::string>(layer_ids.begin() + static_cast<ptrdiff_t>(base), layer_ids.end()));
+  std::vector<std::string> spec_layer_ids(layer_ids.begin() + static_cast<ptrdiff_t>(base),
+                                          layer_ids.end());
+  add_build_inputs(doc, spec, image_id, spec_layer_ids);
+  add_debs(doc, in, spec_layer_ids);
   Json head = {{"spdxVersion", "SPDX-2.3"},
                {"dataLicense", "CC0-1.0"},
                {"SPDXID", "SPDXRef-DOCUMENT"},

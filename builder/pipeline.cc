@@ -7,6 +7,7 @@
 #include "builder/base/fs.h"
 #include "builder/base/interrupt.h"
 #include "builder/base_image/base_image.h"
+#include "builder/debian/debs_stage.h"
 #include "builder/layer/image_layers.h"
 #include "builder/layer/layer_blob.h"
 #include "builder/layer/lower_layers.h"
@@ -49,6 +50,7 @@ Result<std::vector<LayerBlob>> write_layers(const std::vector<SortedLayer>& laye
 AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions& options,
                                      const BuildResult& result,
                                      const std::vector<SortedLayer>& layers,
+                                     const std::vector<debian::DebLayer>& debs,
                                      const oci::StagedLayout& staged,
                                      std::optional<int64_t> started_on) {
   AttestationInputs in{
@@ -71,6 +73,21 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
   for (size_t i = 0; i < layers.size(); ++i) {
     collect_input_files(plan.spec.dir, package_dirs, layers[i].entries,
                         result.image.layers[base_count + i], in.input_files);
+  }
+  for (size_t i = 0; i < debs.size(); ++i) {
+    for (const debian::DebPackage& p : debs[i].packages) {
+      in.debs.push_back({.name = p.locked.name,
+                         .version = p.locked.version,
+                         .architecture = p.locked.architecture,
+                         .vendor = p.locked.vendor,
+                         .distro = p.locked.distro,
+                         .url = p.locked.url,
+                         .sha256 = p.locked.sha256,
+                         .license = p.license,
+                         .layer = i,
+                         .files = p.files,
+                         .depends = p.locked.depends});
+    }
   }
   if (started_on) {
     in.times = attest::RunTimes{.started_on = *started_on,
@@ -125,14 +142,38 @@ Result<PackageStageResult> build_packages(const specs::Plan& plan, const BuildOp
                              options.observer);
 }
 
+bool has_debs(const specs::Spec& spec) {
+  for (const specs::LayerSpec& l : spec.image.layers) {
+    if (!l.debs.empty()) return true;
+  }
+  return false;
+}
+
+// The Debian packages of `debs:` layers: the lock checked against the spec, each locked .deb
+// fetched into the content store, verified and read (debian/debs_stage.h).
+Result<std::vector<debian::DebLayer>> build_debs(const specs::Spec& spec,
+                                                 const std::optional<debian::Lock>& lock,
+                                                 const BuildOptions& options) {
+  if (!lock) return std::vector<debian::DebLayer>();
+  STRATA_CHECK(options.fetcher != nullptr);
+  sources::SourceOptions o{.cache_dir = options.packages.cache_dir,
+                           .offline = options.packages.offline,
+                           .fetch = options.packages.fetch};
+  return debian::prepare_deb_layers(spec, *lock, o, *options.fetcher, options.warn);
+}
+
 // spec.image as one ordered entry list per OCI layer, package outputs at their paths, each
 // layer placed over the ones below it.
 Result<std::vector<SortedLayer>> layer_entries(const specs::Spec& spec,
                                                const PackageStageResult& packages,
+                                               std::vector<debian::DebLayer>& debs,
                                                const std::optional<base_image::BaseImage>& base) {
   PackageTrees trees;
   for (const auto& [name, output] : packages.outputs) trees[name] = output.dir;
-  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, &trees));
+  DebEntries deb_entries;
+  for (debian::DebLayer& l : debs) deb_entries.push_back(std::move(l.entries));
+  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned,
+                    plan_image_layers(spec, &trees, &deb_entries));
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
   STRATA_TRY(place_over_lower_layers(base, layers));
   return layers;
@@ -199,6 +240,7 @@ Result<void> check_image(const specs::Plan& plan) {
   };
   if (pulled(plan.spec.image.base)) STRATA_TRY(load_base(plan.spec));
   if (pulled(plan.spec.environment.image)) STRATA_TRY(check_environment_image(plan.spec));
+  if (has_debs(plan.spec)) STRATA_TRY(debian::load_lock(plan.spec));
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(plan.spec, nullptr));
   STRATA_TRY(sort_layers(std::move(planned)));
   return Ok{};
@@ -214,12 +256,21 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   //    against their digests and the image's platform first, so a wrong pin costs no build.
   STRATA_TRY_ASSIGN(std::optional<base_image::BaseImage> base, load_base(spec));
   STRATA_TRY(check_environment_image(spec));
+  //    The lock of the `debs:` layers, which must match the spec (strata lock writes it).
+  std::optional<debian::Lock> lock;
+  if (has_debs(spec)) {
+    STRATA_TRY_ASSIGN(lock, debian::load_lock(spec));
+  }
   // 2. Sources and packages: fetched, verified, built in the sandbox or taken from the cache
   //    (nothing under output_root is touched before step 4).
   STRATA_TRY_ASSIGN(result.packages, build_packages(plan, options));
+  //    Debian packages: the locked .debs fetched, verified against the lock and read.
+  STRATA_TRY_ASSIGN(std::vector<debian::DebLayer> debs, build_debs(spec, lock, options));
+  for (const debian::DebLayer& l : debs) result.debs += l.packages.size();
   // 3. Layers: spec.image as one ordered entry list per OCI layer, every check made, each
   //    placed over the layers below it (merged-/usr symlinks followed as dpkg does).
-  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, layer_entries(spec, result.packages, base));
+  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers,
+                    layer_entries(spec, result.packages, debs, base));
   // 4. Staging: an empty layout in a temporary directory beside OUTPUT_ROOT/NAME, under the
   //    lock on the name (a concurrent build of it waits), removed on any failure.
   STRATA_TRY(check_interrupted());
@@ -239,8 +290,9 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   // 7. Attestations: provenance, SBOM and signature staged beside the layout; with --attach
   //    also in it as OCI 1.1 artifacts (before the archive, which then holds them).
   if (options.attest) {
-    STRATA_TRY_ASSIGN(result.attestations, stage_attestations(attestation_inputs(
-                                               plan, options, result, layers, staged, started_on)));
+    STRATA_TRY_ASSIGN(result.attestations,
+                      stage_attestations(attestation_inputs(plan, options, result, layers, debs,
+                                                            staged, started_on)));
   }
   // 8. Archive (optional): a deterministic tar of the staged layout.
   if (options.write_archive) {

@@ -35,6 +35,9 @@ struct BuildOptions {
   sources::Fetcher* fetcher = nullptr;
   sandbox::Runner* runner = nullptr;
   build::BuildObserver observer;
+  // Receives warnings the build has for its user (one line each, without "warning: "): a
+  // Debian package's maintainer scripts, which are not run. Unset: not reported.
+  std::function<void(std::string)> warn;
   // Called once, with the lock file's path, when another build of the same output name holds
   // its lock and this one waits for it (staging to publish is one build at a time per name).
   std::function<void(const std::string& lock_path)> on_output_wait;
@@ -45,6 +48,7 @@ struct BuildResult {
   std::string archive_path;       // empty unless requested
   AttestationPaths attestations;  // empty unless options.attest
   PackageStageResult packages;    // the verified sources and built packages
+  size_t debs = 0;                // Debian packages unpacked into `debs:` layers
   oci::WrittenImage image;
 };
 

@@ -297,16 +297,17 @@ void read_top_level(internal::Context& c, const YAML::Node& doc, Spec& spec) {
                                   internal::kind_of(doc)));
     return;
   }
-  MapReader m(
-      r, root,
-      {"apiVersion", "name", "version", "epoch", "sources", "environment", "packages", "image"},
-      {{"image", internal::image_keys()}});
+  MapReader m(r, root,
+              {"apiVersion", "name", "version", "epoch", "sources", "environment", "packages",
+               "debian", "image"},
+              {{"image", internal::image_keys()}});
   read_identity(r, m, spec);
   if (std::optional<Field> f = m.get("sources")) spec.sources = parse_sources(c, *f);
   if (std::optional<Field> f = m.get("environment")) {
     spec.environment = parse_environment(c, *f);
   }
   if (std::optional<Field> f = m.get("packages")) spec.packages = parse_packages(c, *f);
+  if (std::optional<Field> f = m.get("debian")) spec.debian = parse_debian(c, *f);
   if (std::optional<Field> f = m.require("image")) spec.image = parse_image(c, *f);
   internal::check_references(r, spec);
 }

@@ -90,6 +90,9 @@ struct FileMapping {
 
 struct LayerSpec {
   std::vector<Ref> packages;
+  // Debian packages (docs/debian-packages.md): names resolved, with their dependencies, by
+  // `strata lock` into strata.lock beside the spec; the build unpacks the locked .debs.
+  std::vector<Ref> debs;
   std::vector<FileMapping> files;
   std::string comment;  // optional, recorded in the config history
   Loc loc;
@@ -158,6 +161,25 @@ struct Image {
   Loc loc;
 };
 
+// One Debian repository of the `debian:` section: the archive's root URL, a suite (a
+// distribution name under dists/), its components and the keyring its Release file must be
+// signed by (relative to the spec's directory, or absolute).
+struct DebRepository {
+  std::string url;
+  std::string suite;
+  std::vector<std::string> components;  // default {"main"}
+  std::string keyring;
+  Loc loc;
+};
+
+struct Debian {
+  std::vector<DebRepository> repositories;
+  // The Debian architecture of the packages ("amd64", "arm64"); empty: the one of
+  // image.architecture (debian::debian_architecture).
+  std::string architecture;
+  Loc loc;
+};
+
 struct Spec {
   std::string file;  // the spec file's path as given on the command line
   std::string dir;   // directory that relative paths in the spec resolve against
@@ -169,6 +191,7 @@ struct Spec {
   std::vector<Source> sources;
   Environment environment;
   std::vector<Package> packages;
+  Debian debian;
   Image image;
 };
 

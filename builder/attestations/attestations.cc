@@ -88,6 +88,7 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
   std::string sbom;
   {
     attest::SbomInputs s = sbom_inputs(in.image, in.base_layers, o.strata_version);
+    s.debs = in.debs;
     STRATA_TRY_ASSIGN(sbom,
                       spdx ? attest::make_spdx(in.plan, s) : attest::make_cyclonedx(in.plan, s));
   }

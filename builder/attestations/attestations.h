@@ -11,6 +11,7 @@
 
 #include "attest/openssl.h"
 #include "attest/provenance.h"
+#include "attest/sbom.h"
 #include "builder/base/fs.h"
 #include "builder/oci/layout_writer.h"
 #include "builder/tar/tree.h"
@@ -53,6 +54,7 @@ struct AttestationInputs {
   std::string output_base;    // OUTPUT_ROOT/NAME: published as OUTPUT_BASE.provenance.json etc.
   std::string staging_dir;    // where they are written (by their file names) until published
   std::string staged_layout;  // the staged layout directory (for --attach)
+  std::vector<attest::SbomDeb> debs;  // the Debian packages of `debs:` layers, for the SBOM
 };
 
 // Paths of the files the stage writes (empty when not written).

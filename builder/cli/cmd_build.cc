@@ -225,13 +225,18 @@ Result<int> run_build(const BuildArgs& args) {
                        .fetcher = &fetcher,
                        .runner = &runner,
                        .observer = progress_observer(plan.spec.packages.size()),
-                       .on_output_wait = [](const std::string& lock_path) {
-                         // Above the progress frame, if one is drawn.
-                         print_progress_line(
-                             fmt::format("strata: waiting for another build of the same output "
-                                         "to finish (lock {})",
-                                         lock_path));
-                       }};
+                       .warn =
+                           [](const std::string& message) {
+                             print_progress_line(fmt::format("strata: warning: {}", message));
+                           },
+                       .on_output_wait =
+                           [](const std::string& lock_path) {
+                             // Above the progress frame, if one is drawn.
+                             print_progress_line(
+                                 fmt::format("strata: waiting for another build of the same output "
+                                             "to finish (lock {})",
+                                             lock_path));
+                           }};
   if (!args.explain_cache.empty()) {
     STRATA_TRY(check_explained_package(plan, args.explain_cache));
     add_cache_explanation(options.observer, plan.spec.name, args.explain_cache);

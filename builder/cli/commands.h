@@ -20,6 +20,7 @@ void register_sandbox(CLI::App& app, Command& run);
 void register_shell(CLI::App& app, Command& run);
 void register_hash(CLI::App& app, Command& run);
 void register_pin(CLI::App& app, Command& run);
+void register_lock(CLI::App& app, Command& run);
 void register_attest(CLI::App& app, Command& run);
 void register_keygen(CLI::App& app, Command& run);
 void register_diff(CLI::App& app, Command& run);

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   register_shell(app, run);
   register_hash(app, run);
   register_pin(app, run);
+  register_lock(app, run);
   register_attest(app, run);
   register_keygen(app, run);
   register_diff(app, run);

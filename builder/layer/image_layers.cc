@@ -14,9 +14,23 @@ namespace {
 // A layer holds its packages' installed trees (modes as built, owned by root) and then its
 // files. Package outputs were built under a fixed umask, so their modes are kept.
 Result<PlannedLayer> image_layer(const specs::Spec& spec, const specs::LayerSpec& layer,
-                                 size_t index, const PackageTrees* packages) {
+                                 size_t index, const PackageTrees* packages,
+                                 const DebEntries* debs) {
   PlannedLayer out{.loc = layer.loc};
   std::vector<std::string> names;
+  // Debian packages first: their files as the .debs hold them (modes and owners kept), the
+  // directories they share merged; packages and files may then add to them.
+  if (debs != nullptr && index < debs->size()) {
+    for (const LayerEntry& e : (*debs)[index]) {
+      LayerEntry entry = e;
+      entry.origin = layer.debs.empty() ? layer.loc : layer.debs.front().loc;
+      if (entry.type == EntryType::kHardlink) {
+        out.tree.add_hardlink(entry.path, entry.link_target, entry.origin);
+      } else {
+        STRATA_TRY(out.tree.add(std::move(entry)));
+      }
+    }
+  }
   for (const specs::Ref& ref : layer.packages) {
     names.push_back(ref.name);
     if (packages == nullptr) continue;
@@ -36,6 +50,12 @@ Result<PlannedLayer> image_layer(const specs::Spec& spec, const specs::LayerSpec
   std::string what = names.empty() ? "files"
                                    : fmt::format("packages {}{}", fmt::join(names, ", "),
                                                  layer.files.empty() ? "" : " and files");
+  if (!layer.debs.empty()) {
+    std::vector<std::string> debs_names;
+    for (const specs::Ref& r : layer.debs) debs_names.push_back(r.name);
+    std::string deb_what = fmt::format("debs {}", fmt::join(debs_names, ", "));
+    what = names.empty() && layer.files.empty() ? deb_what : deb_what + ", " + what;
+  }
   out.history = {.created_by = fmt::format("strata: layer {}: {}", index + 1, what),
                  .comment = layer.comment};
   return out;
@@ -127,11 +147,12 @@ std::string render_group(const specs::Accounts& accounts) {
 }
 
 Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec,
-                                                    const PackageTrees* packages) {
+                                                    const PackageTrees* packages,
+                                                    const DebEntries* debs) {
   const specs::Image& image = spec.image;
   std::vector<PlannedLayer> layers;
   for (size_t i = 0; i < image.layers.size(); ++i) {
-    STRATA_TRY_ASSIGN(PlannedLayer layer, image_layer(spec, image.layers[i], i, packages));
+    STRATA_TRY_ASSIGN(PlannedLayer layer, image_layer(spec, image.layers[i], i, packages, debs));
     layers.push_back(std::move(layer));
   }
   PlannedLayer generated{.loc = image.loc};

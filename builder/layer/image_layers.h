@@ -22,10 +22,15 @@ struct PlannedLayer {
 // The installed tree of each built package, by package name.
 using PackageTrees = std::map<std::string, std::string>;
 
+// The entries of each spec layer's Debian packages (debian/debs_stage.h), by layer index.
+using DebEntries = std::vector<std::vector<LayerEntry>>;
+
 // `packages` holds the output directory of every package a layer names; with nullptr (as in
 // `strata validate`, before anything is built) package layers are checked by name only.
+// `debs` likewise holds the entries of the layers' debs (nullptr: not added).
 Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec,
-                                                    const PackageTrees* packages);
+                                                    const PackageTrees* packages,
+                                                    const DebEntries* debs = nullptr);
 
 // /etc/passwd and /etc/group for image.accounts: a root entry first unless the spec declares
 // uid/gid 0, then the spec's entries in spec order.

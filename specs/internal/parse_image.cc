@@ -62,12 +62,23 @@ FileMapping parse_file(Context& c, const Value& v, std::map<std::string, Loc>& d
 
 LayerSpec parse_layer(Context& c, const Value& v) {
   Reader& r = c.reader;
-  MapReader m(r, v, {"packages", "files", "comment"});
+  MapReader m(r, v, {"packages", "debs", "files", "comment"});
   LayerSpec layer;
   layer.loc = v.loc;
   std::optional<Field> packages = m.get("packages");
   std::optional<Field> files = m.get("files");
+  std::optional<Field> debs = m.get("debs");
   if (packages) layer.packages = read_string_list(r, *packages);
+  if (debs) {
+    layer.debs = read_string_list(r, *debs);
+    for (const Ref& ref : layer.debs) {
+      if (!is_debian_package_name(ref.name)) {
+        r.error(ref.loc, fmt::format("'{}' is not a Debian package name (lowercase letters, "
+                                     "digits, '+', '-' and '.')",
+                                     ref.name));
+      }
+    }
+  }
   if (files) {
     std::map<std::string, Loc> dests;
     for (const Value& item : read_sequence(r, *files)) {
@@ -75,7 +86,9 @@ LayerSpec parse_layer(Context& c, const Value& v) {
     }
   }
   if (std::optional<Field> f = m.get("comment")) layer.comment = read_string(r, *f).value_or("");
-  if (m.ok() && !packages && !files) r.error(m.loc(), "a layer needs 'packages' or 'files'");
+  if (m.ok() && !packages && !files && !debs) {
+    r.error(m.loc(), "a layer needs 'packages', 'debs' or 'files'");
+  }
   return layer;
 }
 

@@ -43,6 +43,24 @@ void check_layers(Reader& r, const Spec& spec, const std::vector<std::string>& p
   }
 }
 
+// `debs:` layers need a `debian:` section, and a package is listed in one layer only.
+void check_debs(Reader& r, const Spec& spec) {
+  std::map<std::string, Loc> placed;
+  for (const LayerSpec& layer : spec.image.layers) {
+    if (!layer.debs.empty() && spec.debian.repositories.empty() && placed.empty()) {
+      r.error(layer.debs.front().loc,
+              "'debs' needs a 'debian:' section naming the repositories to take them from");
+    }
+    for (const Ref& ref : layer.debs) {
+      auto [it, inserted] = placed.emplace(ref.name, ref.loc);
+      if (!inserted) {
+        r.error(ref.loc,
+                fmt::format("deb '{}' is already listed (line {})", ref.name, it->second.line));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void check_references(Reader& r, const Spec& spec) {
@@ -57,6 +75,7 @@ void check_references(Reader& r, const Spec& spec) {
     r.error(cycle.loc, std::move(cycle.message));
   }
   check_layers(r, spec, packages);
+  check_debs(r, spec);
 }
 
 }  // namespace strata::specs::internal

@@ -46,6 +46,9 @@ std::vector<Source> parse_sources(Context& c, const Value& v);
 Environment parse_environment(Context& c, const Value& v);
 std::vector<Package> parse_packages(Context& c, const Value& v);
 Image parse_image(Context& c, const Value& v);
+Debian parse_debian(Context& c, const Value& v);
+// A Debian package name (Debian Policy 5.6.1), for `debs:` entries.
+bool is_debian_package_name(const std::string& name);
 // The keys of `image:`, in the order the reader lists them.
 const std::vector<std::string>& image_keys();
 std::vector<LayerSpec> parse_layers(Context& c, const Value& v);

@@ -25,13 +25,15 @@ ALLOWED = {
     "builder/build": {"builder/base", "builder/cache", "builder/environment", "builder/sources",
                       "builder/tar", "sandbox", "specs"},
     "builder/layer": {"builder/base", "builder/oci", "builder/tar", "specs"},
+    "builder/debian": {"builder/base", "builder/sources", "builder/tar", "specs"},
     "builder/attestations": {"attest", "builder/base", "builder/oci", "builder/tar", "specs"},
     "builder/diff": {"builder/base", "builder/oci", "builder/tar", "specs"},
     "builder/registry": {"attest", "builder/base", "builder/oci", "builder/sources",
                          "builder/tar", "specs"},
     # The driver: every stage, no command.
     "builder": {"attest", "builder/attestations", "builder/base", "builder/base_image",
-                "builder/build", "builder/environment", "builder/layer", "builder/oci",
+                "builder/build", "builder/debian", "builder/environment", "builder/layer",
+                "builder/oci",
                 "builder/sources", "builder/tar", "sandbox", "specs"},
     # The commands built on the stages (and, for verify, on the driver).
     "builder/check": {"builder/base", "builder/build", "builder/diff", "builder/oci",

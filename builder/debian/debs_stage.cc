@@ -1,0 +1,106 @@
+#include "builder/debian/debs_stage.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "builder/debian/deb822.h"
+#include "builder/debian/deb_file.h"
+
+namespace strata::builder::debian {
+namespace {
+
+LayerEntry status_file(std::string path, std::string content) {
+  int64_t size = static_cast<int64_t>(content.size());
+  return {.path = std::move(path), .mode = 0644, .content = std::move(content), .size = size};
+}
+
+Result<DebPackage> fetch_package(const LockedPackage& p, const sources::SourceStore& store,
+                                 const std::string& spec_dir, sources::Fetcher& fetcher,
+                                 DebLayer& layer) {
+  std::string what = fmt::format("deb '{}' {} ({})", p.name, p.version, p.url);
+  specs::Source source{.name = p.name, .url = p.url, .sha256 = p.sha256};
+  Result<sources::StoredSource> stored = store.ensure(source, spec_dir, fetcher);
+  if (!stored.ok()) {
+    return std::move(stored).error().context(fmt::format("deb '{}' {}", p.name, p.version));
+  }
+  struct stat st;
+  if (::stat(stored->blob_path.c_str(), &st) != 0) {
+    return Error::sys("stat " + stored->blob_path, errno);
+  }
+  if (st.st_size != p.size) {
+    return Error(ErrorCode::kDigestMismatch,
+                 fmt::format("{}: {} bytes, but strata.lock says {}", what, st.st_size, p.size));
+  }
+  STRATA_TRY_ASSIGN(DebContents deb, read_deb(stored->blob_path, what));
+  DebPackage out{.locked = p, .scripts = deb.scripts};
+  std::string copyright_path = fmt::format("usr/share/doc/{}/copyright", p.name);
+  for (LayerEntry& e : deb.entries) {
+    if (e.type == EntryType::kRegular || e.type == EntryType::kHardlink)
+      out.files.push_back(e.path);
+    if (e.type == EntryType::kRegular && e.path == copyright_path) {
+      out.license = copyright_license(e.content);
+    }
+    layer.entries.push_back(std::move(e));
+  }
+  std::string status_dir = "var/lib/dpkg/status.d/";
+  layer.entries.push_back(status_file(status_dir + p.name, deb.control));
+  if (!deb.md5sums.empty()) {
+    layer.entries.push_back(status_file(status_dir + p.name + ".md5sums", deb.md5sums));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string copyright_license(std::string_view copyright) {
+  if (!copyright.starts_with("Format:")) return "";
+  Result<std::vector<Stanza>> stanzas = parse_deb822(copyright, "copyright", 10000);
+  if (!stanzas.ok() || stanzas->empty()) return "";
+  std::string format = stanzas->front().get_or("Format");
+  if (format.find("copyright-format/1.0") == std::string::npos) return "";
+  std::vector<std::string> names;
+  for (const Stanza& s : *stanzas) {
+    if (!s.get("Files")) continue;
+    std::optional<std::string> license = s.get("License");
+    if (!license) continue;
+    std::string first = license->substr(0, license->find('\n'));
+    while (!first.empty() && first.back() == ' ') first.pop_back();
+    if (!first.empty() && std::find(names.begin(), names.end(), first) == names.end()) {
+      names.push_back(first);
+    }
+  }
+  std::string out;
+  for (const std::string& n : names) {
+    if (!out.empty()) out += " AND ";
+    out += n.find_first_of(" ") == std::string::npos ? n : "(" + n + ")";
+  }
+  return out;
+}
+
+Result<std::vector<DebLayer>> prepare_deb_layers(const specs::Spec& spec, const Lock& lock,
+                                                 const sources::SourceOptions& options,
+                                                 sources::Fetcher& fetcher,
+                                                 const std::function<void(std::string)>& warn) {
+  std::vector<std::vector<const LockedPackage*>> per_layer = layer_packages(spec, lock);
+  sources::SourceStore store(options);
+  std::vector<DebLayer> out;
+  for (const std::vector<const LockedPackage*>& packages : per_layer) {
+    DebLayer layer;
+    for (const LockedPackage* p : packages) {
+      STRATA_TRY_ASSIGN(DebPackage pkg, fetch_package(*p, store, spec.dir, fetcher, layer));
+      if (!pkg.scripts.empty() && warn) {
+        warn(
+            fmt::format("deb '{}' has maintainer scripts ({}) that strata does not run; see "
+                        "docs/debian-packages.md",
+                        p->name, fmt::join(pkg.scripts, ", ")));
+      }
+      layer.packages.push_back(std::move(pkg));
+    }
+    out.push_back(std::move(layer));
+  }
+  return out;
+}
+
+}  // namespace strata::builder::debian

@@ -1,0 +1,41 @@
+// The debs stage of a build: each locked package a `debs:` layer holds, downloaded into the
+// content store (verified against the lock's sha256 and size), read (debian/deb_file.h),
+// and turned into the layer's entries with what scanners read: the distroless convention
+// var/lib/dpkg/status.d/NAME (the control stanza) and NAME.md5sums.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "builder/debian/lock.h"
+#include "builder/sources/store.h"
+#include "builder/tar/tree.h"
+
+namespace strata::builder::debian {
+
+struct DebPackage {
+  LockedPackage locked;
+  std::vector<std::string> scripts;  // maintainer scripts that were not run
+  std::vector<std::string> files;    // the regular files and hardlinks it installs, in order
+  std::string license;               // from a machine-readable copyright file; may be empty
+};
+
+struct DebLayer {
+  std::vector<DebPackage> packages;  // sorted by name
+  std::vector<LayerEntry> entries;   // every package's, then status.d
+};
+
+// One DebLayer per spec layer (empty for a layer without debs). `warn` receives one line per
+// package with maintainer scripts. Errors name the package: a download that fails, a blob
+// whose sha256 or size is not the lock's (nothing is stored then), a hostile .deb.
+Result<std::vector<DebLayer>> prepare_deb_layers(const specs::Spec& spec, const Lock& lock,
+                                                 const sources::SourceOptions& options,
+                                                 sources::Fetcher& fetcher,
+                                                 const std::function<void(std::string)>& warn);
+
+// The licence a machine-readable debian/copyright file (copyright-format 1.0) declares: its
+// License fields' short names, in order of appearance, joined with " AND "; "" otherwise.
+std::string copyright_license(std::string_view copyright);
+
+}  // namespace strata::builder::debian

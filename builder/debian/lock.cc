@@ -1,0 +1,311 @@
+#include "builder/debian/lock.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <deque>
+
+#include "builder/base/fs.h"
+#include "builder/debian/repository.h"
+#include "specs/inputs.h"
+
+namespace strata::builder::debian {
+namespace {
+
+constexpr int kLockVersion = 1;
+
+Result<Json> member_of(const Json& j, const char* key, Json::value_t type,
+                       const std::string& what) {
+  if (!j.is_object() || !j.contains(key) || j.at(key).type() != type) {
+    return Error(ErrorCode::kSpec, fmt::format("{}: '{}' is missing or has the wrong type; run "
+                                               "`strata lock` again",
+                                               what, key));
+  }
+  return j.at(key);
+}
+
+Result<Digest> digest_member(const Json& j, const char* key, const std::string& what) {
+  STRATA_TRY_ASSIGN(Json v, member_of(j, key, Json::value_t::string, what));
+  Result<Digest> d = Digest::parse(v.get<std::string>());
+  if (!d.ok()) {
+    return Error(ErrorCode::kSpec, fmt::format("{}: '{}' is not a sha256 digest", what, key));
+  }
+  return *d;
+}
+
+Result<std::string> string_of(const Json& j, const char* key, const std::string& what) {
+  STRATA_TRY_ASSIGN(Json v, member_of(j, key, Json::value_t::string, what));
+  return v.get<std::string>();
+}
+
+std::string keyring_path(const specs::Spec& spec, const std::string& keyring,
+                         Result<std::string>& resolved) {
+  if (keyring.starts_with('/')) {
+    resolved = keyring;
+  } else {
+    resolved = specs::resolve_local_input(spec, keyring);
+  }
+  return keyring;
+}
+
+std::vector<std::string> requested_names(const specs::Spec& spec) {
+  std::vector<std::string> names;
+  for (const specs::LayerSpec& l : spec.image.layers) {
+    for (const specs::Ref& r : l.debs) names.push_back(r.name);
+  }
+  return names;
+}
+
+}  // namespace
+
+std::string spec_architecture(const specs::Spec& spec) {
+  if (!spec.debian.architecture.empty()) return spec.debian.architecture;
+  return debian_architecture(spec.image.architecture);
+}
+
+Json lock_inputs(const specs::Spec& spec, const std::string& architecture) {
+  Json repos = Json::array();
+  for (const specs::DebRepository& r : spec.debian.repositories) {
+    repos.push_back(
+        {{"url", r.url}, {"suite", r.suite}, {"components", r.components}, {"keyring", r.keyring}});
+  }
+  Json layers = Json::array();
+  for (const specs::LayerSpec& l : spec.image.layers) {
+    if (l.debs.empty()) continue;
+    Json names = Json::array();
+    for (const specs::Ref& r : l.debs) names.push_back(r.name);
+    layers.push_back(names);
+  }
+  return {{"architecture", architecture}, {"repositories", repos}, {"debs", layers}};
+}
+
+std::string lock_path(const specs::Spec& spec) { return spec.dir + "/" + kLockFileName; }
+
+std::string render_lock(const Lock& lock) {
+  Json repos = Json::array();
+  for (const LockedRepository& r : lock.repositories) {
+    repos.push_back(
+        {{"url", r.url}, {"suite", r.suite}, {"release", r.release.str()}, {"distro", r.distro}});
+  }
+  Json packages = Json::array();
+  for (const LockedPackage& p : lock.packages) {
+    packages.push_back({{"name", p.name},
+                        {"version", p.version},
+                        {"architecture", p.architecture},
+                        {"url", p.url},
+                        {"size", p.size},
+                        {"sha256", p.sha256.str()},
+                        {"release", p.release.str()},
+                        {"distro", p.distro},
+                        {"vendor", p.vendor},
+                        {"depends", p.depends}});
+  }
+  Json doc = {{"lockVersion", kLockVersion}, {"generator", "strata lock"}, {"inputs", lock.inputs},
+              {"roots", lock.roots},         {"repositories", repos},      {"packages", packages}};
+  return doc.dump(2) + "\n";
+}
+
+Result<Lock> parse_lock(std::string_view text, const std::string& what) {
+  Result<Json> parsed = parse_json(text, what);
+  if (!parsed.ok()) {
+    return Error(ErrorCode::kSpec,
+                 fmt::format("{}; run `strata lock` again", parsed.error().message()));
+  }
+  const Json& doc = *parsed;
+  STRATA_TRY_ASSIGN(Json version,
+                    member_of(doc, "lockVersion", Json::value_t::number_unsigned, what));
+  if (version.get<int64_t>() != kLockVersion) {
+    return Error(ErrorCode::kSpec, fmt::format("{}: lockVersion {} is not {}; run `strata lock` "
+                                               "again",
+                                               what, version.get<int64_t>(), kLockVersion));
+  }
+  Lock lock;
+  STRATA_TRY_ASSIGN(lock.inputs, member_of(doc, "inputs", Json::value_t::object, what));
+  STRATA_TRY_ASSIGN(Json roots, member_of(doc, "roots", Json::value_t::object, what));
+  for (const auto& [k, v] : roots.items()) {
+    if (!v.is_string()) return Error(ErrorCode::kSpec, what + ": a root is not a string");
+    lock.roots[k] = v.get<std::string>();
+  }
+  STRATA_TRY_ASSIGN(Json repos, member_of(doc, "repositories", Json::value_t::array, what));
+  for (const Json& r : repos) {
+    LockedRepository repo;
+    STRATA_TRY_ASSIGN(repo.url, string_of(r, "url", what));
+    STRATA_TRY_ASSIGN(repo.suite, string_of(r, "suite", what));
+    STRATA_TRY_ASSIGN(repo.distro, string_of(r, "distro", what));
+    STRATA_TRY_ASSIGN(repo.release, digest_member(r, "release", what));
+    lock.repositories.push_back(std::move(repo));
+  }
+  STRATA_TRY_ASSIGN(Json packages, member_of(doc, "packages", Json::value_t::array, what));
+  for (const Json& j : packages) {
+    LockedPackage p;
+    STRATA_TRY_ASSIGN(p.name, string_of(j, "name", what));
+    std::string where = fmt::format("{}: package '{}'", what, p.name);
+    STRATA_TRY_ASSIGN(p.version, string_of(j, "version", where));
+    STRATA_TRY_ASSIGN(p.architecture, string_of(j, "architecture", where));
+    STRATA_TRY_ASSIGN(p.url, string_of(j, "url", where));
+    STRATA_TRY_ASSIGN(p.distro, string_of(j, "distro", where));
+    STRATA_TRY_ASSIGN(p.vendor, string_of(j, "vendor", where));
+    STRATA_TRY_ASSIGN(p.sha256, digest_member(j, "sha256", where));
+    STRATA_TRY_ASSIGN(p.release, digest_member(j, "release", where));
+    STRATA_TRY_ASSIGN(Json size, member_of(j, "size", Json::value_t::number_unsigned, where));
+    p.size = size.get<int64_t>();
+    STRATA_TRY_ASSIGN(Json deps, member_of(j, "depends", Json::value_t::array, where));
+    for (const Json& d : deps) {
+      if (!d.is_string()) return Error(ErrorCode::kSpec, where + ": a dependency is not a string");
+      p.depends.push_back(d.get<std::string>());
+    }
+    lock.packages.push_back(std::move(p));
+  }
+  std::set<std::string> names;
+  for (const LockedPackage& p : lock.packages) names.insert(p.name);
+  for (const LockedPackage& p : lock.packages) {
+    for (const std::string& d : p.depends) {
+      if (!names.contains(d)) {
+        return Error(ErrorCode::kSpec,
+                     fmt::format("{}: package '{}' depends on '{}', which the lock does not "
+                                 "hold; run `strata lock` again",
+                                 what, p.name, d));
+      }
+    }
+  }
+  for (const auto& [req, chosen] : lock.roots) {
+    if (!names.contains(chosen)) {
+      return Error(ErrorCode::kSpec, fmt::format("{}: '{}' is locked to '{}', which the lock "
+                                                 "does not hold; run `strata lock` again",
+                                                 what, req, chosen));
+    }
+  }
+  return lock;
+}
+
+Result<Lock> load_lock(const specs::Spec& spec) {
+  std::string path = lock_path(spec);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return Error(ErrorCode::kSpec,
+                 fmt::format("{}: the spec has debs but there is no {} beside it; run `strata "
+                             "lock {}`",
+                             spec.file, kLockFileName, spec.file));
+  }
+  STRATA_TRY_ASSIGN(std::string text, read_file_limited(path, 64 << 20));
+  STRATA_TRY_ASSIGN(Lock lock, parse_lock(text, path));
+  Json want = lock_inputs(spec, spec_architecture(spec));
+  if (lock.inputs != want) {
+    return Error(ErrorCode::kSpec,
+                 fmt::format("{} does not match {}: the spec's debian section or debs changed "
+                             "since it was written; run `strata lock {}`",
+                             path, spec.file, spec.file));
+  }
+  return lock;
+}
+
+Result<Lock> make_lock(const specs::Spec& spec, const LockOptions& options) {
+  std::string arch = spec_architecture(spec);
+  std::string scratch_parent = options.cache_dir + "/debian";
+  STRATA_TRY(make_dirs(scratch_parent));
+  Lock lock;
+  lock.inputs = lock_inputs(spec, arch);
+  std::vector<IndexPackage> index;
+  std::vector<RepositoryIndex> repos;
+  for (size_t i = 0; i < spec.debian.repositories.size(); ++i) {
+    const specs::DebRepository& repo = spec.debian.repositories[i];
+    Result<std::string> keyring = Error::io("");
+    keyring_path(spec, repo.keyring, keyring);
+    if (!keyring.ok()) {
+      return Error::spec(repo.loc,
+                         fmt::format("keyring '{}': {}", repo.keyring, keyring.error().message()));
+    }
+    struct stat st;
+    if (::stat(keyring->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return Error::spec(repo.loc, fmt::format("keyring '{}' is not a file (looked at {})",
+                                               repo.keyring, *keyring));
+    }
+    STRATA_TRY_ASSIGN(TempDir scratch, TempDir::create(scratch_parent, "lock"));
+    RepositoryContext ctx{.fetcher = options.fetcher,
+                          .fetch = options.fetch,
+                          .work_dir = scratch.path(),
+                          .gpgv = options.gpgv};
+    STRATA_TRY_ASSIGN(RepositoryIndex read, read_repository(repo, i, *keyring, arch, ctx));
+    lock.repositories.push_back({.url = repo.url,
+                                 .suite = repo.suite,
+                                 .release = read.release_sha256,
+                                 .distro = read.distro});
+    index.insert(index.end(), read.packages.begin(), read.packages.end());
+    repos.push_back(std::move(read));
+  }
+  std::map<std::string, std::string> prefer;
+  if (options.previous && !options.update_all) {
+    for (const LockedPackage& p : options.previous->packages) {
+      if (!options.update.contains(p.name)) prefer[p.name] = p.version;
+    }
+  }
+  std::vector<std::string> requested = requested_names(spec);
+  STRATA_TRY_ASSIGN(Resolution res, resolve(index, requested, prefer));
+  for (const IndexPackage& p : res.packages) {
+    const RepositoryIndex& r = repos[p.repository];
+    LockedPackage l{.name = p.name,
+                    .version = p.version,
+                    .architecture = p.architecture,
+                    .url = p.url,
+                    .size = p.size,
+                    .sha256 = p.sha256,
+                    .release = r.release_sha256,
+                    .distro = r.distro,
+                    .vendor = r.vendor};
+    const std::set<std::string>& deps = res.depends[p.name];
+    l.depends.assign(deps.begin(), deps.end());
+    l.depends.erase(std::remove(l.depends.begin(), l.depends.end(), p.name), l.depends.end());
+    lock.packages.push_back(std::move(l));
+  }
+  // Which package each requested name became: itself, or the provider of a virtual name.
+  for (const std::string& name : requested) {
+    auto real = std::find_if(res.packages.begin(), res.packages.end(),
+                             [&](const IndexPackage& p) { return p.name == name; });
+    if (real != res.packages.end()) {
+      lock.roots[name] = name;
+      continue;
+    }
+    for (const IndexPackage& p : res.packages) {
+      bool provides = std::any_of(p.provides.begin(), p.provides.end(),
+                                  [&](const Relation& r) { return r.name == name; });
+      if (provides) {
+        lock.roots[name] = p.name;
+        break;
+      }
+    }
+  }
+  return lock;
+}
+
+std::vector<std::vector<const LockedPackage*>> layer_packages(const specs::Spec& spec,
+                                                              const Lock& lock) {
+  std::map<std::string, const LockedPackage*> by_name;
+  for (const LockedPackage& p : lock.packages) by_name[p.name] = &p;
+  std::set<std::string> placed;
+  std::vector<std::vector<const LockedPackage*>> out;
+  for (const specs::LayerSpec& layer : spec.image.layers) {
+    std::map<std::string, const LockedPackage*> here;
+    std::deque<std::string> queue;
+    for (const specs::Ref& r : layer.debs) {
+      auto root = lock.roots.find(r.name);
+      if (root != lock.roots.end()) queue.push_back(root->second);
+    }
+    while (!queue.empty()) {
+      std::string name = queue.front();
+      queue.pop_front();
+      if (placed.contains(name)) continue;
+      auto it = by_name.find(name);
+      if (it == by_name.end()) continue;
+      placed.insert(name);
+      here[name] = it->second;
+      for (const std::string& d : it->second->depends) queue.push_back(d);
+    }
+    std::vector<const LockedPackage*> list;
+    for (const auto& [name, p] : here) list.push_back(p);
+    out.push_back(std::move(list));
+  }
+  return out;
+}
+
+}  // namespace strata::builder::debian

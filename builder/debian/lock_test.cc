@@ -1,0 +1,81 @@
+#include "builder/debian/lock.h"
+
+#include <gtest/gtest.h>
+
+#include "specs/parse.h"
+
+namespace strata::builder::debian {
+namespace {
+
+Lock sample_lock() {
+  Lock lock;
+  lock.inputs = {{"architecture", "amd64"}};
+  lock.roots = {{"app", "app"}, {"mta", "exim4"}};
+  lock.repositories = {{.url = "http://h/debian",
+                        .suite = "stable",
+                        .release = sha256_of("r"),
+                        .distro = "debian-12"}};
+  auto p = [](std::string name, std::vector<std::string> deps) {
+    return LockedPackage{.name = name,
+                         .version = "1.0-1",
+                         .architecture = "amd64",
+                         .url = "http://h/debian/pool/" + name + ".deb",
+                         .size = 1234,
+                         .sha256 = sha256_of(name),
+                         .release = sha256_of("r"),
+                         .distro = "debian-12",
+                         .vendor = "debian",
+                         .depends = std::move(deps)};
+  };
+  lock.packages = {p("app", {"libc6", "libfoo"}), p("exim4", {"libc6"}), p("libc6", {}),
+                   p("libfoo", {"libc6"})};
+  return lock;
+}
+
+TEST(Lock, RoundTripsByteForByte) {
+  std::string text = render_lock(sample_lock());
+  auto parsed = parse_lock(text, "strata.lock");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(render_lock(*parsed), text);
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_NE(text.find("\"sha256\": \"sha256:"), std::string::npos);
+}
+
+TEST(Lock, RefusesInconsistentLocks) {
+  Lock lock = sample_lock();
+  lock.packages[0].depends.push_back("ghost");
+  auto r = parse_lock(render_lock(lock), "strata.lock");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("'ghost', which the lock does not hold"), std::string::npos);
+  EXPECT_FALSE(parse_lock("{", "strata.lock").ok());
+  EXPECT_FALSE(parse_lock("{\"lockVersion\": 2}", "strata.lock").ok());
+}
+
+TEST(Lock, LayersHoldTheirClosureOnce) {
+  auto spec = specs::parse_spec(R"(apiVersion: strata/v1
+name: t
+debian:
+  repositories:
+    - {url: "http://h/debian", suite: stable, keyring: k.gpg}
+image:
+  layers:
+    - debs: [libfoo]
+    - debs: [app, mta]
+)",
+                                "spec.yaml", "/tmp", {.check_files = false});
+  ASSERT_TRUE(spec.ok()) << spec.error().message();
+  auto layers = layer_packages(*spec, sample_lock());
+  ASSERT_EQ(layers.size(), 2u);
+  ASSERT_EQ(layers[0].size(), 2u);
+  EXPECT_EQ(layers[0][0]->name, "libc6");
+  EXPECT_EQ(layers[0][1]->name, "libfoo");
+  ASSERT_EQ(layers[1].size(), 2u);
+  EXPECT_EQ(layers[1][0]->name, "app");
+  EXPECT_EQ(layers[1][1]->name, "exim4");
+  Json inputs = lock_inputs(*spec, "amd64");
+  EXPECT_EQ(inputs["debs"], Json::parse(R"([["libfoo"], ["app", "mta"]])"));
+  EXPECT_EQ(inputs["repositories"][0]["components"], Json::parse(R"(["main"])"));
+}
+
+}  // namespace
+}  // namespace strata::builder::debian

@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# Debian packages (docs/debian-packages.md): a signed repository made here (dpkg-deb,
+# apt-ftparchive, a throw-away gpg key) and served on 127.0.0.1; `strata lock` resolves a
+# spec's debs into strata.lock, `strata build` turns the locked .debs into layers with
+# status.d and SBOM entries. Then each bad input: a bad, missing or unknown signature, a
+# Packages index that is not the Release file's, a .deb that is not the lock's, an
+# unsatisfiable dependency, hostile .debs and a lock that does not match the spec.
+source "$(dirname "$0")/lib/e2e.sh"
+
+for tool in dpkg-deb apt-ftparchive gpg gpgv xz python3; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (.ci/install-deps)"
+done
+VALIDATE="$SOURCE_DIR/tests/tools/validate_json_schema.py"
+ARCH=$(dpkg --print-architecture)
+
+cd "$WORK"
+export GNUPGHOME="$WORK/gnupg"
+mkdir -m 700 "$GNUPGHOME" "$WORK/gnupg-other"
+gpg --batch --quiet --passphrase '' --quick-gen-key "strata test <repo@example.invalid>" \
+  ed25519 sign never 2>/dev/null
+gpg --batch --quiet --export >keyring.gpg
+GNUPGHOME="$WORK/gnupg-other" gpg --batch --quiet --passphrase '' \
+  --quick-gen-key "someone else <other@example.invalid>" ed25519 sign never 2>/dev/null
+
+# mkdeb NAME VERSION ARCH [CONTROL-LINES...]: a small .deb in pool/ with a file, a symlink,
+# a hardlink and a machine-readable copyright file.
+mkdeb() {
+  local name=$1 version=$2 arch=$3 root="$WORK/pkgs/$1-$2"
+  shift 3
+  mkdir -p "$root/DEBIAN" "$root/usr/share/$name" "$root/usr/bin" "$root/usr/share/doc/$name"
+  printf '%s %s\n' "$name" "$version" >"$root/usr/share/$name/data.txt"
+  printf '#!/bin/sh\necho %s\n' "$name" >"$root/usr/bin/$name"
+  chmod 755 "$root/usr/bin/$name"
+  ln "$root/usr/bin/$name" "$root/usr/bin/$name-again"
+  ln -s "../share/$name/data.txt" "$root/usr/bin/$name-data"
+  cat >"$root/usr/share/doc/$name/copyright" <<EOF
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: $name
+
+Files: *
+Copyright: 2026 nobody
+License: GPL-2+
+ text
+EOF
+  {
+    printf 'Package: %s\nVersion: %s\nArchitecture: %s\n' "$name" "$version" "$arch"
+    printf 'Maintainer: strata tests <t@example.invalid>\n'
+    printf '%s\n' "$@"
+    printf 'Description: %s for strata tests\n a test package\n' "$name"
+  } >"$root/DEBIAN/control"
+  (cd "$root" && find usr -type f -exec md5sum {} + | sort -k2) >"$root/DEBIAN/md5sums"
+  mkdir -p "$WORK/pool"
+  dpkg-deb --root-owner-group -Zxz --build "$root" "$WORK/pool/${name}_${version}_$arch.deb" >/dev/null
+}
+
+mkdeb app 1.0-1 "$ARCH" 'Depends: libgreet (>= 1.0), mail-transport-agent, nothing-here | libgreet'
+mkdeb libgreet 1.0-1 all 'Pre-Depends: base-thing'
+mkdeb libgreet 0.9-1 all 'Pre-Depends: base-thing'
+mkdeb base-thing 2-1 all
+mkdeb mta-fake 3-1 all 'Provides: mail-transport-agent'
+mkdeb essential-thing 1-1 all 'Essential: yes'
+mkdeb scripted 1-1 all 'Depends: base-thing'
+mkdir -p "$WORK/pkgs/scripted-1-1/DEBIAN"
+printf '#!/bin/sh\nexit 0\n' >"$WORK/pkgs/scripted-1-1/DEBIAN/postinst"
+chmod 755 "$WORK/pkgs/scripted-1-1/DEBIAN/postinst"
+dpkg-deb --root-owner-group -Zxz --build "$WORK/pkgs/scripted-1-1" "$WORK/pool/scripted_1-1_all.deb" >/dev/null
+mkdeb broken 1-1 all 'Depends: nonexistent (>= 2)'
+
+# Hostile .debs, written byte by byte (dpkg-deb would refuse to build them).
+python3 - "$WORK/pool" <<'PY'
+import io, sys, tarfile
+pool = sys.argv[1]
+def tar(members):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.GNU_FORMAT) as t:
+        for info, data in members:
+            t.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+def reg(name, data=b"x"):
+    i = tarfile.TarInfo(name); i.size = len(data); i.mode = 0o644; return (i, data)
+def ar(members):
+    out = b"!<arch>\n"
+    for name, data in members:
+        out += f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode() + data
+        if len(data) % 2: out += b"\n"
+    return out
+def deb(name, data_members):
+    control = f"Package: {name}\nVersion: 1-1\nArchitecture: all\nMaintainer: x <x@example.invalid>\nDescription: hostile\n".encode()
+    with open(f"{pool}/{name}_1-1_all.deb", "wb") as f:
+        f.write(ar([("debian-binary", b"2.0\n"), ("control.tar.gz", tar([reg("./control", control)])),
+                    ("data.tar.gz", tar(data_members))]))
+deb("evil-traversal", [reg("./../../../tmp/strata-evil")])
+link = tarfile.TarInfo("./usr/lib/escape"); link.type = tarfile.SYMTYPE; link.linkname = "../../../../etc/shadow"
+deb("evil-symlink", [(link, None)])
+dev = tarfile.TarInfo("./dev/mem"); dev.type = tarfile.CHRTYPE; dev.devmajor = 1; dev.devminor = 1; dev.mode = 0o600
+deb("evil-device", [(dev, None)])
+PY
+
+# mkrepo DIR [SIGNER-HOME]: DIR/dists/stable signed (InRelease and Release.gpg) over pool/.
+mkrepo() {
+  local dir=$1 home=${2:-$GNUPGHOME} dists="$1/dists/stable"
+  mkdir -p "$dists/main/binary-$ARCH"
+  cp -r "$WORK/pool" "$dir/pool"
+  (cd "$dir" && apt-ftparchive packages pool 2>/dev/null) >"$dists/main/binary-$ARCH/Packages"
+  xz -k "$dists/main/binary-$ARCH/Packages"
+  (cd "$dists" && apt-ftparchive -o APT::FTPArchive::Release::Origin=Debian \
+    -o APT::FTPArchive::Release::Suite=stable -o APT::FTPArchive::Release::Codename=bookworm \
+    -o APT::FTPArchive::Release::Version=12.9 -o "APT::FTPArchive::Release::Architectures=$ARCH" \
+    -o APT::FTPArchive::Release::Components=main release . >Release.new) && mv "$dists/Release.new" "$dists/Release"
+  GNUPGHOME=$home gpg --batch --quiet --yes --clearsign -o "$dists/InRelease" "$dists/Release"
+  GNUPGHOME=$home gpg --batch --quiet --yes --detach-sign -o "$dists/Release.gpg" "$dists/Release"
+}
+mkdir www
+mkrepo www/good
+mkrepo www/other-key "$WORK/gnupg-other"
+mkrepo www/badsig
+sed -i 's/^Codename: bookworm/Codename: trixie/' www/badsig/dists/stable/InRelease
+mkrepo www/nosig
+rm www/nosig/dists/stable/InRelease www/nosig/dists/stable/Release.gpg
+mkrepo www/badindex
+printf 'Package: sneaky\n' | xz >www/badindex/dists/stable/main/binary-$ARCH/Packages.xz
+
+# The server: 127.0.0.1 only, a bounded number of requests and a bounded lifetime.
+cat >serve.py <<'PY'
+import functools, http.server, sys, threading
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+class Quiet(handler.func):
+    def log_message(self, *a): pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
+print(server.server_address[1], flush=True)
+threading.Timer(540, server.shutdown).start()
+count = 0
+while count < 5000:
+    server.handle_request(); count += 1
+PY
+python3 serve.py "$WORK/www" >port.txt 2>server.log &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do [[ -s port.txt ]] && break; sleep 0.1; done
+PORT=$(head -n1 port.txt)
+[[ $PORT =~ ^[0-9]+$ ]] || fail "the test server did not start: $(cat server.log)"
+BASE="http://127.0.0.1:$PORT"
+
+# myspec DIR REPO LAYERS...: a spec in DIR over repository REPO with one layer per argument.
+myspec() {
+  local dir=$1 repo=$2
+  shift 2
+  mkdir -p "$dir"
+  cp -n keyring.gpg "$dir/keyring.gpg" 2>/dev/null || true
+  {
+    printf 'apiVersion: strata/v1\nname: debs\ndebian:\n  repositories:\n'
+    printf '    - url: %s/%s\n      suite: stable\n      components: [main]\n      keyring: keyring.gpg\n' "$BASE" "$repo"
+    printf 'image:\n  layers:\n'
+    for l in "$@"; do printf '    - debs: [%s]\n' "$l"; done
+  } >"$dir/strata.yaml"
+}
+CACHE="$WORK/cache"
+
+# --- lock and build -----------------------------------------------------------------------
+myspec a good "app" "scripted"
+"$STRATA" lock a/strata.yaml --cache "$CACHE" >lock.out 2>lock.err || { cat lock.err; fail "strata lock"; }
+python3 - a/strata.lock "$ARCH" <<'PY' || fail "the lock holds the resolved packages"
+import json, sys
+lock = json.load(open(sys.argv[1]))
+got = {p["name"]: p["version"] for p in lock["packages"]}
+want = {"app": "1.0-1", "libgreet": "1.0-1", "base-thing": "2-1", "mta-fake": "3-1", "scripted": "1-1"}
+assert got == want, got
+app = [p for p in lock["packages"] if p["name"] == "app"][0]
+assert app["architecture"] == sys.argv[2] and app["distro"] == "debian-12", app
+assert app["depends"] == ["libgreet", "mta-fake"], app["depends"]
+assert app["sha256"].startswith("sha256:") and app["size"] > 0 and app["url"].endswith(".deb")
+assert lock["repositories"][0]["release"].startswith("sha256:")
+PY
+pass "lock: versions, virtual packages, alternatives; no Essential package pulled in"
+cp a/strata.lock first.lock
+"$STRATA" lock a/strata.yaml --cache "$CACHE" >lock.out 2>&1 || fail "lock again: $(cat lock.out)"
+grep -q 'up to date' lock.out || fail "lock again: $(cat lock.out)"
+rm a/strata.lock
+"$STRATA" lock a/strata.yaml --cache "$CACHE" >/dev/null 2>&1 || fail "lock from scratch"
+cmp first.lock a/strata.lock || fail "the lock is not byte-identical when regenerated"
+"$STRATA" lock a/strata.yaml --update --cache "$CACHE" >/dev/null 2>&1 || fail "lock --update"
+cmp first.lock a/strata.lock || fail "lock --update changed a lock whose repositories did not change"
+pass "lock: byte-identical when regenerated (and with --update)"
+
+d1=$("$STRATA" build a/strata.yaml -o out1 --cache "$CACHE" 2>build1.err | tail -n1)
+[[ $d1 == sha256:* ]] || { cat build1.err; fail "build"; }
+grep -Fq "strata: warning: deb 'scripted' has maintainer scripts (postinst) that strata does not run" build1.err ||
+  { cat build1.err; fail "no warning about maintainer scripts"; }
+d2=$("$STRATA" build a/strata.yaml -o out2 --cache "$CACHE" 2>/dev/null | tail -n1)
+expect_eq "same digest twice" "$d1" "$d2"
+mkdir elsewhere && cp -r a elsewhere/b
+d3=$(cd elsewhere && "$STRATA" build b/strata.yaml -o "$WORK/out3" --cache "$WORK/cache3" 2>/dev/null | tail -n1)
+expect_eq "same digest from another directory and an empty cache" "$d1" "$d3"
+
+# The layers: every .deb's entries as dpkg-deb -c lists them, status.d and md5sums.
+python3 - out1/debs a/strata.lock "$WORK/pool" "$ARCH" <<'PY' || fail "layers, status.d and dpkg-deb -c"
+import gzip, json, os, subprocess, sys, tarfile
+layout, lockfile, pool, arch = sys.argv[1:]
+def blob(d): return os.path.join(layout, "blobs", "sha256", d.split(":")[1])
+index = json.load(open(os.path.join(layout, "index.json")))
+manifest = json.load(open(blob(index["manifests"][0]["digest"])))
+layers = []
+for l in manifest["layers"]:
+    with tarfile.open(blob(l["digest"])) as t:
+        layers.append({m.name.rstrip("/"): m for m in t.getmembers()})
+lock = json.load(open(lockfile))
+assert len(layers) == 2, len(layers)
+expect = [{"app", "libgreet", "base-thing", "mta-fake"}, {"scripted"}]
+for i, names in enumerate(expect):
+    status = {n[len("var/lib/dpkg/status.d/"):] for n, m in layers[i].items()
+              if n.startswith("var/lib/dpkg/status.d/") and m.isfile() and not n.endswith(".md5sums")}
+    assert status == names, (i, status)
+    files = set()
+    for p in lock["packages"]:
+        if p["name"] not in names: continue
+        control = layers[i]["var/lib/dpkg/status.d/" + p["name"]]
+        assert "var/lib/dpkg/status.d/%s.md5sums" % p["name"] in layers[i], p["name"]
+        deb = os.path.join(pool, os.path.basename(p["url"]))
+        listing = subprocess.run(["dpkg-deb", "-c", deb], check=True, capture_output=True, text=True).stdout
+        for line in listing.splitlines():
+            fields = line.split(None, 5)
+            path = fields[5].split(" -> ")[0].split(" link to ")[0]
+            path = path[2:].rstrip("/") if path.startswith("./") else path
+            if not path: continue
+            assert path in layers[i], (p["name"], path)
+            m = layers[i][path]
+            kind = {"d": "dir", "-": "file", "l": "link", "h": "hard"}[fields[0][0]]
+            if " link to " in fields[5]: kind = "hard"
+            ok = {"dir": m.isdir(), "file": m.isfile() or m.islnk(), "link": m.issym(), "hard": m.islnk() or m.isfile()}[kind]
+            assert ok, (p["name"], path, kind)
+            if not m.isdir(): files.add(path)
+    status_files = {n for n, m in layers[i].items() if n.startswith("var/lib/dpkg/status.d/")}
+    others = {n for n, m in layers[i].items() if not m.isdir()} - status_files
+    assert others == files, (i, others ^ files)
+PY
+pass "each layer holds exactly its .debs' entries (dpkg-deb -c), status.d and md5sums"
+
+python3 - out1/debs.spdx.json a/strata.lock "$ARCH" <<'PY' || fail "SPDX lists the locked packages"
+import json, sys
+sbom = json.load(open(sys.argv[1])); lock = json.load(open(sys.argv[2]))
+purls = {}
+for p in sbom["packages"]:
+    for r in p.get("externalRefs", []):
+        if r["referenceLocator"].startswith("pkg:deb/"): purls[p["name"]] = (r["referenceLocator"], p)
+want = {p["name"] for p in lock["packages"]}
+assert set(purls) == want, set(purls) ^ want
+assert purls["app"][0] == "pkg:deb/debian/app@1.0-1?arch=%s&distro=debian-12" % sys.argv[3], purls["app"][0]
+assert purls["app"][1]["licenseDeclared"] == "GPL-2.0-or-later", purls["app"][1]
+ids = {p["SPDXID"]: p["name"] for p in sbom["packages"]}
+files = {f["SPDXID"]: f["fileName"] for f in sbom["files"]}
+app_files = {files[r["relatedSpdxElement"]] for r in sbom["relationships"]
+             if r["relationshipType"] == "CONTAINS" and ids.get(r["spdxElementId"]) == "app" and r["relatedSpdxElement"] in files}
+assert "./usr/share/app/data.txt" in app_files and "./usr/bin/app" in app_files, app_files
+PY
+out=$(python3 "$VALIDATE" spdx-schema.json out1/debs.spdx.json 2>&1) || fail "SPDX schema: $out"
+"$STRATA" build a/strata.yaml -o outc --cache "$CACHE" --sbom-format cyclonedx >/dev/null 2>&1 || fail "build cyclonedx"
+out=$(python3 "$VALIDATE" bom-1.6.schema.json outc/debs.cdx.json 2>&1) || fail "CycloneDX schema: $out"
+python3 - outc/debs.cdx.json <<'PY' || fail "CycloneDX lists the locked packages"
+import json, sys
+bom = json.load(open(sys.argv[1]))
+debs = sorted(c["name"] for c in bom["components"] if c.get("purl", "").startswith("pkg:deb/"))
+assert debs == ["app", "base-thing", "libgreet", "mta-fake", "scripted"], debs
+PY
+pass "SBOMs (SPDX and CycloneDX, schema-valid) list each locked package with its purl, licence and files"
+
+# --- errors: nothing written or stored ---------------------------------------------------
+# expect_fail WHAT CODE MESSAGE CMD...: CMD exits CODE with MESSAGE on stderr.
+expect_fail() {
+  local what=$1 code=$2 message=$3 rc=0
+  shift 3
+  "$@" >err.out 2>err.txt || rc=$?
+  [[ $rc -eq $code ]] || { cat err.txt; fail "$what: exit $rc, expected $code"; }
+  grep -Fq -- "$message" err.txt || { cat err.txt; fail "$what: no '$message'"; }
+  pass "$what"
+}
+lock_fails() {  # lock_fails WHAT REPO MESSAGE
+  myspec "$WORK/e-$2" "$2" app
+  expect_fail "$1" 1 "$3" "$STRATA" lock "$WORK/e-$2/strata.yaml" --cache "$CACHE"
+  [[ ! -e "$WORK/e-$2/strata.lock" ]] || fail "$1: a lock was written"
+}
+lock_fails "a bad signature is refused" badsig "InRelease is not signed by a key of"
+grep -Fq "BAD signature" err.txt || { cat err.txt; fail "gpgv's words are not in the message"; }
+lock_fails "a key not in the keyring is refused" other-key "No public key"
+lock_fails "a Release file without a signature is refused" nosig "Release has no signature"
+lock_fails "a Packages index the Release file does not list is refused" badindex \
+  "main/binary-$ARCH/Packages.xz does not match the signed Release file"
+myspec e-unsat good broken
+expect_fail "an unsatisfiable dependency names the chain" 1 \
+  "unsatisfiable dependency: broken (1-1) needs 'nonexistent (>= 2)'" \
+  "$STRATA" lock e-unsat/strata.yaml --cache "$CACHE"
+[[ ! -e e-unsat/strata.lock ]] || fail "a lock was written for an unsatisfiable spec"
+
+# A spec that changed since the lock, and a spec without one.
+myspec e-stale good "app" "scripted"
+cp a/strata.lock e-stale/
+myspec e-stale good "app" "scripted, essential-thing"
+expect_fail "a spec/lock mismatch says to run strata lock" 2 "run \`strata lock" \
+  "$STRATA" build e-stale/strata.yaml -o e-stale/out --cache "$CACHE"
+[[ ! -e e-stale/out ]] || fail "spec/lock mismatch: output written"
+rm e-stale/strata.lock
+expect_fail "a missing lock says to run strata lock" 2 "there is no strata.lock beside it" \
+  "$STRATA" build e-stale/strata.yaml -o e-stale/out --cache "$CACHE"
+
+# A .deb whose sha256 or size is not the lock's: nothing stored, nothing written.
+myspec e-sha good "app" "scripted"
+wrong=$(printf '%s' wrong | sha256sum | cut -d' ' -f1)
+python3 - a/strata.lock e-sha/strata.lock "$wrong" <<'PY'
+import json, sys
+lock = json.load(open(sys.argv[1]))
+for p in lock["packages"]:
+    if p["name"] == "base-thing": p["sha256"] = "sha256:" + sys.argv[3]
+open(sys.argv[2], "w").write(json.dumps(lock, indent=2, sort_keys=True) + "\n")
+PY
+expect_fail "a .deb whose sha256 is not the lock's is refused" 1 "digest mismatch" \
+  "$STRATA" build e-sha/strata.yaml -o e-sha/out --cache "$WORK/cache-sha"
+grep -Fq "base-thing" err.txt || fail "the sha256 error does not name the package"
+[[ ! -e e-sha/out && ! -e "$WORK/cache-sha/sources/sha256/$wrong" ]] || fail "sha256 mismatch: something was stored"
+[[ -z $(find "$WORK/cache-sha/sources" -name '*tmp*' 2>/dev/null) ]] || fail "sha256 mismatch: a temporary was left"
+python3 - a/strata.lock e-sha/strata.lock <<'PY'
+import json, sys
+lock = json.load(open(sys.argv[1]))
+for p in lock["packages"]:
+    if p["name"] == "base-thing": p["size"] += 1
+open(sys.argv[2], "w").write(json.dumps(lock, indent=2, sort_keys=True) + "\n")
+PY
+expect_fail "a .deb whose size is not the lock's is refused" 1 "but strata.lock says" \
+  "$STRATA" build e-sha/strata.yaml -o e-sha/out --cache "$WORK/cache-sha"
+[[ ! -e e-sha/out ]] || fail "size mismatch: output written"
+
+# Hostile .debs: locked (the lock reads no .deb), refused when the build reads them.
+for evil in traversal:"path escapes the root" symlink:"symlink to '../../../../etc/shadow' escapes the root" \
+  device:"a device node, fifo or socket"; do
+  name=evil-${evil%%:*}
+  myspec "e-$name" good "$name"
+  "$STRATA" lock "e-$name/strata.yaml" --cache "$CACHE" >/dev/null 2>&1 || fail "lock $name"
+  expect_fail "hostile .deb ($name) is refused" 1 "${evil#*:}" \
+    "$STRATA" build "e-$name/strata.yaml" -o "e-$name/out" --cache "$CACHE"
+  grep -Fq "deb '$name'" err.txt || fail "$name: the error does not name the package"
+  [[ ! -e "e-$name/out" && ! -e /tmp/strata-evil ]] || fail "$name: something was written"
+done
+echo "debian: all checks passed"
