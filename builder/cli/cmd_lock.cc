@@ -5,6 +5,7 @@
 // names only those.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <string>

@@ -29,7 +29,7 @@ Result<std::string> read_data(archive* a, int64_t limit, const std::string& what
   return out;
 }
 
-ArchiveReader open_tar(const std::string& bytes) {
+ArchiveReader open_tar() {
   ArchiveReader a = new_archive_reader();
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
@@ -75,7 +75,7 @@ Result<void> check_symlink(const std::string& path, std::string_view target,
 }
 
 Result<void> read_control(const std::string& bytes, const std::string& what, DebContents& out) {
-  ArchiveReader a = open_tar(bytes);
+  ArchiveReader a = open_tar();
   STRATA_TRY(
       archive_check(a.get(), archive_read_open_memory(a.get(), bytes.data(), bytes.size()), what));
   archive_entry* e = nullptr;
@@ -108,7 +108,7 @@ Result<void> read_control(const std::string& bytes, const std::string& what, Deb
 }
 
 Result<void> read_data_tar(const std::string& bytes, const std::string& what, DebContents& out) {
-  ArchiveReader a = open_tar(bytes);
+  ArchiveReader a = open_tar();
   STRATA_TRY(
       archive_check(a.get(), archive_read_open_memory(a.get(), bytes.data(), bytes.size()), what));
   ScopedUtf8Locale locale;

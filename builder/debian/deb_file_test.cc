@@ -1,6 +1,7 @@
 #include "builder/debian/deb_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/sysmacros.h>
 
 #include "builder/base/fs.h"
 #include "builder/debian/debs_stage.h"

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "builder/debian/repository.h"
+
 namespace strata::builder::debian {
 namespace {
 
@@ -21,7 +23,8 @@ IndexPackage pkg(std::string name, std::string version, std::string depends = ""
   IndexPackage p{.name = std::move(name), .version = std::move(version)};
   if (!depends.empty()) p.depends = *parse_relations(depends, "t");
   if (!provides.empty()) {
-    for (auto& g : *parse_relations(provides, "t")) p.provides.push_back(g[0]);
+    std::vector<Alternatives> groups = *parse_relations(provides, "t");
+    for (auto& g : groups) p.provides.push_back(g[0]);
   }
   return p;
 }
@@ -105,6 +108,30 @@ TEST(IndexPackages, RefusesBadStanzas) {
   auto bad = index_packages(*escape, "http://h", 0, "P");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("leaves the repository"), std::string::npos);
+}
+
+TEST(Release, FilesAndDistro) {
+  auto stanzas = parse_deb822("Origin: Debian\nSuite: stable\nCodename: bookworm\nVersion: 12.9\n"
+                              "SHA256:\n " +
+                                  std::string(64, 'b') +
+                                  "  2268 main/binary-amd64/Packages.xz\n",
+                              "Release");
+  ASSERT_TRUE(stanzas.ok());
+  auto files = release_files((*stanzas)[0], "Release");
+  ASSERT_TRUE(files.ok()) << files.error().message();
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ((*files)[0].path, "main/binary-amd64/Packages.xz");
+  EXPECT_EQ((*files)[0].size, 2268);
+  std::string vendor;
+  EXPECT_EQ(release_distro((*stanzas)[0], &vendor), "debian-12");
+  EXPECT_EQ(vendor, "debian");
+  auto testing = parse_deb822("Origin: Debian\nCodename: trixie\nSHA256:\n x 1\n", "Release");
+  ASSERT_TRUE(testing.ok());
+  EXPECT_EQ(release_distro((*testing)[0], nullptr), "debian-trixie");
+  EXPECT_FALSE(release_files((*testing)[0], "Release").ok());
+  EXPECT_EQ(debian_architecture("386"), "i386");
+  EXPECT_EQ(debian_architecture("ppc64le"), "ppc64el");
+  EXPECT_EQ(debian_architecture("amd64"), "amd64");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <deque>
 
 #include "builder/base/fs.h"
+#include "builder/base/path.h"
 #include "builder/debian/repository.h"
 #include "specs/inputs.h"
 
@@ -39,14 +40,12 @@ Result<std::string> string_of(const Json& j, const char* key, const std::string&
   return v.get<std::string>();
 }
 
-std::string keyring_path(const specs::Spec& spec, const std::string& keyring,
-                         Result<std::string>& resolved) {
-  if (keyring.starts_with('/')) {
-    resolved = keyring;
-  } else {
-    resolved = specs::resolve_local_input(spec, keyring);
-  }
-  return keyring;
+// The keyring's absolute path: as written, or beneath the spec's directory (like every
+// local input, no symlink may lead out of it).
+Result<std::string> keyring_path(const specs::Spec& spec, const std::string& keyring) {
+  if (keyring.starts_with('/')) return keyring;
+  STRATA_TRY_ASSIGN(std::string path, specs::resolve_local_input(spec, keyring));
+  return absolute_normal_path(path);
 }
 
 std::vector<std::string> requested_names(const specs::Spec& spec) {
@@ -210,8 +209,7 @@ Result<Lock> make_lock(const specs::Spec& spec, const LockOptions& options) {
   std::vector<RepositoryIndex> repos;
   for (size_t i = 0; i < spec.debian.repositories.size(); ++i) {
     const specs::DebRepository& repo = spec.debian.repositories[i];
-    Result<std::string> keyring = Error::io("");
-    keyring_path(spec, repo.keyring, keyring);
+    Result<std::string> keyring = keyring_path(spec, repo.keyring);
     if (!keyring.ok()) {
       return Error::spec(repo.loc,
                          fmt::format("keyring '{}': {}", repo.keyring, keyring.error().message()));

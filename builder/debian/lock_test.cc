@@ -10,7 +10,7 @@ namespace {
 Lock sample_lock() {
   Lock lock;
   lock.inputs = {{"architecture", "amd64"}};
-  lock.roots = {{"app", "app"}, {"mta", "exim4"}};
+  lock.roots = {{"app", "app"}, {"libfoo", "libfoo"}, {"mta", "exim4"}};
   lock.repositories = {{.url = "http://h/debian",
                         .suite = "stable",
                         .release = sha256_of("r"),

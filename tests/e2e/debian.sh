@@ -45,7 +45,7 @@ EOF
   {
     printf 'Package: %s\nVersion: %s\nArchitecture: %s\n' "$name" "$version" "$arch"
     printf 'Maintainer: strata tests <t@example.invalid>\n'
-    printf '%s\n' "$@"
+    (($# == 0)) || printf '%s\n' "$@"
     printf 'Description: %s for strata tests\n a test package\n' "$name"
   } >"$root/DEBIAN/control"
   (cd "$root" && find usr -type f -exec md5sum {} + | sort -k2) >"$root/DEBIAN/md5sums"
