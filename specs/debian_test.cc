@@ -29,8 +29,7 @@ image:
   ASSERT_EQ(spec->debian.repositories.size(), 2u);
   EXPECT_EQ(spec->debian.repositories[0].url, "http://deb.debian.org/debian");
   EXPECT_EQ(spec->debian.repositories[0].components, std::vector<std::string>{"main"});
-  EXPECT_EQ(spec->debian.repositories[1].components,
-            (std::vector<std::string>{"main", "contrib"}));
+  EXPECT_EQ(spec->debian.repositories[1].components, (std::vector<std::string>{"main", "contrib"}));
   EXPECT_EQ(spec->debian.architecture, "arm64");
   ASSERT_EQ(spec->image.layers.size(), 2u);
   ASSERT_EQ(spec->image.layers[0].debs.size(), 2u);
@@ -39,7 +38,8 @@ image:
 }
 
 TEST(DebianSpec, ErrorsAreLocated) {
-  EXPECT_EQ(report(R"(apiVersion: strata/v1
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
 name: t
 debian:
   repositories:
@@ -49,7 +49,7 @@ image:
     - debs: [Foo, ok-name]
     - debs: [ok-name]
 )"),
-            R"(spec.yaml:5:13: error: url 'ftp://x' must be http://, https:// or file:///PATH without a query or fragment
+      R"(spec.yaml:5:13: error: url 'ftp://x' must be http://, https:// or file:///PATH without a query or fragment
     - {url: "ftp://x", suite: "../x", keyring: k}
             ^
 spec.yaml:5:31: error: suite '../x' is not a distribution name (like 'bookworm' or 'stable')
@@ -62,13 +62,14 @@ spec.yaml:9:14: error: deb 'ok-name' is already listed (line 8)
     - debs: [ok-name]
              ^
 4 errors in spec.yaml)");
-  EXPECT_EQ(report(R"(apiVersion: strata/v1
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
 name: t
 image:
   layers:
     - debs: [libc6]
 )"),
-            R"(spec.yaml:5:14: error: 'debs' needs a 'debian:' section naming the repositories to take them from
+      R"(spec.yaml:5:14: error: 'debs' needs a 'debian:' section naming the repositories to take them from
     - debs: [libc6]
              ^)");
 }

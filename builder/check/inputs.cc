@@ -30,8 +30,16 @@ std::vector<std::string> local_inputs(const specs::Spec& spec) {
   for (const std::optional<specs::ImageRef>* image : {&spec.environment.image, &spec.image.base}) {
     if (*image && !(*image)->registry) add_relative(out, spec.dir, (*image)->path);
   }
+  bool debs = false;
   for (const specs::LayerSpec& layer : spec.image.layers) {
     for (const specs::FileMapping& f : layer.files) add_relative(out, spec.dir, f.src);
+    debs = debs || !layer.debs.empty();
+  }
+  // `debs:` layers read the lock beside the spec (builder/debian/lock.h), and the lock was
+  // made with the repositories' keyrings.
+  if (debs) add_relative(out, spec.dir, "strata.lock");
+  for (const specs::DebRepository& r : spec.debian.repositories) {
+    add_relative(out, spec.dir, r.keyring);
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

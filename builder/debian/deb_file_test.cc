@@ -68,7 +68,7 @@ class DebFile : public ::testing::Test {
     EXPECT_TRUE(write_file(path, make_deb(data, postinst)).ok());
     return read_deb(path, "deb 't' 1");
   }
-  TempDir dir_ = make_temp_dir();
+  TempDir dir_ = strata::testing::make_temp_dir();
 };
 
 TEST_F(DebFile, ReadsControlAndEntries) {

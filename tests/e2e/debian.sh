@@ -96,6 +96,11 @@ dev = tarfile.TarInfo("./dev/mem"); dev.type = tarfile.CHRTYPE; dev.devmajor = 1
 deb("evil-device", [(dev, None)])
 PY
 
+# A real Debian package from the apt cache, when there is one: busybox-static, with an epoch
+# in its version (the file name without the "%3a" apt gives it, which a URL would decode).
+real_bb=$(ls /var/cache/apt/archives/busybox-static_*_"$ARCH".deb 2>/dev/null | head -n1 || true)
+[[ -n $real_bb ]] && cp "$real_bb" "$WORK/pool/busybox-static_real_$ARCH.deb"
+
 # mkrepo DIR [SIGNER-HOME]: DIR/dists/stable signed (InRelease and Release.gpg) over pool/.
 mkrepo() {
   local dir=$1 home=${2:-$GNUPGHOME} dists="$1/dists/stable"
@@ -182,6 +187,7 @@ cmp first.lock a/strata.lock || fail "the lock is not byte-identical when regene
 cmp first.lock a/strata.lock || fail "lock --update changed a lock whose repositories did not change"
 pass "lock: byte-identical when regenerated (and with --update)"
 
+"$STRATA" validate a/strata.yaml >/dev/null 2>validate.err || { cat validate.err; fail "validate with a lock"; }
 d1=$("$STRATA" build a/strata.yaml -o out1 --cache "$CACHE" 2>build1.err | tail -n1)
 [[ $d1 == sha256:* ]] || { cat build1.err; fail "build"; }
 grep -Fq "strata: warning: deb 'scripted' has maintainer scripts (postinst) that strata does not run" build1.err ||
@@ -297,6 +303,7 @@ myspec e-stale good "app" "scripted, essential-thing"
 expect_fail "a spec/lock mismatch says to run strata lock" 2 "run \`strata lock" \
   "$STRATA" build e-stale/strata.yaml -o e-stale/out --cache "$CACHE"
 [[ ! -e e-stale/out ]] || fail "spec/lock mismatch: output written"
+expect_fail "validate reports the mismatch too" 2 "does not match" "$STRATA" validate e-stale/strata.yaml
 rm e-stale/strata.lock
 expect_fail "a missing lock says to run strata lock" 2 "there is no strata.lock beside it" \
   "$STRATA" build e-stale/strata.yaml -o e-stale/out --cache "$CACHE"
@@ -338,4 +345,34 @@ for evil in traversal:"path escapes the root" symlink:"symlink to '../../../../e
   grep -Fq "deb '$name'" err.txt || fail "$name: the error does not name the package"
   [[ ! -e "e-$name/out" && ! -e /tmp/strata-evil ]] || fail "$name: something was written"
 done
+# --- a real package, run by podman (optional) --------------------------------------------
+if [[ -z $real_bb ]]; then
+  echo "SKIP: real package: no busybox-static .deb in /var/cache/apt/archives"
+else
+  myspec bb good busybox-static
+  printf '  config:\n    entrypoint: [/bin/busybox, echo, hello from a deb]\n' >>bb/strata.yaml
+  "$STRATA" lock bb/strata.yaml --cache "$CACHE" >/dev/null 2>&1 || fail "lock busybox-static"
+  "$STRATA" build bb/strata.yaml -o bbout --archive --cache "$CACHE" >/dev/null 2>bb.err || { cat bb.err; fail "build busybox-static"; }
+  python3 - bbout/debs.spdx.json <<'PY' || fail "busybox-static's purl"
+import json, sys
+purls = [r["referenceLocator"] for p in json.load(open(sys.argv[1]))["packages"] for r in p.get("externalRefs", [])]
+assert any(p.startswith("pkg:deb/debian/busybox-static@1%3A") for p in purls), purls
+PY
+  pass "a real .deb (busybox-static, with an epoch) locks and builds"
+  rc=0
+  client_podman_setup "$WORK/podman" || rc=$?
+  if [[ $rc -eq 77 ]]; then
+    echo "SKIP: podman run: podman cannot be used here"
+  else
+    trap 'client_podman_cleanup; kill "$server_pid" 2>/dev/null; rm -rf "$WORK"' EXIT
+    image=$(client_podman_load bbout/debs.tar) || fail "podman load"
+    rc=0
+    out=$(client_podman_run "$image") || rc=$?
+    if [[ $rc -eq 77 ]]; then
+      echo "SKIP: podman run: containers cannot run here"
+    else
+      expect_eq "podman runs the image made of a .deb" "hello from a deb" "$out"
+    fi
+  fi
+fi
 echo "debian: all checks passed"
