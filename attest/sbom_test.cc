@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "attest/ids.h"
@@ -217,6 +218,67 @@ TEST(Sbom, FileWithInvalidUtf8PathFailsToSerialize) {
   EXPECT_EQ(b.error().message(),
             "serializing JSON: [json.exception.type_error.316] invalid UTF-8 byte at index 16: "
             "0xFF");
+}
+
+// Debian packages of `debs:` layers (docs/debian-packages.md): purl, licence, files.
+SbomInputs inputs_with_debs() {
+  SbomInputs in = inputs();
+  in.debs = {{.name = "hello",
+              .version = "1:2.10-3+b1",
+              .architecture = "amd64",
+              .vendor = "debian",
+              .distro = "debian-12",
+              .url = "http://deb.example/pool/hello.deb",
+              .sha256 = digest_of("deb"),
+              .license = "GPL-3+",
+              .layer = 0,
+              .files = {"usr/bin/hello"},
+              .depends = {"libc6"}},
+             {.name = "libc6",
+              .version = "2.36-9",
+              .architecture = "amd64",
+              .vendor = "debian",
+              .distro = "debian-12",
+              .url = "http://deb.example/pool/libc6.deb",
+              .sha256 = digest_of("libc"),
+              .license = "LGPL-2.1+ AND Unicode-weird",
+              .layer = 0}};
+  return in;
+}
+
+TEST(Sbom, DebsHavePurlsLicencesAndFiles) {
+  EXPECT_EQ(deb_purl(inputs_with_debs().debs[0]),
+            "pkg:deb/debian/hello@1%3A2.10-3%2Bb1?arch=amd64&distro=debian-12");
+  EXPECT_EQ(spdx_license_of_debian("GPL-2+ AND Expat"), "GPL-2.0-or-later AND MIT");
+  EXPECT_EQ(spdx_license_of_debian("GPL-2+ AND Unknown"), "");
+  Json d = *parse_json(*make_spdx(testing::full_plan(), inputs_with_debs()), "spdx");
+  testing::expect_schema_valid(d, "spdx-schema.json");
+  std::map<std::string, Json> by_name;
+  for (const Json& p : d["packages"]) by_name[p["name"].get<std::string>()] = p;
+  ASSERT_TRUE(by_name.contains("hello"));
+  EXPECT_EQ(by_name["hello"]["licenseDeclared"], "GPL-3.0-or-later");
+  EXPECT_EQ(by_name["libc6"]["licenseDeclared"], "NOASSERTION");
+  EXPECT_EQ(by_name["libc6"]["licenseComments"], "debian/copyright: LGPL-2.1+ AND Unicode-weird");
+  std::string hello = by_name["hello"]["SPDXID"], libc = by_name["libc6"]["SPDXID"];
+  std::set<std::string> rels;
+  for (const Json& r : d["relationships"]) {
+    rels.insert(r["spdxElementId"].get<std::string>() + " " +
+                r["relationshipType"].get<std::string>() + " " +
+                r["relatedSpdxElement"].get<std::string>());
+  }
+  EXPECT_TRUE(rels.contains(hello + " DEPENDS_ON " + libc));
+  EXPECT_TRUE(rels.contains(hello + " CONTAINS SPDXRef-File-L1-usr-bin-hello"));
+  Json b = *parse_json(*make_cyclonedx(testing::full_plan(), inputs_with_debs()), "cdx");
+  testing::expect_schema_valid(b, "bom-1.6.schema.json");
+  bool found = false;
+  for (const Json& c : b["components"]) {
+    if (c.value("bom-ref", "") != "deb:hello") continue;
+    found = true;
+    EXPECT_EQ(c["purl"], "pkg:deb/debian/hello@1%3A2.10-3%2Bb1?arch=amd64&distro=debian-12");
+    EXPECT_EQ(c["licenses"][0]["expression"], "GPL-3.0-or-later");
+    EXPECT_EQ(c["properties"][0]["value"], "usr/bin/hello");
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace

@@ -104,6 +104,8 @@ void register_lock(CLI::App& app, Command& run) {
       "change (or a repository fails verification), 2 on a spec or usage error.");
   cmd->callback([&run, args, update] {
     args->update_given = update->count() > 0;
+    // CLI11 gives a bare --update one empty value.
+    std::erase(args->update, std::string());
     run = [args]() { return run_lock(*args); };
   });
 }

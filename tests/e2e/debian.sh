@@ -183,7 +183,7 @@ grep -q 'up to date' lock.out || fail "lock again: $(cat lock.out)"
 rm a/strata.lock
 "$STRATA" lock a/strata.yaml --cache "$CACHE" >/dev/null 2>&1 || fail "lock from scratch"
 cmp first.lock a/strata.lock || fail "the lock is not byte-identical when regenerated"
-"$STRATA" lock a/strata.yaml --update --cache "$CACHE" >/dev/null 2>&1 || fail "lock --update"
+"$STRATA" lock a/strata.yaml --update --cache "$CACHE" >update.out 2>&1 || fail "lock --update: $(cat update.out)"
 cmp first.lock a/strata.lock || fail "lock --update changed a lock whose repositories did not change"
 pass "lock: byte-identical when regenerated (and with --update)"
 
