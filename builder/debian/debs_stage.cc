@@ -23,7 +23,9 @@ Result<DebPackage> fetch_package(const LockedPackage& p, const sources::SourceSt
   specs::Source source{.name = p.name, .url = p.url, .sha256 = p.sha256};
   Result<sources::StoredSource> stored = store.ensure(source, spec_dir, fetcher);
   if (!stored.ok()) {
-    return std::move(stored).error().context(fmt::format("deb '{}' {}", p.name, p.version));
+    // The store locates its errors at the source's spec node; a deb has none of its own.
+    const Error& e = stored.error();
+    return Error(e.code(), fmt::format("deb '{}' {}: {}", p.name, p.version, e.message()));
   }
   struct stat st;
   if (::stat(stored->blob_path.c_str(), &st) != 0) {

@@ -183,8 +183,8 @@ Result<Lock> load_lock(const specs::Spec& spec) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     return Error(ErrorCode::kSpec,
-                 fmt::format("{}: the spec has debs but there is no {} beside it; run `strata "
-                             "lock {}`",
+                 fmt::format("{}: error: the spec has debs but there is no {} beside it; run "
+                             "`strata lock {}`",
                              spec.file, kLockFileName, spec.file));
   }
   STRATA_TRY_ASSIGN(std::string text, read_file_limited(path, 64 << 20));
@@ -192,9 +192,9 @@ Result<Lock> load_lock(const specs::Spec& spec) {
   Json want = lock_inputs(spec, spec_architecture(spec));
   if (lock.inputs != want) {
     return Error(ErrorCode::kSpec,
-                 fmt::format("{} does not match {}: the spec's debian section or debs changed "
-                             "since it was written; run `strata lock {}`",
-                             path, spec.file, spec.file));
+                 fmt::format("{}: error: {} does not match the spec: its debian section or debs "
+                             "changed since the lock was written; run `strata lock {}`",
+                             spec.file, path, spec.file));
   }
   return lock;
 }

@@ -277,6 +277,7 @@ expect_fail() {
   "$@" >err.out 2>err.txt || rc=$?
   [[ $rc -eq $code ]] || { cat err.txt; fail "$what: exit $rc, expected $code"; }
   grep -Fq -- "$message" err.txt || { cat err.txt; fail "$what: no '$message'"; }
+  [[ -z ${E2E_VERBOSE:-} ]] || sed "s/^/    /" err.txt
   pass "$what"
 }
 lock_fails() {  # lock_fails WHAT REPO MESSAGE
