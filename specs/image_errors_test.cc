@@ -68,7 +68,7 @@ image:
 spec.yaml:5:44: error: src '/etc/passwd' must be relative to the spec's directory
     - files: [{src: ../x, dest: /x}, {src: /etc/passwd, dest: /y}]
                                            ^
-spec.yaml:6:7: error: a layer needs 'packages' or 'files'
+spec.yaml:6:7: error: a layer needs 'packages', 'debs' or 'files'
     - {}
       ^
 3 errors in spec.yaml)");

@@ -190,6 +190,14 @@ Result<Lock> load_lock(const specs::Spec& spec) {
   STRATA_TRY_ASSIGN(std::string text, read_file_limited(path, 64 << 20));
   STRATA_TRY_ASSIGN(Lock lock, parse_lock(text, path));
   Json want = lock_inputs(spec, spec_architecture(spec));
+  if (lock.inputs.value("architecture", Json()) != want["architecture"]) {
+    return Error(ErrorCode::kSpec,
+                 fmt::format("{}: error: {} is for architecture {}, and this build is for {} "
+                             "(set debian.architecture or image.architecture to build for the "
+                             "lock's); run `strata lock {}` to lock for this one",
+                             spec.file, path, lock.inputs.value("architecture", Json()).dump(),
+                             want["architecture"].dump(), spec.file));
+  }
   if (lock.inputs != want) {
     return Error(ErrorCode::kSpec,
                  fmt::format("{}: error: {} does not match the spec: its debian section or debs "

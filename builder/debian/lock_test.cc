@@ -64,7 +64,8 @@ image:
 )",
                                 "spec.yaml", "/tmp", {.check_files = false});
   ASSERT_TRUE(spec.ok()) << spec.error().message();
-  auto layers = layer_packages(*spec, sample_lock());
+  Lock lock = sample_lock();  // layer_packages points into it
+  auto layers = layer_packages(*spec, lock);
   ASSERT_EQ(layers.size(), 2u);
   ASSERT_EQ(layers[0].size(), 2u);
   EXPECT_EQ(layers[0][0]->name, "libc6");
