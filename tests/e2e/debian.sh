@@ -105,7 +105,7 @@ real_bb=$(ls /var/cache/apt/archives/busybox-static_*_"$ARCH".deb 2>/dev/null | 
 mkrepo() {
   local dir=$1 home=${2:-$GNUPGHOME} dists="$1/dists/stable"
   mkdir -p "$dists/main/binary-$ARCH"
-  cp -r "$WORK/pool" "$dir/pool"
+  cp -r "${POOL:-$WORK/pool}" "$dir/pool"
   (cd "$dir" && apt-ftparchive packages pool 2>/dev/null) >"$dists/main/binary-$ARCH/Packages"
   xz -k "$dists/main/binary-$ARCH/Packages"
   (cd "$dists" && apt-ftparchive -o APT::FTPArchive::Release::Origin=Debian \
@@ -269,7 +269,6 @@ assert debs == ["app", "base-thing", "libgreet", "mta-fake", "scripted"], debs
 PY
 pass "SBOMs (SPDX and CycloneDX, schema-valid) list each locked package with its purl, licence and files"
 
-# --- errors: nothing written or stored ---------------------------------------------------
 # expect_fail WHAT CODE MESSAGE CMD...: CMD exits CODE with MESSAGE on stderr.
 expect_fail() {
   local what=$1 code=$2 message=$3 rc=0
@@ -280,6 +279,22 @@ expect_fail() {
   [[ -z ${E2E_VERBOSE:-} ]] || sed "s/^/    /" err.txt
   pass "$what"
 }
+# Locked versions are kept while the repository has them; --update NAME moves only NAME.
+mkdir old-pool && cp pool/libgreet_0.9-1_all.deb pool/base-thing_2-1_all.deb old-pool/
+POOL="$WORK/old-pool" mkrepo www/evolve
+myspec evolve evolve libgreet
+"$STRATA" lock evolve/strata.yaml --cache "$CACHE" >/dev/null 2>&1 || fail "lock evolve"
+grep -Fq '"version": "0.9-1"' evolve/strata.lock || fail "evolve: libgreet 0.9-1 not locked"
+rm -rf www/evolve && mkrepo www/evolve
+"$STRATA" lock evolve/strata.yaml --cache "$CACHE" >/dev/null 2>&1 || fail "lock evolve again"
+grep -Fq '"version": "0.9-1"' evolve/strata.lock || fail "strata lock moved a locked version"
+expect_fail "--update names a locked package" 2 "holds no package 'nope'" \
+  "$STRATA" lock evolve/strata.yaml --update nope --cache "$CACHE"
+"$STRATA" lock evolve/strata.yaml --update libgreet --cache "$CACHE" >/dev/null 2>&1 || fail "lock --update libgreet"
+grep -Fq '"version": "1.0-1"' evolve/strata.lock || fail "--update libgreet kept 0.9-1"
+pass "strata lock keeps locked versions; --update NAME moves NAME to the newest"
+
+# --- errors: nothing written or stored ---------------------------------------------------
 lock_fails() {  # lock_fails WHAT REPO MESSAGE
   myspec "$WORK/e-$2" "$2" app
   expect_fail "$1" 1 "$3" "$STRATA" lock "$WORK/e-$2/strata.yaml" --cache "$CACHE"
@@ -289,7 +304,7 @@ lock_fails "a bad signature is refused" badsig "InRelease is not signed by a key
 grep -Fq "BAD signature" err.txt || { cat err.txt; fail "gpgv's words are not in the message"; }
 lock_fails "a key not in the keyring is refused" other-key "No public key"
 lock_fails "a Release file without a signature is refused" nosig "Release has no signature"
-lock_fails "a Packages index the Release file does not list is refused" badindex \
+lock_fails "a Packages index that does not match the signed Release file is refused" badindex \
   "main/binary-$ARCH/Packages.xz does not match the signed Release file"
 myspec e-unsat good broken
 expect_fail "an unsatisfiable dependency names the chain" 1 \
