@@ -69,14 +69,7 @@ Result<int> run_pull(const PullArgs& args) {
   }
   STRATA_TRY_ASSIGN(std::string cache_dir, resolve_cache_dir(args.cache));
   RegistrySession session(args.registry);
-  if (!ref.digest) {
-    // A tag (podman's default: latest) is resolved once, by the bytes strata hashes itself.
-    if (ref.tag.empty()) ref.tag = "latest";
-    STRATA_TRY_ASSIGN(registry::FetchedManifest m,
-                      registry::fetch_manifest(session.client(), ref, ref.tag));
-    ref.digest = m.digest;
-    fmt::print(stderr, "resolved docker://{}:{} to {}\n", ref.name(), ref.tag, m.digest.str());
-  }
+  STRATA_TRY(resolve_tag(session.client(), ref));
   registry::PullOptions o{.cache_dir = cache_dir};
   o.log = [](const std::string& line) { fmt::print(stderr, "strata: {}\n", line); };
   STRATA_TRY_ASSIGN(registry::PulledImage image,

@@ -24,12 +24,7 @@ struct ReferrersArgs {
 Result<int> run_referrers(const ReferrersArgs& args) {
   STRATA_TRY_ASSIGN(specs::RegistryRef ref, specs::parse_registry_ref(args.reference));
   RegistrySession session(args.registry);
-  if (!ref.digest) {
-    if (ref.tag.empty()) ref.tag = "latest";
-    STRATA_TRY_ASSIGN(registry::FetchedManifest m,
-                      registry::fetch_manifest(session.client(), ref, ref.tag));
-    ref.digest = m.digest;
-  }
+  STRATA_TRY(resolve_tag(session.client(), ref));
   STRATA_TRY_ASSIGN(
       registry::ReferrersList list,
       registry::list_referrers(session.client(), ref, *ref.digest, args.artifact_type));

@@ -110,13 +110,7 @@ Result<RemoteImage> fetch_remote(const VerifyArgs& args, const std::string& cach
                                  bool prefer_envelope, const std::string& scratch) {
   STRATA_TRY_ASSIGN(specs::RegistryRef ref, specs::parse_registry_ref(args.image));
   RegistrySession session(args.registry);
-  if (!ref.digest) {
-    if (ref.tag.empty()) ref.tag = "latest";
-    STRATA_TRY_ASSIGN(registry::FetchedManifest m,
-                      registry::fetch_manifest(session.client(), ref, ref.tag));
-    ref.digest = m.digest;
-    fmt::print(stderr, "resolved docker://{}:{} to {}\n", ref.name(), ref.tag, m.digest.str());
-  }
+  STRATA_TRY(resolve_tag(session.client(), ref));
   registry::PullOptions o{.cache_dir = cache_dir, .offline = args.packages.offline};
   o.log = [](const std::string& line) { fmt::print(stderr, "strata: {}\n", line); };
   STRATA_TRY_ASSIGN(

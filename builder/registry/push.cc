@@ -23,19 +23,11 @@ constexpr int64_t kDefaultChunkBytes = 4 << 20;  // GHCR's request cap (registry
 constexpr int64_t kMinChunkBytes = 64 << 10;
 constexpr char kOctetStream[] = "Content-Type: application/octet-stream";
 
-// A blob to send: a file of the layout, or bytes held in memory (artifact documents).
-struct BlobSource {
-  oci::Descriptor descriptor;
-  std::string path;
-  std::string bytes;
-  std::string what;  // "layer 2 of 3", "config", "provenance"
-};
-
 // A manifest to send, its blobs first.
 struct ManifestNode {
   oci::Descriptor descriptor;
   std::string bytes;
-  std::vector<BlobSource> blobs;
+  std::vector<BlobUpload> blobs;
 };
 
 std::string with_digest(const std::string& location, const Digest& d) {
@@ -54,7 +46,7 @@ class Pusher {
 
   void set_mount_source(std::optional<specs::RegistryRef> from) { mount_from_ = std::move(from); }
 
-  Result<void> push_blob(const BlobSource& blob);
+  Result<void> push_blob(const BlobUpload& blob);
   // PUTs a manifest by `reference` (its digest, or the tag); returns the response.
   Result<HttpResponse> put_manifest(const std::string& reference, const std::string& bytes,
                                     const std::string& media_type);
@@ -64,18 +56,18 @@ class Pusher {
   Scope scope(std::vector<std::string> extra = {}) const {
     return {.ref = &dest_, .actions = "pull,push", .extra_scopes = std::move(extra)};
   }
-  std::string where(const BlobSource& b) const {
+  std::string where(const BlobUpload& b) const {
     return fmt::format("docker://{}: {} {}", dest_.name(), b.what, b.descriptor.digest.str());
   }
   void log(const std::string& line) const {
     if (options_.log) options_.log(line);
   }
   // The body of `b` from `offset`, `size` bytes.
-  Result<HttpRequest> body_request(const BlobSource& b, std::string method, std::string url,
+  Result<HttpRequest> body_request(const BlobUpload& b, std::string method, std::string url,
                                    int64_t offset, int64_t size, UniqueFd& fd) const;
-  Result<std::string> start_upload(const BlobSource& b, bool mount, bool& mounted);
-  Result<void> put_monolithic(const BlobSource& b, const std::string& location, bool& too_large);
-  Result<void> put_chunked(const BlobSource& b, std::string location, int64_t chunk,
+  Result<std::string> start_upload(const BlobUpload& b, bool mount, bool& mounted);
+  Result<void> put_monolithic(const BlobUpload& b, const std::string& location, bool& too_large);
+  Result<void> put_chunked(const BlobUpload& b, std::string location, int64_t chunk,
                            int64_t min_chunk);
   Result<void> check_digest_header(const HttpResponse& r, const Digest& expected,
                                    const std::string& what) const;
@@ -101,7 +93,7 @@ Result<void> Pusher::check_digest_header(const HttpResponse& r, const Digest& ex
   return Ok{};
 }
 
-Result<HttpRequest> Pusher::body_request(const BlobSource& b, std::string method, std::string url,
+Result<HttpRequest> Pusher::body_request(const BlobUpload& b, std::string method, std::string url,
                                          int64_t offset, int64_t size, UniqueFd& fd) const {
   HttpRequest req{
       .method = std::move(method),
@@ -122,7 +114,7 @@ Result<HttpRequest> Pusher::body_request(const BlobSource& b, std::string method
 }
 
 // POST: a mount (201: done) or an upload session (202 + Location).
-Result<std::string> Pusher::start_upload(const BlobSource& b, bool mount, bool& mounted) {
+Result<std::string> Pusher::start_upload(const BlobUpload& b, bool mount, bool& mounted) {
   std::string url = fmt::format("/v2/{}/blobs/uploads/", dest_.repository);
   std::vector<std::string> extra;
   if (mount) {
@@ -156,7 +148,7 @@ Result<std::string> Pusher::start_upload(const BlobSource& b, bool mount, bool& 
   return resolve_location(req.url, *location);
 }
 
-Result<void> Pusher::put_monolithic(const BlobSource& b, const std::string& location,
+Result<void> Pusher::put_monolithic(const BlobUpload& b, const std::string& location,
                                     bool& too_large) {
   UniqueFd fd;
   STRATA_TRY_ASSIGN(
@@ -176,7 +168,7 @@ Result<void> Pusher::put_monolithic(const BlobSource& b, const std::string& loca
 // PATCH pieces of `chunk` bytes (at least the registry's OCI-Chunk-Min-Length), tracking the
 // offset strata sent rather than the registry's Range (ECR leaves it stale and answers 201),
 // then PUT ?digest= to close the session.
-Result<void> Pusher::put_chunked(const BlobSource& b, std::string location, int64_t chunk,
+Result<void> Pusher::put_chunked(const BlobUpload& b, std::string location, int64_t chunk,
                                  int64_t min_chunk) {
   UniqueFd fd;
   int64_t size = b.descriptor.size;
@@ -209,7 +201,7 @@ Result<void> Pusher::put_chunked(const BlobSource& b, std::string location, int6
   return check_digest_header(r, b.descriptor.digest, where(b));
 }
 
-Result<void> Pusher::push_blob(const BlobSource& b) {
+Result<void> Pusher::push_blob(const BlobUpload& b) {
   HttpRequest head{
       .method = "HEAD",
       .url = fmt::format("/v2/{}/blobs/{}", dest_.repository, b.descriptor.digest.str())};
@@ -340,7 +332,7 @@ Result<std::vector<ManifestNode>> layout_artifacts(const oci::ImageView& image) 
     std::vector<ManifestNode> nodes;
     STRATA_TRY(collect(image, d, 0, nodes));
     for (ManifestNode& n : nodes) {
-      for (BlobSource& b : n.blobs) {
+      for (BlobUpload& b : n.blobs) {
         if (b.what != "config") b.what = string_member(entry, "artifactType");
       }
       out.push_back(std::move(n));
@@ -393,6 +385,23 @@ bool statement_names(std::string_view statement, const Digest& manifest) {
 }
 
 }  // namespace
+
+Result<bool> upload_blob(RegistryClient& client, const specs::RegistryRef& dest,
+                         const BlobUpload& blob, const PushOptions& options) {
+  PushReport report;
+  Pusher pusher(client, dest, options, report);
+  STRATA_TRY(pusher.push_blob(blob));
+  return report.uploaded > 0;
+}
+
+Result<HttpResponse> put_manifest(RegistryClient& client, const specs::RegistryRef& dest,
+                                  const std::string& reference, const std::string& bytes,
+                                  const std::string& media_type) {
+  PushReport report;
+  PushOptions options;
+  Pusher pusher(client, dest, options, report);
+  return pusher.put_manifest(reference, bytes, media_type);
+}
 
 Result<std::vector<AttestationFile>> attestations_beside(
     const std::string& image_path, const Digest& manifest,
@@ -457,7 +466,7 @@ Result<PushReport> push_image(RegistryClient& client, const oci::ImageView& imag
   STRATA_TRY(collect(image, report.pushed, 0, nodes));
   bool warned_zstd = false;
   for (const ManifestNode& node : nodes) {
-    for (const BlobSource& b : node.blobs) {
+    for (const BlobUpload& b : node.blobs) {
       if (!warned_zstd && b.descriptor.media_type.find("zstd") != std::string::npos) {
         warned_zstd = true;
         if (options.warn) {
@@ -495,7 +504,7 @@ Result<PushReport> push_image(RegistryClient& client, const oci::ImageView& imag
   const Digest& subject = image.manifest_descriptor.digest;
   bool all_indexed = true;
   for (const ManifestNode& node : artifacts) {
-    for (const BlobSource& b : node.blobs) STRATA_TRY(pusher.push_blob(b));
+    for (const BlobUpload& b : node.blobs) STRATA_TRY(pusher.push_blob(b));
     STRATA_TRY_ASSIGN(Json doc, parse_json(node.bytes, "artifact manifest"));
     Referrer r{.manifest = node.descriptor, .artifact_type = string_member(doc, "artifactType")};
     if (r.artifact_type.empty())

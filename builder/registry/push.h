@@ -57,6 +57,25 @@ struct PushReport {
   int referrers_tag_added = 0;      // entries written to the sha256-<hex> tag
 };
 
+// A blob to send: a file (a layout's blob) or bytes held in memory (small documents).
+struct BlobUpload {
+  oci::Descriptor descriptor;
+  std::string path;
+  std::string bytes;
+  std::string what;  // for messages: "layer 2 of 3", "config", "provenance"
+};
+
+// One blob as push_image sends each: HEAD, skipped when there; else uploaded (monolithic,
+// chunked on a 413 or with options.chunk_bytes). True when it was uploaded.
+Result<bool> upload_blob(RegistryClient& client, const specs::RegistryRef& dest,
+                         const BlobUpload& blob, const PushOptions& options);
+
+// PUTs a manifest's exact bytes by `reference` (a digest or a tag) with `media_type` as its
+// Content-Type; the registry's Docker-Content-Digest, when given, must be the bytes' digest.
+Result<HttpResponse> put_manifest(RegistryClient& client, const specs::RegistryRef& dest,
+                                  const std::string& reference, const std::string& bytes,
+                                  const std::string& media_type);
+
 // Pushes `image` (opened with open_image) to `dest` (its repository; tag and digest unused).
 Result<PushReport> push_image(RegistryClient& client, const oci::ImageView& image,
                               const specs::RegistryRef& dest, const PushOptions& options);
