@@ -23,8 +23,9 @@ class RemoteCache {
   virtual Result<std::optional<Digest>> fetch(const std::string& package, const Digest& key,
                                               const std::string& out_dir) = 0;
 
-  // A package just built from `key` with output tree `dir` (digest `output`): published for
-  // other machines. An error fails the build (only when the cache is required).
+  // A package built from `key`, or found in the local store, with output tree `dir` (digest
+  // `output`): published for other machines when the remote cache lacks it. An error fails the
+  // build (only when the cache is required).
   virtual Result<void> publish(const std::string& package, const Digest& key, const Json& preimage,
                                const std::string& dir, const Digest& output) = 0;
 };

@@ -128,6 +128,10 @@ class Scheduler {
     }
     if (cached) {
       STRATA_TRY(store_.remember(plan_.spec.name, p.name, key, preimage));
+      // A registry that lacks it (pruned, or new) gets it from here too.
+      if (ctx_.remote != nullptr) {
+        STRATA_TRY(ctx_.remote->publish(p.name, key, preimage, cached->dir, cached->digest));
+      }
       if (observer_.cached) observer_.cached(p.name, key);
       return *std::move(cached);
     }

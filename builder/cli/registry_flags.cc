@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 
 #include "builder/base/fs.h"
 #include "builder/cli/keys.h"
@@ -124,6 +125,7 @@ Result<std::unique_ptr<CacheRegistrySession>> CacheRegistrySession::open(
     o.trusted.push_back(std::move(key));
   }
   o.required = flags.required;
+  o.now_s = [] { return static_cast<int64_t>(std::time(nullptr)); };
   o.warn = [](const std::string& line) { print_progress_line("warning: " + line); };
   o.log = [](const std::string& line) { print_progress_line("strata: " + line); };
   STRATA_TRY(make_dirs(o.scratch_dir));

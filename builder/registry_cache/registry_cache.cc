@@ -8,6 +8,7 @@
 #include "attest/dsse.h"
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
+#include "builder/base/time.h"
 #include "builder/build/output_store.h"
 #include "builder/environment/unpack.h"
 #include "builder/oci/image_reader.h"
@@ -359,7 +360,10 @@ Result<void> RegistryCache::publish_locked(const std::string& package, const Dig
       {"artifactType", kEntryArtifactType},
       {"config", config.to_json()},
       {"layers", {layer.to_json()}},
-      {"annotations", {{"dev.strata.package", package}, {"dev.strata.cache-key", key.str()}}}};
+      {"annotations",
+       {{"dev.strata.package", package},
+        {"dev.strata.cache-key", key.str()},
+        {oci::kCreatedAnnotation, rfc3339_utc(options_.now_s ? options_.now_s() : 0)}}}};
   STRATA_TRY_ASSIGN(std::string bytes, canonical_json(manifest));
   STRATA_TRY(registry::put_manifest(client_, repo, tag, bytes, oci::kManifestMediaType));
   // A writer that raced us to the tag: whoever's PUT landed last holds it; say so if its
@@ -371,6 +375,68 @@ Result<void> RegistryCache::publish_locked(const std::string& package, const Dig
                              sources::human_size(layer.size)));
   }
   return Ok{};
+}
+
+Result<std::vector<EntryInfo>> list_entries(registry::RegistryClient& client,
+                                            const specs::RegistryRef& repo) {
+  constexpr size_t kMaxTags = 100'000;
+  std::string what = fmt::format("docker://{}: tags", repo.name());
+  std::vector<std::string> tags;
+  std::string url = fmt::format("/v2/{}/tags/list?n=1000", repo.repository);
+  for (int page = 0; page < 1000; ++page) {
+    registry::HttpRequest req{.url = url, .max_response_bytes = 16 << 20};
+    STRATA_TRY_ASSIGN_CONTEXT(registry::HttpResponse r, client.send({.ref = &repo}, req), what);
+    if (r.status == 404) break;  // no repository yet: no entries
+    if (r.status != 200)
+      return Error::io(fmt::format("{}: {}", what, registry::describe_status(r)));
+    STRATA_TRY_ASSIGN(Json list, parse_json(r.body, what));
+    for (const Json& t : member(list, "tags")) {
+      if (!t.is_string()) continue;
+      std::string tag = t.get<std::string>();
+      if (tag.size() == 66 && tag.starts_with("p-")) tags.push_back(std::move(tag));
+      if (tags.size() > kMaxTags) return Error::io(fmt::format("{}: more than {}", what, kMaxTags));
+    }
+    std::optional<std::string> next;
+    for (const std::string& link : r.headers_named("link")) {
+      size_t open = link.find('<'), close = link.find('>');
+      if (open != std::string::npos && close != std::string::npos && close > open &&
+          link.find("rel=\"next\"", close) != std::string::npos) {
+        next = link.substr(open + 1, close - open - 1);
+      }
+    }
+    if (!next) break;
+    url = registry::resolve_location(r.effective_url.empty() ? req.url : r.effective_url, *next);
+  }
+  std::vector<EntryInfo> out;
+  for (const std::string& tag : tags) {
+    STRATA_TRY_ASSIGN(registry::FetchedManifest m, registry::fetch_manifest(client, repo, tag));
+    if (string_member(m.json, "artifactType") != kEntryArtifactType) continue;
+    const Json& annotations = member(m.json, "annotations");
+    out.push_back(
+        {.tag = tag,
+         .manifest = m.digest,
+         .package = string_member(annotations, "dev.strata.package"),
+         .created_s = parse_rfc3339_utc(string_member(annotations, oci::kCreatedAnnotation))});
+  }
+  return out;
+}
+
+Result<void> delete_entry(registry::RegistryClient& client, const specs::RegistryRef& repo,
+                          const Digest& manifest) {
+  registry::HttpRequest req{
+      .method = "DELETE",
+      .url = fmt::format("/v2/{}/manifests/{}", repo.repository, manifest.str())};
+  std::string what = fmt::format("docker://{}@{}", repo.name(), manifest.str());
+  STRATA_TRY_ASSIGN_CONTEXT(registry::HttpResponse r,
+                            client.send({.ref = &repo, .actions = "pull,push,delete"}, req), what);
+  if (r.status == 202 || r.status == 200 || r.status == 404) return Ok{};
+  if (r.status == 405) {
+    return Error::io(fmt::format(
+        "{}: the registry does not allow deleting manifests ({}; CNCF Distribution needs "
+        "storage.delete.enabled)",
+        what, registry::describe_status(r)));
+  }
+  return Error::io(fmt::format("{}: {}", what, registry::describe_status(r)));
 }
 
 }  // namespace strata::builder::registry_cache

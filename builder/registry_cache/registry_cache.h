@@ -43,6 +43,7 @@ struct RegistryCacheOptions {
   std::string strata_version;
   std::function<void(const std::string&)> warn;  // one line each
   std::function<void(const std::string&)> log;
+  std::function<int64_t()> now_s;  // an entry's created annotation (for prune --older-than)
 };
 
 class RegistryCache : public build::RemoteCache {
@@ -78,5 +79,25 @@ class RegistryCache : public build::RemoteCache {
   std::mutex mu_;  // the scheduler's workers share one client
   bool disabled_ = false;
 };
+
+// An entry as `strata cache prune --registry` sees it.
+struct EntryInfo {
+  std::string tag;  // p-<key hex>
+  Digest manifest;
+  std::string package;
+  std::optional<int64_t> created_s;  // its org.opencontainers.image.created
+};
+
+// Every entry of the repository: the tags p-<64 hex> (the tag list read with `Link`
+// pagination, at most 100,000 tags), each manifest fetched by tag and hashed; tags whose
+// manifest is not a strata entry are left out.
+Result<std::vector<EntryInfo>> list_entries(registry::RegistryClient& client,
+                                            const specs::RegistryRef& repository);
+
+// Deletes an entry's manifest by digest (DELETE /v2/REPO/manifests/DIGEST, which also
+// untags it; Distribution needs storage.delete.enabled). Its blobs are left to the
+// registry's garbage collection.
+Result<void> delete_entry(registry::RegistryClient& client, const specs::RegistryRef& repository,
+                          const Digest& manifest);
 
 }  // namespace strata::builder::registry_cache

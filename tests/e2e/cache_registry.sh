@@ -130,9 +130,42 @@ expect_eq "the first writer's output is kept" "$first" \
   "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packages"][0]["output_digest"])' "$WORK/nd-third.json")"
 pass "a second writer with another output is reported and the first kept"
 
-# The registry down: a warning and a local build; with --cache-registry-required, an error.
+# Retention: prune --registry deletes the entries older than the limit, and only them.
+"$STRATA" cache prune --registry "docker://$reg/cache/strata" --older-than 1d >"$WORK/prune.out" 2>&1 ||
+  { cat "$WORK/prune.out"; fail "prune --older-than 1d"; }
+grep -q "^removed 0 of 2 entries in docker://$reg/cache/strata$" "$WORK/prune.out" || { cat "$WORK/prune.out"; fail "1d removed something"; }
+"$STRATA" cache prune --registry "docker://$reg/cache/strata" --older-than 0s --dry-run >"$WORK/prune.out" 2>&1
+grep -q "^would remove p-$lib_key (package libgreet), created " "$WORK/prune.out" || { cat "$WORK/prune.out"; fail "dry run"; }
+skopeo inspect --raw --tls-verify=false "docker://$reg/cache/strata:p-$lib_key" >/dev/null || fail "--dry-run removed an entry"
+"$STRATA" cache prune --registry "docker://$reg/cache/strata" --older-than 0s >"$WORK/prune.out" 2>&1 ||
+  { cat "$WORK/prune.out"; fail "prune --older-than 0s"; }
+grep -q "^removed 2 of 2 entries" "$WORK/prune.out" || { cat "$WORK/prune.out"; fail "prune 0s"; }
+if skopeo inspect --raw --tls-verify=false "docker://$reg/cache/strata:p-$lib_key" >/dev/null 2>&1; then
+  fail "a pruned entry is still there"
+fi
+skopeo inspect --raw --tls-verify=false "docker://$reg/poison/unsign:p-$lib_key" >/dev/null ||
+  fail "prune touched another repository"
+machine a cache/strata --cache-sign-key "$WORK/trusted.key"
+expect_eq "after a prune, machine A's own cache is used" "app=local-cache libgreet=local-cache" "$(origins a)"
+skopeo inspect --raw --tls-verify=false "docker://$reg/cache/strata:p-$lib_key" >/dev/null ||
+  fail "a local hit did not fill the pruned registry cache again"
+pass "prune --registry removes old entries and nothing else"
+
+# Distribution's garbage collection (untagged manifests deleted) keeps every entry: each is
+# tagged. The registry is stopped for it and started again on its storage.
 kill "${SERVER_PIDS[0]}"
 wait "${SERVER_PIDS[0]}" 2>/dev/null || true
+docker-registry garbage-collect --delete-untagged "$WORK/cache.yml" >"$WORK/gc.log" 2>&1 ||
+  { cat "$WORK/gc.log"; fail "garbage-collect"; }
+start_registry cache
+reg="127.0.0.1:$REG_PORT"
+machine g poison/unsign --cache-trust none
+expect_eq "entries survive garbage-collect --delete-untagged" "app=registry-cache libgreet=registry-cache" "$(origins g)"
+pass "registry garbage collection keeps the cache entries"
+
+# The registry down: a warning and a local build; with --cache-registry-required, an error.
+kill "${SERVER_PIDS[1]}"
+wait "${SERVER_PIDS[1]}" 2>/dev/null || true
 machine down cache/strata --cache-trust "$WORK/trusted.pub"
 expect_eq "a registry that is down: built locally" "app=built libgreet=built" "$(origins down)"
 grep -q "warning: registry cache docker://$reg/cache/strata: .*; building without it" "$WORK/down.err" ||
