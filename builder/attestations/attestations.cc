@@ -17,14 +17,10 @@
 namespace strata::builder {
 namespace {
 
-// OCI 1.1 artifact types: the in-toto attestation storage convention for a DSSE envelope of
-// a provenance (https://github.com/in-toto/attestation/blob/main/docs/protocol.md), the
-// plain in-toto type for an unsigned statement, and the IANA-registered SBOM media types
-// (application/spdx+json, application/vnd.cyclonedx+json).
-constexpr char kProvenanceDsseType[] = "application/vnd.in-toto.provenance+dsse";
-constexpr char kStatementType[] = "application/vnd.in-toto+json";
-constexpr char kSpdxType[] = "application/spdx+json";
-constexpr char kCycloneDxType[] = "application/vnd.cyclonedx+json";
+using oci::kCycloneDxType;
+using oci::kProvenanceDsseType;
+using oci::kSpdxType;
+using oci::kStatementType;
 
 // libarchive_versions() reads "libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 …": one entry per
 // library, plus OpenSSL (SHA-256 and signatures). Computed once per process: libarchive 3.6's

@@ -5,6 +5,7 @@
 #include "builder/base/digest.h"
 #include "builder/base/fs.h"
 #include "builder/base/json.h"
+#include "builder/base/time.h"
 
 namespace strata {
 namespace {
@@ -251,4 +252,24 @@ TEST(Fs, TempDirIsRemovedOnDestruction) {
 }
 
 }  // namespace
+TEST(Time, Rfc3339RoundTripsAndRefusesWhatStrataDoesNotWrite) {
+  EXPECT_EQ(parse_rfc3339_utc("2023-11-14T22:13:20Z"), 1700000000);
+  EXPECT_EQ(parse_rfc3339_utc(rfc3339_utc(0)), 0);
+  EXPECT_EQ(parse_rfc3339_utc("2023-11-14T22:13:20.123456Z"), 1700000000);
+  EXPECT_EQ(parse_rfc3339_utc("2023-11-14T22:13:20+01:00"), std::nullopt);
+  EXPECT_EQ(parse_rfc3339_utc("2023-02-30T00:00:00Z"), std::nullopt);
+  EXPECT_EQ(parse_rfc3339_utc("2023-11-14 22:13:20Z"), std::nullopt);
+  EXPECT_EQ(parse_rfc3339_utc(""), std::nullopt);
+}
+
+TEST(Time, Durations) {
+  EXPECT_EQ(parse_duration_seconds("0s"), 0);
+  EXPECT_EQ(parse_duration_seconds("90m"), 5400);
+  EXPECT_EQ(parse_duration_seconds("30d"), 30 * 86400);
+  EXPECT_EQ(parse_duration_seconds("2w"), 14 * 86400);
+  EXPECT_EQ(parse_duration_seconds("d"), std::nullopt);
+  EXPECT_EQ(parse_duration_seconds("-1d"), std::nullopt);
+  EXPECT_EQ(parse_duration_seconds("1y"), std::nullopt);
+}
+
 }  // namespace strata

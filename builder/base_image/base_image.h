@@ -10,13 +10,14 @@
 #include "builder/base/fs.h"
 #include "builder/base/json.h"
 #include "builder/oci/image_config.h"
+#include "builder/oci/media_types.h"
 #include "builder/tar/tar_writer.h"
 #include "specs/spec.h"
 
 namespace strata::builder::base_image {
 
-inline constexpr char kBaseDigestAnnotation[] = "org.opencontainers.image.base.digest";
-inline constexpr char kBaseNameAnnotation[] = "org.opencontainers.image.base.name";
+using oci::kBaseDigestAnnotation;
+using oci::kBaseNameAnnotation;
 
 struct BaseLayer {
   // digest, diff_id, size and media_type as the new manifest and config list them (Docker

@@ -22,6 +22,7 @@ struct PackageOutput {
   Digest digest;    // tree_digest of `dir`
   std::string dir;  // the installed tree ($DESTDIR after the last step), read-only by contract
   bool from_cache = false;
+  bool from_remote = false;  // taken from the remote cache (builder/build/remote_cache.h)
   // The shared lock on the store entry (cache/entry_lock.h): while any copy lives, `strata
   // cache prune` leaves the entry alone.
   cache::EntryHold hold;

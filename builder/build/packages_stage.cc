@@ -109,7 +109,8 @@ Result<PackageStageResult> build_spec_packages(const specs::Plan& plan,
                               .rootfs = result.environment.rootfs,
                               .sources = prepare_sources(result.sources),
                               .jobs = options.jobs,
-                              .log_root = options.log_root};
+                              .log_root = options.log_root,
+                              .remote = options.remote_cache};
   for (const specs::Source& s : plan.spec.sources) context.source_specs[s.name] = &s;
   const std::string& store_dir =
       options.packages_cache_dir.empty() ? options.cache_dir : options.packages_cache_dir;

@@ -28,6 +28,7 @@ struct PackageStageOptions {
   // host's dpkg database, and cannot fail on it). Empty: the host is `null` (tests).
   std::function<Result<Json>()> host_toolchain;
   sources::FetchOptions fetch;
+  build::RemoteCache* remote_cache = nullptr;  // --cache-registry
 };
 
 // The build environment: its identity (part of every cache key), what that digest is of

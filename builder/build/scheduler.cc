@@ -128,8 +128,25 @@ class Scheduler {
     }
     if (cached) {
       STRATA_TRY(store_.remember(plan_.spec.name, p.name, key, preimage));
+      // A registry that lacks it (pruned, or new) gets it from here too.
+      if (ctx_.remote != nullptr) {
+        STRATA_TRY(ctx_.remote->publish(p.name, key, preimage, cached->dir, cached->digest));
+      }
       if (observer_.cached) observer_.cached(p.name, key);
       return *std::move(cached);
+    }
+    if (ctx_.remote != nullptr) {
+      STRATA_TRY_ASSIGN(TempDir fetched, store_.make_work_dir(p.name));
+      STRATA_TRY_ASSIGN(std::optional<Digest> digest,
+                        ctx_.remote->fetch(p.name, key, fetched.path() + "/out"));
+      if (digest) {
+        STRATA_TRY_ASSIGN(PackageOutput output,
+                          store_.commit(p.name, key, preimage, std::move(fetched)));
+        STRATA_TRY(store_.remember(plan_.spec.name, p.name, key, preimage));
+        output.from_remote = true;
+        if (observer_.fetched) observer_.fetched(p.name, key);
+        return output;
+      }
     }
     if (observer_.started) observer_.started(p.name, key);
     STRATA_TRY_ASSIGN(TempDir work,
@@ -140,6 +157,9 @@ class Scheduler {
                               store_.commit(p.name, key, preimage, std::move(work)),
                               fmt::format("package '{}': storing its output ($DESTDIR)", p.name));
     STRATA_TRY(store_.remember(plan_.spec.name, p.name, key, preimage));
+    if (ctx_.remote != nullptr) {
+      STRATA_TRY(ctx_.remote->publish(p.name, key, preimage, output.dir, output.digest));
+    }
     if (observer_.built) observer_.built(p.name, output);
     return output;
   }

@@ -8,6 +8,7 @@
 
 #include "builder/build/cache_key.h"
 #include "builder/build/package_build.h"
+#include "builder/build/remote_cache.h"
 #include "specs/plan.h"
 
 namespace strata::builder::build {
@@ -21,7 +22,8 @@ struct BuildContext {
   std::map<std::string, PreparedSource> sources;             // by source name
   std::map<std::string, const specs::Source*> source_specs;  // by source name
   int64_t jobs = 1;
-  std::string log_root;  // LOG_ROOT/PACKAGE/step-N.log
+  std::string log_root;           // LOG_ROOT/PACKAGE/step-N.log
+  RemoteCache* remote = nullptr;  // --cache-registry: asked after a local miss
 };
 
 // Why a package was or was not taken from the cache (`strata build --explain-cache`).
@@ -38,6 +40,8 @@ struct BuildObserver {
   // Before `cached` or `started`, for every package.
   std::function<void(const CacheExplanation&)> explained;
   std::function<void(const std::string& package, const Digest& key)> cached;
+  // Taken from the remote cache (after `explained`, instead of `started`).
+  std::function<void(const std::string& package, const Digest& key)> fetched;
   std::function<void(const std::string& package, const Digest& key)> started;
   StepObserver step;
   std::function<void(const std::string& package, const PackageOutput&)> built;

@@ -1,6 +1,7 @@
-// `strata attest verify ENVELOPE --key PUB [--image IMAGE]`: checks a DSSE envelope's
-// signature and payloadType, the in-toto Statement inside it, and that its subject is the
-// image's manifest digest. Exit 0 verified, 1 a check failed (the message names it), 2 usage.
+// `strata attest verify ENVELOPE|docker://REF@sha256:… --key PUB [--image IMAGE]`: checks a
+// DSSE envelope's signature and payloadType, the in-toto Statement inside it, and that its
+// subject is the image's manifest digest (a registry image's envelope is found among its
+// referrers). Exit 0 verified, 1 a check failed (the message names it), 2 usage.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -11,7 +12,10 @@
 #include "builder/cli/commands.h"
 #include "builder/cli/format.h"
 #include "builder/cli/keys.h"
+#include "builder/cli/registry_flags.h"
+#include "builder/oci/artifact.h"
 #include "builder/oci/image_reader.h"
+#include "builder/registry/referrers.h"
 
 namespace strata::builder::cli {
 namespace {
@@ -20,6 +24,7 @@ struct VerifyArgs {
   std::string envelope;
   std::string key;
   std::string image;
+  RegistryFlags registry;
 };
 
 // A file named on the command line that cannot be read is a usage error (exit 2).
@@ -56,9 +61,36 @@ Result<void> check_subject(const Json& statement, const oci::ImageView& image) {
                                  : fmt::format("{}", fmt::join(actual, ", "))));
 }
 
+// The envelope among the referrers of a registry image (docker://REF@sha256:…); the image's
+// manifest digest is then the subject to check.
+Result<std::string> fetch_envelope(const VerifyArgs& args, std::optional<Digest>& subject) {
+  STRATA_TRY_ASSIGN(specs::RegistryRef ref, specs::parse_registry_ref(args.envelope));
+  if (!ref.digest) {
+    return Error(ErrorCode::kUsage,
+                 fmt::format("{}: name the image by digest (…@sha256:…): its signature is "
+                             "about that digest, not a tag",
+                             args.envelope));
+  }
+  RegistrySession session(args.registry);
+  STRATA_TRY_ASSIGN(registry::ArtifactBlob blob,
+                    registry::fetch_provenance(session.client(), ref, *ref.digest, true));
+  if (blob.artifact_type != oci::kProvenanceDsseType) {
+    return check_failed(fmt::format("{}: its provenance is not signed (no {} referrer)",
+                                    args.envelope, oci::kProvenanceDsseType));
+  }
+  subject = ref.digest;
+  return blob.bytes;
+}
+
 Result<int> run_verify(const VerifyArgs& args) {
   STRATA_TRY_ASSIGN(attest::PublicKey key, load_public_key("--key", args.key));
-  STRATA_TRY_ASSIGN(std::string envelope, read_argument("ENVELOPE", args.envelope));
+  std::optional<Digest> remote_subject;
+  std::string envelope;
+  if (specs::has_docker_transport(args.envelope)) {
+    STRATA_TRY_ASSIGN(envelope, fetch_envelope(args, remote_subject));
+  } else {
+    STRATA_TRY_ASSIGN(envelope, read_argument("ENVELOPE", args.envelope));
+  }
   STRATA_TRY_ASSIGN_CONTEXT(attest::VerifiedEnvelope verified,
                             attest::verify_envelope(envelope, key, attest::kInTotoPayloadType),
                             args.envelope);
@@ -77,6 +109,17 @@ Result<int> run_verify(const VerifyArgs& args) {
   fmt::print("signature: ok ({} key {})\n", attest::key_type_name(key.type()), key.keyid());
   fmt::print("payloadType: ok ({})\n", verified.payload_type);
   fmt::print("statement: ok ({})\n", (*statement)["predicateType"].get<std::string>());
+  if (remote_subject) {
+    bool named = false;
+    for (const Json& s : (*statement)["subject"]) {
+      named = named || string_member(member(s, "digest"), "sha256") == remote_subject->hex;
+    }
+    if (!named) {
+      return check_failed(fmt::format("{}: subject check failed: the statement is not about {}",
+                                      args.envelope, remote_subject->str()));
+    }
+    fmt::print("subject: ok ({})\n", remote_subject->str());
+  }
   if (!args.image.empty()) {
     STRATA_TRY_ASSIGN(oci::ImageView image, open_image_arg(args.image));
     STRATA_TRY_CONTEXT(check_subject(*statement, image), args.envelope);
@@ -95,12 +138,16 @@ void register_attest(CLI::App& app, Command& run) {
       "verify",
       "Check a DSSE envelope's signature, payloadType and statement, and its subject "
       "against an image");
-  verify->add_option("ENVELOPE", args->envelope, "The DSSE envelope (NAME.provenance.dsse.json)")
+  verify
+      ->add_option("ENVELOPE", args->envelope,
+                   "The DSSE envelope (NAME.provenance.dsse.json), or a registry image "
+                   "docker://HOST/REPO@sha256:… whose referrers hold it")
       ->required();
   verify->add_option("--key", args->key, "The signer's public key (PEM)")->required();
   verify->add_option("--image", args->image,
                      "An OCI layout or archive (IMAGE[:TAG]) whose manifest digest must be a "
                      "subject of the statement");
+  add_registry_flags(verify, args->registry);
   verify->callback([&run, args] { run = [args] { return run_verify(*args); }; });
 }
 

@@ -40,6 +40,7 @@ struct BuildArgs {
   bool provenance_times = false;
   PackageFlags packages;
   RegistryFlags registry;
+  CacheRegistryFlags cache_registry;
   bool check = false;
   std::string explain_cache;  // --explain-cache PACKAGE
 };
@@ -87,6 +88,18 @@ Json build_json(const specs::Plan& plan, const BuildResult& result) {
               {"config_digest", image.config.digest.str()},
               {"layers", layers}};
   if (!result.archive_path.empty()) out["archive"] = result.archive_path;
+  // Where each package's output came from: built here, this machine's cache, or the
+  // registry cache (--cache-registry).
+  Json packages = Json::array();
+  for (const auto& [name, p] : result.packages.outputs) {
+    packages.push_back({{"name", name},
+                        {"cache_key", p.cache_key.str()},
+                        {"output_digest", p.digest.str()},
+                        {"origin", p.from_remote  ? "registry-cache"
+                                   : p.from_cache ? "local-cache"
+                                                  : "built"}});
+  }
+  out["packages"] = std::move(packages);
   const AttestationPaths& a = result.attestations;
   out["provenance"] = a.provenance;
   if (!a.envelope.empty()) out["provenance_dsse"] = a.envelope;
@@ -215,6 +228,10 @@ Result<int> run_build(const BuildArgs& args) {
                     attest_options(args, args.provenance_times ? &clock : nullptr));
   STRATA_TRY_ASSIGN(PackageStageOptions packages, package_stage_options(args.packages, ""));
   packages.log_root = fmt::format("{}/logs/{}", packages.cache_dir, plan.spec.name);
+  STRATA_TRY_ASSIGN(
+      std::unique_ptr<CacheRegistrySession> cache_registry,
+      CacheRegistrySession::open(args.cache_registry, args.registry, packages.cache_dir));
+  if (cache_registry) packages.remote_cache = cache_registry->cache();
   sources::CurlFetcher fetcher;
   sandbox::NamespaceRunner runner;
   BuildOptions options{.output_root = args.output_root,
@@ -289,6 +306,7 @@ void register_build(CLI::App& app, Command& run) {
                     "Cache for sources, build environments and package outputs (default "
                     "$XDG_CACHE_HOME/strata, else ~/.cache/strata)");
   add_registry_flags(cmd, args->registry);
+  add_cache_registry_flags(cmd, args->cache_registry);
   cmd->add_flag("--check", args->check,
                 "Build a second time in a separate process under varied conditions (input "
                 "copy, directory, umask, TZ, locale, environment, --jobs, packages rebuilt) "

@@ -1,7 +1,9 @@
-// `strata cache list` and `strata cache prune --max-size SIZE [--dry-run]`: what the cache
-// holds and shrinking it, least recently used first (docs/cache.md).
+// `strata cache list`, `strata cache prune --max-size SIZE [--dry-run]`: what the cache
+// holds and shrinking it, least recently used first; `strata cache prune --registry REPO
+// --older-than DURATION`: a registry cache's old entries (docs/cache.md).
 #include <fmt/format.h>
 
+#include <ctime>
 #include <memory>
 #include <string>
 
@@ -10,6 +12,8 @@
 #include "builder/cli/commands.h"
 #include "builder/cli/format.h"
 #include "builder/cli/package_options.h"
+#include "builder/cli/registry_flags.h"
+#include "builder/registry_cache/registry_cache.h"
 
 namespace strata::builder::cli {
 namespace {
@@ -19,6 +23,9 @@ struct CacheArgs {
   std::string max_size;
   bool dry_run = false;
   bool json = false;
+  std::string registry;    // prune --registry docker://HOST/REPO
+  std::string older_than;  // prune --older-than DURATION
+  RegistryFlags registry_flags;
 };
 
 std::string relative(const std::string& cache_dir, const std::string& path) {
@@ -62,7 +69,52 @@ Result<int> run_list(const CacheArgs& args) {
   return 0;
 }
 
+// `prune --registry REPO --older-than D`: the registry cache's entries created more than D
+// ago, deleted by manifest digest (docs/cache.md "A registry cache").
+Result<int> run_registry_prune(const CacheArgs& args) {
+  std::optional<int64_t> age = parse_duration_seconds(args.older_than);
+  if (!age) {
+    return Error(ErrorCode::kUsage,
+                 fmt::format("--older-than '{}': expected a number and s, m, h, d or w (30d)",
+                             args.older_than));
+  }
+  STRATA_TRY_ASSIGN(specs::RegistryRef repo, specs::parse_registry_ref(args.registry));
+  RegistrySession session(args.registry_flags);
+  STRATA_TRY_ASSIGN(std::vector<registry_cache::EntryInfo> entries,
+                    registry_cache::list_entries(session.client(), repo));
+  int64_t cutoff = static_cast<int64_t>(std::time(nullptr)) - *age;
+  const char* verb = args.dry_run ? "would remove" : "removed";
+  size_t removed = 0, undated = 0;
+  for (const registry_cache::EntryInfo& e : entries) {
+    if (!e.created_s) {
+      ++undated;
+      continue;
+    }
+    if (*e.created_s > cutoff) continue;
+    if (!args.dry_run) STRATA_TRY(registry_cache::delete_entry(session.client(), repo, e.manifest));
+    ++removed;
+    fmt::print("{} {} (package {}), created {}\n", verb, e.tag, e.package.empty() ? "?" : e.package,
+               rfc3339_utc(*e.created_s));
+  }
+  fmt::print("{} {} of {} entries in docker://{}{}\n", verb, removed, entries.size(), repo.name(),
+             undated == 0 ? "" : fmt::format(" ({} without a created time kept)", undated));
+  return 0;
+}
+
 Result<int> run_prune(const CacheArgs& args) {
+  if (!args.registry.empty() || !args.older_than.empty()) {
+    if (args.registry.empty() || args.older_than.empty() || !args.max_size.empty()) {
+      return Error(ErrorCode::kUsage,
+                   "--registry and --older-than go together, without --max-size (which "
+                   "prunes this machine's cache)");
+    }
+    return run_registry_prune(args);
+  }
+  if (args.max_size.empty()) {
+    return Error(ErrorCode::kUsage,
+                 "prune needs --max-size SIZE (this machine's cache) or --registry REPO "
+                 "--older-than DURATION (a registry cache)");
+  }
   STRATA_TRY_ASSIGN(int64_t max_bytes, cache::parse_size(args.max_size));
   STRATA_TRY_ASSIGN(std::string dir, resolve_cache_dir(args.cache));
   STRATA_TRY_ASSIGN(cache::PrunePlan plan, cache::prune_cache(dir, max_bytes, args.dry_run));
@@ -107,8 +159,15 @@ void register_cache(CLI::App& app, Command& run) {
   prune
       ->add_option("--max-size", args->max_size,
                    "The size to shrink to: bytes, or K, M, G, T (powers of 1024), e.g. 500M, 2G, 0")
-      ->required()
       ->type_name("SIZE");
+  prune->add_option("--registry", args->registry,
+                    "Prune a registry cache (docker://HOST/REPO, as --cache-registry) instead: "
+                    "delete its entries created more than --older-than ago");
+  prune
+      ->add_option("--older-than", args->older_than,
+                   "With --registry: the age of the entries to delete (90m, 12h, 30d, 2w)")
+      ->type_name("DURATION");
+  add_registry_flags(prune, args->registry_flags);
   prune->add_flag("--dry-run", args->dry_run, "Print what would be removed; remove nothing");
   prune->add_option("--cache", args->cache, kCacheHelp);
   prune->callback([&run, args] { run = [args] { return run_prune(*args); }; });

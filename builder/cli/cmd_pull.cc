@@ -1,13 +1,17 @@
 // `strata pull REF -o DIR`: a registry image, verified, into the cache and out as an OCI
-// layout a spec (or skopeo, umoci, podman) can use.
+// layout a spec (or skopeo, umoci, podman) can use, with its referrers as artifacts.
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include "builder/base/fs.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/package_options.h"
 #include "builder/cli/platform.h"
 #include "builder/cli/registry_flags.h"
+#include "builder/oci/artifact.h"
+#include "builder/oci/layout_writer.h"
 #include "builder/registry/pull.h"
+#include "builder/registry/referrers.h"
 
 namespace strata::builder::cli {
 namespace {
@@ -17,6 +21,7 @@ struct PullArgs {
   std::string output;
   std::string platform;  // OS/ARCH[/VARIANT]; "" = this host's
   std::string cache;
+  bool no_referrers = false;
   RegistryFlags registry;
 };
 
@@ -36,6 +41,25 @@ Result<registry::Platform> parse_platform(const std::string& text) {
   return p;
 }
 
+// The image's artifacts (provenance, SBOM, signatures) into the layout, listed in index.json
+// after the image with their artifactType, as strata build --attach lists its own.
+Result<void> add_artifacts(const std::string& dir,
+                           const std::vector<registry::ArtifactBlob>& artifacts) {
+  if (artifacts.empty()) return Ok{};
+  std::vector<oci::Artifact> listed;
+  for (const registry::ArtifactBlob& a : artifacts) {
+    STRATA_TRY(oci::write_blob(dir, a.config_bytes, a.config.media_type));
+    STRATA_TRY(oci::write_blob(dir, a.bytes, a.layer.media_type));
+    STRATA_TRY_ASSIGN(oci::Descriptor d,
+                      oci::write_blob(dir, a.manifest_bytes, a.manifest_descriptor.media_type));
+    listed.push_back({.manifest = std::move(d), .artifact_type = a.artifact_type});
+  }
+  STRATA_TRY(oci::add_to_index(dir, listed));
+  fmt::print(stderr, "{} artifact{} of the image (its referrers) written to {}\n", artifacts.size(),
+             artifacts.size() == 1 ? "" : "s", dir);
+  return Ok{};
+}
+
 Result<int> run_pull(const PullArgs& args) {
   STRATA_TRY_ASSIGN(specs::RegistryRef ref, specs::parse_registry_ref(args.reference));
   STRATA_TRY_ASSIGN(registry::Platform platform, parse_platform(args.platform));
@@ -45,19 +69,23 @@ Result<int> run_pull(const PullArgs& args) {
   }
   STRATA_TRY_ASSIGN(std::string cache_dir, resolve_cache_dir(args.cache));
   RegistrySession session(args.registry);
-  if (!ref.digest) {
-    // A tag (podman's default: latest) is resolved once, by the bytes strata hashes itself.
-    if (ref.tag.empty()) ref.tag = "latest";
-    STRATA_TRY_ASSIGN(registry::FetchedManifest m,
-                      registry::fetch_manifest(session.client(), ref, ref.tag));
-    ref.digest = m.digest;
-    fmt::print(stderr, "resolved docker://{}:{} to {}\n", ref.name(), ref.tag, m.digest.str());
-  }
+  STRATA_TRY(resolve_tag(session.client(), ref));
   registry::PullOptions o{.cache_dir = cache_dir};
   o.log = [](const std::string& line) { fmt::print(stderr, "strata: {}\n", line); };
   STRATA_TRY_ASSIGN(registry::PulledImage image,
                     registry::pull_image(&session.client(), ref, platform, o));
+  std::vector<registry::ArtifactBlob> artifacts;
+  if (!args.no_referrers) {
+    auto warn = [](const std::string& line) { fmt::print(stderr, "warning: {}\n", line); };
+    STRATA_TRY_ASSIGN(artifacts,
+                      registry::fetch_artifacts(session.client(), ref, image.manifest, warn));
+  }
   STRATA_TRY(registry::export_layout(image, o, args.output, ref));
+  if (Result<void> added = add_artifacts(args.output, artifacts); !added.ok()) {
+    // No half-written layout: the pull is all or nothing.
+    (void)remove_tree(args.output);
+    return std::move(added).error();
+  }
   fmt::print(stderr, "image {} ({}) written to {}\n", image.manifest.str(), platform.str(),
              args.output);
   // What a spec pins: the index when there is one, so each platform picks its own image.
@@ -71,7 +99,9 @@ Result<int> run_pull(const PullArgs& args) {
 void register_pull(CLI::App& app, Command& run) {
   auto args = std::make_shared<PullArgs>();
   auto* cmd = app.add_subcommand(
-      "pull", "Pull a registry image (verified, into the cache) and write it as an OCI layout");
+      "pull",
+      "Pull a registry image (verified, into the cache) and write it as an OCI layout, with "
+      "its referrers (provenance, SBOM, signatures) as artifacts");
   cmd->add_option("REF", args->reference, "docker://HOST/REPO[:TAG][@sha256:…]")->required();
   cmd->add_option("-o,--output", args->output, "The OCI layout to write (must not exist)")
       ->required();
@@ -80,6 +110,8 @@ void register_pull(CLI::App& app, Command& run) {
   cmd->add_option("--cache", args->cache,
                   "Cache holding pulled blobs (default $XDG_CACHE_HOME/strata, else "
                   "~/.cache/strata)");
+  cmd->add_flag("--no-referrers", args->no_referrers,
+                "Do not pull the image's artifacts (provenance, SBOM, signatures) into the layout");
   add_registry_flags(cmd, args->registry);
   cmd->callback([&run, args] { run = [args] { return run_pull(*args); }; });
 }

@@ -17,6 +17,8 @@
 #include "builder/cli/package_options.h"
 #include "builder/cli/platform.h"
 #include "builder/cli/registry_flags.h"
+#include "builder/oci/artifact.h"
+#include "builder/registry/referrers.h"
 #include "builder/sources/curl_fetcher.h"
 #include "builder/verify/verify.h"
 
@@ -44,17 +46,18 @@ std::string absolute_uri(const std::string& path) {
 }
 
 // The VSA as a plain statement, or signed as a DSSE envelope with --sign-key.
-Result<void> write_vsa(const VerifyArgs& args, const VerifyReport& report,
+Result<void> write_vsa(const VerifyArgs& args, const std::string& image,
+                       const std::string& provenance, const std::string& resource_uri,
+                       const VerifyReport& report,
                        const std::optional<attest::PrivateKey>& sign_key) {
   const attest::ImageProvenance& p = *report.provenance;
-  attest::VsaInputs in{
-      .subject_name = p.subject_name,
-      .subject = p.subject,
-      .resource_uri = args.resource_uri.empty() ? absolute_uri(args.image) : args.resource_uri,
-      .strata_version = STRATA_VERSION,
-      .time_verified = static_cast<int64_t>(std::time(nullptr)),
-      .passed = report.passed(),
-      .input_attestations = {{args.provenance, report.provenance_sha256}}};
+  attest::VsaInputs in{.subject_name = p.subject_name,
+                       .subject = p.subject,
+                       .resource_uri = resource_uri.empty() ? absolute_uri(image) : resource_uri,
+                       .strata_version = STRATA_VERSION,
+                       .time_verified = static_cast<int64_t>(std::time(nullptr)),
+                       .passed = report.passed(),
+                       .input_attestations = {{provenance, report.provenance_sha256}}};
   STRATA_TRY_ASSIGN(std::string statement, canonical_json(attest::make_vsa(in)));
   std::string text = statement;
   if (sign_key) {
@@ -94,6 +97,41 @@ void print_result(const VerifyReport& report) {
   fmt::print("not reproduced: {} check failed\n", failed.name);
 }
 
+// A registry image to verify (docker://REF@sha256:…): the image pulled (verified, into the
+// cache) and its provenance fetched from its referrers into `scratch`, so the rest of
+// verify sees a local layout and a provenance file as for a local image.
+struct RemoteImage {
+  std::string layout_dir;
+  std::string provenance_path;
+  std::string resource_uri;
+};
+
+Result<RemoteImage> fetch_remote(const VerifyArgs& args, const std::string& cache_dir,
+                                 bool prefer_envelope, const std::string& scratch) {
+  STRATA_TRY_ASSIGN(specs::RegistryRef ref, specs::parse_registry_ref(args.image));
+  RegistrySession session(args.registry);
+  STRATA_TRY(resolve_tag(session.client(), ref));
+  registry::PullOptions o{.cache_dir = cache_dir, .offline = args.packages.offline};
+  o.log = [](const std::string& line) { fmt::print(stderr, "strata: {}\n", line); };
+  STRATA_TRY_ASSIGN(
+      registry::PulledImage image,
+      registry::pull_image(&session.client(), ref, {.architecture = host_architecture()}, o));
+  RemoteImage out{.layout_dir = image.layout_dir,
+                  .provenance_path = args.provenance,
+                  .resource_uri = "docker://" + ref.str()};
+  if (out.provenance_path.empty()) {
+    STRATA_TRY_ASSIGN(
+        registry::ArtifactBlob p,
+        registry::fetch_provenance(session.client(), ref, image.manifest, prefer_envelope));
+    bool envelope = p.artifact_type == oci::kProvenanceDsseType;
+    out.provenance_path = scratch + (envelope ? "/provenance.dsse.json" : "/provenance.json");
+    STRATA_TRY(write_file_atomic(out.provenance_path, p.bytes));
+    fmt::print(stderr, "provenance: {} from the referrers of {}\n", p.artifact_type,
+               image.manifest.str());
+  }
+  return out;
+}
+
 Result<int> run_verify(const VerifyArgs& args) {
   // Keys first: a bad key is a usage error found before any work.
   std::optional<attest::PublicKey> key;
@@ -110,16 +148,33 @@ Result<int> run_verify(const VerifyArgs& args) {
   STRATA_TRY_ASSIGN(PackageStageOptions packages, package_stage_options(args.packages, ""));
   packages.log_root = packages.cache_dir + "/logs/verify";
   const char* tmpdir = std::getenv("TMPDIR");
+  std::string scratch_root = tmpdir && *tmpdir ? tmpdir : "/tmp";
+  std::string image_path = args.image;
+  std::string provenance_path = args.provenance;
+  std::string resource_uri = args.resource_uri;
+  std::optional<TempDir> fetched;
+  if (specs::has_docker_transport(args.image)) {
+    STRATA_TRY_ASSIGN(fetched, TempDir::create(scratch_root, "strata-verify-"));
+    STRATA_TRY_ASSIGN(RemoteImage remote,
+                      fetch_remote(args, packages.cache_dir, key.has_value(), fetched->path()));
+    image_path = remote.layout_dir;
+    provenance_path = remote.provenance_path;
+    if (resource_uri.empty()) resource_uri = remote.resource_uri;
+  } else if (provenance_path.empty()) {
+    return Error(ErrorCode::kUsage,
+                 "--provenance is required for a local image (a docker:// image's provenance "
+                 "is found among its referrers)");
+  }
   sources::CurlFetcher fetcher;
   sandbox::NamespaceRunner runner;
-  VerifyOptions options{.image = args.image,
-                        .provenance_path = args.provenance,
+  VerifyOptions options{.image = image_path,
+                        .provenance_path = provenance_path,
                         .key = std::move(key),
                         .spec_path = args.spec,
                         .context = args.context,
                         .strata_version = STRATA_VERSION,
                         .host_architecture = host_architecture(),
-                        .scratch_dir = tmpdir && *tmpdir ? tmpdir : "/tmp",
+                        .scratch_dir = scratch_root,
                         .packages = std::move(packages),
                         .fetcher = &fetcher,
                         .runner = &runner,
@@ -132,7 +187,7 @@ Result<int> run_verify(const VerifyArgs& args) {
   STRATA_TRY_ASSIGN(VerifyReport report, verify_image(options));
   if (!args.vsa.empty()) {
     if (report.provenance) {
-      STRATA_TRY(write_vsa(args, report, sign_key));
+      STRATA_TRY(write_vsa(args, image_path, provenance_path, resource_uri, report, sign_key));
       fmt::print(stderr, "verification summary written to {}\n", args.vsa);
     } else {
       fmt::print(stderr, "no verification summary written: the provenance could not be read\n");
@@ -154,10 +209,13 @@ void register_verify(CLI::App& app, Command& run) {
       "verify",
       "Check an image's provenance and rebuild it from the recorded inputs: prints "
       "'reproduced DIGEST' or what differs");
-  cmd->add_option("IMAGE", args->image, "The OCI layout or archive to verify")->required();
-  cmd->add_option("--provenance", args->provenance,
-                  "Its provenance: NAME.provenance.json or the signed NAME.provenance.dsse.json")
+  cmd->add_option("IMAGE", args->image,
+                  "The OCI layout or archive to verify, or docker://HOST/REPO[:TAG]@sha256:… "
+                  "(pulled, its provenance taken from its referrers)")
       ->required();
+  cmd->add_option("--provenance", args->provenance,
+                  "Its provenance: NAME.provenance.json or the signed NAME.provenance.dsse.json "
+                  "(required for a local image)");
   cmd->add_option("--key", args->key,
                   "The signer's public key (PEM); required when the provenance is signed");
   add_context_option(cmd, args->context);

@@ -27,5 +27,7 @@ void register_diff(CLI::App& app, Command& run);
 void register_verify(CLI::App& app, Command& run);
 void register_cache(CLI::App& app, Command& run);
 void register_pull(CLI::App& app, Command& run);
+void register_push(CLI::App& app, Command& run);
+void register_referrers(CLI::App& app, Command& run);
 
 }  // namespace strata::builder::cli

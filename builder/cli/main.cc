@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   register_verify(app, run);
   register_cache(app, run);
   register_pull(app, run);
+  register_push(app, run);
+  register_referrers(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -105,6 +105,10 @@ build::BuildObserver plain_observer() {
     std::lock_guard lock(state->mu);
     fmt::print(stderr, "[{}] cached\n", p);
   };
+  o.fetched = [state](const std::string& p, const Digest&) {
+    std::lock_guard lock(state->mu);
+    fmt::print(stderr, "[{}] cached (registry)\n", p);
+  };
   o.started = [state](const std::string& p, const Digest&) {
     std::lock_guard lock(state->mu);
     state->started[p] = std::chrono::steady_clock::now();
@@ -137,6 +141,13 @@ build::BuildObserver progress_observer(size_t package_count) {
     display->update([&](ProgressState& s) {
       ++s.done;
       return fmt::format("[{}] cached", p);
+    });
+  };
+  o.fetched = [display, begin](const std::string& p, const Digest&) {
+    begin();
+    display->update([&](ProgressState& s) {
+      ++s.done;
+      return fmt::format("[{}] cached (registry)", p);
     });
   };
   o.started = [display, begin](const std::string& p, const Digest&) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/build/remote_cache.h"
 #include "builder/registry/client.h"
 #include "builder/registry/pull.h"
 #include "specs/spec.h"
@@ -36,6 +37,33 @@ class RegistrySession {
  private:
   std::unique_ptr<registry::HttpTransport> transport_;
   registry::RegistryClient client_;
+};
+
+// A reference without a digest: its tag (podman's default: latest) resolved once, by the
+// manifest bytes strata hashes itself, and said on stderr.
+Result<void> resolve_tag(registry::RegistryClient& client, specs::RegistryRef& ref);
+
+// --cache-registry and its keys (docs/cache.md "A registry cache"), on strata build.
+struct CacheRegistryFlags {
+  std::string repository;          // docker://HOST/REPO, or $STRATA_CACHE_REGISTRY
+  std::string sign_key;            // --cache-sign-key: entries are written signed with it
+  std::vector<std::string> trust;  // --cache-trust PUB (repeatable), or "none"
+  bool required = false;           // --cache-registry-required
+};
+void add_cache_registry_flags(CLI::App* cmd, CacheRegistryFlags& flags);
+
+// The registry cache of a build: its client and the cache the scheduler asks.
+class CacheRegistrySession {
+ public:
+  static Result<std::unique_ptr<CacheRegistrySession>> open(const CacheRegistryFlags& flags,
+                                                            const RegistryFlags& registry,
+                                                            const std::string& cache_dir);
+  build::RemoteCache* cache() { return cache_.get(); }
+
+ private:
+  CacheRegistrySession() = default;
+  std::unique_ptr<RegistrySession> session_;
+  std::unique_ptr<build::RemoteCache> cache_;
 };
 
 // Pulls the spec's docker:// images (or finds them in the cache under `cache_dir`; with

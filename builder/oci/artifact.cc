@@ -7,10 +7,11 @@
 
 namespace strata::builder::oci {
 
-Result<Artifact> write_artifact(const std::string& layout_dir, const ArtifactFile& file,
-                                const Descriptor& subject, int64_t created_epoch) {
-  STRATA_TRY_ASSIGN(Descriptor config, write_blob(layout_dir, "{}", kEmptyMediaType));
-  STRATA_TRY_ASSIGN(Descriptor blob, write_blob(layout_dir, file.bytes, file.media_type));
+Result<std::string> artifact_manifest(const ArtifactFile& file, const Descriptor& subject,
+                                      const std::string& created) {
+  Descriptor config{kEmptyMediaType, sha256_of(kEmptyConfig),
+                    static_cast<int64_t>(sizeof(kEmptyConfig) - 1)};
+  Descriptor blob{file.media_type, sha256_of(file.bytes), static_cast<int64_t>(file.bytes.size())};
   Json layer = blob.to_json();
   layer["annotations"] = {{kTitleAnnotation, file.title}};
   Json manifest = {{"schemaVersion", 2},
@@ -19,8 +20,16 @@ Result<Artifact> write_artifact(const std::string& layout_dir, const ArtifactFil
                    {"config", config.to_json()},
                    {"layers", {layer}},
                    {"subject", subject.to_json()},
-                   {"annotations", {{kCreatedAnnotation, rfc3339_utc(created_epoch)}}}};
-  STRATA_TRY_ASSIGN(std::string bytes, canonical_json(manifest));
+                   {"annotations", {{kCreatedAnnotation, created}}}};
+  return canonical_json(manifest);
+}
+
+Result<Artifact> write_artifact(const std::string& layout_dir, const ArtifactFile& file,
+                                const Descriptor& subject, int64_t created_epoch) {
+  STRATA_TRY(write_blob(layout_dir, kEmptyConfig, kEmptyMediaType));
+  STRATA_TRY(write_blob(layout_dir, file.bytes, file.media_type));
+  STRATA_TRY_ASSIGN(std::string bytes,
+                    artifact_manifest(file, subject, rfc3339_utc(created_epoch)));
   STRATA_TRY_ASSIGN(Descriptor d, write_blob(layout_dir, bytes, kManifestMediaType));
   return Artifact{.manifest = std::move(d), .artifact_type = file.media_type};
 }

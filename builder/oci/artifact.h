@@ -13,6 +13,19 @@
 
 namespace strata::builder::oci {
 
+// OCI 1.1 artifact types: the in-toto attestation storage convention for a DSSE envelope of
+// a provenance (https://github.com/in-toto/attestation/blob/main/docs/protocol.md), the
+// plain in-toto type for an unsigned statement, and the IANA-registered SBOM media types
+// (application/spdx+json, application/vnd.cyclonedx+json).
+inline constexpr char kProvenanceDsseType[] = "application/vnd.in-toto.provenance+dsse";
+inline constexpr char kStatementType[] = "application/vnd.in-toto+json";
+inline constexpr char kSpdxType[] = "application/spdx+json";
+inline constexpr char kCycloneDxType[] = "application/vnd.cyclonedx+json";
+
+// The empty config of an artifact manifest ("{}", image-spec "Guidance for an Empty
+// Descriptor").
+inline constexpr char kEmptyConfig[] = "{}";
+
 struct ArtifactFile {
   std::string_view bytes;
   std::string media_type;  // also the manifest's artifactType
@@ -23,6 +36,13 @@ struct Artifact {
   Descriptor manifest;
   std::string artifact_type;
 };
+
+// The artifact manifest of `file` (canonical JSON): the empty config, `file` as its one layer
+// titled file.title, `subject` as subject, org.opencontainers.image.created = `created`.
+// The same inputs give the same bytes, so a layout's attached artifact and the one `strata
+// push` makes from the file beside the layout are the same manifest.
+Result<std::string> artifact_manifest(const ArtifactFile& file, const Descriptor& subject,
+                                      const std::string& created);
 
 // Writes `file` and the artifact manifest (empty config, `file` as its one layer, `subject`
 // as subject, created = `created_epoch`) into the layout's blobs; returns the manifest.

@@ -15,6 +15,9 @@ inline constexpr char kEmptyMediaType[] = "application/vnd.oci.empty.v1+json";
 inline constexpr char kTitleAnnotation[] = "org.opencontainers.image.title";
 inline constexpr char kCreatedAnnotation[] = "org.opencontainers.image.created";
 inline constexpr char kRefNameAnnotation[] = "org.opencontainers.image.ref.name";
+// The base image an image was made from (image-spec annotations.md).
+inline constexpr char kBaseDigestAnnotation[] = "org.opencontainers.image.base.digest";
+inline constexpr char kBaseNameAnnotation[] = "org.opencontainers.image.base.name";
 inline constexpr char kContainerdNameAnnotation[] = "io.containerd.image.name";
 inline constexpr char kLayoutVersion[] = "1.0.0";
 

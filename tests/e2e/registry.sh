@@ -87,8 +87,8 @@ XDG_CACHE_HOME="$WORK/cache2" "$STRATA" build "$ex/on-base/tampered.yaml" -o "$W
 grep -q "layer 1 of [0-9]* sha256:$layer: digest mismatch: expected sha256:$layer, actual sha256:" "$WORK/err" ||
   { cat "$WORK/err"; fail "tampered blob: message"; }
 grep -q "tampered.yaml:[0-9]*:[0-9]*" "$WORK/err" || { cat "$WORK/err"; fail "tampered blob: no location"; }
-[[ ! -e "$WORK/cache2/sources/sha256/$layer" ]] || fail "the tampered blob was stored"
-[[ -z $(find "$WORK/cache2/sources" -name '.strata-tmp-*' 2>/dev/null) ]] || fail "a temporary was left"
+[[ ! -e "$WORK/cache2/strata/sources/sha256/$layer" ]] || fail "the tampered blob was stored"
+[[ -z $(find "$WORK/cache2/strata/sources" -name '.strata-tmp-*' 2>/dev/null) ]] || fail "a temporary was left"
 [[ ! -e "$WORK/t-out" ]] || fail "a tampered build wrote output"
 pass "a tampered blob is refused and nothing is stored"
 

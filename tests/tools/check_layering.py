@@ -30,6 +30,9 @@ ALLOWED = {
     "builder/diff": {"builder/base", "builder/oci", "builder/tar", "specs"},
     "builder/registry": {"attest", "builder/base", "builder/oci", "builder/sources",
                          "builder/tar", "specs"},
+    "builder/registry_cache": {"attest", "builder/base", "builder/build", "builder/environment",
+                               "builder/oci", "builder/registry", "builder/sources",
+                               "builder/tar", "specs"},
     # The driver: every stage, no command.
     "builder": {"attest", "builder/attestations", "builder/base", "builder/base_image",
                 "builder/build", "builder/debian", "builder/environment", "builder/layer",

@@ -1,0 +1,442 @@
+#include "builder/registry_cache/registry_cache.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "attest/base64.h"
+#include "attest/dsse.h"
+#include "builder/base/fd.h"
+#include "builder/base/fs.h"
+#include "builder/base/time.h"
+#include "builder/build/output_store.h"
+#include "builder/environment/unpack.h"
+#include "builder/oci/image_reader.h"
+#include "builder/oci/media_types.h"
+#include "builder/registry/pull.h"
+#include "builder/registry/push.h"
+#include "builder/sources/progress.h"
+#include "builder/tar/compressor.h"
+#include "builder/tar/tar_writer.h"
+
+namespace strata::builder::registry_cache {
+namespace {
+
+constexpr char kGzipLayer[] = "application/vnd.oci.image.layer.v1.tar+gzip";
+constexpr int64_t kMaxLayerBytes = int64_t{64} << 30;
+
+// The response body into a file, hashed (a blob larger than its descriptor is refused by
+// the request's cap).
+class FileSink : public registry::RestartableSink {
+ public:
+  explicit FileSink(int fd) : fd_(fd) {}
+  Result<void> write(std::string_view bytes) override {
+    return write_all(fd_, bytes, "the registry cache's temporary file");
+  }
+  Result<void> restart() override {
+    if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) {
+      return Error::sys("reset the registry cache's temporary file", errno);
+    }
+    return Ok{};
+  }
+
+ private:
+  int fd_;
+};
+
+// The strata-det/1 tar of a tree, gzip-compressed into a file as it is written, with the
+// compressed bytes' digest and size.
+class GzipFileOutput : public BlobOutput {
+ public:
+  explicit GzipFileOutput(int fd) : fd_(fd) {}
+  Result<void> start() {
+    STRATA_TRY_ASSIGN(compressor_, start_compressor({.compression = Compression::kGzip},
+                                                    [this](const void* data, size_t size) {
+                                                      return sink(data, size);
+                                                    }));
+    return Ok{};
+  }
+  Result<void> write(std::string_view bytes) override {
+    if (compressor_->push(bytes.data(), bytes.size())) return Ok{};
+    if (error_) return *error_;
+    if (std::optional<Error> e = compressor_->abort()) return *e;
+    return Error::io("compressing the cache entry failed");
+  }
+  Result<void> finish() {
+    STRATA_TRY(compressor_->finish());
+    if (error_) return *error_;
+    return Ok{};
+  }
+  Digest digest() { return hash_.finish(); }
+  int64_t size() const { return size_; }
+
+ private:
+  bool sink(const void* data, size_t size) {
+    hash_.update(data, size);
+    size_ += static_cast<int64_t>(size);
+    Result<void> w = write_all(fd_, std::string_view(static_cast<const char*>(data), size),
+                               "the cache entry's layer");
+    if (!w.ok()) {
+      error_ = std::move(w).error();
+      return false;
+    }
+    return true;
+  }
+  int fd_;
+  std::unique_ptr<Compressor> compressor_;
+  Sha256 hash_;
+  int64_t size_ = 0;
+  std::optional<Error> error_;
+};
+
+std::string sha256_subject(const Json& statement, const std::string& name) {
+  for (const Json& s : member(statement, "subject")) {
+    if (string_member(s, "name") == name) return string_member(member(s, "digest"), "sha256");
+  }
+  return "";
+}
+
+}  // namespace
+
+struct RegistryCache::Entry {
+  Digest manifest;
+  oci::Descriptor layer;
+  Json statement;
+  Digest output;  // what the statement says the tree is
+};
+
+struct RegistryCache::Lookup {
+  bool exists = false;
+  std::optional<Entry> entry;
+};
+
+std::string entry_tag(const Digest& key) { return "p-" + key.hex; }
+
+RegistryCache::RegistryCache(registry::RegistryClient& client, RegistryCacheOptions options)
+    : client_(client), options_(std::move(options)) {}
+
+std::string RegistryCache::where() const {
+  return fmt::format("registry cache docker://{}", options_.repository.name());
+}
+
+void RegistryCache::warn(const std::string& line) const {
+  if (options_.warn) options_.warn(line);
+}
+
+Result<void> RegistryCache::degrade(Error e) {
+  if (options_.required) return std::move(e).context(where() + " (--cache-registry-required)");
+  warn(fmt::format("{}: {}; building without it", where(), e.message()));
+  disabled_ = true;
+  return Ok{};
+}
+
+// The entry tagged for `key`: nullopt when there is none, or (warned) when it is not one
+// strata may use. With `verify`, the signature must be a trusted key's (or any, with
+// trust_unsigned).
+Result<RegistryCache::Lookup> RegistryCache::read_entry(const std::string& package,
+                                                        const Digest& key,
+                                                        const std::vector<attest::PublicKey>& keys,
+                                                        bool accept_unsigned, bool report) {
+  const specs::RegistryRef& repo = options_.repository;
+  std::string tag = entry_tag(key);
+  auto ignored = [&](const std::string& why) -> Result<Lookup> {
+    if (report)
+      warn(fmt::format("package '{}': {} entry {} ignored: {}", package, where(), tag, why));
+    return Lookup{.exists = true};
+  };
+  registry::HttpRequest head{.method = "HEAD",
+                             .url = fmt::format("/v2/{}/manifests/{}", repo.repository, tag),
+                             .headers = {registry::kManifestAccept}};
+  STRATA_TRY_ASSIGN(registry::HttpResponse exists, client_.send({.ref = &repo}, head));
+  if (exists.status == 404) return Lookup{};
+  if (exists.status != 200) {
+    return Error::io(fmt::format("HEAD {}: {}", tag, registry::describe_status(exists)));
+  }
+  STRATA_TRY_ASSIGN(registry::FetchedManifest m, registry::fetch_manifest(client_, repo, tag));
+  if (string_member(m.json, "artifactType") != kEntryArtifactType) {
+    return ignored(fmt::format("not a strata cache entry (artifactType {})",
+                               string_member(m.json, "artifactType")));
+  }
+  const Json& layers = member(m.json, "layers");
+  if (!layers.is_array() || layers.size() != 1) return ignored("it does not have one layer");
+  auto config = oci::parse_descriptor(member(m.json, "config"), tag + ": config");
+  auto layer = oci::parse_descriptor(layers[0], tag + ": layer");
+  if (!config.ok() || !layer.ok()) return ignored("its descriptors are malformed");
+  if (config->size > oci::kMaxDocumentBytes) return ignored("its config is too large");
+  if (layer->size > kMaxLayerBytes) return ignored("its layer is too large");
+  registry::HttpRequest get{
+      .url = fmt::format("/v2/{}/blobs/{}", repo.repository, config->digest.str()),
+      .max_response_bytes = config->size};
+  STRATA_TRY_ASSIGN(registry::HttpResponse r, client_.send({.ref = &repo}, get));
+  if (r.status != 200) {
+    return Error::io(fmt::format("{} config: {}", tag, registry::describe_status(r)));
+  }
+  if (sha256_of(r.body) != config->digest) return ignored("its config does not match its digest");
+  Entry e{.manifest = m.digest, .layer = *layer};
+  // The payload: verified by a trusted key, else (trust_unsigned, or only to report what
+  // another writer claimed) decoded as is.
+  std::string payload;
+  if (!accept_unsigned) {
+    std::string last_error = "no --cache-trust key";
+    for (const attest::PublicKey& k : keys) {
+      Result<attest::VerifiedEnvelope> v =
+          attest::verify_envelope(r.body, k, attest::kInTotoPayloadType);
+      if (v.ok()) {
+        payload = std::move(v->payload);
+        break;
+      }
+      last_error = v.error().message();
+    }
+    if (payload.empty()) {
+      Result<Json> envelope = parse_json(r.body, "envelope");
+      bool unsigned_entry = envelope.ok() && member(*envelope, "signatures").empty();
+      return ignored(unsigned_entry ? std::string("it is not signed")
+                                    : "it is not signed by a trusted key (" + last_error + ")");
+    }
+  } else {
+    Result<Json> envelope = parse_json(r.body, "envelope");
+    std::optional<std::string> decoded;
+    if (envelope.ok()) decoded = attest::base64_decode(string_member(*envelope, "payload"));
+    if (!decoded) return ignored("its config is not a DSSE envelope");
+    payload = std::move(*decoded);
+  }
+  Result<Json> statement = parse_json(payload, "statement");
+  if (!statement.ok() || string_member(*statement, "predicateType") != kEntryPredicateType) {
+    return ignored("its statement is not a strata cache entry");
+  }
+  e.statement = *std::move(statement);
+  const Json& predicate = member(e.statement, "predicate");
+  if (string_member(predicate, "key") != key.str()) {
+    return ignored(fmt::format("its statement is for key {}, not {}",
+                               string_member(predicate, "key"), key.str()));
+  }
+  if (sha256_subject(e.statement, "layer") != e.layer.digest.hex) {
+    return ignored(fmt::format("its layer {} is not the one its statement names (sha256:{})",
+                               e.layer.digest.str(), sha256_subject(e.statement, "layer")));
+  }
+  Result<Digest> output = Digest::parse("sha256:" + sha256_subject(e.statement, "package-output"));
+  if (!output.ok()) return ignored("its statement names no output digest");
+  e.output = *output;
+  return Lookup{.exists = true, .entry = std::move(e)};
+}
+
+Result<std::optional<Digest>> RegistryCache::fetch(const std::string& package, const Digest& key,
+                                                   const std::string& out_dir) {
+  std::lock_guard lock(mu_);
+  if (disabled_) return std::optional<Digest>();
+  if (options_.trusted.empty() && !options_.trust_unsigned) return std::optional<Digest>();
+  Result<std::optional<Digest>> got = fetch_locked(package, key, out_dir);
+  if (got.ok()) return got;
+  (void)remove_tree(out_dir);
+  STRATA_TRY(degrade(std::move(got).error()));
+  return std::optional<Digest>();
+}
+
+Result<std::optional<Digest>> RegistryCache::fetch_locked(const std::string& package,
+                                                          const Digest& key,
+                                                          const std::string& out_dir) {
+  STRATA_TRY_ASSIGN(Lookup found,
+                    read_entry(package, key, options_.trusted, options_.trust_unsigned, true));
+  if (!found.entry) return std::optional<Digest>();
+  const Entry* entry = &*found.entry;
+  const specs::RegistryRef& repo = options_.repository;
+  std::string tag = entry_tag(key);
+  // The layer into a temporary file (bounded by its descriptor), then checked and unpacked:
+  // apply_layer hashes the blob before it writes anything and the tar as it unpacks it.
+  STRATA_TRY_ASSIGN(TempDir tmp, TempDir::create(options_.scratch_dir, "registry-cache-"));
+  std::string blob = tmp.path() + "/layer";
+  {
+    STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(blob, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    FileSink sink(fd.get());
+    registry::HttpRequest get{
+        .url = fmt::format("/v2/{}/blobs/{}", repo.repository, entry->layer.digest.str()),
+        .max_response_bytes = entry->layer.size,
+        .progress_label = fmt::format("cache {}", package)};
+    STRATA_TRY_ASSIGN(registry::HttpResponse r, client_.send({.ref = &repo}, get, &sink));
+    if (r.status != 200) {
+      return Error::io(fmt::format("{} layer: {}", tag, registry::describe_status(r)));
+    }
+    STRATA_TRY(fd.close(blob));
+  }
+  STRATA_TRY(make_dirs(out_dir));
+  Result<void> applied = environment::apply_layer(
+      blob, out_dir, {.blob_digest = entry->layer.digest, .diff_id = entry->output});
+  Result<Digest> tree =
+      applied.ok() ? build::tree_digest(out_dir) : Result<Digest>(applied.error());
+  if (!tree.ok() || *tree != entry->output) {
+    STRATA_TRY(remove_tree(out_dir));
+    warn(fmt::format(
+        "package '{}': {} entry {} ignored: its output does not match its "
+        "statement ({})",
+        package, where(), tag,
+        tree.ok()
+            ? fmt::format("the tree is {}, the statement says {}", tree->str(), entry->output.str())
+            : tree.error().message()));
+    return std::optional<Digest>();
+  }
+  if (options_.log) {
+    options_.log(fmt::format("package '{}': taken from the {} ({}, {})", package, where(), tag,
+                             sources::human_size(entry->layer.size)));
+  }
+  return std::optional<Digest>(*tree);
+}
+
+Result<void> RegistryCache::publish(const std::string& package, const Digest& key,
+                                    const Json& preimage, const std::string& dir,
+                                    const Digest& output) {
+  std::lock_guard lock(mu_);
+  if (disabled_) return Ok{};
+  Result<void> done = publish_locked(package, key, preimage, dir, output);
+  if (done.ok()) return done;
+  return degrade(std::move(done).error());
+}
+
+Result<void> RegistryCache::publish_locked(const std::string& package, const Digest& key,
+                                           const Json& preimage, const std::string& dir,
+                                           const Digest& output) {
+  const specs::RegistryRef& repo = options_.repository;
+  std::string tag = entry_tag(key);
+  // First writer wins: an entry for this key is never replaced; another output for it is a
+  // finding about the package, not a cache error.
+  auto compare = [&](const Entry& e) {
+    if (e.output == output) return;
+    warn(fmt::format(
+        "package '{}' is not reproducible: the {} entry {} holds output {}, this build made {} "
+        "(the first is kept)",
+        package, where(), tag, e.output.str(), output.str()));
+  };
+  // Only an entry a key this build trusts (or signs with) vouches for is compared; whatever
+  // is wrong with another was said when it was looked up. Either way it is not replaced.
+  std::vector<attest::PublicKey> keys = options_.trusted;
+  if (options_.sign_key) {
+    STRATA_TRY_ASSIGN(attest::PublicKey own, options_.sign_key->public_key());
+    keys.push_back(std::move(own));
+  }
+  STRATA_TRY_ASSIGN(Lookup existing, read_entry(package, key, keys, false, false));
+  if (existing.entry) compare(*existing.entry);
+  if (existing.exists) return Ok{};
+  if (!options_.sign_key) return Ok{};  // read-only: entries are written signed
+
+  STRATA_TRY_ASSIGN(TempDir tmp, TempDir::create(options_.scratch_dir, "registry-cache-"));
+  std::string blob = tmp.path() + "/layer";
+  oci::Descriptor layer{kGzipLayer, {}, 0};
+  {
+    STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(blob, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    GzipFileOutput out(fd.get());
+    STRATA_TRY(out.start());
+    STRATA_TRY_ASSIGN(Digest tar, write_directory_tar(dir, {.keep_modes = true}, 0, out));
+    STRATA_TRY(out.finish());
+    STRATA_TRY(fd.close(blob));
+    if (tar != output) {
+      return Error(ErrorCode::kInternal,
+                   fmt::format("package '{}': its output changed while it was published", package));
+    }
+    layer.digest = out.digest();
+    layer.size = out.size();
+  }
+  Json statement = {{"_type", "https://in-toto.io/Statement/v1"},
+                    {"subject",
+                     {{{"name", "package-output"}, {"digest", {{"sha256", output.hex}}}},
+                      {{"name", "layer"}, {"digest", {{"sha256", layer.digest.hex}}}}}},
+                    {"predicateType", kEntryPredicateType},
+                    {"predicate",
+                     {{"package", package},
+                      {"key", key.str()},
+                      {"preimage", preimage},
+                      {"strataVersion", options_.strata_version}}}};
+  STRATA_TRY_ASSIGN(std::string payload, canonical_json(statement));
+  STRATA_TRY_ASSIGN(std::string envelope,
+                    attest::sign_envelope(attest::kInTotoPayloadType, payload, *options_.sign_key));
+  oci::Descriptor config{kEnvelopeMediaType, sha256_of(envelope),
+                         static_cast<int64_t>(envelope.size())};
+  registry::PushOptions push;
+  STRATA_TRY(registry::upload_blob(
+      client_, repo, {.descriptor = config, .bytes = envelope, .what = "cache entry"}, push));
+  STRATA_TRY(registry::upload_blob(
+      client_, repo, {.descriptor = layer, .path = blob, .what = "cache layer"}, push));
+  Json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", oci::kManifestMediaType},
+      {"artifactType", kEntryArtifactType},
+      {"config", config.to_json()},
+      {"layers", {layer.to_json()}},
+      {"annotations",
+       {{"dev.strata.package", package},
+        {"dev.strata.cache-key", key.str()},
+        {oci::kCreatedAnnotation, rfc3339_utc(options_.now_s ? options_.now_s() : 0)}}}};
+  STRATA_TRY_ASSIGN(std::string bytes, canonical_json(manifest));
+  STRATA_TRY(registry::put_manifest(client_, repo, tag, bytes, oci::kManifestMediaType));
+  // A writer that raced us to the tag: whoever's PUT landed last holds it; say so if its
+  // output differs.
+  STRATA_TRY_ASSIGN(Lookup after, read_entry(package, key, keys, false, false));
+  if (after.entry && after.entry->manifest != sha256_of(bytes)) compare(*after.entry);
+  if (options_.log) {
+    options_.log(fmt::format("package '{}': pushed to the {} ({}, {})", package, where(), tag,
+                             sources::human_size(layer.size)));
+  }
+  return Ok{};
+}
+
+Result<std::vector<EntryInfo>> list_entries(registry::RegistryClient& client,
+                                            const specs::RegistryRef& repo) {
+  constexpr size_t kMaxTags = 100'000;
+  std::string what = fmt::format("docker://{}: tags", repo.name());
+  std::vector<std::string> tags;
+  std::string url = fmt::format("/v2/{}/tags/list?n=1000", repo.repository);
+  for (int page = 0; page < 1000; ++page) {
+    registry::HttpRequest req{.url = url, .max_response_bytes = 16 << 20};
+    STRATA_TRY_ASSIGN_CONTEXT(registry::HttpResponse r, client.send({.ref = &repo}, req), what);
+    if (r.status == 404) break;  // no repository yet: no entries
+    if (r.status != 200)
+      return Error::io(fmt::format("{}: {}", what, registry::describe_status(r)));
+    STRATA_TRY_ASSIGN(Json list, parse_json(r.body, what));
+    for (const Json& t : member(list, "tags")) {
+      if (!t.is_string()) continue;
+      std::string tag = t.get<std::string>();
+      if (tag.size() == 66 && tag.starts_with("p-")) tags.push_back(std::move(tag));
+      if (tags.size() > kMaxTags) return Error::io(fmt::format("{}: more than {}", what, kMaxTags));
+    }
+    std::optional<std::string> next;
+    for (const std::string& link : r.headers_named("link")) {
+      size_t open = link.find('<'), close = link.find('>');
+      if (open != std::string::npos && close != std::string::npos && close > open &&
+          link.find("rel=\"next\"", close) != std::string::npos) {
+        next = link.substr(open + 1, close - open - 1);
+      }
+    }
+    if (!next) break;
+    url = registry::resolve_location(r.effective_url.empty() ? req.url : r.effective_url, *next);
+  }
+  std::vector<EntryInfo> out;
+  for (const std::string& tag : tags) {
+    STRATA_TRY_ASSIGN(registry::FetchedManifest m, registry::fetch_manifest(client, repo, tag));
+    if (string_member(m.json, "artifactType") != kEntryArtifactType) continue;
+    const Json& annotations = member(m.json, "annotations");
+    out.push_back(
+        {.tag = tag,
+         .manifest = m.digest,
+         .package = string_member(annotations, "dev.strata.package"),
+         .created_s = parse_rfc3339_utc(string_member(annotations, oci::kCreatedAnnotation))});
+  }
+  return out;
+}
+
+Result<void> delete_entry(registry::RegistryClient& client, const specs::RegistryRef& repo,
+                          const Digest& manifest) {
+  registry::HttpRequest req{
+      .method = "DELETE",
+      .url = fmt::format("/v2/{}/manifests/{}", repo.repository, manifest.str())};
+  std::string what = fmt::format("docker://{}@{}", repo.name(), manifest.str());
+  STRATA_TRY_ASSIGN_CONTEXT(registry::HttpResponse r,
+                            client.send({.ref = &repo, .actions = "pull,push,delete"}, req), what);
+  if (r.status == 202 || r.status == 200 || r.status == 404) return Ok{};
+  if (r.status == 405) {
+    return Error::io(fmt::format(
+        "{}: the registry does not allow deleting manifests ({}; CNCF Distribution needs "
+        "storage.delete.enabled)",
+        what, registry::describe_status(r)));
+  }
+  return Error::io(fmt::format("{}: {}", what, registry::describe_status(r)));
+}
+
+}  // namespace strata::builder::registry_cache

@@ -1,0 +1,103 @@
+// Package outputs shared through an OCI registry (docs/cache.md "A registry cache"): one
+// immutable entry per cache key, tagged p-<key hex>, no shared index. An entry is an OCI
+// artifact manifest (artifactType application/vnd.strata.package-output.v1) whose config is
+// a DSSE envelope of an in-toto statement binding the key, its preimage, the output tree
+// digest and the layer digest, and whose one layer is the output as a gzip strata-det/1 tar.
+//
+// Reading verifies, in order, before anything is used: the signature by a trusted key, the
+// key in the statement against the key computed here, the manifest's layer against the
+// statement, the layer blob's digest, then the unpacked tree's digest. An entry that fails
+// any check is ignored with a warning naming the package and why, and the package is built.
+// Writing needs a signing key; the first writer of a key wins, and a second build that made
+// another output for the same key is reported as not reproducible. Registry failures warn
+// once and switch the cache off for the rest of the build, unless it is required.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attest/openssl.h"
+#include "builder/build/remote_cache.h"
+#include "builder/registry/client.h"
+#include "specs/registry_ref.h"
+
+namespace strata::builder::registry_cache {
+
+inline constexpr char kEntryArtifactType[] = "application/vnd.strata.package-output.v1";
+inline constexpr char kEntryPredicateType[] = "https://strata.dev/cache-entry/v1";
+inline constexpr char kEnvelopeMediaType[] = "application/vnd.dsse.envelope.v1+json";
+
+// "p-<key hex>": the entry's tag.
+std::string entry_tag(const Digest& key);
+
+struct RegistryCacheOptions {
+  specs::RegistryRef repository;               // docker://HOST/REPO (tag and digest unused)
+  std::optional<attest::PrivateKey> sign_key;  // entries are written only with one
+  std::vector<attest::PublicKey> trusted;      // entries are read only when one verifies
+  bool trust_unsigned = false;                 // --cache-trust none: any entry is read
+  bool required = false;                       // --cache-registry-required
+  std::string scratch_dir;                     // temporaries (on the cache's filesystem)
+  std::string strata_version;
+  std::function<void(const std::string&)> warn;  // one line each
+  std::function<void(const std::string&)> log;
+  std::function<int64_t()> now_s;  // an entry's created annotation (for prune --older-than)
+};
+
+class RegistryCache : public build::RemoteCache {
+ public:
+  RegistryCache(registry::RegistryClient& client, RegistryCacheOptions options);
+
+  Result<std::optional<Digest>> fetch(const std::string& package, const Digest& key,
+                                      const std::string& out_dir) override;
+  Result<void> publish(const std::string& package, const Digest& key, const Json& preimage,
+                       const std::string& dir, const Digest& output) override;
+
+ private:
+  struct Entry;
+  struct Lookup;
+  // The entry tagged for `key`, its statement verified by one of `keys` (any statement,
+  // unverified, with `accept_unsigned`). `exists` without `entry`: there is one, but it is
+  // not usable (said in a warning when `report`).
+  Result<Lookup> read_entry(const std::string& package, const Digest& key,
+                            const std::vector<attest::PublicKey>& keys, bool accept_unsigned,
+                            bool report);
+  Result<std::optional<Digest>> fetch_locked(const std::string& package, const Digest& key,
+                                             const std::string& out_dir);
+  Result<void> publish_locked(const std::string& package, const Digest& key, const Json& preimage,
+                              const std::string& dir, const Digest& output);
+  // A registry failure: an error when the cache is required, else a warning (once) and the
+  // cache is off from now on.
+  Result<void> degrade(Error e);
+  void warn(const std::string& line) const;
+  std::string where() const;
+
+  registry::RegistryClient& client_;
+  RegistryCacheOptions options_;
+  std::mutex mu_;  // the scheduler's workers share one client
+  bool disabled_ = false;
+};
+
+// An entry as `strata cache prune --registry` sees it.
+struct EntryInfo {
+  std::string tag;  // p-<key hex>
+  Digest manifest;
+  std::string package;
+  std::optional<int64_t> created_s;  // its org.opencontainers.image.created
+};
+
+// Every entry of the repository: the tags p-<64 hex> (the tag list read with `Link`
+// pagination, at most 100,000 tags), each manifest fetched by tag and hashed; tags whose
+// manifest is not a strata entry are left out.
+Result<std::vector<EntryInfo>> list_entries(registry::RegistryClient& client,
+                                            const specs::RegistryRef& repository);
+
+// Deletes an entry's manifest by digest (DELETE /v2/REPO/manifests/DIGEST, which also
+// untags it; Distribution needs storage.delete.enabled). Its blobs are left to the
+// registry's garbage collection.
+Result<void> delete_entry(registry::RegistryClient& client, const specs::RegistryRef& repository,
+                          const Digest& manifest);
+
+}  // namespace strata::builder::registry_cache
