@@ -21,7 +21,7 @@ packages:
   - name: alpha
     steps:
       - sleep 1.5
-      - 'sleep 1.5; echo a step command much longer than forty columns of a narrow terminal >/dev/null'
+      - 'sleep 2.5; echo a step command much longer than forty columns of a narrow terminal >/dev/null'
   - name: beta
     steps:
       - sleep 1.5
@@ -91,7 +91,9 @@ check ok200 200 'any("longer than forty columns of a narrow terminal >/dev/null 
 
 # The terminal narrows from 200 to 40 columns mid-build (stty sends SIGWINCH): the frames
 # drawn after it fit 40 columns.
-script -q -e -c "stty cols 200 rows 20; '$STRATA' build '$WORK/ok/strata.yaml' -o '$WORK/out-resize' --cache '$WORK/cache-resize' -j 2 & sleep 2.3; stty cols 40; wait" \
+# It narrows once alpha's last step has started (its log exists), not after a fixed time:
+# on a loaded machine the build may not have drawn a frame yet, or may be over.
+script -q -e -c "stty cols 200 rows 20; '$STRATA' build '$WORK/ok/strata.yaml' -o '$WORK/out-resize' --cache '$WORK/cache-resize' -j 2 & for i in \$(seq 300); do [ -e '$WORK/cache-resize/logs/progress/alpha/step-2.log' ] && break; sleep 0.1; done; sleep 0.5; stty cols 40; wait" \
   /dev/null </dev/null >"$WORK/resize.tty" || true
 python3 "$E2E_DIR/lib/term_screen.py" 200 20 <"$WORK/resize.tty" >"$WORK/resize.json"
 check resize 40 'any(len(l) > 40 for l in lines) and frames[-1] and all(len(l) <= 40 for l in frames[-1])' \
