@@ -244,6 +244,15 @@ pull "$reg/app/hostile@$digest"
 expect_pulled "a dropped connection, restarted where Range is ignored"
 [[ $(grep -c "GET /v2/app/hostile/blobs/$target status=200" "$FAKE_LOG") -eq 2 ]] ||
   { cat "$FAKE_LOG"; fail "the retry did not restart"; }
+stop_fake
+start_fake bad-range --layout "$layout" --blob-fault drop --fault-count 1 --bad-range
+reg="127.0.0.1:$FAKE_PORT"
+pull "$reg/app/hostile@$digest"
+expect_pulled "a dropped connection, restarted once without Range after a wrong Content-Range"
+grep "GET /v2/app/hostile/blobs/$target " "$FAKE_LOG" | cut -d' ' -f4- >"$WORK/blob-requests"
+printf '%s\n' "status=200 auth=none range=-" "status=206 auth=none range=bytes=$((size / 2))-" \
+  "status=200 auth=none range=-" | diff - "$WORK/blob-requests" || fail "the requests after a wrong Content-Range"
+stop_fake
 
 # --- auth and redirects ------------------------------------------------------------------------
 start_fake bearer --layout "$layout" --auth bearer

@@ -20,7 +20,8 @@ manifest PUT (with --oci-subject, answers OCI-Subject for a manifest with a subj
 GET /v2/NAME/referrers/DIGEST (artifactType filter with OCI-Filters-Applied, pages of
 --referrers-page entries with a Link header); GET /v2/NAME/tags/list.
 
-The target blob is the first layer of the first image manifest; the faults below hit it.
+The target blob is the first layer of the first image manifest; the --blob-fault faults hit
+it. Run with --help for every knob.
 """
 import argparse
 import base64
@@ -507,6 +508,10 @@ class RegistryHandler(Base):
             self.end_headers()
             self.wfile.write(data[start: start + (len(data) - start) // 2])
             return self.drop()
+        if start and ARGS.bad_range:
+            # A part, but not the one asked for (one byte later).
+            headers.append(("Content-Range", f"bytes {start + 1}-{len(data) - 1}/{len(data)}"))
+            return self.reply(206, data[start + 1:], headers, "application/octet-stream")
         if start:
             headers.append(("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}"))
             return self.reply(206, data[start:], headers, "application/octet-stream")
@@ -702,6 +707,8 @@ def main():
     p.add_argument("--fault-count", type=int, default=-1,
                    help="how many times --blob-fault drop fires (default: always)")
     p.add_argument("--ignore-range", action="store_true", help="answer Range with 200, all")
+    p.add_argument("--bad-range", action="store_true",
+                   help="answer Range bytes=N- with the part from N+1 (a wrong Content-Range)")
     p.add_argument("--manifest-fault", choices=["huge", "endless"],
                    help="manifest GETs stream zeros: 8 GiB declared, or chunked forever")
     p.add_argument("--stream-seconds", type=float, default=20)
