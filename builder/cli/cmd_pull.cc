@@ -70,7 +70,7 @@ Result<int> run_pull(const PullArgs& args) {
   STRATA_TRY_ASSIGN(std::string cache_dir, resolve_cache_dir(args.cache));
   RegistrySession session(args.registry);
   STRATA_TRY(resolve_tag(session.client(), ref));
-  registry::PullOptions o{.cache_dir = cache_dir};
+  registry::PullOptions o{.cache_dir = cache_dir, .verify_diff_ids = true};
   o.log = [](const std::string& line) { fmt::print(stderr, "strata: {}\n", line); };
   STRATA_TRY_ASSIGN(registry::PulledImage image,
                     registry::pull_image(&session.client(), ref, platform, o));

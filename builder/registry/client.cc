@@ -234,8 +234,16 @@ Result<HttpResponse> RegistryClient::send_with_retries(const specs::RegistryRef&
   int64_t backoff_ms = options_.retry_backoff_ms;
   int64_t attempts = std::max<int64_t>(options_.max_attempts, 1);
   for (int64_t attempt = 1;; ++attempt) {
-    if (sink != nullptr && attempt > 1) STRATA_TRY(sink->restart());
-    HttpResult r = http_.send(request);
+    int64_t resume_at = 0;
+    if (sink != nullptr && attempt > 1) {
+      STRATA_TRY_ASSIGN(resume_at, sink->prepare_retry());
+    }
+    HttpResult r = [&] {
+      if (resume_at == 0) return http_.send(request);
+      HttpRequest resumed = request;
+      resumed.headers.push_back(fmt::format("Range: bytes={}-", resume_at));
+      return http_.send(resumed);
+    }();
     std::string why;
     int64_t wait_ms = backoff_ms;
     if (r.response.ok()) {

@@ -50,6 +50,13 @@ struct Scope {
 class RestartableSink : public BodySink {
  public:
   virtual Result<void> restart() = 0;
+  // Before a retry: the offset to resume from (the retry asks "Range: bytes=N-"), or 0
+  // after starting over. A sink that resumes checks the answer in begin() (P9: only a 206
+  // with the matching Content-Range continues; a 200 starts over).
+  virtual Result<int64_t> prepare_retry() {
+    STRATA_TRY(restart());
+    return int64_t{0};
+  }
 };
 
 class RegistryClient {
@@ -59,7 +66,7 @@ class RegistryClient {
   // Sends `request` to the registry of `scope.ref`: request.url is a path ("/v2/…") or an
   // absolute URL the registry gave (a Location). Authenticates and retries as above; any
   // status is returned, the caller decides what it means. `sink`, when set, is the
-  // request's sink and is restarted before a retry.
+  // request's sink and is asked before a retry whether to resume or start over.
   Result<HttpResponse> send(const Scope& scope, HttpRequest request,
                             RestartableSink* sink = nullptr);
 

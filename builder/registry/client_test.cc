@@ -198,5 +198,44 @@ TEST(RegistryClient, LocationsResolveAndStatusesDescribeThemselves) {
   EXPECT_EQ(describe_status({.status = 500}), "HTTP 500");
 }
 
+// A sink that has bytes when the connection drops is asked where to resume: the retry asks
+// for "Range: bytes=N-"; a sink with nothing (or that prefers to) starts over, without Range.
+class CountingSink : public RestartableSink {
+ public:
+  explicit CountingSink(int64_t resume_at) : resume_at_(resume_at) {}
+  Result<void> write(std::string_view) override { return Ok{}; }
+  Result<void> restart() override {
+    ++restarts;
+    return Ok{};
+  }
+  Result<int64_t> prepare_retry() override {
+    if (resume_at_ > 0) return resume_at_;
+    return RestartableSink::prepare_retry();
+  }
+  int restarts = 0;
+
+ private:
+  int64_t resume_at_;
+};
+
+TEST(RegistryClient, ARetryResumesWhereTheSinkSaysOrStartsOver) {
+  for (int64_t at : {int64_t{0}, int64_t{1234}}) {
+    int calls = 0;
+    FakeTransport t([&](const HttpRequest& r) {
+      if (r.url.ends_with("/v2/")) return answer(200);
+      return ++calls == 1 ? failure(TransportFailure::kTruncated) : answer(at > 0 ? 206 : 200);
+    });
+    RegistryClient client(t, quick());
+    specs::RegistryRef ref = ref_of("reg.io/app");
+    CountingSink sink(at);
+    Result<HttpResponse> r = client.send({.ref = &ref}, {.url = "/v2/app/blobs/x"}, &sink);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(t.requests.size(), 3u);
+    EXPECT_FALSE(has_header(t.requests[1], "Range: bytes=1234-"));
+    EXPECT_EQ(has_header(t.requests[2], "Range: bytes=1234-"), at > 0);
+    EXPECT_EQ(sink.restarts, at > 0 ? 0 : 1);
+  }
+}
+
 }  // namespace
 }  // namespace strata::builder::registry

@@ -22,6 +22,8 @@ struct ListFree {
 
 struct Transfer {
   const HttpRequest* request = nullptr;
+  CURL* handle = nullptr;
+  bool began = false;  // the sink's begin() was called
   HttpResponse response;
   int64_t sent = 0;  // request body bytes handed to libcurl
   std::optional<Error> error;
@@ -77,6 +79,16 @@ size_t on_write(char* data, size_t size, size_t count, void* user) noexcept {
     if (t->request->sink == nullptr) {
       t->response.body.append(data, bytes);
       return bytes;
+    }
+    if (!t->began) {
+      t->began = true;
+      long status = 0;
+      curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+      Result<void> began = t->request->sink->begin(status, t->response);
+      if (!began.ok()) {
+        t->error = std::move(began).error();
+        return 0;
+      }
     }
     Result<void> written = t->request->sink->write({data, bytes});
     if (written.ok()) return bytes;
@@ -211,7 +223,7 @@ HttpResult CurlTransport::send(const HttpRequest& request) {
   // No "Expect: 100-continue" round trip before uploads.
   list = curl_slist_append(list, "Expect:");
   std::unique_ptr<curl_slist, ListFree> headers(list);
-  Transfer t{.request = &request};
+  Transfer t{.request = &request, .handle = h.get()};
   char error_buffer[CURL_ERROR_SIZE] = {};
   CURLcode rc = configure(h.get(), request, t, headers.get(), error_buffer);
   if (rc != CURLE_OK) {
@@ -234,6 +246,11 @@ HttpResult CurlTransport::send(const HttpRequest& request) {
             sources::classify_curl_code(rc)};
   }
   curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
+  if (request.sink != nullptr && !t.began) {
+    if (Result<void> began = request.sink->begin(t.response.status, t.response); !began.ok()) {
+      return {std::move(began).error(), TransportFailure::kOther};
+    }
+  }
   return {std::move(t.response), TransportFailure::kNone};
 }
 

@@ -17,10 +17,20 @@
 
 namespace strata::builder::registry {
 
+struct HttpResponse;
+
 // Where a response body goes when it is not kept in memory (blobs).
 class BodySink {
  public:
   virtual ~BodySink() = default;
+  // Called once per response that reaches the sink, before its first byte (or after the
+  // transfer when it has none), with the final status and headers: a sink may refuse it
+  // (the transfer fails with the error) or decide how to treat the body.
+  virtual Result<void> begin(long status, const HttpResponse& response) {
+    (void)status;
+    (void)response;
+    return Ok{};
+  }
   virtual Result<void> write(std::string_view bytes) = 0;
 };
 

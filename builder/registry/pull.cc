@@ -12,6 +12,7 @@
 #include "builder/oci/image_reader.h"
 #include "builder/oci/media_types.h"
 #include "builder/sources/progress.h"
+#include "builder/tar/layer_reader.h"
 
 namespace strata::builder::registry {
 namespace {
@@ -26,11 +27,33 @@ std::string media_type_of(const HttpResponse& r) {
 }
 
 // Writes a blob into the store's temporary file, hashing it and refusing more bytes than
-// the descriptor gives.
+// the descriptor gives. A retry after a dropped connection resumes at the bytes already
+// written when the registry answers "Range: bytes=N-" with 206 and the matching
+// Content-Range; a 200 (Range ignored) starts over (registry.md P9). An error response's
+// body (401, 429, ...) is not the blob: it is dropped, and what was written is kept.
 class BlobSink : public RestartableSink {
  public:
   BlobSink(int fd, int64_t limit) : fd_(fd), limit_(limit) {}
+  Result<void> begin(long status, const HttpResponse& r) override {
+    discard_ = status != 200 && status != 206;
+    if (discard_) return Ok{};
+    int64_t from = std::exchange(asked_, 0);
+    resumed_ = false;
+    if (status == 200) return from > 0 ? restart() : Result<void>(Ok{});
+    std::string range = r.header("content-range").value_or("");
+    if (from > 0 && (range == fmt::format("bytes {}-{}/{}", from, limit_ - 1, limit_) ||
+                     range == fmt::format("bytes {}-{}/*", from, limit_ - 1))) {
+      resumed_ = true;
+      return Ok{};
+    }
+    resume_refused_ = true;
+    return Error::io(
+        from > 0 ? fmt::format("the registry answered Range bytes={}- with Content-Range '{}'",
+                               from, range)
+                 : std::string("the registry answered 206 to a request for the whole blob"));
+  }
   Result<void> write(std::string_view bytes) override {
+    if (discard_) return Ok{};
     if (written_ + static_cast<int64_t>(bytes.size()) > limit_) {
       return Error(
           ErrorCode::kDigestMismatch,
@@ -47,8 +70,22 @@ class BlobSink : public RestartableSink {
       return Error::sys("seek in the store's temporary file", errno);
     hash_ = Sha256();
     written_ = 0;
+    asked_ = 0;
     return Ok{};
   }
+  Result<int64_t> prepare_retry() override {
+    if (!resume_refused_ && written_ > 0 && written_ < limit_) {
+      asked_ = written_;
+      return written_;
+    }
+    STRATA_TRY(restart());
+    return int64_t{0};
+  }
+  // The last request asked for a range the registry refused (416, or a 206 that does not
+  // match): the caller starts over once, without Range.
+  bool range_refused(long status) const { return resume_refused_ || (asked_ > 0 && status == 416); }
+  void no_more_ranges() { resume_refused_ = true; }
+  bool resumed() const { return resumed_; }
   int64_t written() const { return written_; }
   Digest finish() { return hash_.finish(); }
 
@@ -56,6 +93,10 @@ class BlobSink : public RestartableSink {
   int fd_;
   int64_t limit_;
   int64_t written_ = 0;
+  int64_t asked_ = 0;  // the offset the coming response was asked for (0: the whole blob)
+  bool discard_ = false;
+  bool resumed_ = false;
+  bool resume_refused_ = false;
   Sha256 hash_;
 };
 
@@ -89,9 +130,17 @@ Result<void> pull_blob(RegistryClient& client, const specs::RegistryRef& ref,
   auto context = [&](Error e) {
     return std::move(e).context(fmt::format("docker://{}: {} {}", ref.str(), what, d.digest.str()));
   };
-  Result<HttpResponse> r = client.send({.ref = &ref}, std::move(req), &sink);
+  Result<HttpResponse> r = client.send({.ref = &ref}, req, &sink);
+  if (sink.range_refused(r.ok() ? r->status : 0)) {
+    // A resume the registry got wrong: once more from the first byte, without Range.
+    sink.no_more_ranges();
+    STRATA_TRY(sink.restart());
+    r = client.send({.ref = &ref}, req, &sink);
+  }
   if (!r.ok()) return context(std::move(r).error());
-  if (r->status != 200) return context(Error::io(describe_status(*r)));
+  if (r->status != 200 && !(r->status == 206 && sink.resumed())) {
+    return context(Error::io(describe_status(*r)));
+  }
   if (sink.written() != d.size) {
     return context(Error(ErrorCode::kDigestMismatch,
                          fmt::format("size mismatch: the descriptor says {} bytes, the registry "
@@ -134,6 +183,58 @@ Result<FetchedManifest> manifest_by_digest(RegistryClient* client, const specs::
   STRATA_TRY(make_dirs(store_dir(o)));
   STRATA_TRY(write_file_atomic(path, m.bytes));
   return m;
+}
+
+std::string layer_name(size_t i, size_t count) { return fmt::format("layer {} of {}", i, count); }
+
+// The config is a JSON object (nested at most 128 deep, as every document), and an image
+// config lists one DiffID per layer.
+Result<void> check_config(const PullOptions& o, const oci::Descriptor& config, size_t layers,
+                          const std::string& what) {
+  std::string where = fmt::format("{}: config {}", what, config.digest.str());
+  STRATA_TRY_ASSIGN(std::string bytes,
+                    read_file_limited(blob_path(o, config.digest), oci::kMaxDocumentBytes));
+  STRATA_TRY_ASSIGN(Json j, parse_json(bytes, where));
+  if (!j.is_object()) return Error::io(where + ": not a JSON object");
+  if (config.media_type != oci::kConfigMediaType &&
+      config.media_type != "application/vnd.docker.container.image.v1+json") {
+    return Ok{};
+  }
+  const Json& ids = member(member(j, "rootfs"), "diff_ids");
+  if (!ids.is_array() || ids.size() != layers) {
+    return Error::io(fmt::format("{}: the config lists {} diff_ids for {} layers", where,
+                                 ids.is_array() ? ids.size() : 0, layers));
+  }
+  return Ok{};
+}
+
+// Each layer's tar hashes to the DiffID its config gives (the layers read once more).
+Result<void> check_diff_ids(const PullOptions& o, const std::vector<oci::Descriptor>& blobs,
+                            const std::string& what) {
+  STRATA_TRY_ASSIGN(std::string bytes,
+                    read_file_limited(blob_path(o, blobs[0].digest), oci::kMaxDocumentBytes));
+  STRATA_TRY_ASSIGN(Json config, parse_json(bytes, what + ": config"));
+  const Json& ids = member(member(config, "rootfs"), "diff_ids");
+  for (size_t i = 1; i < blobs.size(); ++i) {
+    std::string where =
+        fmt::format("{}: {} {}", what, layer_name(i, blobs.size() - 1), blobs[i].digest.str());
+    const Json& id = ids.is_array() && i - 1 < ids.size() ? ids[i - 1] : Json();
+    Result<Digest> want = id.is_string() ? Digest::parse(id.get<std::string>())
+                                         : Result<Digest>(Error::io("not a string"));
+    if (!want.ok())
+      return Error::io(fmt::format("{}: config diff_id: {}", where, want.error().message()));
+    Digest actual;
+    Result<int64_t> read = read_layer_file(
+        blob_path(o, blobs[i].digest), [](const ReadEntry&) -> Result<void> { return Ok{}; },
+        &actual);
+    if (!read.ok()) return std::move(read).error().context(where);
+    if (actual != *want) {
+      return Error(ErrorCode::kDigestMismatch,
+                   fmt::format("{}: diff_id mismatch: the config says {}, the layer's tar is {}",
+                               where, want->str(), actual.str()));
+    }
+  }
+  return Ok{};
 }
 
 bool is_foreign(const oci::Descriptor& d, const Json& j) {
@@ -222,7 +323,7 @@ Result<FetchedManifest> fetch_manifest(RegistryClient& client, const specs::Regi
   if (member(m.json, "schemaVersion") == 1 ||
       content_type.find("docker.distribution.manifest.v1") != std::string::npos ||
       content_type.find("prettyjws") != std::string::npos) {
-    return Error(ErrorCode::kUnsupported,
+    return Error(ErrorCode::kInvalidInput,
                  what +
                      ": a schema 1 manifest (deprecated since 2017): push the image again "
                      "with a current client");
@@ -261,7 +362,7 @@ Result<Json> select_platform(const Json& index, const Platform& want, std::strin
     }
   }
   return Error(
-      ErrorCode::kUnsupported,
+      ErrorCode::kInvalidInput,
       fmt::format("{}: no image for {} (the index has: {})", what, want.str(),
                   seen.empty() ? std::string("none") : fmt::format("{}", fmt::join(seen, ", "))));
 }
@@ -310,26 +411,30 @@ Result<PulledImage> pull_image(RegistryClient* client, const specs::RegistryRef&
   for (const Json& l : m.json["layers"]) {
     STRATA_TRY_ASSIGN(oci::Descriptor d, oci::parse_descriptor(l, what + ": layers"));
     if (is_foreign(d, l)) {
-      return Error(ErrorCode::kUnsupported,
+      return Error(ErrorCode::kInvalidInput,
                    fmt::format("{}: layer {} is non-distributable ({}): strata pulls only what "
                                "the registry holds",
                                what, d.digest.str(), d.media_type));
     }
     blobs.push_back(std::move(d));
   }
+  // The config first: one that is not an image's config stops the pull before the layers.
   for (size_t i = 0; i < blobs.size(); ++i) {
     const oci::Descriptor& d = blobs[i];
-    if (has_blob(o, d)) continue;
-    if (client == nullptr) return not_cached(ref, d.digest);
-    std::string kind = i == 0 ? "config" : fmt::format("layer {} of {}", i, blobs.size() - 1);
-    STRATA_TRY(pull_blob(*client, ref, d, o, kind));
+    std::string kind = i == 0 ? "config" : layer_name(i, blobs.size() - 1);
+    if (!has_blob(o, d)) {
+      if (client == nullptr) return not_cached(ref, d.digest);
+      STRATA_TRY(pull_blob(*client, ref, d, o, kind));
+    }
+    if (i == 0) STRATA_TRY(check_config(o, d, blobs.size() - 1, what));
   }
+  if (o.verify_diff_ids) STRATA_TRY(check_diff_ids(o, blobs, what));
   out.layout_dir = o.cache_dir + "/registry/images/" + m.digest.hex;
   STRATA_TRY(write_layout(o, m, blobs, out.layout_dir, Json::object()));
   out.manifest = m.digest;
   out.blobs = std::move(blobs);
-  out.manifest_document = std::move(m);
   out.manifest_media_type = m.media_type;
+  out.manifest_document = std::move(m);
   return out;
 }
 

@@ -40,6 +40,9 @@ struct PullOptions {
   std::string cache_dir;
   bool offline = false;  // only what the store holds; `client` may then be null
   std::function<void(const std::string&)> log;  // one line per blob pulled
+  // Each layer decompressed once more to check its DiffID against the config (`strata pull`:
+  // the layout it writes is then a valid image; builds check while reading the layers).
+  bool verify_diff_ids = false;
 };
 
 // A manifest or index as fetched and verified.
