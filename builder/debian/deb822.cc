@@ -4,7 +4,6 @@
 #include <strings.h>
 
 namespace strata::builder::debian {
-namespace {
 
 std::string_view trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r\n");
@@ -13,7 +12,7 @@ std::string_view trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
-}  // namespace
+namespace {}  // namespace
 
 std::optional<std::string> Stanza::get(std::string_view name) const {
   for (const auto& [key, value] : fields) {

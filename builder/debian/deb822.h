@@ -15,6 +15,9 @@ namespace strata::builder::debian {
 
 // One paragraph: its fields in order, as written (continuation lines joined with '\n', the
 // leading space of each kept), and the paragraph's text for copying it out whole.
+// `s` without surrounding spaces, tabs, CRs and newlines.
+std::string_view trim(std::string_view s);
+
 struct Stanza {
   std::vector<std::pair<std::string, std::string>> fields;
   std::string text;

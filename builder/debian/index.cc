@@ -7,17 +7,11 @@
 #include <deque>
 
 #include "builder/base/path.h"
+#include "builder/debian/deb822.h"
 #include "builder/debian/version.h"
 
 namespace strata::builder::debian {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
