@@ -137,7 +137,8 @@ Result<int> run_prune(const CacheArgs& args) {
 
 void register_cache(CLI::App& app, Command& run) {
   auto args = std::make_shared<CacheArgs>();
-  auto* cmd = app.add_subcommand("cache", "List the cache's entries or prune it to a size");
+  auto* cmd = app.add_subcommand(
+      "cache", "List the cache's entries, prune it to a size, or prune a registry cache by age");
   cmd->require_subcommand(1);
   constexpr char kCacheHelp[] =
       "The cache directory (default: $XDG_CACHE_HOME/strata, else ~/.cache/strata)";
@@ -155,7 +156,8 @@ void register_cache(CLI::App& app, Command& run) {
       "Remove entries, least recently used first, until the cache is at most SIZE; entries a "
       "running build holds are kept. Prints one line per entry removed (or kept) and a total. "
       "Exit status: 0 when the cache is at most SIZE afterwards, 1 when entries in use keep it "
-      "above, 2 for a bad SIZE");
+      "above, 2 for a bad SIZE. With --registry REPO --older-than DURATION instead: delete "
+      "the registry cache's entries pushed longer ago");
   prune
       ->add_option("--max-size", args->max_size,
                    "The size to shrink to: bytes, or K, M, G, T (powers of 1024), e.g. 500M, 2G, 0")
