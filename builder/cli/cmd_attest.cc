@@ -44,21 +44,20 @@ Error check_failed(std::string message) {
   return Error(ErrorCode::kVerification, std::move(message));
 }
 
-// Some subject must carry the image's manifest digest: that is what the statement is about.
-Result<void> check_subject(const Json& statement, const oci::ImageView& image) {
-  const std::string& expected = image.manifest_descriptor.digest.hex;
+// Some subject must carry `expected`, the manifest digest of `what` (an image, or a
+// registry reference): that is what the statement is about.
+Result<void> check_subject(const Json& statement, const Digest& expected, const std::string& what) {
   std::vector<std::string> actual;
   for (const Json& s : statement["subject"]) {
     const Json& sha = member(member(s, "digest"), "sha256");
     if (!sha.is_string()) continue;
-    if (sha == expected) return Ok{};
+    if (sha == expected.hex) return Ok{};
     actual.push_back("sha256:" + sha.get<std::string>());
   }
-  return check_failed(
-      fmt::format("subject check failed: expected sha256:{} (manifest of {}), actual {}", expected,
-                  image.source,
-                  actual.empty() ? std::string("no sha256 subject")
-                                 : fmt::format("{}", fmt::join(actual, ", "))));
+  return check_failed(fmt::format("subject check failed: expected {} (manifest of {}), actual {}",
+                                  expected.str(), what,
+                                  actual.empty() ? std::string("no sha256 subject")
+                                                 : fmt::format("{}", fmt::join(actual, ", "))));
 }
 
 // The envelope among the referrers of a registry image (docker://REF@sha256:…); the image's
@@ -110,19 +109,13 @@ Result<int> run_verify(const VerifyArgs& args) {
   fmt::print("payloadType: ok ({})\n", verified.payload_type);
   fmt::print("statement: ok ({})\n", (*statement)["predicateType"].get<std::string>());
   if (remote_subject) {
-    bool named = false;
-    for (const Json& s : (*statement)["subject"]) {
-      named = named || string_member(member(s, "digest"), "sha256") == remote_subject->hex;
-    }
-    if (!named) {
-      return check_failed(fmt::format("{}: subject check failed: the statement is not about {}",
-                                      args.envelope, remote_subject->str()));
-    }
+    STRATA_TRY_CONTEXT(check_subject(*statement, *remote_subject, args.envelope), args.envelope);
     fmt::print("subject: ok ({})\n", remote_subject->str());
   }
   if (!args.image.empty()) {
     STRATA_TRY_ASSIGN(oci::ImageView image, open_image_arg(args.image));
-    STRATA_TRY_CONTEXT(check_subject(*statement, image), args.envelope);
+    STRATA_TRY_CONTEXT(check_subject(*statement, image.manifest_descriptor.digest, image.source),
+                       args.envelope);
     fmt::print("subject: ok ({} is {})\n", args.image, image.manifest_descriptor.digest.str());
   }
   return 0;

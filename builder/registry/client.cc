@@ -112,6 +112,22 @@ bool allows_plain_http(const specs::RegistryRef& ref, const std::vector<std::str
   return plain_http_allowed(ref.host(), ref.domain, insecure);
 }
 
+std::optional<std::string> next_page(const HttpResponse& response, const std::string& request_url) {
+  for (const std::string& link : response.headers_named("link")) {
+    size_t open = link.find('<');
+    size_t close = link.find('>', open);
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::string params = link.substr(close + 1);
+    if (params.find("rel=\"next\"") == std::string::npos &&
+        params.find("rel=next") == std::string::npos) {
+      continue;
+    }
+    return resolve_location(response.effective_url.empty() ? request_url : response.effective_url,
+                            link.substr(open + 1, close - open - 1));
+  }
+  return std::nullopt;
+}
+
 std::string resolve_location(const std::string& request_url, const std::string& location) {
   if (location.starts_with("http://") || location.starts_with("https://")) return location;
   size_t scheme = request_url.find("://");

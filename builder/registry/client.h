@@ -116,6 +116,11 @@ bool allows_plain_http(const specs::RegistryRef& ref, const std::vector<std::str
 // relative), its query kept.
 std::string resolve_location(const std::string& request_url, const std::string& location);
 
+// The next page of a paginated answer (tags/list, referrers): the URL of its
+// `Link: <URL>; rel="next"` header, resolved against where the request ended up
+// (`response.effective_url`, else `request_url`). nullopt on the last page.
+std::optional<std::string> next_page(const HttpResponse& response, const std::string& request_url);
+
 // "HTTP 404 (MANIFEST_UNKNOWN: manifest unknown)": the status and the registry's error
 // codes, or the first bytes of a body that is not the distribution error JSON.
 std::string describe_status(const HttpResponse& response);

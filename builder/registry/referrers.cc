@@ -34,22 +34,6 @@ std::string query_escape(std::string_view s) {
   return out;
 }
 
-// The next page of a `Link: <URL>; rel="next"` header, if any.
-std::optional<std::string> next_link(const HttpResponse& r) {
-  for (const std::string& link : r.headers_named("link")) {
-    size_t open = link.find('<');
-    size_t close = link.find('>', open);
-    if (open == std::string::npos || close == std::string::npos) continue;
-    std::string params = link.substr(close + 1);
-    if (params.find("rel=\"next\"") == std::string::npos &&
-        params.find("rel=next") == std::string::npos) {
-      continue;
-    }
-    return link.substr(open + 1, close - open - 1);
-  }
-  return std::nullopt;
-}
-
 // The entries of a referrers index (an API page or the fallback tag's index).
 Result<std::vector<Referrer>> parse_entries(const Json& index, const std::string& what) {
   const Json& manifests = member(index, "manifests");
@@ -152,9 +136,9 @@ Result<ReferrersList> list_referrers(RegistryClient& client, const specs::Regist
     std::move(entries.begin(), entries.end(), std::back_inserter(out.referrers));
     std::optional<std::string> filters = r.header("oci-filters-applied");
     if (!filters || filters->find("artifactType") == std::string::npos) filtered = false;
-    std::optional<std::string> next = next_link(r);
+    std::optional<std::string> next = next_page(r, req.url);
     if (!next) break;
-    url = resolve_location(r.effective_url.empty() ? req.url : r.effective_url, *next);
+    url = *next;
   }
   if (!artifact_type.empty() && !filtered) {
     std::erase_if(out.referrers,
@@ -216,7 +200,11 @@ Result<int> add_to_referrers_tag(RegistryClient& client, const specs::RegistryRe
 
 namespace {
 
-// A small blob fetched into memory and checked against its descriptor.
+// Not an artifact strata can hold: an error of this code is a skip for fetch_artifacts.
+constexpr ErrorCode kNotAnArtifact = ErrorCode::kUnsupported;
+
+}  // namespace
+
 Result<std::string> fetch_blob(RegistryClient& client, const specs::RegistryRef& ref,
                                const oci::Descriptor& d, const std::string& what) {
   HttpRequest req{.url = fmt::format("/v2/{}/blobs/{}", ref.repository, d.digest.str()),
@@ -237,11 +225,6 @@ Result<std::string> fetch_blob(RegistryClient& client, const specs::RegistryRef&
   }
   return std::move(r.body);
 }
-
-// Not an artifact strata can hold: an error of this code is a skip for fetch_artifacts.
-constexpr ErrorCode kNotAnArtifact = ErrorCode::kUnsupported;
-
-}  // namespace
 
 Result<ArtifactBlob> fetch_artifact(RegistryClient& client, const specs::RegistryRef& ref,
                                     const Referrer& referrer, const Digest& subject,

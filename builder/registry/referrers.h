@@ -56,6 +56,11 @@ Result<int> add_to_referrers_tag(RegistryClient& client, const specs::RegistryRe
                                  const Digest& subject, const std::vector<Referrer>& add,
                                  const TagUpdateOptions& options = {});
 
+// A small blob (a config, an artifact's file) fetched into memory: at most d.size bytes,
+// then its size and digest checked (kDigestMismatch naming both). `what` names it in errors.
+Result<std::string> fetch_blob(RegistryClient& client, const specs::RegistryRef& ref,
+                               const oci::Descriptor& d, const std::string& what);
+
 // An artifact fetched by digest and verified: its manifest (whose `subject` must be the
 // image), its config and its one layer (the file: a provenance, an envelope, an SBOM), the
 // layer at most `max_bytes`, the config at most 4 MiB.

@@ -15,6 +15,7 @@
 #include "builder/oci/media_types.h"
 #include "builder/registry/pull.h"
 #include "builder/registry/push.h"
+#include "builder/registry/referrers.h"
 #include "builder/sources/progress.h"
 #include "builder/tar/compressor.h"
 #include "builder/tar/tar_writer.h"
@@ -164,14 +165,13 @@ Result<RegistryCache::Lookup> RegistryCache::read_entry(const std::string& packa
   if (!config.ok() || !layer.ok()) return ignored("its descriptors are malformed");
   if (config->size > oci::kMaxDocumentBytes) return ignored("its config is too large");
   if (layer->size > kMaxLayerBytes) return ignored("its layer is too large");
-  registry::HttpRequest get{
-      .url = fmt::format("/v2/{}/blobs/{}", repo.repository, config->digest.str()),
-      .max_response_bytes = config->size};
-  STRATA_TRY_ASSIGN(registry::HttpResponse r, client_.send({.ref = &repo}, get));
-  if (r.status != 200) {
-    return Error::io(fmt::format("{} config: {}", tag, registry::describe_status(r)));
+  Result<std::string> envelope_bytes =
+      registry::fetch_blob(client_, repo, *config, tag + " config");
+  if (!envelope_bytes.ok() && envelope_bytes.error().code() == ErrorCode::kDigestMismatch) {
+    return ignored("its config does not match its digest");
   }
-  if (sha256_of(r.body) != config->digest) return ignored("its config does not match its digest");
+  if (!envelope_bytes.ok()) return std::move(envelope_bytes).error();
+  const std::string& envelope_text = *envelope_bytes;
   Entry e{.manifest = m.digest, .layer = *layer};
   // The payload: verified by a trusted key, else (trust_unsigned, or only to report what
   // another writer claimed) decoded as is.
@@ -180,7 +180,7 @@ Result<RegistryCache::Lookup> RegistryCache::read_entry(const std::string& packa
     std::string last_error = "no --cache-trust key";
     for (const attest::PublicKey& k : keys) {
       Result<attest::VerifiedEnvelope> v =
-          attest::verify_envelope(r.body, k, attest::kInTotoPayloadType);
+          attest::verify_envelope(envelope_text, k, attest::kInTotoPayloadType);
       if (v.ok()) {
         payload = std::move(v->payload);
         break;
@@ -188,13 +188,13 @@ Result<RegistryCache::Lookup> RegistryCache::read_entry(const std::string& packa
       last_error = v.error().message();
     }
     if (payload.empty()) {
-      Result<Json> envelope = parse_json(r.body, "envelope");
+      Result<Json> envelope = parse_json(envelope_text, "envelope");
       bool unsigned_entry = envelope.ok() && member(*envelope, "signatures").empty();
       return ignored(unsigned_entry ? std::string("it is not signed")
                                     : "it is not signed by a trusted key (" + last_error + ")");
     }
   } else {
-    Result<Json> envelope = parse_json(r.body, "envelope");
+    Result<Json> envelope = parse_json(envelope_text, "envelope");
     std::optional<std::string> decoded;
     if (envelope.ok()) decoded = attest::base64_decode(string_member(*envelope, "payload"));
     if (!decoded) return ignored("its config is not a DSSE envelope");
@@ -396,16 +396,9 @@ Result<std::vector<EntryInfo>> list_entries(registry::RegistryClient& client,
       if (tag.size() == 66 && tag.starts_with("p-")) tags.push_back(std::move(tag));
       if (tags.size() > kMaxTags) return Error::io(fmt::format("{}: more than {}", what, kMaxTags));
     }
-    std::optional<std::string> next;
-    for (const std::string& link : r.headers_named("link")) {
-      size_t open = link.find('<'), close = link.find('>');
-      if (open != std::string::npos && close != std::string::npos && close > open &&
-          link.find("rel=\"next\"", close) != std::string::npos) {
-        next = link.substr(open + 1, close - open - 1);
-      }
-    }
+    std::optional<std::string> next = registry::next_page(r, req.url);
     if (!next) break;
-    url = registry::resolve_location(r.effective_url.empty() ? req.url : r.effective_url, *next);
+    url = *next;
   }
   std::vector<EntryInfo> out;
   for (const std::string& tag : tags) {
