@@ -1,6 +1,5 @@
 #include "builder/registry/http.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -9,15 +8,16 @@
 
 #include "builder/base/fs.h"
 #include "builder/sources/curl_fetcher.h"
+#include "builder/sources/libcurl.h"
 
 namespace strata::builder::registry {
 namespace {
 
 struct EasyFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { sources::libcurl::api().easy_cleanup(c); }
 };
 struct ListFree {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { sources::libcurl::api().slist_free_all(l); }
 };
 
 struct Transfer {
@@ -83,7 +83,7 @@ size_t on_write(char* data, size_t size, size_t count, void* user) noexcept {
     if (!t->began) {
       t->began = true;
       long status = 0;
-      curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+      sources::libcurl::api().easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
       Result<void> began = t->request->sink->begin(status, t->response);
       if (!began.ok()) {
         t->error = std::move(began).error();
@@ -145,7 +145,7 @@ CURLcode configure(CURL* h, const HttpRequest& r, Transfer& t, curl_slist* heade
   // Every value passed through the variadic curl_easy_setopt must have the exact type the
   // option documents (long, pointer or function pointer).
   auto set = [&](CURLoption option, auto value) {
-    if (rc == CURLE_OK) rc = curl_easy_setopt(h, option, value);
+    if (rc == CURLE_OK) rc = sources::libcurl::api().easy_setopt(h, option, value);
   };
   set(CURLOPT_URL, r.url.c_str());
   set(CURLOPT_ERRORBUFFER, error_buffer);
@@ -216,36 +216,38 @@ HttpResult CurlTransport::send(const HttpRequest& request) {
   if (Result<void> init = sources::init_libcurl(); !init.ok()) {
     return {std::move(init).error(), TransportFailure::kOther};
   }
-  std::unique_ptr<CURL, EasyFree> h(curl_easy_init());
+  std::unique_ptr<CURL, EasyFree> h(sources::libcurl::api().easy_init());
   if (!h) return {Error(ErrorCode::kInternal, "curl_easy_init failed"), TransportFailure::kOther};
   curl_slist* list = nullptr;
-  for (const std::string& header : request.headers) list = curl_slist_append(list, header.c_str());
+  for (const std::string& header : request.headers)
+    list = sources::libcurl::api().slist_append(list, header.c_str());
   // No "Expect: 100-continue" round trip before uploads.
-  list = curl_slist_append(list, "Expect:");
+  list = sources::libcurl::api().slist_append(list, "Expect:");
   std::unique_ptr<curl_slist, ListFree> headers(list);
   Transfer t{.request = &request, .handle = h.get()};
   char error_buffer[CURL_ERROR_SIZE] = {};
   CURLcode rc = configure(h.get(), request, t, headers.get(), error_buffer);
   if (rc != CURLE_OK) {
-    return {Error(ErrorCode::kUnsupported,
-                  fmt::format("configuring libcurl: {}", curl_easy_strerror(rc))),
+    return {Error(ErrorCode::kUnsupported, fmt::format("configuring libcurl: {}",
+                                                       sources::libcurl::api().easy_strerror(rc))),
             TransportFailure::kOther};
   }
-  rc = curl_easy_perform(h.get());
+  rc = sources::libcurl::api().easy_perform(h.get());
   if (request.progress != nullptr && !request.progress_label.empty()) {
     request.progress->finish(request.progress_label);
   }
   char* effective = nullptr;
-  curl_easy_getinfo(h.get(), CURLINFO_EFFECTIVE_URL, &effective);
+  sources::libcurl::api().easy_getinfo(h.get(), CURLINFO_EFFECTIVE_URL, &effective);
   if (effective != nullptr) t.response.effective_url = effective;
   if (t.error) return {std::move(*t.error), TransportFailure::kOther};
   if (rc != CURLE_OK) {
-    std::string cause = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
+    std::string cause =
+        error_buffer[0] != '\0' ? error_buffer : sources::libcurl::api().easy_strerror(rc);
     if (rc == CURLE_TOO_MANY_REDIRECTS) cause = "more than 10 redirects";
     return {Error::io(fmt::format("{} {}: {}", request.method, request.url, cause)),
             sources::classify_curl_code(rc)};
   }
-  curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
+  sources::libcurl::api().easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
   if (request.sink != nullptr && !t.began) {
     if (Result<void> began = request.sink->begin(t.response.status, t.response); !began.ok()) {
       return {std::move(began).error(), TransportFailure::kOther};
@@ -257,9 +259,10 @@ HttpResult CurlTransport::send(const HttpRequest& request) {
 std::string system_ca_bundle() {
   static const std::string bundle = [] {
     if (!sources::init_libcurl().ok()) return std::string();
-    std::unique_ptr<CURL, EasyFree> h(curl_easy_init());
+    std::unique_ptr<CURL, EasyFree> h(sources::libcurl::api().easy_init());
     char* path = nullptr;
-    if (!h || curl_easy_getinfo(h.get(), CURLINFO_CAINFO, &path) != CURLE_OK || path == nullptr) {
+    if (!h || sources::libcurl::api().easy_getinfo(h.get(), CURLINFO_CAINFO, &path) != CURLE_OK ||
+        path == nullptr) {
       return std::string();
     }
     Result<std::string> text = read_file_limited(path, 16 << 20);

@@ -1,6 +1,5 @@
 #include "builder/sources/curl_fetcher.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -11,12 +10,13 @@
 
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
+#include "builder/sources/libcurl.h"
 
 namespace strata::builder::sources {
 namespace {
 
 struct EasyFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { libcurl::api().easy_cleanup(c); }
 };
 using CurlEasy = std::unique_ptr<CURL, EasyFree>;
 
@@ -65,7 +65,7 @@ CURLcode set_options(CURL* h, const std::string& url, const FetchOptions& option
   // Every value passed through the variadic curl_easy_setopt must have the exact type the
   // option documents (long, pointer or function pointer).
   auto set = [&](CURLoption option, auto value) {
-    if (rc == CURLE_OK) rc = curl_easy_setopt(h, option, value);
+    if (rc == CURLE_OK) rc = libcurl::api().easy_setopt(h, option, value);
   };
   set(CURLOPT_URL, url.c_str());
   set(CURLOPT_ERRORBUFFER, error_buffer);
@@ -93,7 +93,7 @@ CURLcode set_options(CURL* h, const std::string& url, const FetchOptions& option
 // "HTTP 404 from URL", naming where redirects led when that differs.
 std::string http_failure(CURL* h, const std::string& url, long status) {
   char* effective = nullptr;
-  curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &effective);
+  libcurl::api().easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &effective);
   if (effective != nullptr && url != effective) {
     return fmt::format("HTTP {} from {} (redirected to {})", status, url, effective);
   }
@@ -101,25 +101,25 @@ std::string http_failure(CURL* h, const std::string& url, long status) {
 }
 
 Attempt attempt_once(const std::string& url, int fd, const FetchOptions& options) {
-  CurlEasy h(curl_easy_init());
+  CurlEasy h(libcurl::api().easy_init());
   if (!h) return {Error(ErrorCode::kInternal, "curl_easy_init failed"), false};
   Transfer transfer{.fd = fd, .label = basename_of(url), .progress = options.progress};
   char error_buffer[CURL_ERROR_SIZE] = {};
   CURLcode rc = set_options(h.get(), url, options, transfer, error_buffer);
   if (rc != CURLE_OK) {
     return {Error(ErrorCode::kUnsupported,
-                  fmt::format("configuring libcurl: {}", curl_easy_strerror(rc))),
+                  fmt::format("configuring libcurl: {}", libcurl::api().easy_strerror(rc))),
             false};
   }
-  rc = curl_easy_perform(h.get());
+  rc = libcurl::api().easy_perform(h.get());
   if (rc == CURLE_OK) return {Ok{}, false};
   if (transfer.write_error) return {std::move(*transfer.write_error), false};
   if (rc == CURLE_HTTP_RETURNED_ERROR) {
     long status = 0;
-    curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
+    libcurl::api().easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
     return {Error::io(http_failure(h.get(), url, status)), is_transient_http(status)};
   }
-  std::string cause = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
+  std::string cause = error_buffer[0] != '\0' ? error_buffer : libcurl::api().easy_strerror(rc);
   if (rc == CURLE_TOO_MANY_REDIRECTS) {
     cause = fmt::format("more than {} redirects", options.max_redirects);
   }
@@ -167,13 +167,9 @@ bool is_transient(TransportFailure f) {
          f == TransportFailure::kTruncated;
 }
 
-// A function-local static runs curl_global_init exactly once.
+// libcurl.h loads libcurl and runs curl_global_init exactly once.
 Result<void> init_libcurl() {
-  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (rc != CURLE_OK) {
-    return Error(ErrorCode::kUnsupported,
-                 fmt::format("initializing libcurl: {}", curl_easy_strerror(rc)));
-  }
+  STRATA_TRY(libcurl::load());
   return Ok{};
 }
 

@@ -22,8 +22,8 @@ enum class TransportFailure { kNone, kConnect, kTls, kTimeout, kTruncated, kOthe
 TransportFailure classify_curl_code(int code);
 bool is_transient(TransportFailure failure);
 
-// curl_global_init, exactly once per process (it is not thread-safe); every libcurl user
-// (this fetcher, the registry client) calls it before its first handle.
+// Loads libcurl and runs curl_global_init, exactly once per process (libcurl.h); every
+// libcurl user (this fetcher, the registry client) calls it before its first handle.
 Result<void> init_libcurl();
 
 }  // namespace strata::builder::sources

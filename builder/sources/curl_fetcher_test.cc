@@ -15,6 +15,7 @@
 
 #include <chrono>
 
+#include "builder/sources/libcurl.h"
 #include "builder/sources/progress.h"
 #include "builder/sources/store.h"
 #include "tests/support/test_util.h"
@@ -257,6 +258,33 @@ TEST(TerminalProgress, IsQuietWhenNotATerminal) {
   ssize_t n = ::pread(fd.get(), buf, sizeof buf, 0);
   EXPECT_EQ(std::string(buf, static_cast<size_t>(n)),
             "\r\033[Kfetching x.tar.gz  512 KiB / 1.0 MiB  50%\r\033[K");
+}
+
+}  // namespace
+}  // namespace strata::builder::sources
+
+namespace strata::builder::sources {
+namespace {
+
+// libcurl is loaded on first use, once: every call returns the same table, and its
+// functions are libcurl's own (the version string names libcurl).
+TEST(Libcurl, LoadsOnceAndResolvesEveryFunction) {
+  Result<const libcurl::Api*> first = libcurl::load();
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  Result<const libcurl::Api*> second = libcurl::load();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*first, *second);
+  EXPECT_EQ(&libcurl::api(), *first);
+  const libcurl::Api& a = libcurl::api();
+  EXPECT_STREQ(a.easy_strerror(CURLE_OK), "No error");
+  CURL* h = a.easy_init();
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(a.easy_setopt(h, CURLOPT_URL, "http://127.0.0.1:1/"), CURLE_OK);
+  a.easy_cleanup(h);
+  curl_slist* list = a.slist_append(nullptr, "X-Strata: 1");
+  ASSERT_NE(list, nullptr);
+  EXPECT_STREQ(list->data, "X-Strata: 1");
+  a.slist_free_all(list);
 }
 
 }  // namespace
