@@ -297,3 +297,10 @@ expect_spec_error inline bad/inline/strata.yaml bad/inline/out \
   "bad/inline/strata.yaml:$line:44: error: 'fixd' is not a valid status (expected not_affected, affected, fixed or under_investigation); did you mean 'fixed'?"
 [[ ! -e bad/inline/out ]] || fail "inline: the build wrote output"
 pass "bad inline statement: located error, nothing written"
+
+# ------------------------------------------------------------------ no statements, no VEX
+# A later build of the spec without `vex:` into the same directory leaves no stale document.
+sed -i '/^vex: vex.yaml$/d' spec/strata.yaml
+build_digest spec/strata.yaml u >/dev/null
+[[ ! -e u/vexed.openvex.json ]] && pass "a build without vex: removes the stale NAME.openvex.json" ||
+  fail "a build without vex: removes the stale NAME.openvex.json"
