@@ -86,6 +86,10 @@ Json internal_parameters(const specs::Spec& spec, const ProvenanceInputs& in) {
 
 }  // namespace
 
+Json statement_subject(std::string_view name, const Digest& manifest_digest) {
+  return {{"name", std::string(name)}, {"digest", sha256_set(manifest_digest)}};
+}
+
 Result<std::string> make_provenance(const specs::Plan& plan, const ProvenanceInputs& in) {
   const specs::Spec& spec = plan.spec;
   Json run_details = {
@@ -108,7 +112,7 @@ Result<std::string> make_provenance(const specs::Plan& plan, const ProvenanceInp
   STRATA_TRY_ASSIGN(statement["predicate"], canonical_object(predicate_rest, std::move(predicate)));
   Json statement_rest = {
       {"_type", kStatementType},
-      {"subject", {{{"name", spec.name}, {"digest", sha256_set(in.manifest_digest)}}}},
+      {"subject", Json::array({statement_subject(spec.name, in.manifest_digest)})},
       {"predicateType", kSlsaProvenanceV1}};
   STRATA_TRY_ASSIGN(CanonicalText text, canonical_object(statement_rest, std::move(statement)));
   return std::move(text).str();

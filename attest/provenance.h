@@ -58,6 +58,10 @@ struct ProvenanceInputs {
   std::string builder_id = kLocalBuilderId;
 };
 
+// An in-toto ResourceDescriptor naming an image: {"name": NAME, "digest": {"sha256": HEX}},
+// the subject of every statement strata makes about the image it built.
+Json statement_subject(std::string_view name, const Digest& manifest_digest);
+
 // The in-toto Statement: subject = spec.name with the manifest digest, predicate = SLSA v1
 // provenance with buildType kImageBuildType, as canonical JSON text (written without holding
 // the per-file dependencies as a tree). No wall-clock time and no random id unless `times` is

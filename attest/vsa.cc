@@ -22,7 +22,7 @@ Json make_vsa(const VsaInputs& in) {
       {"verifiedLevels", std::move(levels)},
       {"slsaVersion", "1.0"}};
   return {{"_type", kStatementType},
-          {"subject", {{{"name", in.subject_name}, {"digest", {{"sha256", in.subject.hex}}}}}},
+          {"subject", Json::array({statement_subject(in.subject_name, in.subject)})},
           {"predicateType", kVerificationSummaryV1},
           {"predicate", std::move(predicate)}};
 }

@@ -84,18 +84,22 @@ Loc loc_of_offset(const std::string& file, std::string_view text, size_t offset)
   return {file, line, static_cast<int>(offset - start) + 1};
 }
 
+// What a file holds, for messages: the spec, or a VEX file it names.
+enum class FileKind { kSpec, kVex };
+std::string_view noun(FileKind kind) { return kind == FileKind::kSpec ? "spec" : "VEX file"; }
+
 // The checks on the raw bytes, before yaml-cpp sees them: the size and the encoding.
-bool check_text(Reader& r, std::string_view yaml) {
+bool check_text(Reader& r, std::string_view yaml, FileKind kind = FileKind::kSpec) {
   if (yaml.size() > kMaxSpecBytes) {
-    r.error({r.file(), 1, 1}, fmt::format("the spec is {} bytes; a spec may have at most {} MiB",
-                                          yaml.size(), kMaxSpecBytes >> 20));
+    r.error({r.file(), 1, 1}, fmt::format("the {0} is {1} bytes; a {0} may have at most {2} MiB",
+                                          noun(kind), yaml.size(), kMaxSpecBytes >> 20));
     return false;
   }
   size_t valid = valid_utf8_prefix(yaml);
   if (valid < yaml.size()) {
     r.error(loc_of_offset(r.file(), yaml, valid),
-            fmt::format("invalid UTF-8 (byte {}): a spec is UTF-8 text",
-                        escape_bytes(yaml.substr(valid, 1))));
+            fmt::format("invalid UTF-8 (byte {}): a {} is UTF-8 text",
+                        escape_bytes(yaml.substr(valid, 1)), noun(kind)));
     return false;
   }
   return true;
@@ -217,7 +221,8 @@ bool explain_indentation(Reader& r, std::string_view yaml, int line) {
 }
 
 // The single YAML document of the spec, or nullopt after reporting why there is none.
-std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
+std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml,
+                                        FileKind kind = FileKind::kSpec) {
   std::string text(yaml);
   YAML::Node doc;
   std::optional<YAML::Mark> second;
@@ -245,12 +250,16 @@ std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
     bool stray_comma = second->pos >= 0 && static_cast<size_t>(second->pos) < text.size() &&
                        text[second->pos] == ',';
     r.error(clamp_to_source(r.loc(*second), yaml),
-            stray_comma ? "unexpected ',' outside a [...] or {...} collection"
-                        : "a spec is one YAML document; found a second one here");
+            stray_comma
+                ? "unexpected ',' outside a [...] or {...} collection"
+                : fmt::format("a {} is one YAML document; found a second one here", noun(kind)));
     return std::nullopt;
   }
   if (doc.IsNull()) {
-    r.error({r.file(), 1, 1}, "the spec is empty (it needs at least apiVersion, name and image)");
+    r.error({r.file(), 1, 1}, kind == FileKind::kSpec
+                                  ? "the spec is empty (it needs at least apiVersion, name and "
+                                    "image)"
+                                  : "the VEX file is empty (it holds a list of statements)");
     return std::nullopt;
   }
   if (!ShapeCheck(r).visit(doc, 0)) return std::nullopt;
@@ -299,7 +308,7 @@ void read_top_level(internal::Context& c, const YAML::Node& doc, Spec& spec) {
   }
   MapReader m(r, root,
               {"apiVersion", "name", "version", "epoch", "sources", "environment", "packages",
-               "debian", "image"},
+               "debian", "image", "vex"},
               {{"image", internal::image_keys()}});
   read_identity(r, m, spec);
   if (std::optional<Field> f = m.get("sources")) spec.sources = parse_sources(c, *f);
@@ -309,6 +318,7 @@ void read_top_level(internal::Context& c, const YAML::Node& doc, Spec& spec) {
   if (std::optional<Field> f = m.get("packages")) spec.packages = parse_packages(c, *f);
   if (std::optional<Field> f = m.get("debian")) spec.debian = parse_debian(c, *f);
   if (std::optional<Field> f = m.require("image")) spec.image = parse_image(c, *f);
+  if (std::optional<Field> f = m.get("vex")) spec.vex = parse_vex(c, *f);
   internal::check_references(r, spec);
 }
 
@@ -345,6 +355,43 @@ Result<std::string> read_spec_file(const std::string& path) {
   return text;
 }
 
+// `vex: FILE`, once the spec is good: the statements the file lists, checked against the
+// spec, into spec.vex. The report is the VEX file's (its name as the spec's directory and
+// the path written, its lines under the carets).
+Result<void> read_vex_file(Spec& spec, const ParseOptions& options) {
+  std::string shown =
+      std::filesystem::path(dirname_of(spec.file)).append(spec.vex.file).lexically_normal();
+  auto cannot = [&](const std::string& why) {
+    return Error(ErrorCode::kSpec, fmt::format("{}: error: cannot read VEX file: {}", shown, why));
+  };
+  Result<std::string> host = resolve_local_input(spec, spec.vex.file);
+  if (!host.ok()) return cannot(host.error().message());
+  Result<std::string> text = read_spec_file(*host);
+  if (!text.ok()) {
+    return cannot(text.error().sys_errno() ? std::strerror(*text.error().sys_errno())
+                                           : text.error().message());
+  }
+  std::vector<Diagnostic> diagnostics;
+  Reader reader(shown, &diagnostics);
+  internal::Context context{reader, spec.dir, spec.context, options};
+  if (check_text(reader, *text, FileKind::kVex)) {
+    if (std::optional<YAML::Node> doc = load_document(reader, *text, FileKind::kVex)) {
+      Value root{*doc, reader.loc(*doc)};
+      if (!doc->IsSequence()) {
+        reader.error(root.loc, fmt::format("a VEX file holds a list of statements "
+                                           "(- vulnerability: …), got {}",
+                                           internal::kind_of(*doc)));
+      } else {
+        spec.vex.statements = internal::parse_vex_statements(context, root);
+        if (spec.vex.statements.empty()) reader.error(root.loc, "the VEX file lists no statements");
+        internal::check_vex(reader, spec, spec.vex.statements);
+      }
+    }
+  }
+  if (!diagnostics.empty()) return report_error(std::move(diagnostics), *text);
+  return Ok{};
+}
+
 }  // namespace
 
 ParseResult parse_spec_diagnostics(std::string_view yaml, const std::string& file,
@@ -368,6 +415,9 @@ Result<Spec> parse_spec(std::string_view yaml, const std::string& file, const st
                         const ParseOptions& options) {
   ParseResult result = parse_spec_diagnostics(yaml, file, dir, options);
   if (!result.ok()) return report_error(std::move(result.diagnostics), yaml);
+  if (!result.spec.vex.file.empty() && options.check_files) {
+    STRATA_TRY(read_vex_file(result.spec, options));
+  }
   return std::move(result.spec);
 }
 

@@ -180,6 +180,31 @@ struct Debian {
   Loc loc;
 };
 
+// One statement of the `vex:` section (docs/vex.md): what the image's makers say about one
+// vulnerability, for the image as a whole or for some of its packages. Written out as an
+// OpenVEX v0.2.0 statement (attest/vex.h); the fields keep OpenVEX's names.
+struct VexStatement {
+  std::string vulnerability;         // "CVE-2024-3094", "GHSA-xxxx-xxxx-xxxx" or an OSV id
+  std::vector<std::string> aliases;  // other ids of the same vulnerability
+  std::vector<Ref> packages;         // names of `packages:` entries
+  std::vector<Ref> debs;             // names listed in `debs:` layers
+  // "not_affected", "affected", "fixed" or "under_investigation", as OpenVEX writes them.
+  std::string status;
+  std::string justification;     // not_affected only: one of OpenVEX's five
+  std::string impact_statement;  // not_affected only; it or justification is required
+  std::string action_statement;  // affected only, and required there
+  std::string status_notes;
+  Loc loc;
+};
+
+struct Vex {
+  // `vex: FILE`: the YAML file holding the statements, as written (relative to the spec's
+  // directory); empty when they are written inline.
+  std::string file;
+  std::vector<VexStatement> statements;
+  Loc loc;
+};
+
 struct Spec {
   std::string file;  // the spec file's path as given on the command line
   std::string dir;   // directory that relative paths in the spec resolve against
@@ -193,6 +218,7 @@ struct Spec {
   std::vector<Package> packages;
   Debian debian;
   Image image;
+  Vex vex;  // no statements: no OpenVEX document is written
 };
 
 }  // namespace strata::specs

@@ -71,6 +71,33 @@ bool is_entry_name(std::string_view s) {
   });
 }
 
+bool is_vulnerability_id(std::string_view s) {
+  if (s.size() > 128) return false;
+  size_t dash = s.find('-');
+  if (dash == 0 || dash == std::string_view::npos || dash + 1 == s.size()) return false;
+  std::string_view prefix = s.substr(0, dash), id = s.substr(dash + 1);
+  auto all = [](std::string_view t, auto pred) { return std::all_of(t.begin(), t.end(), pred); };
+  if (prefix == "CVE") {
+    // CVE-YYYY-NNNN…: the CVE program's syntax since 2014 (4 or more sequence digits).
+    return id.size() >= 9 && id[4] == '-' && all(id.substr(0, 4), is_digit) &&
+           all(id.substr(5), is_digit);
+  }
+  if (prefix == "GHSA") {
+    auto is_ghsa = [](char c) {
+      return std::string_view("23456789cfghjmpqrvwx").find(c) != std::string_view::npos;
+    };
+    return id.size() == 14 && id[4] == '-' && id[9] == '-' && all(id.substr(0, 4), is_ghsa) &&
+           all(id.substr(5, 4), is_ghsa) && all(id.substr(10), is_ghsa);
+  }
+  bool upper = prefix[0] >= 'A' && prefix[0] <= 'Z';
+  if (!upper || !all(prefix, [](char c) { return (c >= 'A' && c <= 'Z') || is_digit(c); })) {
+    return false;
+  }
+  return is_alnum(id[0]) && all(id, [](char c) {
+           return is_alnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
+         });
+}
+
 bool is_account_name(std::string_view s) {
   if (!s.empty() && s.back() == '$') s.remove_suffix(1);
   if (s.empty() || s.size() > 31 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;

@@ -23,6 +23,11 @@ bool is_tag(std::string_view s);
 // Source and package names: [A-Za-z0-9][A-Za-z0-9._+-]*, at most 128 bytes (they become
 // directory and cache-key names, so no '/' or spaces).
 bool is_entry_name(std::string_view s);
+// A vulnerability id for `vex:` (docs/vex.md): "CVE-YYYY-NNNN" (4 or more digits),
+// "GHSA-xxxx-xxxx-xxxx" (GitHub's alphabet 23456789cfghjmpqrvwx), or another OSV-style
+// "PREFIX-ID": PREFIX upper-case letters and digits starting with a letter (PYSEC, RUSTSEC,
+// GO, DSA, OSV…), ID letters, digits, '.', '_', ':' and '-'; at most 128 bytes.
+bool is_vulnerability_id(std::string_view s);
 // User and group names: [a-z_][a-z0-9_-]* with an optional trailing '$', at most 32 bytes
 // (shadow-utils' default NAME_REGEX).
 bool is_account_name(std::string_view s);

@@ -9,6 +9,8 @@
 #include "attest/dsse.h"
 #include "attest/ids.h"
 #include "attest/sbom.h"
+#include "attest/sigstore_bundle.h"
+#include "attest/vex.h"
 #include "builder/base/json.h"
 #include "builder/oci/artifact.h"
 #include "builder/oci/image_reader.h"
@@ -70,11 +72,35 @@ attest::SbomInputs sbom_inputs(const oci::WrittenImage& image, size_t base_layer
   return in;
 }
 
+// Which document, for the paths the stage returns and for what --attach stores.
+enum class DocKind { kProvenance, kEnvelope, kSbom, kOpenVex, kOpenVexEnvelope, kBundle };
+
 struct Document {
+  DocKind kind;
   std::string path;
   std::string bytes;
   std::string media_type;  // the artifact type when attached
 };
+
+// The OpenVEX document of the spec's `vex:` statements, and with a key its signed statement.
+Result<void> add_openvex(const AttestationInputs& in, std::vector<Document>& docs) {
+  const AttestOptions& o = in.options;
+  attest::VexInputs v{.manifest_digest = in.image.manifest.digest,
+                      .strata_version = o.strata_version,
+                      .debs = in.debs};
+  STRATA_TRY_ASSIGN(std::string vex, attest::make_openvex(in.plan, v));
+  if (o.sign_key) {
+    STRATA_TRY_ASSIGN(std::string statement,
+                      attest::make_openvex_statement(in.plan, v.manifest_digest, vex));
+    STRATA_TRY_ASSIGN(std::string envelope,
+                      attest::sign_envelope(attest::kInTotoPayloadType, statement, *o.sign_key));
+    docs.push_back({DocKind::kOpenVexEnvelope, in.output_base + ".openvex.dsse.json",
+                    std::move(envelope), oci::kOpenVexDsseType});
+  }
+  docs.push_back(
+      {DocKind::kOpenVex, in.output_base + ".openvex.json", std::move(vex), oci::kOpenVexType});
+  return Ok{};
+}
 
 Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
   const AttestOptions& o = in.options;
@@ -99,25 +125,35 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
                              .times = in.times};
   std::vector<Document> docs;
   STRATA_TRY_ASSIGN(std::string statement, attest::make_provenance(in.plan, p));
-  // Moved, not copied: with one entry per input file the statement is megabytes.
-  docs.push_back({in.output_base + ".provenance.json", std::move(statement), kStatementType});
   if (o.sign_key) {
-    STRATA_TRY_ASSIGN(std::string envelope, attest::sign_envelope(attest::kInTotoPayloadType,
-                                                                  docs[0].bytes, *o.sign_key));
-    docs.push_back(
-        {in.output_base + ".provenance.dsse.json", std::move(envelope), kProvenanceDsseType});
+    STRATA_TRY_ASSIGN(std::string envelope,
+                      attest::sign_envelope(attest::kInTotoPayloadType, statement, *o.sign_key));
+    STRATA_TRY_ASSIGN(attest::PublicKey key, o.sign_key->public_key());
+    // The same envelope, bytes and signature, in the form Sigstore's verifiers read.
+    STRATA_TRY_ASSIGN(std::string bundle, attest::make_sigstore_bundle(envelope, key));
+    docs.push_back({DocKind::kEnvelope, in.output_base + ".provenance.dsse.json",
+                    std::move(envelope), kProvenanceDsseType});
+    docs.push_back({DocKind::kBundle, in.output_base + ".sigstore.json", std::move(bundle),
+                    attest::kSigstoreBundleV03});
   }
-  docs.push_back({in.output_base + (spdx ? ".spdx.json" : ".cdx.json"), std::move(sbom),
-                  spdx ? kSpdxType : kCycloneDxType});
+  // Moved, not copied: with one entry per input file the statement is megabytes.
+  docs.push_back({DocKind::kProvenance, in.output_base + ".provenance.json", std::move(statement),
+                  kStatementType});
+  docs.push_back({DocKind::kSbom, in.output_base + (spdx ? ".spdx.json" : ".cdx.json"),
+                  std::move(sbom), spdx ? kSpdxType : kCycloneDxType});
+  if (!in.plan.spec.vex.statements.empty()) STRATA_TRY(add_openvex(in, docs));
   return docs;
 }
 
 // Stores the documents in the staged layout as OCI 1.1 artifacts of the image, listed in
-// index.json after it. The unsigned statement is attached only when there is no envelope.
+// index.json after it. A signed document is attached as its envelope only; the bundle, a
+// second form of the provenance envelope, is not attached.
 Result<void> attach(const AttestationInputs& in, const std::vector<Document>& docs) {
   std::vector<oci::Artifact> artifacts;
+  bool signed_set = in.options.sign_key.has_value();
   for (const Document& doc : docs) {
-    if (doc.media_type == kStatementType && in.options.sign_key) continue;
+    if (doc.kind == DocKind::kBundle) continue;
+    if (signed_set && (doc.kind == DocKind::kProvenance || doc.kind == DocKind::kOpenVex)) continue;
     oci::ArtifactFile file{
         .bytes = doc.bytes, .media_type = doc.media_type, .title = basename_of(doc.path)};
     STRATA_TRY_ASSIGN(oci::Artifact a, oci::write_artifact(in.staged_layout, file,
@@ -136,22 +172,51 @@ Result<SbomFormat> parse_sbom_format(std::string_view name) {
                fmt::format("unknown SBOM format '{}': expected spdx or cyclonedx", name));
 }
 
+std::vector<std::string> AttestationPaths::all() const {
+  std::vector<std::string> out;
+  for (const std::string* p :
+       {&provenance, &envelope, &sbom, &openvex, &openvex_envelope, &sigstore_bundle}) {
+    if (!p->empty()) out.push_back(*p);
+  }
+  return out;
+}
+
 std::vector<std::string> attestation_file_names(const std::string& output_base) {
   std::string name = basename_of(output_base);
   return {name + ".provenance.json", name + ".provenance.dsse.json", name + ".spdx.json",
-          name + ".cdx.json"};
+          name + ".cdx.json",        name + ".openvex.json",         name + ".openvex.dsse.json",
+          name + ".sigstore.json"};
 }
 
 Result<AttestationPaths> stage_attestations(const AttestationInputs& in) {
   STRATA_TRY_ASSIGN(std::vector<Document> docs, make_documents(in));
+  AttestationPaths paths;
   for (const Document& doc : docs) {
     // write_file fsyncs: the set is published only once all of it is durable.
     STRATA_TRY(write_file(in.staging_dir + "/" + basename_of(doc.path), doc.bytes));
+    std::string* path = nullptr;
+    switch (doc.kind) {
+      case DocKind::kProvenance:
+        path = &paths.provenance;
+        break;
+      case DocKind::kEnvelope:
+        path = &paths.envelope;
+        break;
+      case DocKind::kSbom:
+        path = &paths.sbom;
+        break;
+      case DocKind::kOpenVex:
+        path = &paths.openvex;
+        break;
+      case DocKind::kOpenVexEnvelope:
+        path = &paths.openvex_envelope;
+        break;
+      case DocKind::kBundle:
+        path = &paths.sigstore_bundle;
+        break;
+    }
+    *path = doc.path;
   }
-  AttestationPaths paths;
-  paths.provenance = docs[0].path;
-  if (in.options.sign_key) paths.envelope = docs[1].path;
-  paths.sbom = docs.back().path;
   if (in.options.attach) STRATA_TRY(attach(in, docs));
   return paths;
 }

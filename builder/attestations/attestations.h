@@ -62,6 +62,12 @@ struct AttestationPaths {
   std::string provenance;
   std::string envelope;
   std::string sbom;
+  std::string openvex;           // NAME.openvex.json: the spec has `vex:` statements
+  std::string openvex_envelope;  // NAME.openvex.dsse.json: and a signing key
+  std::string sigstore_bundle;   // NAME.sigstore.json: the provenance envelope as a bundle
+
+  // Every path written, in the order above.
+  std::vector<std::string> all() const;
 };
 
 // The file names (OUTPUT_BASE's last component + suffix) the stage may publish beside the
@@ -69,10 +75,12 @@ struct AttestationPaths {
 // write, so none describes another build.
 std::vector<std::string> attestation_file_names(const std::string& output_base);
 
-// Builds the provenance (and envelope, with a key) and the SBOM, writes them (fsynced) into
-// in.staging_dir under their published names' last component, and with options.attach adds
-// them to the staged layout as artifacts whose subject is the image manifest. Returns the
-// paths they will be published at.
+// Builds the provenance (and envelope and Sigstore bundle, with a key), the SBOM and, when
+// the spec has `vex:` statements, the OpenVEX document (and its envelope, with a key); writes
+// them (fsynced) into in.staging_dir under their published names' last component, and with
+// options.attach adds them to the staged layout as artifacts whose subject is the image manifest
+// (an envelope instead of what it signs; the bundle, a copy of the provenance envelope, is not
+// attached). Returns the paths they will be published at.
 Result<AttestationPaths> stage_attestations(const AttestationInputs& in);
 
 // After publishing: the provenance at `provenance_path` names `manifest_digest` as its

@@ -124,6 +124,44 @@ TEST_F(AttestationsTest, SignsAttachesAndStaysReadable) {
   EXPECT_EQ(manifest["layers"][0]["digest"], sha256_of(*envelope).str());
 }
 
+TEST_F(AttestationsTest, WritesOpenVexAndBundleAndAttachesTheSignedForms) {
+  plan_.spec.vex.statements.push_back({.vulnerability = "CVE-2024-3094",
+                                       .status = "not_affected",
+                                       .justification = "component_not_present"});
+  auto unsigned_result = build();
+  ASSERT_TRUE(unsigned_result.ok()) << unsigned_result.error().to_string();
+  EXPECT_EQ(unsigned_result->attestations.openvex, out() + "/demo.openvex.json");
+  EXPECT_TRUE(unsigned_result->attestations.openvex_envelope.empty());
+  EXPECT_TRUE(unsigned_result->attestations.sigstore_bundle.empty());
+  std::string vex = *read_file(unsigned_result->attestations.openvex);
+
+  attest_.sign_key = *attest::PrivateKey::generate(attest::KeyType::kEcdsaP256);
+  attest_.attach = true;
+  auto result = build();
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_EQ(*read_file(result->attestations.openvex), vex) << "signing changes no byte";
+  attest::PublicKey key = *attest_.sign_key->public_key();
+  auto verified = attest::verify_envelope(*read_file(result->attestations.openvex_envelope), key,
+                                          attest::kInTotoPayloadType);
+  ASSERT_TRUE(verified.ok()) << verified.error().to_string();
+  Json statement = *parse_json(verified->payload, "statement");
+  EXPECT_EQ(statement["predicateType"], "https://openvex.dev/ns/v0.2.0");
+  EXPECT_EQ(*canonical_json(statement["predicate"]), vex);
+  EXPECT_EQ(statement["subject"], read_json(result->attestations.provenance)["subject"]);
+  Json bundle = read_json(result->attestations.sigstore_bundle);
+  EXPECT_EQ(bundle["dsseEnvelope"], read_json(result->attestations.envelope));
+  EXPECT_EQ(bundle["verificationMaterial"]["publicKey"]["hint"], key.keyid());
+
+  std::vector<std::string> types;
+  Json index = read_json(result->layout_dir + "/index.json");
+  for (const Json& m : index["manifests"]) {
+    types.push_back(m.value("artifactType", ""));
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"", "application/vnd.in-toto.provenance+dsse",
+                                             "application/spdx+json",
+                                             "application/vnd.in-toto.openvex+dsse"}));
+}
+
 TEST_F(AttestationsTest, RecordsTimesOnlyWhenAskedAndIsOtherwiseByteIdentical) {
   auto first = build();
   ASSERT_TRUE(first.ok());

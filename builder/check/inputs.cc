@@ -41,6 +41,7 @@ std::vector<std::string> local_inputs(const specs::Spec& spec) {
   for (const specs::DebRepository& r : spec.debian.repositories) {
     add_relative(out, spec.dir, r.keyring);
   }
+  add_relative(out, spec.dir, spec.vex.file);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -13,7 +13,8 @@
 namespace strata::builder {
 
 // The local files and directories the spec reads, absolute and lexically normal, sorted: the
-// spec file, `path:` sources, `files:` sources, the environment and base image layouts.
+// spec file, `path:` sources, `files:` sources, the environment and base image layouts, the
+// lock and keyrings of `debs:` layers and the `vex:` file.
 // Inputs written as absolute paths (and URL sources) are left out: a copied spec still names
 // the same absolute path, so the second build reads them where they are.
 std::vector<std::string> local_inputs(const specs::Spec& spec);

@@ -1,12 +1,14 @@
-// `strata attest verify ENVELOPE|docker://REF@sha256:… --key PUB [--image IMAGE]`: checks a
-// DSSE envelope's signature and payloadType, the in-toto Statement inside it, and that its
-// subject is the image's manifest digest (a registry image's envelope is found among its
-// referrers). Exit 0 verified, 1 a check failed (the message names it), 2 usage.
+// `strata attest verify ENVELOPE|BUNDLE|docker://REF@sha256:… --key PUB [--image IMAGE]`:
+// checks a DSSE envelope's signature and payloadType (given as is, or inside a Sigstore
+// bundle), the in-toto Statement inside it, and that its subject is the image's manifest
+// digest (a registry image's envelope is found among its referrers). Exit 0 verified, 1 a
+// check failed (the message names it), 2 usage.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "attest/dsse.h"
 #include "attest/provenance.h"
+#include "attest/sigstore_bundle.h"
 #include "builder/base/fs.h"
 #include "builder/base/json.h"
 #include "builder/cli/commands.h"
@@ -90,6 +92,14 @@ Result<int> run_verify(const VerifyArgs& args) {
   } else {
     STRATA_TRY_ASSIGN(envelope, read_argument("ENVELOPE", args.envelope));
   }
+  if (attest::is_sigstore_bundle(envelope)) {
+    // The bundle's key hint is unauthenticated: the signature is checked with --key alone.
+    STRATA_TRY_ASSIGN_CONTEXT(attest::BundleContents bundle, attest::read_sigstore_bundle(envelope),
+                              args.envelope);
+    fmt::print("bundle: {} (key hint {})\n", bundle.media_type,
+               bundle.key_hint.empty() ? "none" : bundle.key_hint);
+    envelope = std::move(bundle.envelope);
+  }
   STRATA_TRY_ASSIGN_CONTEXT(attest::VerifiedEnvelope verified,
                             attest::verify_envelope(envelope, key, attest::kInTotoPayloadType),
                             args.envelope);
@@ -129,12 +139,13 @@ void register_attest(CLI::App& app, Command& run) {
   auto args = std::make_shared<VerifyArgs>();
   auto* verify = attest->add_subcommand(
       "verify",
-      "Check a DSSE envelope's signature, payloadType and statement, and its subject "
-      "against an image");
+      "Check a DSSE envelope's (or Sigstore bundle's) signature, payloadType and statement, "
+      "and its subject against an image");
   verify
       ->add_option("ENVELOPE", args->envelope,
-                   "The DSSE envelope (NAME.provenance.dsse.json), or a registry image "
-                   "docker://HOST/REPO@sha256:… whose referrers hold it")
+                   "The DSSE envelope (NAME.provenance.dsse.json, NAME.openvex.dsse.json), a "
+                   "Sigstore bundle holding one (NAME.sigstore.json), or a registry image "
+                   "docker://HOST/REPO@sha256:… whose referrers hold the provenance's")
       ->required();
   verify->add_option("--key", args->key, "The signer's public key (PEM)")->required();
   verify->add_option("--image", args->image,

@@ -66,9 +66,7 @@ Result<AttestOptions> attest_options(const BuildArgs& args, Clock* clock) {
 }
 
 void print_attestations(const AttestationPaths& paths) {
-  for (const std::string& p : {paths.provenance, paths.envelope, paths.sbom}) {
-    if (!p.empty()) fmt::print(stderr, "attestation written to {}\n", p);
-  }
+  for (const std::string& p : paths.all()) fmt::print(stderr, "attestation written to {}\n", p);
 }
 
 Json build_json(const specs::Plan& plan, const BuildResult& result) {
@@ -104,6 +102,9 @@ Json build_json(const specs::Plan& plan, const BuildResult& result) {
   out["provenance"] = a.provenance;
   if (!a.envelope.empty()) out["provenance_dsse"] = a.envelope;
   out["sbom"] = a.sbom;
+  if (!a.openvex.empty()) out["openvex"] = a.openvex;
+  if (!a.openvex_envelope.empty()) out["openvex_dsse"] = a.openvex_envelope;
+  if (!a.sigstore_bundle.empty()) out["sigstore_bundle"] = a.sigstore_bundle;
   return out;
 }
 
@@ -165,8 +166,9 @@ Result<CheckResult> run_check(const BuildArgs& args, const specs::Plan& plan,
   if (!ec) o.self_exe = self.string();
   const char* tmpdir = std::getenv("TMPDIR");
   if (tmpdir != nullptr && *tmpdir != '\0') o.temp_parent = tmpdir;
-  for (const std::string& p : {build.layout_dir, build.archive_path, build.attestations.provenance,
-                               build.attestations.envelope, build.attestations.sbom}) {
+  std::vector<std::string> outputs = build.attestations.all();
+  outputs.insert(outputs.begin(), {build.layout_dir, build.archive_path});
+  for (const std::string& p : outputs) {
     if (!p.empty()) o.build1_outputs.push_back(absolute_normal_path(p));
   }
   o.output_args = {"--compression", args.compression, "--sbom-format", args.sbom_format};
@@ -292,14 +294,15 @@ void register_build(CLI::App& app, Command& run) {
                 "Also write DIR/NAME.tar, loadable with podman/docker load and skopeo");
   cmd->add_flag("--json", args->json, "Print one JSON object describing the result");
   cmd->add_option("--sign-key", args->sign_key,
-                  "Sign the provenance with this Ed25519 or ECDSA P-256 private key (PEM); "
-                  "writes DIR/NAME.provenance.dsse.json");
+                  "Sign the provenance (and the OpenVEX document) with this Ed25519 or ECDSA "
+                  "P-256 private key (PEM); writes DIR/NAME.provenance.dsse.json, "
+                  "DIR/NAME.sigstore.json (a Sigstore bundle) and DIR/NAME.openvex.dsse.json");
   cmd->add_option("--sbom-format", args->sbom_format,
                   "SBOM format: spdx (DIR/NAME.spdx.json) or cyclonedx (DIR/NAME.cdx.json)")
       ->capture_default_str();
   cmd->add_flag("--attach", args->attach,
-                "Also store the provenance (signed if --sign-key) and the SBOM in the layout as "
-                "OCI 1.1 artifacts whose subject is the image");
+                "Also store the provenance and the OpenVEX document (signed if --sign-key) and "
+                "the SBOM in the layout as OCI 1.1 artifacts whose subject is the image");
   cmd->add_flag("--provenance-times", args->provenance_times,
                 "Record startedOn/finishedOn in the provenance (then it differs per build)");
   add_package_flags(cmd, args->packages,

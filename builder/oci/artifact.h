@@ -14,13 +14,17 @@
 namespace strata::builder::oci {
 
 // OCI 1.1 artifact types: the in-toto attestation storage convention for a DSSE envelope of
-// a provenance (https://github.com/in-toto/attestation/blob/main/docs/protocol.md), the
-// plain in-toto type for an unsigned statement, and the IANA-registered SBOM media types
-// (application/spdx+json, application/vnd.cyclonedx+json).
+// a provenance or of an OpenVEX statement (application/vnd.in-toto.<predicate>+dsse,
+// https://github.com/in-toto/attestation/blob/main/docs/protocol.md), the plain in-toto type
+// for an unsigned statement, the IANA-registered SBOM media types (application/spdx+json,
+// application/vnd.cyclonedx+json) and OpenVEX's own type for an unsigned document
+// (docs/vex.md).
 inline constexpr char kProvenanceDsseType[] = "application/vnd.in-toto.provenance+dsse";
 inline constexpr char kStatementType[] = "application/vnd.in-toto+json";
 inline constexpr char kSpdxType[] = "application/spdx+json";
 inline constexpr char kCycloneDxType[] = "application/vnd.cyclonedx+json";
+inline constexpr char kOpenVexDsseType[] = "application/vnd.in-toto.openvex+dsse";
+inline constexpr char kOpenVexType[] = "application/openvex+json";
 
 // The empty config of an artifact manifest ("{}", image-spec "Guidance for an Empty
 // Descriptor").

@@ -419,29 +419,37 @@ Result<std::vector<AttestationFile>> attestations_beside(
     if (warn) warn(fmt::format("{}: not pushed: {}", path, why));
   };
   std::vector<AttestationFile> out;
-  std::string envelope_path = base + ".provenance.dsse.json";
-  std::string statement_path = base + ".provenance.json";
-  STRATA_TRY_ASSIGN(std::optional<std::string> envelope, read_if(envelope_path));
-  bool have_provenance = false;
-  if (envelope) {
-    Result<Json> doc = parse_json(*envelope, envelope_path);
-    std::optional<std::string> payload;
-    if (doc.ok()) payload = attest::base64_decode(string_member(*doc, "payload"));
-    if (payload && statement_names(*payload, manifest)) {
-      out.push_back({envelope_path, *std::move(envelope), oci::kProvenanceDsseType});
-      have_provenance = true;
-    } else {
+  // A signed document goes up as its envelope, else as itself: what --attach stores.
+  auto signed_or_plain = [&](std::string_view what, const char* envelope_type,
+                             const char* plain_type) -> Result<void> {
+    std::string envelope_path = fmt::format("{}.{}.dsse.json", base, what);
+    std::string plain_path = fmt::format("{}.{}.json", base, what);
+    STRATA_TRY_ASSIGN(std::optional<std::string> envelope, read_if(envelope_path));
+    if (envelope) {
+      Result<Json> doc = parse_json(*envelope, envelope_path);
+      std::optional<std::string> payload;
+      if (doc.ok()) payload = attest::base64_decode(string_member(*doc, "payload"));
+      if (payload && statement_names(*payload, manifest)) {
+        out.push_back({envelope_path, *std::move(envelope), envelope_type});
+        return Ok{};
+      }
       skip(envelope_path, fmt::format("its statement's subject is not {}", manifest.str()));
     }
-  }
-  STRATA_TRY_ASSIGN(std::optional<std::string> statement, read_if(statement_path));
-  if (statement && !have_provenance) {
-    if (statement_names(*statement, manifest)) {
-      out.push_back({statement_path, *std::move(statement), oci::kStatementType});
+    STRATA_TRY_ASSIGN(std::optional<std::string> plain, read_if(plain_path));
+    if (!plain) return Ok{};
+    // A provenance is a statement with a subject; an OpenVEX document names the image's
+    // digest in its products' purls and hashes.
+    bool names = plain_type == std::string_view(oci::kStatementType)
+                     ? statement_names(*plain, manifest)
+                     : plain->find(manifest.hex) != std::string::npos;
+    if (names) {
+      out.push_back({plain_path, *std::move(plain), plain_type});
     } else {
-      skip(statement_path, fmt::format("its subject is not {}", manifest.str()));
+      skip(plain_path, fmt::format("it is not about {}", manifest.str()));
     }
-  }
+    return Ok{};
+  };
+  STRATA_TRY(signed_or_plain("provenance", oci::kProvenanceDsseType, oci::kStatementType));
   for (auto [suffix, type] :
        {std::pair{".spdx.json", oci::kSpdxType}, std::pair{".cdx.json", oci::kCycloneDxType}}) {
     std::string path = base + suffix;
@@ -453,6 +461,7 @@ Result<std::vector<AttestationFile>> attestations_beside(
     }
     out.push_back({path, *std::move(sbom), type});
   }
+  STRATA_TRY(signed_or_plain("openvex", oci::kOpenVexDsseType, oci::kOpenVexType));
   return out;
 }
 

@@ -27,9 +27,10 @@ struct AttestationFile {
 };
 
 // The attestations a build wrote beside IMAGE (IMAGE without .tar, + .provenance.json,
-// .provenance.dsse.json, .spdx.json, .cdx.json), chosen as --attach chooses: the envelope
-// when there is one, else the statement, and the SBOM. A provenance whose subject is not
-// the image is left out with a warning, and so is an SBOM that does not name it.
+// .provenance.dsse.json, .spdx.json, .cdx.json, .openvex.json, .openvex.dsse.json), chosen
+// as --attach chooses: for the provenance and the OpenVEX document the envelope when there
+// is one, else the document; and the SBOM. A provenance or VEX whose subject is not the
+// image is left out with a warning, and so is an SBOM that does not name it.
 Result<std::vector<AttestationFile>> attestations_beside(
     const std::string& image_path, const Digest& manifest,
     const std::function<void(const std::string&)>& warn);

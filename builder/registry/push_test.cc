@@ -417,5 +417,44 @@ TEST(AttestationsBeside, PicksTheEnvelopeAndSkipsOtherImages) {
   EXPECT_EQ((*files)[0].media_type, oci::kProvenanceDsseType);
 }
 
+TEST(AttestationsBeside, OpenVexGoesUpAsItsEnvelopeElseItself) {
+  TempDir dir = strata::testing::make_temp_dir();
+  Digest image = sha256_of("image");
+  Digest other = sha256_of("other");
+  std::string vex = fmt::format(
+      R"({{"statements":[{{"products":[{{"hashes":{{"sha-256":"{}"}}}}]}}]}})", image.hex);
+  ASSERT_TRUE(write_file(dir.path() + "/app.openvex.json", vex).ok());
+  std::vector<std::string> warnings;
+  auto warn = [&](const std::string& w) { warnings.push_back(w); };
+  Result<std::vector<AttestationFile>> files =
+      attestations_beside(dir.path() + "/app", image, warn);
+  ASSERT_TRUE(files.ok()) << files.error().message();
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ((*files)[0].media_type, oci::kOpenVexType);
+  EXPECT_EQ((*files)[0].bytes, vex);
+  files = attestations_beside(dir.path() + "/app", other, warn);
+  ASSERT_TRUE(files.ok());
+  EXPECT_TRUE(files->empty());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("app.openvex.json: not pushed: it is not about"), std::string::npos)
+      << warnings[0];
+  // The envelope of a statement about the image wins; one about another image does not.
+  auto envelope = [](const Digest& d) {
+    return fmt::format("{{\"payload\":\"{}\",\"payloadType\":\"x\",\"signatures\":[]}}",
+                       attest::base64_encode(fmt::format(
+                           "{{\"subject\":[{{\"digest\":{{\"sha256\":\"{}\"}}}}]}}", d.hex)));
+  };
+  ASSERT_TRUE(write_file(dir.path() + "/app.openvex.dsse.json", envelope(image)).ok());
+  files = attestations_beside(dir.path() + "/app", image, warn);
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ((*files)[0].media_type, oci::kOpenVexDsseType);
+  ASSERT_TRUE(write_file(dir.path() + "/app.openvex.dsse.json", envelope(other)).ok());
+  files = attestations_beside(dir.path() + "/app", image, warn);
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ((*files)[0].media_type, oci::kOpenVexType);
+}
+
 }  // namespace
 }  // namespace strata::builder::registry

@@ -129,6 +129,20 @@ std::optional<bool> check_local_file(const Context& c, const Value& v, std::stri
   return is_dir;
 }
 
+std::optional<std::string> read_rel_path(const Context& c, const Value& v, std::string_view key,
+                                         const std::string& text) {
+  Result<std::string> rel = normalize_rel_path(text);
+  // Under a wider --context, ".." may lead up to it; resolve_local_input checks where.
+  if (!rel.ok() && c.root != c.dir && path_escape(text) == PathEscape::kDotDot) {
+    rel = join_components(path_components(text));
+  }
+  if (!rel.ok()) {
+    c.reader.error(v.loc, fmt::format("{} {}", key, rel.error().message()));
+    return std::nullopt;
+  }
+  return *std::move(rel);
+}
+
 void check_unique(Reader& r, std::map<std::string, Loc>& seen, const std::string& name,
                   const Loc& loc, std::string_view what) {
   auto [it, inserted] = seen.emplace(name, loc);

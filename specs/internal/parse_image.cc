@@ -32,13 +32,8 @@ FileMapping parse_file(Context& c, const Value& v, std::map<std::string, Loc>& d
   std::optional<bool> src_is_dir;
   if (std::optional<Field> f = m.require("src")) {
     std::optional<std::string> text = read_string(r, *f);
-    Result<std::string> rel = text ? normalize_rel_path(*text) : Error(ErrorCode::kSpec, "");
-    // Under a wider --context, ".." may lead up to it; resolve_local_input checks where.
-    if (text && !rel.ok() && c.root != c.dir && path_escape(*text) == PathEscape::kDotDot) {
-      rel = join_components(path_components(*text));
-    }
-    if (text && !rel.ok()) r.error(f->loc, "src " + rel.error().message());
-    if (rel.ok()) {
+    std::optional<std::string> rel = text ? read_rel_path(c, *f, "src", *text) : std::nullopt;
+    if (rel) {
       file.src = *text;
       if (c.options.check_files) src_is_dir = check_local_file(c, *f, "src", *rel, true);
     }

@@ -12,20 +12,6 @@
 namespace strata::specs::internal {
 namespace {
 
-// Reports each ref that names nothing in `declared`, and each one listed twice.
-void check_refs(Reader& r, const std::vector<Ref>& refs, const std::vector<std::string>& declared,
-                std::string_view what) {
-  std::set<std::string> seen;
-  for (const Ref& ref : refs) {
-    if (std::find(declared.begin(), declared.end(), ref.name) == declared.end()) {
-      r.error(ref.loc,
-              fmt::format("unknown {} '{}'{}", what, ref.name, did_you_mean(ref.name, declared)));
-    } else if (!seen.insert(ref.name).second) {
-      r.error(ref.loc, fmt::format("{} '{}' is listed twice", what, ref.name));
-    }
-  }
-}
-
 void check_layers(Reader& r, const Spec& spec, const std::vector<std::string>& packages) {
   // package -> the layer it was first put in, and where
   std::map<std::string, std::pair<size_t, Loc>> placed;
@@ -63,6 +49,19 @@ void check_debs(Reader& r, const Spec& spec) {
 
 }  // namespace
 
+void check_refs(Reader& r, const std::vector<Ref>& refs, const std::vector<std::string>& declared,
+                std::string_view what) {
+  std::set<std::string> seen;
+  for (const Ref& ref : refs) {
+    if (std::find(declared.begin(), declared.end(), ref.name) == declared.end()) {
+      r.error(ref.loc,
+              fmt::format("unknown {} '{}'{}", what, ref.name, did_you_mean(ref.name, declared)));
+    } else if (!seen.insert(ref.name).second) {
+      r.error(ref.loc, fmt::format("{} '{}' is listed twice", what, ref.name));
+    }
+  }
+}
+
 void check_references(Reader& r, const Spec& spec) {
   std::vector<std::string> sources, packages;
   for (const Source& s : spec.sources) sources.push_back(s.name);
@@ -76,6 +75,7 @@ void check_references(Reader& r, const Spec& spec) {
   }
   check_layers(r, spec, packages);
   check_debs(r, spec);
+  check_vex(r, spec, spec.vex.statements);
 }
 
 }  // namespace strata::specs::internal

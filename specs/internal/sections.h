@@ -37,6 +37,11 @@ std::map<std::string, std::string> read_labels(Reader& r, const Value& v);
 // `allow_dir`); reports "KEY 'x' does not exist (looked in /abs/x)". Returns is-directory.
 std::optional<bool> check_local_file(const Context& c, const Value& v, std::string_view key,
                                      const std::string& path, bool allow_dir);
+// A local input named relative to the spec's directory (files[].src, `vex: FILE`): the path
+// normalized (normalize_rel_path; ".." allowed only under a wider --context, where
+// resolve_local_input checks where it leads), or nullopt after "KEY <why>" at v.loc.
+std::optional<std::string> read_rel_path(const Context& c, const Value& v, std::string_view key,
+                                         const std::string& text);
 // A name written at a location, with the first location it was declared at.
 void check_unique(Reader& r, std::map<std::string, Loc>& seen, const std::string& name,
                   const Loc& loc, std::string_view what);
@@ -47,6 +52,14 @@ Environment parse_environment(Context& c, const Value& v);
 std::vector<Package> parse_packages(Context& c, const Value& v);
 Image parse_image(Context& c, const Value& v);
 Debian parse_debian(Context& c, const Value& v);
+// `vex:` (docs/vex.md): a list of statements, or the name of a YAML file holding the list
+// (read later, by parse_vex_file, once the spec is known to be good).
+Vex parse_vex(Context& c, const Value& v);
+// The statements of a list (the `vex:` value, or a VEX file's top level).
+std::vector<VexStatement> parse_vex_statements(Context& c, const Value& v);
+// What statements refer to must be in the spec: packages of `packages:`, debs of `debs:`
+// layers; and a vulnerability is stated once per package (or once for the whole image).
+void check_vex(Reader& r, const Spec& spec, const std::vector<VexStatement>& statements);
 // A Debian package name (Debian Policy 5.6.1), for `debs:` entries.
 bool is_debian_package_name(const std::string& name);
 // The keys of `image:`, in the order the reader lists them.
@@ -57,8 +70,13 @@ Accounts parse_accounts(Context& c, const Value& v);
 // `image` holds base and accounts, already read: config.user is checked against them.
 ImageConfig parse_config(Context& c, const Value& v, const Image& image);
 
+// Reports each ref that names nothing in `declared` ("unknown WHAT 'x'; did you mean …"),
+// and each one listed twice.
+void check_refs(Reader& r, const std::vector<Ref>& refs, const std::vector<std::string>& declared,
+                std::string_view what);
+
 // Cross-section checks once everything is read: package source/depends references, cycles
-// in depends, layer package references, config.user against the accounts.
+// in depends, layer package references, config.user against the accounts, vex references.
 void check_references(Reader& r, const Spec& spec);
 
 }  // namespace strata::specs::internal

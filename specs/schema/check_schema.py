@@ -63,6 +63,17 @@ image:
 """,
     "debs": "apiVersion: strata/v1\nname: t\ndebian:\n  repositories: [{url: 'http://deb.debian.org/debian', suite: bookworm, keyring: k.gpg}]\nimage: {layers: [{debs: [ca-certificates]}]}\n",
     "unquoted_mode": "apiVersion: strata/v1\nname: t\nimage:\n  paths: [{path: /a, type: directory, mode: 0644}]\n",
+    "vex_inline": """apiVersion: strata/v1
+name: t
+image: {}
+vex:
+  - {vulnerability: CVE-2024-3094, aliases: [GHSA-rxwq-x6h5-x525], status: not_affected,
+     justification: component_not_present}
+  - {vulnerability: PYSEC-2024-1, packages: [p], status: affected, action_statement: upgrade}
+  - {vulnerability: GO-2022-0001, status: not_affected, impact_statement: not reachable}
+  - {vulnerability: RUSTSEC-2021-0001, debs: [libc6], status: fixed}
+""",
+    "vex_file": "apiVersion: strata/v1\nname: t\nimage: {}\nvex: vex.yaml\n",
 }
 
 BAD = {
@@ -81,6 +92,12 @@ BAD = {
     "debs_upper": "apiVersion: strata/v1\nname: t\ndebian: {repositories: [{url: 'http://h/d', suite: s, keyring: k}]}\nimage: {layers: [{debs: [Foo]}]}\n",
     "debian_no_keyring": "apiVersion: strata/v1\nname: t\ndebian: {repositories: [{url: 'http://h/d', suite: s}]}\nimage: {}\n",
     "architecture": "apiVersion: strata/v1\nname: t\nimage: {architecture: x86_64}\n",
+    "vex_bad_id": "apiVersion: strata/v1\nname: t\nimage: {}\nvex: [{vulnerability: CVE-24-1, status: fixed}]\n",
+    "vex_no_justification": "apiVersion: strata/v1\nname: t\nimage: {}\nvex: [{vulnerability: CVE-2024-3094, status: not_affected}]\n",
+    "vex_no_action": "apiVersion: strata/v1\nname: t\nimage: {}\nvex: [{vulnerability: CVE-2024-3094, status: affected}]\n",
+    "vex_justification_when_fixed": "apiVersion: strata/v1\nname: t\nimage: {}\nvex: [{vulnerability: CVE-2024-3094, status: fixed, justification: component_not_present}]\n",
+    "vex_unknown_key": "apiVersion: strata/v1\nname: t\nimage: {}\nvex: [{vulnerability: CVE-2024-3094, status: fixed, severity: high}]\n",
+    "vex_empty": "apiVersion: strata/v1\nname: t\nimage: {}\nvex: []\n",
 }
 
 

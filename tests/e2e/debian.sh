@@ -259,6 +259,22 @@ app_files = {files[r["relatedSpdxElement"]] for r in sbom["relationships"]
 assert "./usr/share/app/data.txt" in app_files and "./usr/bin/app" in app_files, app_files
 PY
 out=$(python3 "$VALIDATE" spdx-schema.json out1/debs.spdx.json 2>&1) || fail "SPDX schema: $out"
+
+# A VEX statement about a deb names it by the SBOM's purl, with the .deb's sha256 (docs/vex.md).
+cp -r a vexd
+printf 'vex:\n  - {vulnerability: CVE-2024-0001, debs: [app], status: fixed}\n' >>vexd/strata.yaml
+"$STRATA" build vexd/strata.yaml -o outv --cache "$CACHE" >/dev/null 2>outv.err || { cat outv.err; fail "build with a vex statement about a deb"; }
+out=$(python3 "$VALIDATE" openvex_json_schema.json outv/debs.openvex.json 2>&1) || fail "OpenVEX schema: $out"
+python3 - outv/debs.openvex.json outv/debs.spdx.json vexd/strata.lock <<'PY' || fail "the VEX names the deb by the SBOM's purl"
+import json, sys
+vex, sbom, lock = (json.load(open(p)) for p in sys.argv[1:])
+purl = [r["referenceLocator"] for p in sbom["packages"] if p["name"] == "app" for r in p["externalRefs"]
+        if r["referenceLocator"].startswith("pkg:deb/")][0]
+sha = [p["sha256"] for p in lock["packages"] if p["name"] == "app"][0].removeprefix("sha256:")
+sub = vex["statements"][0]["products"][0]["subcomponents"]
+assert sub == [{"@id": purl, "identifiers": {"purl": purl}, "hashes": {"sha-256": sha}}], sub
+PY
+pass "VEX: a deb is a subcomponent by the SBOM's purl and the .deb's sha256"
 "$STRATA" build a/strata.yaml -o outc --cache "$CACHE" --sbom-format cyclonedx >/dev/null 2>&1 || fail "build cyclonedx"
 out=$(python3 "$VALIDATE" bom-1.6.schema.json outc/debs.cdx.json 2>&1) || fail "CycloneDX schema: $out"
 python3 - outc/debs.cdx.json <<'PY' || fail "CycloneDX lists the locked packages"
