@@ -21,6 +21,7 @@
 #include "specs/inputs.h"
 #include "specs/internal/sections.h"
 #include "specs/values.h"
+#include "specs/yaml_tree.h"
 
 namespace strata::specs {
 namespace {
@@ -85,17 +86,17 @@ Loc loc_of_offset(const std::string& file, std::string_view text, size_t offset)
 }
 
 // The checks on the raw bytes, before yaml-cpp sees them: the size and the encoding.
-bool check_text(Reader& r, std::string_view yaml) {
+bool check_text(Reader& r, std::string_view yaml, std::string_view what) {
   if (yaml.size() > kMaxSpecBytes) {
-    r.error({r.file(), 1, 1}, fmt::format("the spec is {} bytes; a spec may have at most {} MiB",
-                                          yaml.size(), kMaxSpecBytes >> 20));
+    r.error({r.file(), 1, 1}, fmt::format("the {} is {} bytes; a {} may have at most {} MiB", what,
+                                          yaml.size(), what, kMaxSpecBytes >> 20));
     return false;
   }
   size_t valid = valid_utf8_prefix(yaml);
   if (valid < yaml.size()) {
     r.error(loc_of_offset(r.file(), yaml, valid),
-            fmt::format("invalid UTF-8 (byte {}): a spec is UTF-8 text",
-                        escape_bytes(yaml.substr(valid, 1))));
+            fmt::format("invalid UTF-8 (byte {}): a {} is UTF-8 text",
+                        escape_bytes(yaml.substr(valid, 1)), what));
     return false;
   }
   return true;
@@ -105,12 +106,12 @@ bool check_text(Reader& r, std::string_view yaml) {
 // bounded number of values, nesting depth and scalar length. Stops at the first problem.
 class ShapeCheck {
  public:
-  explicit ShapeCheck(Reader& r) : r_(r) {}
+  ShapeCheck(Reader& r, std::string_view what) : r_(r), what_(what) {}
   bool visit(const YAML::Node& node, int depth) {
     if (++values_ > kMaxValues) {
-      return fail(node, fmt::format("the spec holds more than {} values (YAML aliases that "
+      return fail(node, fmt::format("the {} holds more than {} values (YAML aliases that "
                                     "repeat each other?)",
-                                    kMaxValues));
+                                    what_, kMaxValues));
     }
     if (depth > kMaxDepth) {
       return fail(node, fmt::format("values are nested more than {} levels deep", kMaxDepth));
@@ -138,6 +139,7 @@ class ShapeCheck {
     return false;
   }
   Reader& r_;
+  std::string_view what_;
   size_t values_ = 0;
 };
 
@@ -216,8 +218,10 @@ bool explain_indentation(Reader& r, std::string_view yaml, int line) {
   return true;
 }
 
-// The single YAML document of the spec, or nullopt after reporting why there is none.
-std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
+// The single YAML document of the spec (or of another file, named by `what`), or nullopt after
+// reporting why there is none. `empty_hint` follows "the WHAT is empty".
+std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml, std::string_view what,
+                                        std::string_view empty_hint) {
   std::string text(yaml);
   YAML::Node doc;
   std::optional<YAML::Mark> second;
@@ -246,14 +250,14 @@ std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml) {
                        text[second->pos] == ',';
     r.error(clamp_to_source(r.loc(*second), yaml),
             stray_comma ? "unexpected ',' outside a [...] or {...} collection"
-                        : "a spec is one YAML document; found a second one here");
+                        : fmt::format("a {} is one YAML document; found a second one here", what));
     return std::nullopt;
   }
   if (doc.IsNull()) {
-    r.error({r.file(), 1, 1}, "the spec is empty (it needs at least apiVersion, name and image)");
+    r.error({r.file(), 1, 1}, fmt::format("the {} is empty{}", what, empty_hint));
     return std::nullopt;
   }
-  if (!ShapeCheck(r).visit(doc, 0)) return std::nullopt;
+  if (!ShapeCheck(r, what).visit(doc, 0)) return std::nullopt;
   return doc;
 }
 
@@ -345,7 +349,64 @@ Result<std::string> read_spec_file(const std::string& path) {
   return text;
 }
 
+// yaml-cpp's node as the public tree; keys that are not scalars are reported.
+YamlNode to_tree(Reader& r, const YAML::Node& node, const Loc& loc) {
+  YamlNode out;
+  out.loc = loc;
+  if (node.IsScalar()) {
+    out.kind = YamlNode::Kind::kScalar;
+    out.scalar = node.Scalar();
+  } else if (node.IsSequence()) {
+    out.kind = YamlNode::Kind::kSequence;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      out.items.push_back(to_tree(r, *it, it->IsNull() ? loc : r.loc(*it)));
+    }
+  } else if (node.IsMap()) {
+    out.kind = YamlNode::Kind::kMapping;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      Loc key_loc = r.loc(it->first);
+      if (!it->first.IsScalar()) {
+        r.error(key_loc,
+                fmt::format("expected a string key, got {}", internal::kind_of(it->first)));
+        continue;
+      }
+      // As in MapReader: an empty value is pointed at by its key.
+      Loc value_loc = it->second.IsNull() ? key_loc : r.loc(it->second);
+      out.entries.push_back({it->first.Scalar(), key_loc, to_tree(r, it->second, value_loc)});
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string_view YamlNode::kind_name() const {
+  switch (kind) {
+    case Kind::kScalar:
+      return "a string";
+    case Kind::kSequence:
+      return "a sequence";
+    case Kind::kMapping:
+      return "a mapping";
+    case Kind::kNull:
+      break;
+  }
+  return "nothing";
+}
+
+Result<YamlNode> parse_yaml_tree(std::string_view text, const std::string& file,
+                                 std::string_view what) {
+  std::vector<Diagnostic> diagnostics;
+  Reader reader(file, &diagnostics);
+  YamlNode tree;
+  if (check_text(reader, text, what)) {
+    if (std::optional<YAML::Node> doc = load_document(reader, text, what, "")) {
+      tree = to_tree(reader, *doc, reader.loc(*doc));
+    }
+  }
+  if (!diagnostics.empty()) return report_error(std::move(diagnostics), text);
+  return tree;
+}
 
 ParseResult parse_spec_diagnostics(std::string_view yaml, const std::string& file,
                                    const std::string& dir, const ParseOptions& options) {
@@ -357,8 +418,9 @@ ParseResult parse_spec_diagnostics(std::string_view yaml, const std::string& fil
   result.spec.context = root.ok() ? *root : result.spec.dir;
   Reader reader(file, &result.diagnostics);
   internal::Context context{reader, result.spec.dir, result.spec.context, options};
-  if (!check_text(reader, yaml)) return result;
-  if (std::optional<YAML::Node> doc = load_document(reader, yaml)) {
+  if (!check_text(reader, yaml, "spec")) return result;
+  if (std::optional<YAML::Node> doc =
+          load_document(reader, yaml, "spec", " (it needs at least apiVersion, name and image)")) {
     read_top_level(context, *doc, result.spec);
   }
   return result;
