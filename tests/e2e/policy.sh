@@ -3,12 +3,17 @@
 # failing image, asserting the evidence printed; a signed VEX suppresses a listed CVE, the
 # same VEX unsigned does not; a bad policy is exit 2 with file:line:col; `strata build
 # --policy` stops before fetching (a 127.0.0.1 server's request log stays empty), naming
-# the rule and the spec line; `strata verify --policy --vsa` records the policy's digest.
+# the rule and the spec line; `strata verify --policy --vsa` records the policy's digest; a
+# docker:// image is judged by its referrers (Debian's docker-registry on 127.0.0.1).
 source "$(dirname "$0")/lib/e2e.sh"
+source "$(dirname "$0")/lib/registry.sh"
 
 VALIDATE="$SOURCE_DIR/tests/tools/validate_json_schema.py"
 command -v openssl >/dev/null || skip "openssl is not installed (signs the VEX fixtures)"
 cd "$WORK"
+export HOME="$WORK/home" XDG_CACHE_HOME="$WORK/xdg-cache"
+unset REGISTRY_AUTH_FILE XDG_RUNTIME_DIR XDG_CONFIG_HOME DOCKER_CONFIG
+mkdir -p "$HOME"
 "$STRATA" keygen --type ed25519 -o ed >/dev/null 2>&1
 "$STRATA" keygen --type ed25519 -o other >/dev/null 2>&1
 
@@ -186,8 +191,7 @@ tar -C srv -czf srv/greeting.tar.gz greeting.txt
 src_sha=$(sha256sum srv/greeting.tar.gz | cut -d' ' -f1)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 -m http.server "$port" --bind 127.0.0.1 --directory srv >server.log 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$WORK"' EXIT
+SERVER_PIDS+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/greeting.txt" -o /dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$port/greeting.txt" -o /dev/null || fail "the test's HTTP server did not start"
 : >server.log
@@ -228,6 +232,37 @@ rc=0
 expect_eq "build --policy: a disallowed licence is exit 2" 2 "$rc"
 expect_in "build --policy: the licence names the package line" fetch.err "fetching.yaml:8:5: error: policy rule licenses (lic-build.yaml:3): package 'greet' (MIT): MIT is not allowed"
 [[ ! -s server.log ]] && pass "still nothing fetched" || fail "still nothing fetched"
+
+# ------------------------------------------------------------------ a registry image
+if command -v docker-registry >/dev/null; then
+  start_registry plain
+  reg="127.0.0.1:$REG_PORT"
+  "$STRATA" push out/good "docker://$reg/app/good" >push.out 2>push.err || { cat push.err; fail "strata push"; }
+  "$STRATA" push out/bad "docker://$reg/app/bad" >>push.out 2>>push.err || { cat push.err; fail "strata push"; }
+  rule remote "signedBy: {keys: [ed.pub]}
+  nonRootUser: true
+  pinnedEnvironment: true"
+  expect_rule "docker:// image: judged by its referrers, passes" "docker://$reg/app/good@$good" remote.yaml 0 \
+    "ok   signedBy: the provenance is signed by ed25519 key"
+  expect_in "docker:// image: the provenance came from a referrer" run.out "(provenance docker://$reg/app/good: referrer sha256:"
+  expect_rule "docker:// image: a failing image fails" "docker://$reg/app/bad@$bad" remote.yaml 1 \
+    "FAIL nonRootUser: user is unset"
+  expect_in "docker:// image: its signer is not trusted" run.out "FAIL signedBy: the provenance is not signed by ed25519 key"
+  rc=0
+  "$STRATA" verify "docker://$reg/app/good@$good" --key ed.pub --policy remote.yaml --json \
+    >verify-remote.json 2>verify-remote.err || rc=$?
+  [[ $rc -eq 0 ]] || cat verify-remote.err >&2
+  expect_eq "verify docker:// --policy: reproduced and the policy passes (exit 0)" 0 "$rc"
+  python3 - verify-remote.json <<'PY' && pass "verify --json: the policy report, from the referrers" || fail "verify --json: the policy report, from the referrers"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["reproduced"] is True and r["policy"]["passed"] is True, r
+assert "referrer sha256:" in r["policy"]["rules"][1]["evidence"], r["policy"]["rules"][1]
+assert [x["rule"] for x in r["policy"]["rules"]] == ["signedBy", "pinnedEnvironment", "nonRootUser"], r["policy"]
+PY
+else
+  echo "SKIP: docker:// images: docker-registry is not installed"
+fi
 
 probe_sandbox
 if [[ -n "$SANDBOX_SKIP" ]]; then
