@@ -68,16 +68,7 @@ Result<int> run_policy_check(const PolicyCheckArgs& args) {
     print_json(policy::report_to_json(p, evidence, report));
   } else {
     print_policy_rules(stdout, report);
-    std::vector<std::string> failed;
-    for (const policy::RuleResult& r : report.results) {
-      if (!r.passed) failed.push_back(r.rule);
-    }
-    if (failed.empty()) {
-      fmt::print("policy {} passed: {} rule{} for {}\n", args.policy, report.results.size(),
-                 report.results.size() == 1 ? "" : "s", evidence.manifest.str());
-    } else {
-      fmt::print("policy {} failed: {}\n", args.policy, fmt::join(failed, ", "));
-    }
+    print_policy_summary(args.policy, report, evidence.manifest);
   }
   return report.passed() ? 0 : 1;
 }
@@ -101,9 +92,12 @@ void register_policy(CLI::App& app, Command& run) {
       ->required();
   check->add_option("--policy", args->policy, "The policy file (apiVersion: strata.dev/policy/v1)")
       ->required();
-  check->add_option("--key", args->keys,
-                    "A trusted signer's public key (PEM), repeatable: for signedBy and the VEX "
-                    "unless the policy names its own keys");
+  check
+      ->add_option("--key", args->keys,
+                   "A trusted signer's public key (PEM), repeatable: for signedBy and the VEX "
+                   "unless the policy names its own keys")
+      // One file per --key, so `--key a.pub IMAGE` leaves IMAGE to the positional.
+      ->allow_extra_args(false);
   check->add_option("--cache", args->cache,
                     "Cache for a pulled image (default $XDG_CACHE_HOME/strata, else "
                     "~/.cache/strata)");

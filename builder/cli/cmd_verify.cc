@@ -264,15 +264,7 @@ Result<int> run_verify(const VerifyArgs& args) {
   } else {
     print_result(report);
     if (judged) {
-      std::vector<std::string> failed;
-      for (const policy::RuleResult& r : judged->report.results) {
-        if (!r.passed) failed.push_back(r.rule);
-      }
-      if (failed.empty()) {
-        fmt::print("policy {} passed: {} rules\n", args.policy, judged->report.results.size());
-      } else {
-        fmt::print("policy {} failed: {}\n", args.policy, fmt::join(failed, ", "));
-      }
+      print_policy_summary(args.policy, judged->report, judged->evidence.manifest);
     }
   }
   return passed ? 0 : 1;

@@ -1,6 +1,7 @@
 #include "builder/cli/policy_output.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -46,6 +47,20 @@ void print_policy_rules(std::FILE* out, const policy::PolicyReport& report) {
     if (shown < r.details.size()) {
       fmt::print(out, "       … {} more (--json lists them all)\n", r.details.size() - shown);
     }
+  }
+}
+
+void print_policy_summary(const std::string& file, const policy::PolicyReport& report,
+                          const Digest& manifest) {
+  std::vector<std::string> failed;
+  for (const policy::RuleResult& r : report.results) {
+    if (!r.passed) failed.push_back(r.rule);
+  }
+  if (failed.empty()) {
+    fmt::print("policy {} passed: {} rule{} for {}\n", file, report.results.size(),
+               report.results.size() == 1 ? "" : "s", manifest.str());
+  } else {
+    fmt::print("policy {} failed: {}\n", file, fmt::join(failed, ", "));
   }
 }
 

@@ -24,4 +24,9 @@ Result<void> add_referrers(registry::RegistryClient& client, const specs::Regist
 // below it (a failure's after the first, which is its evidence), at most 20 a rule.
 void print_policy_rules(std::FILE* out, const policy::PolicyReport& report);
 
+// The last stdout line: "policy FILE passed: N rules for sha256:…" or "policy FILE failed:
+// RULE, RULE".
+void print_policy_summary(const std::string& file, const policy::PolicyReport& report,
+                          const Digest& manifest);
+
 }  // namespace strata::builder::cli
