@@ -94,7 +94,16 @@ Result<void> read_layers(const oci::ImageView& image, ImageEvidence& e) {
       }
       return Ok{};
     };
-    STRATA_TRY_CONTEXT(read_layer_file(image.blob_path(layer.digest), visit),
+    // The blob is checked against its descriptor first: a layer swapped on disk must not
+    // hide a setuid file behind the manifest's digest.
+    std::string path = image.blob_path(layer.digest);
+    STRATA_TRY_ASSIGN(Digest actual, sha256_file(path));
+    if (actual != layer.digest) {
+      return Error(ErrorCode::kDigestMismatch,
+                   fmt::format("{}: layer {}: digest mismatch: expected {}, actual {}",
+                               image.source, i + 1, layer.digest.str(), actual.str()));
+    }
+    STRATA_TRY_CONTEXT(read_layer_file(path, visit),
                        fmt::format("reading layer {}", layer.digest.str()));
   }
   e.layer_count = image.layers.size();

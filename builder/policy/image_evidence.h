@@ -60,8 +60,9 @@ inline constexpr int64_t kMaxAttestationBytes = 256 << 20;
 std::string attestation_base(const std::string& image_path);
 
 // Gathers the evidence of an opened image: `beside` is attestation_base(...) ("" to look at
-// the layout only); every layer is read for setuid/setgid files (their digests are checked
-// by the reader). Errors: an unreadable layer or artifact (kInvalidInput / kIo).
+// the layout only); every layer's blob is checked against its digest and read for
+// setuid/setgid files. Errors: an unreadable or mismatched layer or artifact
+// (kInvalidInput, kDigestMismatch, kIo).
 Result<ImageEvidence> gather_evidence(const oci::ImageView& image, const std::string& beside);
 
 // An artifact fetched from a registry's referrers (registry::fetch_artifacts) as evidence;

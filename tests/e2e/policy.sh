@@ -107,6 +107,19 @@ rule env 'pinnedEnvironment: true'
 expect_rule "pinnedEnvironment passes: rootfs image" out/good env.yaml 0 "ok   pinnedEnvironment: environment image ./env@$env_digest" --key ed.pub
 expect_rule "pinnedEnvironment fails: rootfs host" out/bad env.yaml 1 "FAIL pinnedEnvironment: no environment-image in the provenance: the build environment was the host's root filesystem (rootfs: host)" --key other.pub
 
+# A layer blob changed on disk is not read as the image's layer.
+mkdir tampered && cp -r out/bad tampered/bad
+blob=$(ls -S tampered/bad/blobs/sha256/* | head -n 1)
+chmod u+w "$blob"
+printf 'X' | dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+check tamper tampered/bad setuid.yaml
+expect_eq "a tampered layer: exit 1" 1 "$rc"
+expect_in "a tampered layer: digest mismatch named" tamper.err "digest mismatch: expected sha256:"
+
+# An archive of the layout: its attestations are the files beside it, without ".tar".
+"$STRATA" build good.yaml -o arch --archive --sign-key ed.key 2>>build.log >/dev/null || { cat build.log; fail "build --archive"; }
+expect_rule "an archive is judged with the files beside it" arch/good.tar signed.yaml 0 "ok   signedBy: the provenance is signed by ed25519 key"
+
 rule repro 'reproduced: true'
 expect_rule "reproduced is not decidable by policy check" out/good repro.yaml 1 "FAIL reproduced: not decidable without a rebuild: only strata verify --policy checks it"
 
