@@ -49,24 +49,25 @@ ProvenanceView find_provenance(const ImageEvidence& e, const std::vector<Trusted
   std::vector<std::string> problems;
   for (const Attestation& a : e.attestations) {
     if (a.kind != AttestationKind::kProvenance || !a.envelope) continue;
-    for (const TrustedKey& k : keys) {
-      auto verified = attest::verify_envelope(a.bytes, k.key, attest::kInTotoPayloadType);
-      if (!verified.ok()) continue;
-      auto p = read_statement_text(verified->payload, e.manifest);
-      if (!p.ok()) {
-        problems.push_back(fmt::format("{}: {}", a.source, p.error().message()));
-        break;
-      }
-      view.provenance = *std::move(p);
-      view.source = a.source;
-      view.is_signed = true;
-      view.signer = key_label(k);
-      return view;
-    }
-    if (problems.empty() || !problems.back().starts_with(a.source)) {
+    auto signer = std::find_if(keys.begin(), keys.end(), [&](const TrustedKey& k) {
+      return attest::verify_envelope(a.bytes, k.key, attest::kInTotoPayloadType).ok();
+    });
+    if (signer == keys.end()) {
       problems.push_back(fmt::format("{}: signed by none of the {} trusted key{}", a.source,
                                      keys.size(), keys.size() == 1 ? "" : "s"));
+      continue;
     }
+    auto verified = attest::verify_envelope(a.bytes, signer->key, attest::kInTotoPayloadType);
+    auto p = read_statement_text(verified->payload, e.manifest);
+    if (!p.ok()) {
+      problems.push_back(fmt::format("{}: {}", a.source, p.error().message()));
+      continue;
+    }
+    view.provenance = *std::move(p);
+    view.source = a.source;
+    view.is_signed = true;
+    view.signer = key_label(*signer);
+    return view;
   }
   for (const Attestation& a : e.attestations) {
     if (a.kind != AttestationKind::kProvenance || a.envelope) continue;
