@@ -242,14 +242,15 @@ Result<int> run_verify(const VerifyArgs& args) {
   if (!args.json) options.on_check = print_check;
   STRATA_TRY_ASSIGN(VerifyReport report, verify_image(options));
   std::optional<PolicyOutcome> judged;
+  bool has_policy = policy_file.has_value();
   if (policy_file && report.provenance) {
     STRATA_TRY_ASSIGN(judged,
                       judge(args, *std::move(policy_file), image_path, provenance_path, report));
     if (!args.json) print_policy_rules(stderr, judged->report);
-  } else if (policy_file) {
+  } else if (has_policy) {
     fmt::print(stderr, "policy {} not evaluated: the provenance could not be read\n", args.policy);
   }
-  bool passed = report.passed() && (!policy_file || (judged && judged->report.passed()));
+  bool passed = report.passed() && (!has_policy || (judged && judged->report.passed()));
   if (!args.vsa.empty()) {
     if (report.provenance) {
       STRATA_TRY(
