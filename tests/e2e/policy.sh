@@ -277,22 +277,6 @@ else
   echo "SKIP: docker:// images: docker-registry is not installed"
 fi
 
-probe_sandbox
-if [[ -n "$SANDBOX_SKIP" ]]; then
-  echo "SKIP: sources and licences over built packages, verify --policy: $SANDBOX_SKIP"
-  exit 0
-fi
-rule hosts-ok 'sources: {allowedHosts: [127.0.0.1]}'
-"$STRATA" build fetching.yaml -o out --cache cache --policy hosts-ok.yaml 2>>build.log >/dev/null || { tail build.log; fail "build --policy with an allowed host"; }
-pass "build --policy builds when every rule a spec decides passes"
-sed -e 's/name: fetching/name: gpl/' -e 's/license: MIT/license: GPL-3.0-only OR LGPL-2.1-only/' fetching.yaml >gpl.yaml
-"$STRATA" build gpl.yaml -o out --cache cache 2>>build.log >/dev/null || { tail build.log; fail "build gpl"; }
-expect_rule "sources passes: 127.0.0.1 allowed" out/fetching hosts-ok.yaml 0 "ok   sources: 1 source and registry image, all allowed"
-expect_rule "sources fails: 127.0.0.1 not allowed" out/fetching hosts.yaml 1 "FAIL sources: source 'greeting' (http://127.0.0.1:$port/greeting.tar.gz): host 127.0.0.1 is not allowed"
-rule lic 'licenses: {allow: [MIT, Apache-2.0], deny: [GPL-3.0-only]}'
-expect_rule "licenses passes: MIT" out/fetching lic.yaml 0 "ok   licenses: 1 package in the SBOM out/fetching.spdx.json, all allowed"
-expect_rule "licenses fails: no branch of the OR is allowed" out/gpl lic.yaml 1 "FAIL licenses: package 'greet' (GPL-3.0-only OR LGPL-2.1-only): no branch of the OR is allowed (GPL-3.0-only is denied; LGPL-2.1-only is not allowed)"
-
 # ------------------------------------------------------------------ verify --policy --vsa
 printf 'apiVersion: strata.dev/policy/v1\nrules:\n  reproduced: true\n  nonRootUser: true\n' >verify.yaml
 rc=0
@@ -314,3 +298,20 @@ expect_eq "verify --policy: reproduced but a rule fails (exit 1)" 1 "$rc"
 expect_in "verify --policy: names the failed rule" verify.out "policy verify.yaml failed: nonRootUser"
 python3 -c 'import json,sys; p=json.load(open("vsa-bad.json"))["predicate"]; assert p["verificationResult"]=="FAILED", p' \
   && pass "the VSA of a failed policy is FAILED" || fail "the VSA of a failed policy is FAILED"
+
+probe_sandbox
+if [[ -n "$SANDBOX_SKIP" ]]; then
+  echo "SKIP: sources and licences over built packages, verify --policy: $SANDBOX_SKIP"
+  exit 0
+fi
+rule hosts-ok 'sources: {allowedHosts: [127.0.0.1]}'
+"$STRATA" build fetching.yaml -o out --cache cache --policy hosts-ok.yaml 2>>build.log >/dev/null || { tail build.log; fail "build --policy with an allowed host"; }
+pass "build --policy builds when every rule a spec decides passes"
+sed -e 's/name: fetching/name: gpl/' -e 's/license: MIT/license: GPL-3.0-only OR LGPL-2.1-only/' fetching.yaml >gpl.yaml
+"$STRATA" build gpl.yaml -o out --cache cache 2>>build.log >/dev/null || { tail build.log; fail "build gpl"; }
+expect_rule "sources passes: 127.0.0.1 allowed" out/fetching hosts-ok.yaml 0 "ok   sources: 1 source and registry image, all allowed"
+expect_rule "sources fails: 127.0.0.1 not allowed" out/fetching hosts.yaml 1 "FAIL sources: source 'greeting' (http://127.0.0.1:$port/greeting.tar.gz): host 127.0.0.1 is not allowed"
+rule lic 'licenses: {allow: [MIT, Apache-2.0], deny: [GPL-3.0-only]}'
+expect_rule "licenses passes: MIT" out/fetching lic.yaml 0 "ok   licenses: 1 package in the SBOM out/fetching.spdx.json, all allowed"
+expect_rule "licenses fails: no branch of the OR is allowed" out/gpl lic.yaml 1 "FAIL licenses: package 'greet' (GPL-3.0-only OR LGPL-2.1-only): no branch of the OR is allowed (GPL-3.0-only is denied; LGPL-2.1-only is not allowed)"
+
