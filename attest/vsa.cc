@@ -12,11 +12,13 @@ Json make_vsa(const VsaInputs& in) {
   }
   Json levels =
       in.passed ? Json::array({"SLSA_BUILD_LEVEL_1", kReproducedResult}) : Json::array({"FAILED"});
+  Json policy = {{"uri", in.policy_uri}};
+  if (in.policy_sha256) policy["digest"] = {{"sha256", in.policy_sha256->hex}};
   Json predicate = {
       {"verifier", {{"id", in.verifier_id}, {"version", {{"strata", in.strata_version}}}}},
       {"timeVerified", rfc3339_utc(in.time_verified)},
       {"resourceUri", in.resource_uri},
-      {"policy", {{"uri", kRebuildPolicy}}},
+      {"policy", std::move(policy)},
       {"inputAttestations", std::move(inputs)},
       {"verificationResult", in.passed ? "PASSED" : "FAILED"},
       {"verifiedLevels", std::move(levels)},

@@ -3,6 +3,7 @@
 // passed. Built from values; the caller reads the clock and writes the file.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ struct VsaInputs {
   bool passed = false;
   std::vector<InputAttestation> input_attestations;
   std::string verifier_id = kLocalVerifierId;
+  // The policy verified against (the VSA's `policy` ResourceDescriptor): strata's rebuild
+  // policy, or with `strata verify --policy` the user's policy file (its URI and the sha256
+  // of its bytes), which that verification applies in addition to the rebuild.
+  std::string policy_uri = kRebuildPolicy;
+  std::optional<Digest> policy_sha256;
 };
 
 // The in-toto Statement: verificationResult PASSED with verifiedLevels

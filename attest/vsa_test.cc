@@ -43,5 +43,16 @@ TEST(Vsa, FailedSummaryClaimsNoLevel) {
   EXPECT_EQ(p["verifiedLevels"], Json::array({"FAILED"}));
 }
 
+TEST(Vsa, NamesTheUserPolicyWithItsDigest) {
+  VsaInputs in = inputs(true);
+  Json p = make_vsa(in)["predicate"];
+  EXPECT_FALSE(p["policy"].contains("digest"));
+  in.policy_uri = "file:///etc/strata/policy.yaml";
+  in.policy_sha256 = digest_of("policy");
+  p = make_vsa(in)["predicate"];
+  EXPECT_EQ(p["policy"], Json({{"uri", "file:///etc/strata/policy.yaml"},
+                               {"digest", {{"sha256", digest_of("policy").hex}}}}));
+}
+
 }  // namespace
 }  // namespace strata::attest

@@ -21,6 +21,7 @@
 #include "specs/inputs.h"
 #include "specs/internal/sections.h"
 #include "specs/values.h"
+#include "specs/yaml_tree.h"
 
 namespace strata::specs {
 namespace {
@@ -84,22 +85,18 @@ Loc loc_of_offset(const std::string& file, std::string_view text, size_t offset)
   return {file, line, static_cast<int>(offset - start) + 1};
 }
 
-// What a file holds, for messages: the spec, or a VEX file it names.
-enum class FileKind { kSpec, kVex };
-std::string_view noun(FileKind kind) { return kind == FileKind::kSpec ? "spec" : "VEX file"; }
-
 // The checks on the raw bytes, before yaml-cpp sees them: the size and the encoding.
-bool check_text(Reader& r, std::string_view yaml, FileKind kind = FileKind::kSpec) {
+bool check_text(Reader& r, std::string_view yaml, std::string_view what) {
   if (yaml.size() > kMaxSpecBytes) {
-    r.error({r.file(), 1, 1}, fmt::format("the {0} is {1} bytes; a {0} may have at most {2} MiB",
-                                          noun(kind), yaml.size(), kMaxSpecBytes >> 20));
+    r.error({r.file(), 1, 1}, fmt::format("the {} is {} bytes; a {} may have at most {} MiB", what,
+                                          yaml.size(), what, kMaxSpecBytes >> 20));
     return false;
   }
   size_t valid = valid_utf8_prefix(yaml);
   if (valid < yaml.size()) {
     r.error(loc_of_offset(r.file(), yaml, valid),
             fmt::format("invalid UTF-8 (byte {}): a {} is UTF-8 text",
-                        escape_bytes(yaml.substr(valid, 1)), noun(kind)));
+                        escape_bytes(yaml.substr(valid, 1)), what));
     return false;
   }
   return true;
@@ -109,12 +106,12 @@ bool check_text(Reader& r, std::string_view yaml, FileKind kind = FileKind::kSpe
 // bounded number of values, nesting depth and scalar length. Stops at the first problem.
 class ShapeCheck {
  public:
-  explicit ShapeCheck(Reader& r) : r_(r) {}
+  ShapeCheck(Reader& r, std::string_view what) : r_(r), what_(what) {}
   bool visit(const YAML::Node& node, int depth) {
     if (++values_ > kMaxValues) {
-      return fail(node, fmt::format("the spec holds more than {} values (YAML aliases that "
+      return fail(node, fmt::format("the {} holds more than {} values (YAML aliases that "
                                     "repeat each other?)",
-                                    kMaxValues));
+                                    what_, kMaxValues));
     }
     if (depth > kMaxDepth) {
       return fail(node, fmt::format("values are nested more than {} levels deep", kMaxDepth));
@@ -142,6 +139,7 @@ class ShapeCheck {
     return false;
   }
   Reader& r_;
+  std::string_view what_;
   size_t values_ = 0;
 };
 
@@ -220,9 +218,10 @@ bool explain_indentation(Reader& r, std::string_view yaml, int line) {
   return true;
 }
 
-// The single YAML document of the spec, or nullopt after reporting why there is none.
-std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml,
-                                        FileKind kind = FileKind::kSpec) {
+// The single YAML document of the spec (or of another file, named by `what`), or nullopt after
+// reporting why there is none. `empty_hint` follows "the WHAT is empty".
+std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml, std::string_view what,
+                                        std::string_view empty_hint) {
   std::string text(yaml);
   YAML::Node doc;
   std::optional<YAML::Mark> second;
@@ -250,19 +249,15 @@ std::optional<YAML::Node> load_document(Reader& r, std::string_view yaml,
     bool stray_comma = second->pos >= 0 && static_cast<size_t>(second->pos) < text.size() &&
                        text[second->pos] == ',';
     r.error(clamp_to_source(r.loc(*second), yaml),
-            stray_comma
-                ? "unexpected ',' outside a [...] or {...} collection"
-                : fmt::format("a {} is one YAML document; found a second one here", noun(kind)));
+            stray_comma ? "unexpected ',' outside a [...] or {...} collection"
+                        : fmt::format("a {} is one YAML document; found a second one here", what));
     return std::nullopt;
   }
   if (doc.IsNull()) {
-    r.error({r.file(), 1, 1}, kind == FileKind::kSpec
-                                  ? "the spec is empty (it needs at least apiVersion, name and "
-                                    "image)"
-                                  : "the VEX file is empty (it holds a list of statements)");
+    r.error({r.file(), 1, 1}, fmt::format("the {} is empty{}", what, empty_hint));
     return std::nullopt;
   }
-  if (!ShapeCheck(r).visit(doc, 0)) return std::nullopt;
+  if (!ShapeCheck(r, what).visit(doc, 0)) return std::nullopt;
   return doc;
 }
 
@@ -355,6 +350,35 @@ Result<std::string> read_spec_file(const std::string& path) {
   return text;
 }
 
+// yaml-cpp's node as the public tree; keys that are not scalars are reported.
+YamlNode to_tree(Reader& r, const YAML::Node& node, const Loc& loc) {
+  YamlNode out;
+  out.loc = loc;
+  if (node.IsScalar()) {
+    out.kind = YamlNode::Kind::kScalar;
+    out.scalar = node.Scalar();
+  } else if (node.IsSequence()) {
+    out.kind = YamlNode::Kind::kSequence;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      out.items.push_back(to_tree(r, *it, it->IsNull() ? loc : r.loc(*it)));
+    }
+  } else if (node.IsMap()) {
+    out.kind = YamlNode::Kind::kMapping;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      Loc key_loc = r.loc(it->first);
+      if (!it->first.IsScalar()) {
+        r.error(key_loc,
+                fmt::format("expected a string key, got {}", internal::kind_of(it->first)));
+        continue;
+      }
+      // As in MapReader: an empty value is pointed at by its key.
+      Loc value_loc = it->second.IsNull() ? key_loc : r.loc(it->second);
+      out.entries.push_back({it->first.Scalar(), key_loc, to_tree(r, it->second, value_loc)});
+    }
+  }
+  return out;
+}
+
 // `vex: FILE`, once the spec is good: the statements the file lists, checked against the
 // spec, into spec.vex. The report is the VEX file's (its name as the spec's directory and
 // the path written, its lines under the carets).
@@ -374,8 +398,9 @@ Result<void> read_vex_file(Spec& spec, const ParseOptions& options) {
   std::vector<Diagnostic> diagnostics;
   Reader reader(shown, &diagnostics);
   internal::Context context{reader, spec.dir, spec.context, options};
-  if (check_text(reader, *text, FileKind::kVex)) {
-    if (std::optional<YAML::Node> doc = load_document(reader, *text, FileKind::kVex)) {
+  if (check_text(reader, *text, "VEX file")) {
+    if (std::optional<YAML::Node> doc =
+            load_document(reader, *text, "VEX file", " (it holds a list of statements)")) {
       Value root{*doc, reader.loc(*doc)};
       if (!doc->IsSequence()) {
         reader.error(root.loc, fmt::format("a VEX file holds a list of statements "
@@ -394,6 +419,34 @@ Result<void> read_vex_file(Spec& spec, const ParseOptions& options) {
 
 }  // namespace
 
+std::string_view YamlNode::kind_name() const {
+  switch (kind) {
+    case Kind::kScalar:
+      return "a string";
+    case Kind::kSequence:
+      return "a sequence";
+    case Kind::kMapping:
+      return "a mapping";
+    case Kind::kNull:
+      break;
+  }
+  return "nothing";
+}
+
+Result<YamlNode> parse_yaml_tree(std::string_view text, const std::string& file,
+                                 std::string_view what) {
+  std::vector<Diagnostic> diagnostics;
+  Reader reader(file, &diagnostics);
+  YamlNode tree;
+  if (check_text(reader, text, what)) {
+    if (std::optional<YAML::Node> doc = load_document(reader, text, what, "")) {
+      tree = to_tree(reader, *doc, reader.loc(*doc));
+    }
+  }
+  if (!diagnostics.empty()) return report_error(std::move(diagnostics), text);
+  return tree;
+}
+
 ParseResult parse_spec_diagnostics(std::string_view yaml, const std::string& file,
                                    const std::string& dir, const ParseOptions& options) {
   ParseResult result;
@@ -404,8 +457,9 @@ ParseResult parse_spec_diagnostics(std::string_view yaml, const std::string& fil
   result.spec.context = root.ok() ? *root : result.spec.dir;
   Reader reader(file, &result.diagnostics);
   internal::Context context{reader, result.spec.dir, result.spec.context, options};
-  if (!check_text(reader, yaml)) return result;
-  if (std::optional<YAML::Node> doc = load_document(reader, yaml)) {
+  if (!check_text(reader, yaml, "spec")) return result;
+  if (std::optional<YAML::Node> doc =
+          load_document(reader, yaml, "spec", " (it needs at least apiVersion, name and image)")) {
     read_top_level(context, *doc, result.spec);
   }
   return result;

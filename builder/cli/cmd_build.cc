@@ -21,6 +21,7 @@
 #include "builder/cli/progress.h"
 #include "builder/cli/spec_input.h"
 #include "builder/pipeline.h"
+#include "builder/policy/spec_check.h"
 #include "builder/sources/curl_fetcher.h"
 #include "specs/parse.h"
 
@@ -43,6 +44,7 @@ struct BuildArgs {
   CacheRegistryFlags cache_registry;
   bool check = false;
   std::string explain_cache;  // --explain-cache PACKAGE
+  std::string policy;         // --policy POLICY.yaml
 };
 
 class SystemClock : public Clock {
@@ -222,8 +224,20 @@ Result<int> run_build(const BuildArgs& args) {
     return Error(ErrorCode::kUsage,
                  "--check copies the spec's inputs for build 2 and does not take --context yet");
   }
-  STRATA_TRY_ASSIGN(specs::Spec spec,
-                    load_build_spec(args.spec_path, args.context, args.packages, args.registry));
+  std::optional<policy::Policy> policy_file;
+  if (!args.policy.empty()) {
+    STRATA_TRY_ASSIGN(policy_file, policy::load_policy(args.policy));
+  }
+  // The rules a spec decides, before any source is fetched or image pulled.
+  auto check_policy = [&](const specs::Spec& spec) -> Result<void> {
+    if (!policy_file) return Ok{};
+    std::vector<policy::SpecViolation> violations = policy::check_spec(*policy_file, spec);
+    if (violations.empty()) return Ok{};
+    STRATA_TRY_ASSIGN(std::string text, specs::read_spec_text(args.spec_path));
+    return policy::spec_violations_error(violations, text);
+  };
+  STRATA_TRY_ASSIGN(specs::Spec spec, load_build_spec(args.spec_path, args.context, args.packages,
+                                                      args.registry, check_policy));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
   SystemClock clock;
   STRATA_TRY_ASSIGN(AttestOptions attest,
@@ -318,6 +332,10 @@ void register_build(CLI::App& app, Command& run) {
                   "Say whether PACKAGE comes from the cache and, when its key changed, print "
                   "the difference from the key it was last built or used with (docs/cache.md)")
       ->type_name("PACKAGE");
+  cmd->add_option("--policy", args->policy,
+                  "Refuse to build when the spec breaks a rule of this policy that a spec "
+                  "decides (sources, pinnedEnvironment, licenses; docs/policy.md), before "
+                  "anything is fetched");
   cmd->callback([&run, args] { run = [args] { return run_build(*args); }; });
 }
 

@@ -1,7 +1,10 @@
-// `strata verify IMAGE --provenance P [--key PUB] [--spec SPEC] [--vsa FILE]`: checks the
-// signature, subject, spec and inputs, rebuilds from the recorded inputs and compares (see
-// builder/verify/verify.h, docs/verify.md). Exit 0 reproduced, 1 a check failed, 2 usage.
+// `strata verify IMAGE --provenance P [--key PUB] [--spec SPEC] [--vsa FILE] [--policy P]`:
+// checks the signature, subject, spec and inputs, rebuilds from the recorded inputs and
+// compares (see builder/verify/verify.h, docs/verify.md); with --policy also judges the image
+// by a supply-chain policy, the rebuild's result included (docs/policy.md). Exit 0
+// reproduced (and every rule passed), 1 a check or rule failed, 2 usage or a bad policy.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #include "builder/cli/keys.h"
 #include "builder/cli/package_options.h"
 #include "builder/cli/platform.h"
+#include "builder/cli/policy_output.h"
 #include "builder/cli/registry_flags.h"
 #include "builder/oci/artifact.h"
 #include "builder/registry/referrers.h"
@@ -34,6 +38,7 @@ struct VerifyArgs {
   std::string vsa;
   std::string sign_key;
   std::string resource_uri;
+  std::string policy;
   PackageFlags packages;
   RegistryFlags registry;
   bool json = false;
@@ -46,9 +51,17 @@ std::string absolute_uri(const std::string& path) {
 }
 
 // The VSA as a plain statement, or signed as a DSSE envelope with --sign-key.
+// With --policy the VSA names that policy (its file URI and digest) and passes only when the
+// policy passed too.
+struct PolicyOutcome {
+  policy::Policy policy;
+  policy::ImageEvidence evidence;
+  policy::PolicyReport report;
+};
+
 Result<void> write_vsa(const VerifyArgs& args, const std::string& image,
                        const std::string& provenance, const std::string& resource_uri,
-                       const VerifyReport& report,
+                       const VerifyReport& report, const std::optional<PolicyOutcome>& judged,
                        const std::optional<attest::PrivateKey>& sign_key) {
   const attest::ImageProvenance& p = *report.provenance;
   attest::VsaInputs in{.subject_name = p.subject_name,
@@ -56,8 +69,12 @@ Result<void> write_vsa(const VerifyArgs& args, const std::string& image,
                        .resource_uri = resource_uri.empty() ? absolute_uri(image) : resource_uri,
                        .strata_version = STRATA_VERSION,
                        .time_verified = static_cast<int64_t>(std::time(nullptr)),
-                       .passed = report.passed(),
+                       .passed = report.passed() && (!judged || judged->report.passed()),
                        .input_attestations = {{provenance, report.provenance_sha256}}};
+  if (judged) {
+    in.policy_uri = absolute_uri(args.policy);
+    in.policy_sha256 = judged->policy.sha256;
+  }
   STRATA_TRY_ASSIGN(std::string statement, canonical_json(attest::make_vsa(in)));
   std::string text = statement;
   if (sign_key) {
@@ -67,7 +84,7 @@ Result<void> write_vsa(const VerifyArgs& args, const std::string& image,
   return write_file_atomic(args.vsa, text);
 }
 
-Json report_json(const VerifyReport& report) {
+Json report_json(const VerifyReport& report, const std::optional<PolicyOutcome>& judged) {
   Json checks = Json::array();
   for (const VerifyCheck& c : report.checks) {
     checks.push_back({{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
@@ -76,6 +93,8 @@ Json report_json(const VerifyReport& report) {
   if (report.provenance) out["subject"] = report.provenance->subject.str();
   if (report.rebuilt) out["rebuilt"] = report.rebuilt->str();
   if (report.diff) out["diff"] = diff::diff_to_json(*report.diff);
+  if (judged)
+    out["policy"] = policy::report_to_json(judged->policy, judged->evidence, judged->report);
   return out;
 }
 
@@ -132,8 +151,45 @@ Result<RemoteImage> fetch_remote(const VerifyArgs& args, const std::string& cach
   return out;
 }
 
+// The policy judged on the verified image: its evidence (the files beside a local layout,
+// the referrers of a registry image, the provenance verify read) and the rebuild's outcome.
+Result<PolicyOutcome> judge(const VerifyArgs& args, policy::Policy p, const std::string& image_path,
+                            const std::string& provenance_path, const VerifyReport& report) {
+  STRATA_TRY_ASSIGN(oci::ImageView image,
+                    oci::open_image_by_digest(image_path, report.provenance->subject));
+  image.source = args.image;
+  bool remote = specs::has_docker_transport(args.image);
+  STRATA_TRY_ASSIGN(
+      policy::ImageEvidence evidence,
+      policy::gather_evidence(image, remote ? "" : policy::attestation_base(image_path)));
+  if (remote) {
+    STRATA_TRY_ASSIGN(specs::RegistryRef ref, specs::parse_registry_ref(args.image));
+    RegistrySession session(args.registry);
+    STRATA_TRY(resolve_tag(session.client(), ref));
+    STRATA_TRY(add_referrers(session.client(), ref, image.manifest_descriptor.digest, evidence));
+  }
+  STRATA_TRY_ASSIGN(std::string bytes, read_file(provenance_path));
+  bool envelope = bytes.find("\"payloadType\"") != std::string::npos;
+  policy::add_attestation(evidence, {policy::AttestationKind::kProvenance, envelope,
+                                     provenance_path, std::move(bytes)});
+  evidence.reproduced = report.passed();
+  evidence.reproduced_detail =
+      report.passed() ? fmt::format("reproduced {}", report.rebuilt->str())
+                      : fmt::format("not reproduced: the {} check failed",
+                                    report.checks.empty() ? "first" : report.checks.back().name);
+  std::vector<std::string> key_paths;
+  if (!args.key.empty()) key_paths.push_back(args.key);
+  STRATA_TRY_ASSIGN(std::vector<policy::TrustedKey> keys, load_trusted_keys(key_paths));
+  STRATA_TRY_ASSIGN(policy::PolicyReport judged, policy::evaluate_policy(p, evidence, keys));
+  return PolicyOutcome{std::move(p), std::move(evidence), std::move(judged)};
+}
+
 Result<int> run_verify(const VerifyArgs& args) {
-  // Keys first: a bad key is a usage error found before any work.
+  // The policy and the keys first: a bad file is a usage error found before any work.
+  std::optional<policy::Policy> policy_file;
+  if (!args.policy.empty()) {
+    STRATA_TRY_ASSIGN(policy_file, policy::load_policy(args.policy));
+  }
   std::optional<attest::PublicKey> key;
   if (!args.key.empty()) {
     STRATA_TRY_ASSIGN(key, load_public_key("--key", args.key));
@@ -185,20 +241,34 @@ Result<int> run_verify(const VerifyArgs& args) {
   STRATA_TRY_ASSIGN(options.strata_sha256, sha256_file("/proc/self/exe"));
   if (!args.json) options.on_check = print_check;
   STRATA_TRY_ASSIGN(VerifyReport report, verify_image(options));
+  std::optional<PolicyOutcome> judged;
+  bool has_policy = policy_file.has_value();
+  if (policy_file && report.provenance) {
+    STRATA_TRY_ASSIGN(judged,
+                      judge(args, *std::move(policy_file), image_path, provenance_path, report));
+    if (!args.json) print_policy_rules(stderr, judged->report);
+  } else if (has_policy) {
+    fmt::print(stderr, "policy {} not evaluated: the provenance could not be read\n", args.policy);
+  }
+  bool passed = report.passed() && (!has_policy || (judged && judged->report.passed()));
   if (!args.vsa.empty()) {
     if (report.provenance) {
-      STRATA_TRY(write_vsa(args, image_path, provenance_path, resource_uri, report, sign_key));
+      STRATA_TRY(
+          write_vsa(args, image_path, provenance_path, resource_uri, report, judged, sign_key));
       fmt::print(stderr, "verification summary written to {}\n", args.vsa);
     } else {
       fmt::print(stderr, "no verification summary written: the provenance could not be read\n");
     }
   }
   if (args.json) {
-    print_json(report_json(report));
+    print_json(report_json(report, judged));
   } else {
     print_result(report);
+    if (judged) {
+      print_policy_summary(args.policy, judged->report, judged->evidence.manifest);
+    }
   }
-  return report.passed() ? 0 : 1;
+  return passed ? 0 : 1;
 }
 
 }  // namespace
@@ -226,6 +296,9 @@ void register_verify(CLI::App& app, Command& run) {
                   "Write a SLSA verification summary attestation (PASSED or FAILED) to FILE");
   cmd->add_option("--sign-key", args->sign_key,
                   "Sign the VSA with this Ed25519 or ECDSA P-256 private key (PEM)");
+  cmd->add_option("--policy", args->policy,
+                  "Also judge the image by this policy (docs/policy.md), the rebuild's result "
+                  "as its `reproduced` rule; the VSA then names the policy and its digest");
   cmd->add_option("--resource-uri", args->resource_uri,
                   "The VSA's resourceUri (default: file:// URI of IMAGE)");
   add_package_flags(cmd, args->packages,

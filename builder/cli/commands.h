@@ -29,5 +29,6 @@ void register_cache(CLI::App& app, Command& run);
 void register_pull(CLI::App& app, Command& run);
 void register_push(CLI::App& app, Command& run);
 void register_referrers(CLI::App& app, Command& run);
+void register_policy(CLI::App& app, Command& run);
 
 }  // namespace strata::builder::cli

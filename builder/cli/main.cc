@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   register_pull(app, run);
   register_push(app, run);
   register_referrers(app, run);
+  register_policy(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,9 +7,12 @@
 
 namespace strata::builder::cli {
 
-Result<specs::Spec> load_build_spec(const std::string& path, const std::string& context,
-                                    const PackageFlags& packages, const RegistryFlags& registry) {
+Result<specs::Spec> load_build_spec(
+    const std::string& path, const std::string& context, const PackageFlags& packages,
+    const RegistryFlags& registry,
+    const std::function<Result<void>(const specs::Spec&)>& before_fetch) {
   STRATA_TRY_ASSIGN(specs::Spec spec, specs::load_spec(path, {.context = context}));
+  if (before_fetch) STRATA_TRY(before_fetch(spec));
   STRATA_TRY(sources::pin_path_sources(spec));
   for (const specs::Source& s : spec.sources) {
     if (!s.pinned_by_content) continue;

@@ -28,6 +28,7 @@ ALLOWED = {
     "builder/debian": {"builder/base", "builder/sources", "builder/tar", "specs"},
     "builder/attestations": {"attest", "builder/base", "builder/oci", "builder/tar", "specs"},
     "builder/diff": {"builder/base", "builder/oci", "builder/tar", "specs"},
+    "builder/policy": {"attest", "builder/base", "builder/oci", "builder/tar", "specs"},
     "builder/registry": {"attest", "builder/base", "builder/oci", "builder/sources",
                          "builder/tar", "specs"},
     "builder/registry_cache": {"attest", "builder/base", "builder/build", "builder/environment",
