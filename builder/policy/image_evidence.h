@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "attest/vex.h"
 #include "builder/base/digest.h"
 #include "builder/base/json.h"
-#include "attest/vex.h"
 #include "builder/oci/artifact.h"
 #include "builder/oci/image_reader.h"
 
