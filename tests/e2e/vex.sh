@@ -118,6 +118,31 @@ PY
   { cat verify.err; fail "strata attest verify the OpenVEX envelope"; }
 grep -qx "statement: ok (https://openvex.dev/ns/v0.2.0)" verify.out || { cat verify.out; fail "VEX predicateType"; }
 pass "the signed OpenVEX statement verifies, its subject the image"
+
+# The policy rule knownVulnerabilities (docs/policy.md) over the VEX strata wrote: the signed
+# not_affected statement suppresses CVE-2024-3094; an affected one does not; the same VEX
+# without its envelope (u/, built without --sign-key) does not count.
+cat >policy.yaml <<'EOF'
+apiVersion: strata.dev/policy/v1
+rules:
+  knownVulnerabilities:
+    ids: [CVE-2024-3094]
+EOF
+"$STRATA" policy check a/vexed --policy policy.yaml --key ed.pub >policy.out 2>&1 ||
+  { cat policy.out; fail "policy: the signed VEX suppresses CVE-2024-3094"; }
+pass "policy check: strata's signed VEX suppresses CVE-2024-3094"
+sed -i 's/CVE-2024-3094]/CVE-2024-3094, CVE-2023-0001]/' policy.yaml
+rc=0
+"$STRATA" policy check a/vexed --policy policy.yaml --key ed.pub >policy.out 2>&1 || rc=$?
+[[ $rc == 1 ]] && grep -q "CVE-2023-0001: affected" policy.out ||
+  { cat policy.out; fail "policy: an affected CVE fails (rc $rc)"; }
+pass "policy check: a CVE the VEX marks affected fails the rule"
+sed -i 's/, CVE-2023-0001]/]/' policy.yaml
+rc=0
+"$STRATA" policy check u/vexed --policy policy.yaml --key ed.pub >policy.out 2>&1 || rc=$?
+[[ $rc == 1 ]] && grep -q "unsigned" policy.out ||
+  { cat policy.out; fail "policy: an unsigned VEX does not count (rc $rc)"; }
+pass "policy check: the same VEX unsigned does not count"
 python3 - a/vexed.openvex.dsse.json a/vexed.openvex.json a/vexed.provenance.json <<'PY' && pass "envelope payload: in-toto Statement, predicate = the document, subject = the provenance's" || fail "envelope payload"
 import base64, json, sys
 e = json.load(open(sys.argv[1]))
