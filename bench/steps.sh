@@ -2,7 +2,7 @@
 # Per-step overhead of a package build: one package of STEPS trivial steps (`true`), built
 # from an empty cache with `rootfs: host`, beside the same number of steps run one by one
 # under bubblewrap with the same shape (all namespaces, the host read-only, a fresh /proc,
-# /dev and /tmp, a writable build directory). The package's fixed costs (the spec, the
+# /dev and /tmp, a writable build directory below it). The package's fixed costs (the spec, the
 # layer, the layout, the attestations) are taken out by building the same package with one
 # step: strata's per-step figure is (time(STEPS) - time(1)) / (STEPS - 1).
 # Target (issue 16 part 6): strata per step <= 1.0x bwrap per step.
@@ -38,13 +38,16 @@ mkdir -p "$work/build"
 by_bwrap() {  # N steps, one bwrap each
   for _ in $(seq "$1"); do
     bwrap --unshare-all --die-with-parent --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp \
-      --bind "$work/build" /build --chdir /build /bin/sh -e -c true
+      --bind "$work/build" /tmp/build --chdir /tmp/build /bin/sh -e -c true || return 1
   done
 }
 
-read -r _ one one_rss < <(measure one build 1)
-read -r _ many many_rss < <(measure many build "$steps")
-read -r _ bw bw_rss < <(measure bwrap by_bwrap "$steps")
+# measure runs a command under /usr/bin/time: the functions run in a bash that inherits them.
+export -f build by_bwrap
+export strata work
+read -r _ one one_rss < <(measure one bash -c 'build 1')
+read -r _ many many_rss < <(measure many bash -c "build $steps")
+read -r _ bw bw_rss < <(measure bwrap bash -c "by_bwrap $steps")
 
 per_step=$(awk -v a="$many" -v b="$one" -v n="$steps" 'BEGIN { printf "%.2f", (a - b) * 1000 / (n - 1) }')
 per_bwrap=$(awk -v a="$bw" -v n="$steps" 'BEGIN { printf "%.2f", a * 1000 / n }')
