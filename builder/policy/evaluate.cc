@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "attest/base64.h"
 #include "attest/dsse.h"
@@ -49,15 +50,21 @@ ProvenanceView find_provenance(const ImageEvidence& e, const std::vector<Trusted
   std::vector<std::string> problems;
   for (const Attestation& a : e.attestations) {
     if (a.kind != AttestationKind::kProvenance || !a.envelope) continue;
-    auto signer = std::find_if(keys.begin(), keys.end(), [&](const TrustedKey& k) {
-      return attest::verify_envelope(a.bytes, k.key, attest::kInTotoPayloadType).ok();
-    });
-    if (signer == keys.end()) {
+    // Each envelope is verified once per key, until one key verifies it.
+    const TrustedKey* signer = nullptr;
+    std::optional<attest::VerifiedEnvelope> verified;
+    for (const TrustedKey& k : keys) {
+      auto v = attest::verify_envelope(a.bytes, k.key, attest::kInTotoPayloadType);
+      if (!v.ok()) continue;
+      signer = &k;
+      verified = *std::move(v);
+      break;
+    }
+    if (signer == nullptr) {
       problems.push_back(fmt::format("{}: signed by none of the {} trusted key{}", a.source,
                                      keys.size(), keys.size() == 1 ? "" : "s"));
       continue;
     }
-    auto verified = attest::verify_envelope(a.bytes, signer->key, attest::kInTotoPayloadType);
     auto p = read_statement_text(verified->payload, e.manifest);
     if (!p.ok()) {
       problems.push_back(fmt::format("{}: {}", a.source, p.error().message()));
