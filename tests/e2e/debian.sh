@@ -6,6 +6,7 @@
 # Packages index that is not the Release file's, a .deb that is not the lock's, an
 # unsatisfiable dependency, hostile .debs and a lock that does not match the spec.
 source "$(dirname "$0")/lib/e2e.sh"
+source "$(dirname "$0")/lib/debian_repo.sh"
 
 for tool in dpkg-deb apt-ftparchive gpg gpgv xz python3; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (.ci/install-deps)"
@@ -15,10 +16,8 @@ ARCH=$(dpkg --print-architecture)
 
 cd "$WORK"
 export GNUPGHOME="$WORK/gnupg"
-mkdir -m 700 "$GNUPGHOME" "$WORK/gnupg-other"
-gpg --batch --quiet --passphrase '' --quick-gen-key "strata test <repo@example.invalid>" \
-  ed25519 sign never 2>/dev/null
-gpg --batch --quiet --export >keyring.gpg
+debrepo_keys
+mkdir -m 700 "$WORK/gnupg-other"
 GNUPGHOME="$WORK/gnupg-other" gpg --batch --quiet --passphrase '' \
   --quick-gen-key "someone else <other@example.invalid>" ed25519 sign never 2>/dev/null
 
@@ -101,20 +100,7 @@ PY
 real_bb=$(ls /var/cache/apt/archives/busybox-static_*_"$ARCH".deb 2>/dev/null | head -n1 || true)
 [[ -n $real_bb ]] && cp "$real_bb" "$WORK/pool/busybox-static_real_$ARCH.deb"
 
-# mkrepo DIR [SIGNER-HOME]: DIR/dists/stable signed (InRelease and Release.gpg) over pool/.
-mkrepo() {
-  local dir=$1 home=${2:-$GNUPGHOME} dists="$1/dists/stable"
-  mkdir -p "$dists/main/binary-$ARCH"
-  cp -r "${POOL:-$WORK/pool}" "$dir/pool"
-  (cd "$dir" && apt-ftparchive packages pool 2>/dev/null) >"$dists/main/binary-$ARCH/Packages"
-  xz -k "$dists/main/binary-$ARCH/Packages"
-  (cd "$dists" && apt-ftparchive -o APT::FTPArchive::Release::Origin=Debian \
-    -o APT::FTPArchive::Release::Suite=stable -o APT::FTPArchive::Release::Codename=bookworm \
-    -o APT::FTPArchive::Release::Version=12.9 -o "APT::FTPArchive::Release::Architectures=$ARCH" \
-    -o APT::FTPArchive::Release::Components=main release . >Release.new) && mv "$dists/Release.new" "$dists/Release"
-  GNUPGHOME=$home gpg --batch --quiet --yes --clearsign -o "$dists/InRelease" "$dists/Release"
-  GNUPGHOME=$home gpg --batch --quiet --yes --detach-sign -o "$dists/Release.gpg" "$dists/Release"
-}
+mkrepo() { debrepo_make "$@"; }
 mkdir www
 mkrepo www/good
 mkrepo www/other-key "$WORK/gnupg-other"
@@ -126,25 +112,10 @@ mkrepo www/badindex
 printf 'Package: sneaky\n' | xz >www/badindex/dists/stable/main/binary-$ARCH/Packages.xz
 
 # The server: 127.0.0.1 only, a bounded number of requests and a bounded lifetime.
-cat >serve.py <<'PY'
-import functools, http.server, sys, threading
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-class Quiet(handler.func):
-    def log_message(self, *a): pass
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
-print(server.server_address[1], flush=True)
-threading.Timer(540, server.shutdown).start()
-count = 0
-while count < 5000:
-    server.handle_request(); count += 1
-PY
-python3 serve.py "$WORK/www" >port.txt 2>server.log &
-server_pid=$!
+debrepo_serve "$WORK/www"
+server_pid=$DEBREPO_PID
 trap 'kill "$server_pid" 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 100); do [[ -s port.txt ]] && break; sleep 0.1; done
-PORT=$(head -n1 port.txt)
-[[ $PORT =~ ^[0-9]+$ ]] || fail "the test server did not start: $(cat server.log)"
-BASE="http://127.0.0.1:$PORT"
+BASE=$DEBREPO_BASE
 
 # myspec DIR REPO LAYERS...: a spec in DIR over repository REPO with one layer per argument.
 myspec() {
