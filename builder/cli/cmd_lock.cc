@@ -13,6 +13,7 @@
 
 #include "builder/base/fs.h"
 #include "builder/cli/commands.h"
+#include "builder/cli/lock_state.h"
 #include "builder/cli/package_options.h"
 #include "builder/cli/platform.h"
 #include "builder/debian/lock.h"
@@ -41,40 +42,20 @@ Result<int> run_lock(const LockArgs& args) {
         fmt::format("{}: the spec has no 'debian:' section; there is nothing to lock", args.spec));
   }
   STRATA_TRY_ASSIGN(std::string cache_dir, resolve_cache_dir(args.cache));
-  std::string path = debian::lock_path(s);
-  std::optional<std::string> old_text;
-  debian::LockOptions options{.cache_dir = cache_dir};
-  if (Result<std::string> text = read_file_limited(path, 64 << 20); text.ok()) {
-    old_text = *text;
-    if (Result<debian::Lock> old = debian::parse_lock(*text, path); old.ok()) {
-      options.previous = *std::move(old);
-    }
-  }
-  for (const std::string& name : args.update) {
-    bool locked = options.previous &&
-                  std::any_of(options.previous->packages.begin(), options.previous->packages.end(),
-                              [&](const debian::LockedPackage& p) { return p.name == name; });
-    if (!locked) {
-      return Error(ErrorCode::kUsage,
-                   fmt::format("--update {}: {} holds no package '{}'", name, path, name));
-    }
-  }
-  options.update_all = args.update_given && args.update.empty();
-  options.update.insert(args.update.begin(), args.update.end());
   sources::CurlFetcher fetcher;
-  options.fetcher = &fetcher;
-  STRATA_TRY_ASSIGN(debian::Lock lock, debian::make_lock(s, options));
-  std::string text = debian::render_lock(lock);
-  if (old_text && *old_text == text) {
-    fmt::print("{}: up to date ({} packages)\n", path, lock.packages.size());
+  STRATA_TRY_ASSIGN(LockState state, relock(s, cache_dir, fetcher, args.update,
+                                            args.update_given && args.update.empty()));
+  const std::string& path = state.path;
+  if (state.current()) {
+    fmt::print("{}: up to date ({} packages)\n", path, state.packages);
     return 0;
   }
   if (args.check) {
     fmt::print("{}: stale; run `strata lock {}`\n", path, args.spec);
     return 1;
   }
-  STRATA_TRY(write_file_atomic(path, text));
-  fmt::print("{}: {} packages locked\n", path, lock.packages.size());
+  STRATA_TRY(write_file_atomic(path, state.text));
+  fmt::print("{}: {} packages locked\n", path, state.packages);
   return 0;
 }
 

@@ -1,7 +1,7 @@
 // `strata pin SPEC [--source NAME]... [--check]`: fetch every url source, hash every local
 // one, open every local image, and write the digests they have into the spec in place
 // (specs/pins.h), touching nothing else in the file. --check writes nothing and exits 1 when
-// a pin is stale or missing, for CI.
+// a pin is stale or missing, for CI, and reports a stale strata.lock (cli/lock_state.h).
 #include <fmt/format.h>
 #include <sys/stat.h>
 
@@ -15,7 +15,9 @@
 #include "builder/base/fs.h"
 #include "builder/base/path.h"
 #include "builder/cli/commands.h"
+#include "builder/cli/lock_state.h"
 #include "builder/cli/package_options.h"
+#include "builder/cli/platform.h"
 #include "builder/cli/registry_flags.h"
 #include "builder/oci/pinned_image.h"
 #include "builder/sources/curl_fetcher.h"
@@ -24,6 +26,7 @@
 #include "specs/inputs.h"
 #include "specs/parse.h"
 #include "specs/pins.h"
+#include "specs/plan.h"
 
 namespace strata::builder::cli {
 namespace {
@@ -162,15 +165,34 @@ Result<int> run_pin(const PinArgs& args) {
     edits.push_back({&site, now});
   }
 
-  if (edits.empty()) {
+  // The lock is a pin too: of every .deb the spec's debs resolve to. pin reports it and
+  // leaves writing it to `strata lock`, which resolves.
+  bool lock_stale = false;
+  if (!spec.debian.repositories.empty() && args.only.empty()) {
+    STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(specs::Spec(spec), host_architecture()));
+    STRATA_TRY_ASSIGN(LockState lock, relock(plan.spec, options.cache_dir, fetcher, {}, false));
+    lock_stale = !lock.current();
+    if (!lock_stale) {
+      fmt::print("{}: {} packages ok\n", lock.path, lock.packages);
+    } else {
+      fmt::print("{}: {}; run `strata lock {}`\n", lock.path,
+                 lock.old_text ? "stale: the spec's debs or its repositories changed" : "missing",
+                 args.spec);
+    }
+  }
+
+  if (edits.empty() && !lock_stale) {
     fmt::print("{}: every pin is current\n", args.spec);
     return 0;
   }
   if (args.check) {
-    fmt::print("{}: {} pin{} to update; run `strata pin {}`\n", args.spec, edits.size(),
-               edits.size() == 1 ? "" : "s", args.spec);
+    if (!edits.empty()) {
+      fmt::print("{}: {} pin{} to update; run `strata pin {}`\n", args.spec, edits.size(),
+                 edits.size() == 1 ? "" : "s", args.spec);
+    }
     return 1;
   }
+  if (edits.empty()) return 0;
   std::string updated = specs::apply_pin_edits(text, edits);
   // The rewritten text must say what pin found, and otherwise what it said: parse it again
   // (without allow_unpinned: every selected pin is written now) before replacing the file.
@@ -209,8 +231,11 @@ void register_pin(CLI::App& app, Command& run) {
       "(its layout must hold one image), every docker:// image's tag is resolved (to its "
       "index for a multi-platform image). Only the digests change in the file: comments, "
       "quoting and layout stay byte for byte; a missing sha256 is added after the url/path.\n"
+      "With a 'debian:' section (and no --source), strata.lock is checked too: it is stale "
+      "when `strata lock` would write another one (the spec's debs changed, or a locked "
+      "version left its repository); pin reports it and `strata lock` rewrites it.\n"
       "Exit status: 0 when every pin is current or has been written, 1 with --check when a "
-      "pin is stale or missing (or a fetch failed), 2 on a spec or usage error.");
+      "pin or the lock is stale or missing (or a fetch failed), 2 on a spec or usage error.");
   cmd->callback([&run, args] { run = [args]() { return run_pin(*args); }; });
 }
 

@@ -158,6 +158,19 @@ cmp first.lock a/strata.lock || fail "the lock is not byte-identical when regene
 cmp first.lock a/strata.lock || fail "lock --update changed a lock whose repositories did not change"
 pass "lock: byte-identical when regenerated (and with --update)"
 
+# strata pin --check treats the lock as a pin: current, then stale once the spec's debs change.
+"$STRATA" pin a/strata.yaml --check --cache "$CACHE" >pin.out 2>&1 || fail "pin --check with a current lock: $(cat pin.out)"
+grep -Fq 'strata.lock: 5 packages ok' pin.out || fail "pin --check: $(cat pin.out)"
+mkdir stale && cp a/strata.yaml a/strata.lock a/keyring.gpg stale/
+sed -i 's/debs: \[scripted\]/debs: [scripted, base-thing]/' stale/strata.yaml
+rc=0
+"$STRATA" pin stale/strata.yaml --check --cache "$CACHE" >pin.out 2>&1 || rc=$?
+[[ $rc -eq 1 ]] || fail "pin --check over a stale lock: exit $rc: $(cat pin.out)"
+grep -Fq "stale: the spec's debs or its repositories changed; run \`strata lock stale/strata.yaml\`" pin.out ||
+  fail "pin --check over a stale lock: $(cat pin.out)"
+cmp a/strata.lock stale/strata.lock || fail "pin --check rewrote the lock"
+pass "pin --check: a current lock passes, a stale one fails naming strata lock"
+
 "$STRATA" validate a/strata.yaml >/dev/null 2>validate.err || { cat validate.err; fail "validate with a lock"; }
 d1=$("$STRATA" build a/strata.yaml -o out1 --cache "$CACHE" 2>build1.err | tail -n1)
 [[ $d1 == sha256:* ]] || { cat build1.err; fail "build"; }

@@ -1,0 +1,40 @@
+#include "builder/cli/lock_state.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "builder/base/fs.h"
+#include "builder/debian/lock.h"
+
+namespace strata::builder::cli {
+
+Result<LockState> relock(const specs::Spec& spec, const std::string& cache_dir,
+                         sources::Fetcher& fetcher, const std::vector<std::string>& update,
+                         bool update_all) {
+  LockState state{.path = debian::lock_path(spec)};
+  debian::LockOptions options{.cache_dir = cache_dir, .fetcher = &fetcher};
+  if (Result<std::string> text = read_file_limited(state.path, 64 << 20); text.ok()) {
+    state.old_text = *text;
+    if (Result<debian::Lock> old = debian::parse_lock(*text, state.path); old.ok()) {
+      options.previous = *std::move(old);
+    }
+  }
+  for (const std::string& name : update) {
+    bool locked = options.previous &&
+                  std::any_of(options.previous->packages.begin(), options.previous->packages.end(),
+                              [&](const debian::LockedPackage& p) { return p.name == name; });
+    if (!locked) {
+      return Error(ErrorCode::kUsage,
+                   fmt::format("--update {}: {} holds no package '{}'", name, state.path, name));
+    }
+  }
+  options.update_all = update_all;
+  options.update.insert(update.begin(), update.end());
+  STRATA_TRY_ASSIGN(debian::Lock lock, debian::make_lock(spec, options));
+  state.text = debian::render_lock(lock);
+  state.packages = lock.packages.size();
+  return state;
+}
+
+}  // namespace strata::builder::cli
