@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "attest/base64.h"
+#include "builder/base/base64.h"
 #include "builder/base/json.h"
 
 namespace strata::attest {

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "attest/base64.h"
+#include "builder/base/base64.h"
 #include "builder/base/digest.h"
 #include "builder/base/json.h"
 

@@ -4,7 +4,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/pem.h>
 
-#include "attest/base64.h"
+#include "builder/base/base64.h"
 #include "builder/base/digest.h"
 
 namespace strata::attest {

@@ -165,6 +165,9 @@ struct Image {
 // distribution name under dists/), its components and the keyring its Release file must be
 // signed by (relative to the spec's directory, or absolute).
 struct DebRepository {
+  // `- host` in the list: the host's apt sources, read by `strata lock` (the other fields
+  // are then empty).
+  bool host = false;
   std::string url;
   std::string suite;
   std::vector<std::string> components;  // default {"main"}

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "builder/base/fs.h"
 #include "builder/debian/lock.h"
@@ -14,6 +15,11 @@ Result<LockState> relock(const specs::Spec& spec, const std::string& cache_dir,
                          bool update_all) {
   LockState state{.path = debian::lock_path(spec)};
   debian::LockOptions options{.cache_dir = cache_dir, .fetcher = &fetcher};
+  // `repositories: [host]` reads /etc/apt; tests and unusual hosts point it elsewhere.
+  if (const char* etc = std::getenv("STRATA_APT_ETC"); etc != nullptr && *etc != '\0') {
+    options.apt_etc = etc;
+  }
+  options.warn = [](const std::string& line) { fmt::print(stderr, "strata: warning: {}\n", line); };
   if (Result<std::string> text = read_file_limited(state.path, 64 << 20); text.ok()) {
     state.old_text = *text;
     if (Result<debian::Lock> old = debian::parse_lock(*text, state.path); old.ok()) {

@@ -8,6 +8,7 @@
 
 #include "builder/base/fs.h"
 #include "builder/base/path.h"
+#include "builder/debian/apt_sources.h"
 #include "builder/debian/repository.h"
 #include "specs/inputs.h"
 
@@ -56,6 +57,53 @@ std::vector<std::string> requested_names(const specs::Spec& spec) {
   return names;
 }
 
+// A repository as make_lock reads it, with its keyring's absolute path.
+struct ReadRepository {
+  specs::DebRepository repo;
+  std::string keyring;
+};
+
+// The spec's repositories in order, each `host` item replaced by the host's apt sources
+// (debian/apt_sources.h), their keyrings written into `keyring_dir`.
+Result<std::vector<ReadRepository>> repositories_to_read(const specs::Spec& spec,
+                                                         const LockOptions& options,
+                                                         const std::string& keyring_dir) {
+  std::vector<ReadRepository> out;
+  for (const specs::DebRepository& repo : spec.debian.repositories) {
+    if (!repo.host) {
+      Result<std::string> keyring = keyring_path(spec, repo.keyring);
+      if (!keyring.ok()) {
+        return Error::spec(
+            repo.loc, fmt::format("keyring '{}': {}", repo.keyring, keyring.error().message()));
+      }
+      struct stat st;
+      if (::stat(keyring->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return Error::spec(repo.loc, fmt::format("keyring '{}' is not a file (looked at {})",
+                                                 repo.keyring, *keyring));
+      }
+      out.push_back({repo, *keyring});
+      continue;
+    }
+    Result<HostSources> host = read_host_sources(options.apt_etc);
+    if (!host.ok()) return Error::spec(repo.loc, host.error().message());
+    if (options.warn) {
+      for (const std::string& w : host->warnings) options.warn(w);
+    }
+    for (const HostSource& source : host->sources) {
+      Result<std::string> keyring = host_keyring(source, options.apt_etc);
+      if (!keyring.ok()) return Error::spec(repo.loc, keyring.error().message());
+      std::string path = fmt::format("{}/{}.gpg", keyring_dir, out.size());
+      STRATA_TRY(write_file(path, *keyring));
+      specs::DebRepository r{.url = source.url,
+                             .suite = source.suite,
+                             .components = source.components,
+                             .keyring = path,
+                             .loc = repo.loc};
+      out.push_back({std::move(r), std::move(path)});
+    }
+  }
+  return out;
+}
 }  // namespace
 
 std::string spec_architecture(const specs::Spec& spec) {
@@ -66,6 +114,10 @@ std::string spec_architecture(const specs::Spec& spec) {
 Json lock_inputs(const specs::Spec& spec, const std::string& architecture) {
   Json repos = Json::array();
   for (const specs::DebRepository& r : spec.debian.repositories) {
+    if (r.host) {
+      repos.push_back({{"host", true}});
+      continue;
+    }
     repos.push_back(
         {{"url", r.url}, {"suite", r.suite}, {"components", r.components}, {"keyring", r.keyring}});
   }
@@ -215,24 +267,20 @@ Result<Lock> make_lock(const specs::Spec& spec, const LockOptions& options) {
   lock.inputs = lock_inputs(spec, arch);
   std::vector<IndexPackage> index;
   std::vector<RepositoryIndex> repos;
-  for (size_t i = 0; i < spec.debian.repositories.size(); ++i) {
-    const specs::DebRepository& repo = spec.debian.repositories[i];
-    Result<std::string> keyring = keyring_path(spec, repo.keyring);
-    if (!keyring.ok()) {
-      return Error::spec(repo.loc,
-                         fmt::format("keyring '{}': {}", repo.keyring, keyring.error().message()));
-    }
-    struct stat st;
-    if (::stat(keyring->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      return Error::spec(repo.loc, fmt::format("keyring '{}' is not a file (looked at {})",
-                                               repo.keyring, *keyring));
-    }
+  // Host keyrings are written here: gpgv reads a file, and a Signed-By key may be inline or
+  // armored.
+  STRATA_TRY_ASSIGN(TempDir keyrings, TempDir::create(scratch_parent, "keyrings"));
+  STRATA_TRY_ASSIGN(std::vector<ReadRepository> to_read,
+                    repositories_to_read(spec, options, keyrings.path()));
+  for (size_t i = 0; i < to_read.size(); ++i) {
+    const specs::DebRepository& repo = to_read[i].repo;
+    const std::string& keyring = to_read[i].keyring;
     STRATA_TRY_ASSIGN(TempDir scratch, TempDir::create(scratch_parent, "lock"));
     RepositoryContext ctx{.fetcher = options.fetcher,
                           .fetch = options.fetch,
                           .work_dir = scratch.path(),
                           .gpgv = options.gpgv};
-    STRATA_TRY_ASSIGN(RepositoryIndex read, read_repository(repo, i, *keyring, arch, ctx));
+    STRATA_TRY_ASSIGN(RepositoryIndex read, read_repository(repo, i, keyring, arch, ctx));
     lock.repositories.push_back({.url = repo.url,
                                  .suite = repo.suite,
                                  .release = read.release_sha256,

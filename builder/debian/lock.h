@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -74,6 +75,10 @@ struct LockOptions {
   bool update_all = false;
   std::set<std::string> update;
   std::string gpgv = "/usr/bin/gpgv";
+  // Where the host's apt sources are read for a `host` repository (docs/debian-packages.md).
+  std::string apt_etc = "/etc/apt";
+  // One line per host apt source skipped, and why.
+  std::function<void(std::string)> warn;
 };
 
 // Reads every repository (verified, debian/repository.h), resolves every layer's debs and

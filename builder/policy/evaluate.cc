@@ -7,9 +7,9 @@
 #include <map>
 #include <optional>
 
-#include "attest/base64.h"
 #include "attest/dsse.h"
 #include "attest/provenance_reader.h"
+#include "builder/base/base64.h"
 #include "builder/base/fs.h"
 #include "builder/policy/license_expression.h"
 #include "builder/policy/source_rules.h"
@@ -448,8 +448,7 @@ VexView read_vex(const ImageEvidence& e, const std::vector<TrustedKey>& keys) {
       // Its claims are read for the evidence only, like an unsigned document's.
       auto envelope = parse_json(a.bytes, a.source);
       if (!envelope.ok()) continue;
-      std::optional<std::string> payload =
-          attest::base64_decode(string_member(*envelope, "payload"));
+      std::optional<std::string> payload = base64_decode(string_member(*envelope, "payload"));
       auto statement = payload ? parse_json(*payload, a.source) : Result<Json>(Json());
       if (statement.ok()) {
         add_statements(member(*statement, "predicate"),

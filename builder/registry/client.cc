@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "attest/base64.h"
+#include "builder/base/base64.h"
 #include "builder/base/beneath.h"
 #include "builder/base/fs.h"
 #include "builder/base/json.h"
@@ -232,7 +232,7 @@ std::optional<std::string> RegistryClient::authorization(Host& h, const std::str
   }
   if (h.basic && h.credentials && *h.credentials) {
     const Credentials& c = **h.credentials;
-    return "Authorization: Basic " + attest::base64_encode(c.username + ":" + c.password);
+    return "Authorization: Basic " + base64_encode(c.username + ":" + c.password);
   }
   return std::nullopt;
 }
@@ -321,7 +321,7 @@ Result<RegistryClient::Token> RegistryClient::fetch_token(Host& h, const Scope& 
     req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + query;
     if (creds) {
       req.headers.push_back("Authorization: Basic " +
-                            attest::base64_encode(creds->username + ":" + creds->password));
+                            base64_encode(creds->username + ":" + creds->password));
     }
   }
   STRATA_TRY_ASSIGN(HttpResponse r, send_with_retries(ref, req, nullptr));

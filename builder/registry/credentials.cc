@@ -9,7 +9,7 @@
 
 #include <chrono>
 
-#include "attest/base64.h"
+#include "builder/base/base64.h"
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
 #include "builder/base/process.h"
@@ -71,7 +71,7 @@ Result<std::optional<Credentials>> from_entry(const Json& entry, const std::stri
   Credentials c{.origin = origin};
   std::string auth = string_member(entry, "auth");
   if (!auth.empty()) {
-    std::optional<std::string> decoded = attest::base64_decode(auth);
+    std::optional<std::string> decoded = base64_decode(auth);
     size_t colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos) {
       return Error(ErrorCode::kSpec,

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "attest/base64.h"
+#include "builder/base/base64.h"
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
 #include "builder/base/path.h"
@@ -428,7 +428,7 @@ Result<std::vector<AttestationFile>> attestations_beside(
     if (envelope) {
       Result<Json> doc = parse_json(*envelope, envelope_path);
       std::optional<std::string> payload;
-      if (doc.ok()) payload = attest::base64_decode(string_member(*doc, "payload"));
+      if (doc.ok()) payload = base64_decode(string_member(*doc, "payload"));
       if (payload && statement_names(*payload, manifest)) {
         out.push_back({envelope_path, *std::move(envelope), envelope_type});
         return Ok{};

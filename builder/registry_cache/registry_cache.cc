@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "attest/base64.h"
 #include "attest/dsse.h"
+#include "builder/base/base64.h"
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
 #include "builder/base/time.h"
@@ -196,7 +196,7 @@ Result<RegistryCache::Lookup> RegistryCache::read_entry(const std::string& packa
   } else {
     Result<Json> envelope = parse_json(envelope_text, "envelope");
     std::optional<std::string> decoded;
-    if (envelope.ok()) decoded = attest::base64_decode(string_member(*envelope, "payload"));
+    if (envelope.ok()) decoded = base64_decode(string_member(*envelope, "payload"));
     if (!decoded) return ignored("its config is not a DSSE envelope");
     payload = std::move(*decoded);
   }

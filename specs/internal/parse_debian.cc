@@ -88,6 +88,15 @@ Debian parse_debian(Context& c, const Value& v) {
   debian.loc = v.loc;
   if (std::optional<Field> f = m.require("repositories")) {
     for (const Value& item : read_sequence(r, *f)) {
+      if (item.node.IsScalar()) {
+        if (item.node.Scalar() != "host") {
+          r.error(item.loc, fmt::format("repository '{}': expected a mapping with url, suite and "
+                                        "keyring, or 'host' for the host's apt sources",
+                                        item.node.Scalar()));
+        }
+        debian.repositories.push_back({.host = true, .loc = item.loc});
+        continue;
+      }
       debian.repositories.push_back(parse_repository(c, item));
     }
     if (debian.repositories.empty() && m.ok()) r.error(f->loc, "repositories is empty");

@@ -171,6 +171,62 @@ grep -Fq "stale: the spec's debs or its repositories changed; run \`strata lock 
 cmp a/strata.lock stale/strata.lock || fail "pin --check rewrote the lock"
 pass "pin --check: a current lock passes, a stale one fails naming strata lock"
 
+# --- the host's apt sources ---------------------------------------------------------------
+# `repositories: [host]` with STRATA_APT_ETC pointing at apt configurations made here.
+hostspec() {
+  mkdir -p "$1"
+  printf 'apiVersion: strata/v1\nname: debs\ndebian:\n  repositories: [host]\nimage:\n  layers:\n    - debs: [app]\n    - debs: [scripted]\n' >"$1/strata.yaml"
+}
+# deb822 with a Signed-By file, beside a deb-src stanza, a disabled one and a cdrom: line.
+mkdir -p etc822/sources.list.d
+printf 'deb cdrom:[Debian 12]/ bookworm main\n' >etc822/sources.list
+printf '%s\n' "Types: deb-src" "URIs: $BASE/nowhere" "Suites: stable" "Components: main" "" \
+  "Types: deb" "URIs: $BASE/badsig" "Suites: stable" "Components: main" "Enabled: no" "" \
+  "Types: deb" "URIs: $BASE/good/" "Suites: stable" "Components: main" \
+  "Signed-By: $WORK/keyring.gpg" >etc822/sources.list.d/local.sources
+hostspec h822
+STRATA_APT_ETC=$WORK/etc822 "$STRATA" lock h822/strata.yaml --cache "$CACHE" >host.out 2>host.err ||
+  fail "lock with deb822 host sources: $(cat host.err)"
+grep -Fq "sources.list:1: cdrom:[Debian 12]/: strata fetches only http, https and file URIs; skipped" host.err ||
+  fail "no warning about the cdrom: source: $(cat host.err)"
+python3 - h822/strata.lock first.lock "$BASE/good" <<'PY' || fail "the host lock holds the spec lock's packages"
+import json, sys
+host, spec = (json.load(open(f)) for f in sys.argv[1:3])
+assert host["inputs"]["repositories"] == [{"host": True}], host["inputs"]
+assert host["packages"] == spec["packages"], "packages differ"
+assert [r["url"] for r in host["repositories"]] == [sys.argv[3]], host["repositories"]
+PY
+# A one-line sources.list whose key is an ASCII-armored file in trusted.gpg.d.
+mkdir -p etclist/trusted.gpg.d
+printf '# the local mirror\ndeb %s/good stable main\n' "$BASE" >etclist/sources.list
+GNUPGHOME="$WORK/gnupg" gpg --batch --quiet --armor --export >etclist/trusted.gpg.d/repo.asc
+hostspec hlist
+STRATA_APT_ETC=$WORK/etclist "$STRATA" lock hlist/strata.yaml --cache "$CACHE" >host.out 2>host.err ||
+  fail "lock with one-line host sources and an armored trusted key: $(cat host.err)"
+cmp h822/strata.lock hlist/strata.lock || fail "the two host configurations locked differently"
+# The build never reads /etc/apt.
+dh=$(STRATA_APT_ETC=/nonexistent "$STRATA" build hlist/strata.yaml -o outh --cache "$CACHE" 2>host.err | tail -n1)
+[[ $dh == sha256:* ]] || fail "build from a host lock: $(cat host.err)"
+# A key the repository is not signed with, named by [signed-by=]: refused, nothing written.
+mkdir -p etcother
+GNUPGHOME="$WORK/gnupg-other" gpg --batch --quiet --export >etcother/other.gpg
+printf 'deb [signed-by=%s/etcother/other.gpg] %s/good stable main\n' "$WORK" "$BASE" >etcother/sources.list
+hostspec hother
+rc=0
+STRATA_APT_ETC=$WORK/etcother "$STRATA" lock hother/strata.yaml --cache "$CACHE" >host.out 2>host.err || rc=$?
+[[ $rc -ne 0 && ! -e hother/strata.lock ]] || fail "a host source signed by another key was accepted"
+grep -Fq "$BASE/good" host.err || fail "the error does not name the source: $(cat host.err)"
+# trusted=yes is never honoured.
+mkdir -p etcinsecure
+printf 'deb [trusted=yes] %s/nosig stable main\n' "$BASE" >etcinsecure/sources.list
+hostspec hinsecure
+rc=0
+STRATA_APT_ETC=$WORK/etcinsecure "$STRATA" lock hinsecure/strata.yaml --cache "$CACHE" >host.out 2>host.err || rc=$?
+[[ $rc -ne 0 && ! -e hinsecure/strata.lock ]] || fail "a trusted=yes source was used"
+grep -Fq "trusted=yes (no signature check) is not something strata does; skipped" host.err &&
+  grep -Fq "lists no deb source" host.err || fail "trusted=yes: $(cat host.err)"
+pass "host apt sources: deb822 and one-line, Signed-By and trusted.gpg.d; wrong keys and trusted=yes refused"
+
 "$STRATA" validate a/strata.yaml >/dev/null 2>validate.err || { cat validate.err; fail "validate with a lock"; }
 d1=$("$STRATA" build a/strata.yaml -o out1 --cache "$CACHE" 2>build1.err | tail -n1)
 [[ $d1 == sha256:* ]] || { cat build1.err; fail "build"; }
@@ -178,6 +234,7 @@ grep -Fq "strata: warning: deb 'scripted' has maintainer scripts (postinst) that
   { cat build1.err; fail "no warning about maintainer scripts"; }
 d2=$("$STRATA" build a/strata.yaml -o out2 --cache "$CACHE" 2>/dev/null | tail -n1)
 expect_eq "same digest twice" "$d1" "$d2"
+expect_eq "a lock of the host's sources builds the same image" "$d1" "$dh"
 mkdir elsewhere && cp -r a elsewhere/b
 d3=$(cd elsewhere && "$STRATA" build b/strata.yaml -o "$WORK/out3" --cache "$WORK/cache3" 2>/dev/null | tail -n1)
 expect_eq "same digest from another directory and an empty cache" "$d1" "$d3"

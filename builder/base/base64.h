@@ -1,11 +1,12 @@
-// Base64 (RFC 4648) for DSSE: standard encoding out; standard or URL-safe, padded or not, in.
+// Base64 (RFC 4648), for DSSE and OpenPGP armor: standard encoding out; standard or URL-safe,
+// padded or not, in.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace strata::attest {
+namespace strata {
 
 // Standard alphabet with '=' padding.
 std::string base64_encode(std::string_view bytes);
@@ -13,4 +14,4 @@ std::string base64_encode(std::string_view bytes);
 // must accept either). nullopt for anything else: other characters, a bad length or padding.
 std::optional<std::string> base64_decode(std::string_view text);
 
-}  // namespace strata::attest
+}  // namespace strata

@@ -1,8 +1,8 @@
-#include "attest/base64.h"
+#include "builder/base/base64.h"
 
 #include <cstdint>
 
-namespace strata::attest {
+namespace strata {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -63,4 +63,4 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace strata::attest
+}  // namespace strata
