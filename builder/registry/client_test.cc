@@ -5,7 +5,7 @@
 
 #include <functional>
 
-#include "attest/base64.h"
+#include "builder/base/base64.h"
 
 namespace strata::builder::registry {
 namespace {
@@ -126,7 +126,7 @@ TEST(RegistryClient, InsufficientScopeAsksForTheWiderScope) {
 
 TEST(RegistryClient, BasicAuthNeedsCredentialsAndSaysWhereItLooked) {
   FakeTransport t([](const HttpRequest& r) {
-    if (has_header(r, "Authorization: Basic " + attest::base64_encode("u:p"))) return answer(200);
+    if (has_header(r, "Authorization: Basic " + base64_encode("u:p"))) return answer(200);
     return answer(401, {{"www-authenticate", R"(Basic realm="Registry Realm")"}});
   });
   RegistryClient anonymous(t, quick({.authfile = "/nonexistent/auth.json"}));

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "attest/base64.h"
+#include "builder/base/base64.h"
 #include "builder/base/fs.h"
 #include "tests/support/test_util.h"
 
@@ -11,7 +11,7 @@ namespace strata::builder::registry {
 namespace {
 
 Json auth(const std::string& user, const std::string& pass) {
-  return {{"auth", attest::base64_encode(user + ":" + pass)}};
+  return {{"auth", base64_encode(user + ":" + pass)}};
 }
 
 HelperRunner no_helpers() {

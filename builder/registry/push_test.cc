@@ -10,7 +10,7 @@
 #include <map>
 #include <random>
 
-#include "attest/base64.h"
+#include "builder/base/base64.h"
 #include "builder/oci/artifact.h"
 #include "builder/oci/media_types.h"
 #include "builder/registry/referrers.h"
@@ -409,7 +409,7 @@ TEST(AttestationsBeside, PicksTheEnvelopeAndSkipsOtherImages) {
   // An envelope of the statement wins over the statement; the archive's name works too.
   std::string envelope =
       fmt::format("{{\"payload\":\"{}\",\"payloadType\":\"x\",\"signatures\":[]}}",
-                  attest::base64_encode(statement(image)));
+                  base64_encode(statement(image)));
   ASSERT_TRUE(write_file(dir.path() + "/app.provenance.dsse.json", envelope).ok());
   files = attestations_beside(dir.path() + "/app.tar", image, warn);
   ASSERT_TRUE(files.ok());
@@ -441,7 +441,7 @@ TEST(AttestationsBeside, OpenVexGoesUpAsItsEnvelopeElseItself) {
   // The envelope of a statement about the image wins; one about another image does not.
   auto envelope = [](const Digest& d) {
     return fmt::format("{{\"payload\":\"{}\",\"payloadType\":\"x\",\"signatures\":[]}}",
-                       attest::base64_encode(fmt::format(
+                       base64_encode(fmt::format(
                            "{{\"subject\":[{{\"digest\":{{\"sha256\":\"{}\"}}}}]}}", d.hex)));
   };
   ASSERT_TRUE(write_file(dir.path() + "/app.openvex.dsse.json", envelope(image)).ok());
