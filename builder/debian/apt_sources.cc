@@ -21,6 +21,29 @@ constexpr size_t kMaxSources = 256;
 
 std::vector<std::string> words(std::string_view s) { return field_words(s); }
 
+// The words of a one-line entry as apt splits them: brackets and double quotes inside a word
+// group what they enclose, spaces included ("cdrom:[Debian 12 r4]/" is one word).
+std::vector<std::string> line_words(std::string_view s) {
+  std::vector<std::string> out;
+  std::string word;
+  char close = 0;
+  for (char c : s) {
+    if (close == 0 && (c == ' ' || c == '\t')) {
+      if (!word.empty()) out.push_back(std::move(word));
+      word.clear();
+      continue;
+    }
+    if (close != 0 && c == close) {
+      close = 0;
+    } else if (close == 0 && (c == '[' || c == '"')) {
+      close = c == '[' ? ']' : '"';
+    }
+    word += c;
+  }
+  if (!word.empty()) out.push_back(std::move(word));
+  return out;
+}
+
 // Whether `path` names something (following symlinks, as apt does for sources.list.d).
 bool path_exists(const std::string& path) {
   struct stat st;
@@ -80,9 +103,13 @@ Result<HostSources> parse_sources_list(std::string_view text, const std::string&
     ++line_no;
     if (size_t hash = line.find('#'); hash != std::string::npos) line.erase(hash);
     std::string origin = fmt::format("{}:{}", file, line_no);
-    // The options in brackets may hold spaces around '=': take them out first.
+    // The options in brackets, right after the type, may hold spaces around '=': take them
+    // out first. A '[' further on belongs to the URI (cdrom:[Debian 12]/).
     std::string options;
-    if (size_t open = line.find('['); open != std::string::npos) {
+    size_t type_end = line.find_first_of(" \t", line.find_first_not_of(" \t"));
+    size_t open =
+        type_end == std::string::npos ? type_end : line.find_first_not_of(" \t", type_end);
+    if (open != std::string::npos && line[open] == '[') {
       size_t close = line.find(']', open);
       if (close == std::string::npos) {
         return Error(ErrorCode::kInvalidInput, fmt::format("{}: an unclosed '['", origin));
@@ -90,7 +117,7 @@ Result<HostSources> parse_sources_list(std::string_view text, const std::string&
       options = line.substr(open + 1, close - open - 1);
       line.erase(open, close - open + 1);
     }
-    std::vector<std::string> w = words(line);
+    std::vector<std::string> w = line_words(line);
     if (w.empty()) continue;
     if (w[0] == "deb-src") continue;
     if (w[0] != "deb") {
@@ -190,10 +217,13 @@ Result<HostSources> read_host_sources(const std::string& etc_apt) {
                  fmt::format("{}: more than {} apt sources", etc_apt, kMaxSources));
   }
   if (all.sources.empty()) {
+    // What was skipped says why nothing is left.
+    std::string why;
+    for (const std::string& w : all.warnings) why += "\n  " + w;
     return Error(ErrorCode::kInvalidInput,
                  fmt::format("{} lists no deb source strata can read (sources.list, "
-                             "sources.list.d/*.list, *.sources)",
-                             etc_apt));
+                             "sources.list.d/*.list, *.sources){}",
+                             etc_apt, why));
   }
   return all;
 }
