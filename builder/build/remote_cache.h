@@ -4,14 +4,33 @@
 // only commits what it is given into the local store, which hashes the tree again.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "builder/base/digest.h"
 #include "builder/base/json.h"
 #include "builder/base/result.h"
 
 namespace strata::builder::build {
+
+// Another build's entry for a package under another key, as `--explain-cache` compares it
+// with this build's preimage (docs/cache.md "Explaining a rebuild").
+struct RemoteEntry {
+  std::string name;  // where it is, for messages: "docker://HOST/REPO:p-<hex>"
+  Digest key;
+  Json preimage;  // {"key": ..., "environment": ...}, as the scheduler makes it
+  std::optional<int64_t> created_s;
+};
+
+struct RemoteEntries {
+  std::string where;  // the remote cache, for messages
+  std::vector<RemoteEntry> entries;
+  int64_t examined = 0;  // entries looked at
+  int64_t total = 0;     // entries there are (more than `examined` past a bound)
+  std::string note;      // why nothing could be looked at, when so
+};
 
 class RemoteCache {
  public:
@@ -28,6 +47,15 @@ class RemoteCache {
   // build (only when the cache is required).
   virtual Result<void> publish(const std::string& package, const Digest& key, const Json& preimage,
                                const std::string& dir, const Digest& output) = 0;
+
+  // The entries of `package` under keys other than `key`, each verified as `fetch` verifies
+  // a statement, a bounded number looked at. Only for explaining a miss: a failure becomes
+  // the note, never an error.
+  virtual RemoteEntries entries_of(const std::string& package, const Digest& key) {
+    (void)package;
+    (void)key;
+    return {};
+  }
 };
 
 }  // namespace strata::builder::build

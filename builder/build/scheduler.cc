@@ -119,14 +119,13 @@ class Scheduler {
     std::optional<LastKey> previous;
     if (observer_.explained) previous = store_.last_key(plan_.spec.name, p.name);
     STRATA_TRY_ASSIGN(std::optional<PackageOutput> cached, store_.lookup(p.name, key));
-    if (observer_.explained) {
-      observer_.explained({.package = p.name,
-                           .key = key,
-                           .hit = cached.has_value(),
-                           .previous = std::move(previous),
-                           .preimage = preimage});
-    }
+    CacheExplanation explanation{.package = p.name,
+                                 .key = key,
+                                 .hit = cached.has_value(),
+                                 .previous = std::move(previous),
+                                 .preimage = preimage};
     if (cached) {
+      if (observer_.explained) observer_.explained(explanation);
       STRATA_TRY(store_.remember(plan_.spec.name, p.name, key, preimage));
       // A registry that lacks it (pruned, or new) gets it from here too.
       if (ctx_.remote != nullptr) {
@@ -140,6 +139,8 @@ class Scheduler {
       STRATA_TRY_ASSIGN(std::optional<Digest> digest,
                         ctx_.remote->fetch(p.name, key, fetched.path() + "/out"));
       if (digest) {
+        explanation.remote_hit = true;
+        if (observer_.explained) observer_.explained(explanation);
         STRATA_TRY_ASSIGN(PackageOutput output,
                           store_.commit(p.name, key, preimage, std::move(fetched)));
         STRATA_TRY(store_.remember(plan_.spec.name, p.name, key, preimage));
@@ -147,7 +148,9 @@ class Scheduler {
         if (observer_.fetched) observer_.fetched(p.name, key);
         return output;
       }
+      if (observer_.explained) explanation.remote = ctx_.remote->entries_of(p.name, key);
     }
+    if (observer_.explained) observer_.explained(explanation);
     if (observer_.started) observer_.started(p.name, key);
     STRATA_TRY_ASSIGN(TempDir work,
                       build_package(request, store_, runner_, observer_.step, &cancelled_));

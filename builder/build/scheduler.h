@@ -33,11 +33,15 @@ struct CacheExplanation {
   bool hit = false;
   std::optional<LastKey> previous;  // the key last built or used for this spec's package
   Json preimage;                    // {"key": cache_key_document, "environment": detail}
+  bool remote_hit = false;          // a local miss taken from the remote cache
+  // A miss in both: the remote cache's entries for the package under other keys.
+  std::optional<RemoteEntries> remote;
 };
 
 // What the scheduler reports as it goes; any member may be empty.
 struct BuildObserver {
-  // Before `cached` or `started`, for every package.
+  // Before `cached`, `fetched` or `started`, for every package (after the remote cache was
+  // asked, when there is one).
   std::function<void(const CacheExplanation&)> explained;
   std::function<void(const std::string& package, const Digest& key)> cached;
   // Taken from the remote cache (after `explained`, instead of `started`).

@@ -1,5 +1,6 @@
 // `strata build --explain-cache PACKAGE`: why a package was or was not taken from the cache,
-// as the JSON Pointer difference between the key it was last built or used with and now.
+// as the JSON Pointer difference between the key it was last built or used with and now, and
+// on a miss in a registry cache too, from the nearest entry another machine wrote there.
 #pragma once
 
 #include <string>

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include "attest/dsse.h"
-#include "builder/base/base64.h"
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
 #include "builder/base/time.h"
@@ -16,6 +15,7 @@
 #include "builder/registry/pull.h"
 #include "builder/registry/push.h"
 #include "builder/registry/referrers.h"
+#include "builder/registry_cache/entry_statement.h"
 #include "builder/sources/progress.h"
 #include "builder/tar/compressor.h"
 #include "builder/tar/tar_writer.h"
@@ -89,13 +89,6 @@ class GzipFileOutput : public BlobOutput {
   int64_t size_ = 0;
   std::optional<Error> error_;
 };
-
-std::string sha256_subject(const Json& statement, const std::string& name) {
-  for (const Json& s : member(statement, "subject")) {
-    if (string_member(s, "name") == name) return string_member(member(s, "digest"), "sha256");
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -173,37 +166,10 @@ Result<RegistryCache::Lookup> RegistryCache::read_entry(const std::string& packa
   if (!envelope_bytes.ok()) return std::move(envelope_bytes).error();
   const std::string& envelope_text = *envelope_bytes;
   Entry e{.manifest = m.digest, .layer = *layer};
-  // The payload: verified by a trusted key, else (trust_unsigned, or only to report what
+  // The statement: verified by a trusted key, else (trust_unsigned, or only to report what
   // another writer claimed) decoded as is.
-  std::string payload;
-  if (!accept_unsigned) {
-    std::string last_error = "no --cache-trust key";
-    for (const attest::PublicKey& k : keys) {
-      Result<attest::VerifiedEnvelope> v =
-          attest::verify_envelope(envelope_text, k, attest::kInTotoPayloadType);
-      if (v.ok()) {
-        payload = std::move(v->payload);
-        break;
-      }
-      last_error = v.error().message();
-    }
-    if (payload.empty()) {
-      Result<Json> envelope = parse_json(envelope_text, "envelope");
-      bool unsigned_entry = envelope.ok() && member(*envelope, "signatures").empty();
-      return ignored(unsigned_entry ? std::string("it is not signed")
-                                    : "it is not signed by a trusted key (" + last_error + ")");
-    }
-  } else {
-    Result<Json> envelope = parse_json(envelope_text, "envelope");
-    std::optional<std::string> decoded;
-    if (envelope.ok()) decoded = base64_decode(string_member(*envelope, "payload"));
-    if (!decoded) return ignored("its config is not a DSSE envelope");
-    payload = std::move(*decoded);
-  }
-  Result<Json> statement = parse_json(payload, "statement");
-  if (!statement.ok() || string_member(*statement, "predicateType") != kEntryPredicateType) {
-    return ignored("its statement is not a strata cache entry");
-  }
+  Result<Json> statement = entry_statement(envelope_text, keys, accept_unsigned);
+  if (!statement.ok()) return ignored(statement.error().message());
   e.statement = *std::move(statement);
   const Json& predicate = member(e.statement, "predicate");
   if (string_member(predicate, "key") != key.str()) {
@@ -375,61 +341,6 @@ Result<void> RegistryCache::publish_locked(const std::string& package, const Dig
                              sources::human_size(layer.size)));
   }
   return Ok{};
-}
-
-Result<std::vector<EntryInfo>> list_entries(registry::RegistryClient& client,
-                                            const specs::RegistryRef& repo) {
-  constexpr size_t kMaxTags = 100'000;
-  std::string what = fmt::format("docker://{}: tags", repo.name());
-  std::vector<std::string> tags;
-  std::string url = fmt::format("/v2/{}/tags/list?n=1000", repo.repository);
-  for (int page = 0; page < 1000; ++page) {
-    registry::HttpRequest req{.url = url, .max_response_bytes = 16 << 20};
-    STRATA_TRY_ASSIGN_CONTEXT(registry::HttpResponse r, client.send({.ref = &repo}, req), what);
-    if (r.status == 404) break;  // no repository yet: no entries
-    if (r.status != 200)
-      return Error::io(fmt::format("{}: {}", what, registry::describe_status(r)));
-    STRATA_TRY_ASSIGN(Json list, parse_json(r.body, what));
-    for (const Json& t : member(list, "tags")) {
-      if (!t.is_string()) continue;
-      std::string tag = t.get<std::string>();
-      if (tag.size() == 66 && tag.starts_with("p-")) tags.push_back(std::move(tag));
-      if (tags.size() > kMaxTags) return Error::io(fmt::format("{}: more than {}", what, kMaxTags));
-    }
-    std::optional<std::string> next = registry::next_page(r, req.url);
-    if (!next) break;
-    url = *next;
-  }
-  std::vector<EntryInfo> out;
-  for (const std::string& tag : tags) {
-    STRATA_TRY_ASSIGN(registry::FetchedManifest m, registry::fetch_manifest(client, repo, tag));
-    if (string_member(m.json, "artifactType") != kEntryArtifactType) continue;
-    const Json& annotations = member(m.json, "annotations");
-    out.push_back(
-        {.tag = tag,
-         .manifest = m.digest,
-         .package = string_member(annotations, "dev.strata.package"),
-         .created_s = parse_rfc3339_utc(string_member(annotations, oci::kCreatedAnnotation))});
-  }
-  return out;
-}
-
-Result<void> delete_entry(registry::RegistryClient& client, const specs::RegistryRef& repo,
-                          const Digest& manifest) {
-  registry::HttpRequest req{
-      .method = "DELETE",
-      .url = fmt::format("/v2/{}/manifests/{}", repo.repository, manifest.str())};
-  std::string what = fmt::format("docker://{}@{}", repo.name(), manifest.str());
-  STRATA_TRY_ASSIGN_CONTEXT(registry::HttpResponse r,
-                            client.send({.ref = &repo, .actions = "pull,push,delete"}, req), what);
-  if (r.status == 202 || r.status == 200 || r.status == 404) return Ok{};
-  if (r.status == 405) {
-    return Error::io(fmt::format(
-        "{}: the registry does not allow deleting manifests ({}; CNCF Distribution needs "
-        "storage.delete.enabled)",
-        what, registry::describe_status(r)));
-  }
-  return Error::io(fmt::format("{}: {}", what, registry::describe_status(r)));
 }
 
 }  // namespace strata::builder::registry_cache

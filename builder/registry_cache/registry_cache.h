@@ -22,12 +22,12 @@
 #include "attest/openssl.h"
 #include "builder/build/remote_cache.h"
 #include "builder/registry/client.h"
+#include "builder/registry_cache/entry_statement.h"
 #include "specs/registry_ref.h"
 
 namespace strata::builder::registry_cache {
 
 inline constexpr char kEntryArtifactType[] = "application/vnd.strata.package-output.v1";
-inline constexpr char kEntryPredicateType[] = "https://strata.dev/cache-entry/v1";
 inline constexpr char kEnvelopeMediaType[] = "application/vnd.dsse.envelope.v1+json";
 
 // "p-<key hex>": the entry's tag.
@@ -54,6 +54,7 @@ class RegistryCache : public build::RemoteCache {
                                       const std::string& out_dir) override;
   Result<void> publish(const std::string& package, const Digest& key, const Json& preimage,
                        const std::string& dir, const Digest& output) override;
+  build::RemoteEntries entries_of(const std::string& package, const Digest& key) override;
 
  private:
   struct Entry;
@@ -87,6 +88,11 @@ struct EntryInfo {
   std::string package;
   std::optional<int64_t> created_s;  // its org.opencontainers.image.created
 };
+
+// The repository's tags of the form p-<64 hex>, read with `Link` pagination, at most
+// 100,000 (more is an error); none when the repository does not exist yet.
+Result<std::vector<std::string>> list_entry_tags(registry::RegistryClient& client,
+                                                 const specs::RegistryRef& repository);
 
 // Every entry of the repository: the tags p-<64 hex> (the tag list read with `Link`
 // pagination, at most 100,000 tags), each manifest fetched by tag and hashed; tags whose

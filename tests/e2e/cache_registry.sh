@@ -70,6 +70,22 @@ grep -q "package 'libgreet': registry cache docker://$reg/cache/strata entry p-$
 expect_eq "and the image is still right" "$(cat "$WORK/a.digest")" "$(cat "$WORK/c.digest")"
 pass "entries signed by an untrusted key are ignored"
 
+# --explain-cache on a miss in both caches: the nearest entry another machine wrote, by the
+# fields of the key's preimage that differ (only entries a trusted key signed count).
+mkdir -p "$WORK/e"
+cp -r "$SOURCE_DIR/examples/lib-and-app" "$WORK/e/src"
+sed -i '0,/make CFLAGS=-O2/s//make CFLAGS=-O1/' "$WORK/e/src/strata.yaml"
+machine e cache/strata --cache-trust "$WORK/trusted.pub" --explain-cache libgreet
+grep -q "package 'libgreet': the registry cache docker://$reg/cache/strata has no entry for this key; the nearest of its 1 for the package is docker://$reg/cache/strata:p-$lib_key (key sha256:$lib_key, written [0-9T:-]*Z; [0-9]* of its 2 entries looked at), which differs in:" \
+  "$WORK/e.err" || { cat "$WORK/e.err"; fail "--explain-cache: no nearest registry entry"; }
+grep -Fxq '  /key/package/steps/0: "make CFLAGS=-O2" -> "make CFLAGS=-O1"' "$WORK/e.err" ||
+  { cat "$WORK/e.err"; fail "--explain-cache: the differing step"; }
+rm -rf "$WORK/e/cache"
+machine e cache/strata --cache-trust "$WORK/other.pub" --explain-cache libgreet
+grep -q "package 'libgreet': the registry cache docker://$reg/cache/strata has no entry for this key, and none for the package under another key that a trusted key signed" \
+  "$WORK/e.err" || { cat "$WORK/e.err"; fail "--explain-cache: untrusted entries were compared"; }
+pass "--explain-cache: a registry miss names the nearest trusted entry and what differs"
+
 # Poisoned entries, each in a repository of its own, written by A's key then rewritten.
 for attack in unsign output key layer; do
   repo="poison/$attack"

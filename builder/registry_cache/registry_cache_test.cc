@@ -1,0 +1,238 @@
+// The registry cache against an in-memory registry: entries written and read back verified,
+// first writer wins, untrusted, replaced and misdirected entries ignored with a warning,
+// registry failures degrading once (or failing when required), and the listing that
+// `strata cache prune --registry` and `--explain-cache` read.
+#include "builder/registry_cache/registry_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "builder/base/fs.h"
+#include "builder/build/output_store.h"
+#include "tests/support/memory_registry.h"
+#include "tests/support/test_util.h"
+
+namespace strata::builder::registry_cache {
+namespace {
+
+using strata::testing::MemoryRegistry;
+
+registry::RegistryOptions quick() {
+  registry::RegistryOptions o{.max_attempts = 2, .retry_backoff_ms = 1};
+  o.helpers = [](const std::string&, const std::string&) -> Result<std::optional<std::string>> {
+    return std::optional<std::string>();
+  };
+  return o;
+}
+
+Digest key_of(const std::string& s) { return sha256_of(s); }
+
+class RegistryCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override { output_ = make_output("out", "hello\n"); }
+
+  struct Output {
+    std::string dir;
+    Digest digest;
+  };
+  Output make_output(const std::string& name, const std::string& content) {
+    std::string dir = dir_.path() + "/" + name;
+    EXPECT_TRUE(make_dirs(dir + "/usr/lib").ok());
+    EXPECT_TRUE(write_file(dir + "/usr/lib/libx", content).ok());
+    Result<Digest> d = build::tree_digest(dir);
+    EXPECT_TRUE(d.ok()) << d.error().message();
+    return {dir, *d};
+  }
+
+  // A cache that signs with `sign` (if any) and trusts `trust`.
+  RegistryCache cache(const std::optional<attest::PrivateKey>& sign,
+                      const std::vector<const attest::PrivateKey*>& trust, bool required = false) {
+    RegistryCacheOptions o{.repository = *specs::parse_registry_ref("docker://reg.io/team/app"),
+                           .sign_key = sign,
+                           .required = required,
+                           .scratch_dir = dir_.path(),
+                           .strata_version = "test"};
+    for (const attest::PrivateKey* k : trust) o.trusted.push_back(*k->public_key());
+    o.warn = [this](const std::string& line) { warnings_.push_back(line); };
+    o.now_s = [] { return int64_t{1700000000}; };
+    return RegistryCache(client_, std::move(o));
+  }
+
+  Json preimage(const std::string& step) {
+    return {{"key", {{"package", {{"steps", {step}}}}}}, {"environment", {{"image", "x"}}}};
+  }
+
+  std::string fetch_dir() { return dir_.path() + "/fetched-" + std::to_string(++fetches_); }
+
+  bool warned(const std::string& part) const {
+    for (const std::string& w : warnings_) {
+      if (w.find(part) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  TempDir dir_ = strata::testing::make_temp_dir();
+  MemoryRegistry reg_;
+  registry::RegistryClient client_{reg_, quick()};
+  attest::PrivateKey writer_key_ = *attest::PrivateKey::generate(attest::KeyType::kEd25519);
+  attest::PrivateKey other_key_ = *attest::PrivateKey::generate(attest::KeyType::kEd25519);
+  Output output_;
+  std::vector<std::string> warnings_;
+  int fetches_ = 0;
+};
+
+TEST_F(RegistryCacheTest, WrittenSignedAndReadBackVerified) {
+  Digest key = key_of("k1");
+  RegistryCache writer = cache(writer_key_, {});
+  ASSERT_TRUE(writer.publish("lib", key, preimage("make"), output_.dir, output_.digest).ok());
+  ASSERT_TRUE(reg_.manifests.contains(entry_tag(key)));
+  int puts = reg_.count("PUT /v2/team/app/manifests/");
+  // Published again with the same output: nothing is uploaded.
+  ASSERT_TRUE(writer.publish("lib", key, preimage("make"), output_.dir, output_.digest).ok());
+  EXPECT_EQ(reg_.count("PUT /v2/team/app/manifests/"), puts);
+
+  RegistryCache reader = cache(std::nullopt, {&writer_key_});
+  std::string out = fetch_dir();
+  auto got = reader.fetch("lib", key, out);
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  ASSERT_TRUE(got->has_value()) << (warnings_.empty() ? "" : warnings_[0]);
+  EXPECT_EQ(**got, output_.digest);
+  EXPECT_EQ(*read_file(out + "/usr/lib/libx"), "hello\n");
+  EXPECT_TRUE(warnings_.empty());
+
+  // Another key: a miss, not a warning.
+  auto miss = reader.fetch("lib", key_of("k2"), fetch_dir());
+  ASSERT_TRUE(miss.ok());
+  EXPECT_FALSE(miss->has_value());
+  EXPECT_TRUE(warnings_.empty());
+}
+
+TEST_F(RegistryCacheTest, UntrustedAndReplacedEntriesAreIgnored) {
+  Digest key = key_of("k1");
+  ASSERT_TRUE(cache(writer_key_, {})
+                  .publish("lib", key, preimage("make"), output_.dir, output_.digest)
+                  .ok());
+
+  std::string out = fetch_dir();
+  auto untrusted = cache(std::nullopt, {&other_key_}).fetch("lib", key, out);
+  ASSERT_TRUE(untrusted.ok());
+  EXPECT_FALSE(untrusted->has_value());
+  EXPECT_TRUE(warned("package 'lib': registry cache docker://reg.io/team/app entry " +
+                     entry_tag(key) + " ignored: it is not signed by a trusted key"));
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  // The layer's bytes replaced under its digest: the unpacked tree does not check.
+  Json manifest = Json::parse(reg_.manifests.at(entry_tag(key)).second);
+  std::string layer = manifest["layers"][0]["digest"];
+  std::string other_layer;
+  {
+    Output other = make_output("other", "poison\n");
+    RegistryCache scratch = cache(writer_key_, {});
+    ASSERT_TRUE(scratch.publish("lib", key_of("k9"), preimage("x"), other.dir, other.digest).ok());
+    Json m = Json::parse(reg_.manifests.at(entry_tag(key_of("k9"))).second);
+    other_layer = reg_.blobs.at(m["layers"][0]["digest"]);
+  }
+  reg_.blobs[layer] = other_layer;
+  warnings_.clear();
+  out = fetch_dir();
+  auto replaced = cache(std::nullopt, {&writer_key_}).fetch("lib", key, out);
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message();
+  EXPECT_FALSE(replaced->has_value());
+  EXPECT_TRUE(warned("ignored: its output does not match its statement")) << warnings_.at(0);
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST_F(RegistryCacheTest, FirstWriterWinsAndAnotherOutputIsReported) {
+  Digest key = key_of("k1");
+  RegistryCache writer = cache(writer_key_, {});
+  ASSERT_TRUE(writer.publish("lib", key, preimage("make"), output_.dir, output_.digest).ok());
+  std::string first = reg_.manifests.at(entry_tag(key)).second;
+  Output other = make_output("other", "different\n");
+  ASSERT_TRUE(writer.publish("lib", key, preimage("make"), other.dir, other.digest).ok());
+  EXPECT_EQ(reg_.manifests.at(entry_tag(key)).second, first);
+  EXPECT_TRUE(
+      warned("package 'lib' is not reproducible: the registry cache docker://reg.io/team/app "
+             "entry " +
+             entry_tag(key) + " holds output " + output_.digest.str() + ", this build made " +
+             other.digest.str() + " (the first is kept)"));
+}
+
+TEST_F(RegistryCacheTest, ReadOnlyWithoutASigningKey) {
+  Digest key = key_of("k1");
+  RegistryCache reader = cache(std::nullopt, {&writer_key_});
+  ASSERT_TRUE(reader.publish("lib", key, preimage("make"), output_.dir, output_.digest).ok());
+  EXPECT_EQ(reg_.count("PUT "), 0);
+  EXPECT_EQ(reg_.count("POST "), 0);
+}
+
+TEST_F(RegistryCacheTest, RegistryFailuresWarnOnceOrFailWhenRequired) {
+  reg_.fail_status = 503;
+  RegistryCache lenient = cache(writer_key_, {&writer_key_});
+  auto first = lenient.fetch("lib", key_of("k1"), fetch_dir());
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_FALSE(first->has_value());
+  size_t requests = reg_.log.size();
+  auto second = lenient.fetch("app", key_of("k2"), fetch_dir());
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(
+      lenient.publish("app", key_of("k2"), preimage("x"), output_.dir, output_.digest).ok());
+  EXPECT_EQ(reg_.log.size(), requests) << "the cache was not switched off";
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_TRUE(warned("registry cache docker://reg.io/team/app: ")) << warnings_[0];
+  EXPECT_TRUE(warned("; building without it"));
+  EXPECT_EQ(lenient.entries_of("lib", key_of("k1")).note, "it was switched off after an error");
+
+  RegistryCache required = cache(writer_key_, {&writer_key_}, true);
+  auto failed = required.fetch("lib", key_of("k1"), fetch_dir());
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message().find("(--cache-registry-required)"), std::string::npos);
+}
+
+TEST_F(RegistryCacheTest, EntriesOfAPackageUnderOtherKeysAreListedVerified) {
+  RegistryCache writer = cache(writer_key_, {});
+  ASSERT_TRUE(
+      writer.publish("lib", key_of("a"), preimage("make A"), output_.dir, output_.digest).ok());
+  ASSERT_TRUE(
+      writer.publish("lib", key_of("b"), preimage("make B"), output_.dir, output_.digest).ok());
+  ASSERT_TRUE(
+      writer.publish("app", key_of("c"), preimage("make C"), output_.dir, output_.digest).ok());
+  RegistryCache by_other = cache(other_key_, {});
+  ASSERT_TRUE(
+      by_other.publish("lib", key_of("d"), preimage("make D"), output_.dir, output_.digest).ok());
+  reg_.tags_page = 1;  // every tag on its own page: the Link header is followed
+
+  build::RemoteEntries found = cache(std::nullopt, {&writer_key_}).entries_of("lib", key_of("a"));
+  EXPECT_TRUE(found.note.empty()) << found.note;
+  EXPECT_EQ(found.total, 4);
+  EXPECT_EQ(found.examined, 3);  // its own key's tag is not looked at
+  ASSERT_EQ(found.entries.size(), 1u) << "only lib's entries a trusted key signed";
+  const build::RemoteEntry& e = found.entries[0];
+  EXPECT_EQ(e.key, key_of("b"));
+  EXPECT_EQ(e.name, "docker://reg.io/team/app:" + entry_tag(key_of("b")));
+  EXPECT_EQ(e.preimage, preimage("make B"));
+  EXPECT_EQ(e.created_s, 1700000000);
+
+  auto listed = list_entries(client_, *specs::parse_registry_ref("docker://reg.io/team/app"));
+  ASSERT_TRUE(listed.ok()) << listed.error().message();
+  ASSERT_EQ(listed->size(), 4u);
+  const EntryInfo& c = *std::find_if(listed->begin(), listed->end(),
+                                     [&](const EntryInfo& i) { return i.package == "app"; });
+  EXPECT_EQ(c.tag, entry_tag(key_of("c")));
+  ASSERT_TRUE(
+      delete_entry(client_, *specs::parse_registry_ref("docker://reg.io/team/app"), c.manifest)
+          .ok());
+  EXPECT_FALSE(reg_.manifests.contains(entry_tag(key_of("c"))));
+  EXPECT_EQ(list_entries(client_, *specs::parse_registry_ref("docker://reg.io/team/app"))->size(),
+            3u);
+}
+
+TEST_F(RegistryCacheTest, AnEmptyRepositoryHasNoEntries) {
+  auto listed = list_entries(client_, *specs::parse_registry_ref("docker://reg.io/team/app"));
+  ASSERT_TRUE(listed.ok()) << listed.error().message();
+  EXPECT_TRUE(listed->empty());
+}
+
+}  // namespace
+}  // namespace strata::builder::registry_cache
