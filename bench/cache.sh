@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Registry cache benchmark (issue 14): a spec of $PACKAGES packages, each installing
+# $SIZE_MB MB of random bytes (so compression hides no transfer), against Debian's
+# docker-registry on 127.0.0.1:
+#   cold         machine A: empty cache, builds every package and pushes each entry (signed);
+#   2nd machine  machine B: empty cache, trusts A's key, takes every output from the registry;
+#   no-change    machine B again: everything in its local cache;
+# beside `skopeo copy` of the same cache entries (every p-<key> tag) into an OCI layout: the
+# time to download the outputs with the tool users would pick. Prints wall time and peak RSS,
+# best of $RUNS, and the ratio of the second-machine build to the skopeo download (target
+# <= 1.2x); checks from --json that the second machine ran no step.
+#   bench/cache.sh [PACKAGES] [SIZE_MB]      (STRATA=path/to/strata, RUNS=3)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+strata="${STRATA:-$here/../build/builder/strata}"
+packages="${1:-4}"
+size_mb="${2:-25}"
+runs="${RUNS:-3}"
+for tool in docker-registry skopeo curl python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "$tool is not installed (.ci/install-deps)" >&2; exit 1; }
+done
+work="$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_registry: a fresh docker-registry on 127.0.0.1 and a free port; sets $reg.
+n=0
+start_registry() {
+  n=$((n + 1))
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$work/reg$n"
+  printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+    "$work/reg$n" "$port" >"$work/reg$n.yml"
+  docker-registry serve "$work/reg$n.yml" >"$work/reg$n.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do
+    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/v2/" && { reg="127.0.0.1:$port"; return; }
+    sleep 0.1
+  done
+  echo "docker-registry did not start" >&2
+  exit 1
+}
+
+# timed LABEL CMD...: one run's "seconds KiB" appended to $work/LABEL.runs; stdout kept in
+# $work/LABEL.out.
+timed() {
+  local label=$1
+  shift
+  sync
+  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/$label.out" 2>"$work/err" ||
+    { cat "$work/err" >&2; exit 1; }
+  cat "$work/time" >>"$work/$label.runs"
+}
+
+echo "making $packages packages of ~${size_mb} MB each ..." >&2
+spec="$work/spec"
+mkdir -p "$spec"
+{
+  printf 'apiVersion: strata/v1\nname: cachebench\nversion: "1.0"\nepoch: 1700000000\nsources:\n'
+  for i in $(seq "$packages"); do
+    mkdir -p "$spec/src$i"
+    head -c "$((size_mb * 1024 * 1024))" /dev/urandom >"$spec/src$i/data"
+    printf '  - name: src%s\n    path: src%s\n    sha256: %s\n' "$i" "$i" "$("$strata" hash "$spec/src$i" | sed 's/^sha256://; s/ .*//')"
+  done
+  printf 'packages:\n'
+  for i in $(seq "$packages"); do
+    printf '  - name: p%s\n    version: "1.0"\n    sources: [src%s]\n    steps:\n' "$i" "$i"
+    printf '      - mkdir -p "$DESTDIR/usr/share/p%s" && cp data "$DESTDIR/usr/share/p%s/data"\n' "$i" "$i"
+  done
+  printf 'image:\n  layers:\n'
+  for i in $(seq "$packages"); do printf '    - packages: [p%s]\n' "$i"; done
+} >"$spec/strata.yaml"
+"$strata" keygen --type ed25519 -o "$work/key" >/dev/null 2>&1
+
+# build MACHINE: the strata build command line for machine MACHINE's cache, in $cmd.
+build() {
+  cmd=("$strata" build "$spec/strata.yaml" -o "$work/out-$1" --cache "$work/cache-$1" --json
+    --cache-registry "docker://$reg/cache/bench")
+}
+# origins LABEL: how many packages of LABEL's --json came from each place ("built=4").
+origins() {
+  python3 - "$work/$1.out" <<'PY'
+import collections, json, sys
+c = collections.Counter(p["origin"] for p in json.load(open(sys.argv[1]))["packages"])
+print(" ".join(f"{k}={v}" for k, v in sorted(c.items())))
+PY
+}
+
+for run in $(seq "$runs"); do
+  echo "run $run of $runs ..." >&2
+  start_registry
+  rm -rf "$work"/cache-* "$work"/out-*
+  build a
+  timed "cold" "${cmd[@]}" --cache-sign-key "$work/key.key"
+  build b
+  timed "2nd machine" "${cmd[@]}" --cache-trust "$work/key.pub"
+  [[ $(origins "2nd machine") == "registry-cache=$packages" ]] ||
+    { echo "the second machine did not take every output from the registry: $(origins "2nd machine")" >&2; exit 1; }
+  timed "no-change" "${cmd[@]}" --cache-trust "$work/key.pub"
+  [[ $(origins "no-change") == "local-cache=$packages" ]] ||
+    { echo "the no-change build was not all local hits: $(origins "no-change")" >&2; exit 1; }
+  for m in cold "2nd machine" no-change; do
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest_digest"])' "$work/$m.out"
+  done | sort -u | wc -l | grep -qx 1 || { echo "the three builds made different images" >&2; exit 1; }
+  # The same entries downloaded by skopeo, one tag after another, into an empty layout.
+  tags=$(curl -sf "http://$reg/v2/cache/bench/tags/list" |
+    python3 -c 'import json,sys; print(" ".join(t for t in json.load(sys.stdin)["tags"] if t.startswith("p-")))')
+  rm -rf "$work/home" "$work/skopeo-layout"
+  mkdir -p "$work/home"
+  cat >"$work/skopeo-all" <<EOF
+#!/usr/bin/env bash
+set -e
+for t in $tags; do
+  HOME="$work/home" skopeo copy --quiet --src-tls-verify=false "docker://$reg/cache/bench:\$t" "oci:$work/skopeo-layout:\$t"
+done
+EOF
+  chmod +x "$work/skopeo-all"
+  timed "skopeo copy" "$work/skopeo-all"
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+done
+
+best() {  # best LABEL: "seconds KiB" of the fastest run
+  sort -n "$work/$1.runs" | head -n 1
+}
+read -r kt km <<<"$(best "skopeo copy")"
+printf '\n%-22s %9s %10s  %s\n' "command" "wall (s)" "peak RSS" "ratio to skopeo copy"
+for op in cold "2nd machine" no-change; do
+  read -r st sm <<<"$(best "$op")"
+  printf '%-22s %9s %6d MiB  %s\n' "strata $op" "$st" "$((sm / 1024))" \
+    "$(awk "BEGIN{printf \"%.2fx\", $st / ($kt > 0 ? $kt : 0.01)}")"
+done
+printf '%-22s %9s %6d MiB\n' "skopeo copy (entries)" "$kt" "$((km / 1024))"
+echo
+echo "best of $runs runs; $packages packages of ~${size_mb} MB random bytes; docker-registry on 127.0.0.1 (plain HTTP)"
+echo "the second machine ran no step (every output from the registry cache), and all builds gave one digest"
