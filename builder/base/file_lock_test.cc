@@ -10,11 +10,6 @@
 namespace strata {
 namespace {
 
-bool exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
 TEST(FileLock, IsExclusiveAndLeavesNoFileBehind) {
   const char* tmp = std::getenv("TMPDIR");
   auto dir = TempDir::create(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "strata-lock-");
@@ -23,13 +18,13 @@ TEST(FileLock, IsExclusiveAndLeavesNoFileBehind) {
   {
     auto held = FileLock::acquire(path);
     ASSERT_TRUE(held.ok()) << held.error().to_string();
-    EXPECT_TRUE(exists(path));
+    EXPECT_TRUE(path_exists(path));
     // flock is per open file: a second open in this process is refused like another process.
     auto second = FileLock::try_acquire(path);
     ASSERT_TRUE(second.ok());
     EXPECT_FALSE(second->has_value());
   }
-  EXPECT_FALSE(exists(path));
+  EXPECT_FALSE(path_exists(path));
   // A lock file a killed holder left behind is simply taken.
   ASSERT_TRUE(write_file(path, "").ok());
   auto again = FileLock::try_acquire(path);

@@ -108,6 +108,16 @@ Result<void> copy_file_to(const std::string& from, int to_fd) {
   }
 }
 
+bool path_exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool path_resolves(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
 Result<void> make_dirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);

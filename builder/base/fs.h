@@ -25,6 +25,10 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
 // Appends the file at `from` to `to_fd`, in bounded memory.
 Result<void> copy_file_to(const std::string& from, int to_fd);
 Result<void> make_dirs(const std::string& path);
+// Whether `path` names an entry, a dangling symlink included (lstat).
+bool path_exists(const std::string& path);
+// Whether `path` resolves to something: symlinks followed, a dangling one does not (stat).
+bool path_resolves(const std::string& path);
 Result<void> fsync_dir(const std::string& path);
 // rm -rf that never follows symlinks and never throws.
 Result<void> remove_tree(const std::string& path);

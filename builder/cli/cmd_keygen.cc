@@ -15,11 +15,6 @@ struct KeygenArgs {
   std::string prefix;
 };
 
-bool exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
 // Both files are staged first and renamed last, so a failure leaves neither half-written.
 Result<int> run_keygen(const KeygenArgs& args) {
   STRATA_TRY_ASSIGN(attest::KeyType type, attest::parse_key_type(args.type));
@@ -27,7 +22,7 @@ Result<int> run_keygen(const KeygenArgs& args) {
   const std::string pub_path = args.prefix + ".pub";
   for (const std::string& p : {key_path, pub_path}) {
     // Never overwrite a key: losing one cannot be undone.
-    if (exists(p)) return Error(ErrorCode::kUsage, fmt::format("{} already exists", p));
+    if (path_exists(p)) return Error(ErrorCode::kUsage, fmt::format("{} already exists", p));
   }
   STRATA_TRY_ASSIGN(attest::PrivateKey key, attest::PrivateKey::generate(type));
   STRATA_TRY_ASSIGN(std::string key_pem, key.to_pem());

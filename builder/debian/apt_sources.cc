@@ -44,12 +44,6 @@ std::vector<std::string> line_words(std::string_view s) {
   return out;
 }
 
-// Whether `path` names something (following symlinks, as apt does for sources.list.d).
-bool path_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 // A sources.list URI as strata's repositories take it, or "" when its scheme is not one
 // strata fetches (cdrom:, mirror+file:, tor+http: ...).
 std::string normal_uri(std::string uri) {
@@ -196,9 +190,9 @@ Result<HostSources> read_host_sources(const std::string& etc_apt) {
     return Ok{};
   };
   std::string list = etc_apt + "/sources.list";
-  if (path_exists(list)) STRATA_TRY(add(list, false));
+  if (path_resolves(list)) STRATA_TRY(add(list, false));
   std::string dir = etc_apt + "/sources.list.d";
-  if (path_exists(dir)) {
+  if (path_resolves(dir)) {
     STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(dir));
     for (const std::string& name : names) {
       if (name.ends_with(".list")) STRATA_TRY(add(dir + "/" + name, false));
@@ -268,9 +262,9 @@ Result<std::string> host_keyring(const HostSource& source, const std::string& et
   }
   std::vector<std::string> files = source.signed_by;
   if (files.empty()) {
-    if (path_exists(etc_apt + "/trusted.gpg")) files.push_back(etc_apt + "/trusted.gpg");
+    if (path_resolves(etc_apt + "/trusted.gpg")) files.push_back(etc_apt + "/trusted.gpg");
     std::string dir = etc_apt + "/trusted.gpg.d";
-    if (path_exists(dir)) {
+    if (path_resolves(dir)) {
       STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(dir));
       for (const std::string& n : names) {
         if (n.ends_with(".gpg") || n.ends_with(".asc")) files.push_back(dir + "/" + n);

@@ -17,11 +17,6 @@ constexpr char kDockerConfigMediaType[] = "application/vnd.docker.container.imag
 constexpr char kDockerLayerMediaType[] = "application/vnd.docker.image.rootfs.diff.tar";
 constexpr char kDockerGzipLayerMediaType[] = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
-bool exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 // A name from manifest.json or the tar: relative, no "." or ".." components.
 bool is_safe_name(std::string_view name) {
   if (name.empty() || name.front() == '/') return false;
@@ -74,7 +69,7 @@ Result<oci::Descriptor> link_blob(const std::string& root, const Json& name,
   struct stat st;
   if (::stat(file.c_str(), &st) != 0) return Error::sys("stat " + file, errno);
   std::string blob = fmt::format("{}/blobs/sha256/{}", layout_dir, digest.hex);
-  if (!exists(blob) && ::symlink(file.c_str(), blob.c_str()) != 0) {
+  if (!path_resolves(blob) && ::symlink(file.c_str(), blob.c_str()) != 0) {
     return Error::sys("symlink " + blob, errno);
   }
   return oci::Descriptor{media_type, digest, static_cast<int64_t>(st.st_size)};
@@ -147,7 +142,8 @@ Result<oci::ImageView> open_any_image(const std::string& path, const std::string
     // that manifest.json never names: those are skipped rather than refused.
     if (!oci::extract_tar(path, root, oci::ExtractPolicy::kSkipOthers).ok()) return oci_view;
   }
-  if (!exists(root + "/manifest.json") || exists(root + "/index.json")) return oci_view;
+  if (!path_resolves(root + "/manifest.json") || path_resolves(root + "/index.json"))
+    return oci_view;
   oci::ImageView view{.source = path, .layout_dir = dir.path() + "/layout"};
   view.extracted.emplace(std::move(dir));
   STRATA_TRY_CONTEXT(load_docker_archive(view, root, tag), path + ": docker archive");

@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "builder/base/beneath.h"
+#include "builder/base/fs.h"
 #include "builder/base/json.h"
 #include "builder/base/owner.h"
 #include "builder/oci/layout_writer.h"
@@ -30,11 +31,6 @@ constexpr char kOldLayout[] = "old";
 void test_pause_at(std::string_view point) {
   static const char* wanted = std::getenv("STRATA_TEST_PAUSE_AT");
   if (wanted != nullptr && point == wanted) ::raise(SIGSTOP);
-}
-
-bool exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
 }
 
 Result<void> unlink_if_exists(const std::string& path) {
@@ -125,7 +121,7 @@ Result<void> recover_output(const std::string& output_root, const std::string& n
     if (!is_stale_temporary(entry, prefixes)) continue;
     std::string staging = output_root + "/" + entry;
     std::string journal_path = staging + "/" + kJournal;
-    if (!exists(journal_path)) continue;
+    if (!path_exists(journal_path)) continue;
     // A journal is written atomically, so an unreadable one was damaged by something else:
     // its directory is then swept like an unpublished one instead of blocking every build.
     Result<PublishJournal> journal = read_journal(journal_path);
@@ -148,18 +144,18 @@ Result<void> finish_publish(const std::string& output_root, const std::string& s
   //    have, and those it replaces (a kill after the swap must not leave them beside it).
   for (const std::string& f : journal.remove) STRATA_TRY(unlink_if_exists(output_root + "/" + f));
   for (const std::string& f : journal.files) {
-    if (exists(staging + "/" + f)) STRATA_TRY(unlink_if_exists(output_root + "/" + f));
+    if (path_exists(staging + "/" + f)) STRATA_TRY(unlink_if_exists(output_root + "/" + f));
   }
   // 2. The layout, unless an earlier attempt swapped it in already.
   std::string layout = staging + "/" + kLayout;
-  if (exists(layout) && layout_holds(layout, journal.manifest)) {
+  if (path_exists(layout) && layout_holds(layout, journal.manifest)) {
     STRATA_TRY(swap_layout(staging, final_dir));
     test_pause_at("layout-swapped");
   }
   // 3. The new companions.
   for (const std::string& f : journal.files) {
     std::string from = staging + "/" + f;
-    if (!exists(from)) continue;
+    if (!path_exists(from)) continue;
     STRATA_TRY(rename_path(from, output_root + "/" + f));
     test_pause_at("companion-moved");
   }
@@ -223,7 +219,7 @@ Result<void> StagedLayout::publish(const Digest& manifest_digest) {
   const std::string root = dirname_of(final_dir_);
   PublishJournal journal{.name = basename_of(final_dir_), .manifest = manifest_digest};
   for (const std::string& c : companions_) {
-    (exists(staging_.path() + "/" + c) ? journal.files : journal.remove).push_back(c);
+    (path_exists(staging_.path() + "/" + c) ? journal.files : journal.remove).push_back(c);
   }
   // Everything staged is durable before the journal says it may be moved.
   STRATA_TRY_ASSIGN(UniqueFd dir, open_fd(staging_.path(), O_RDONLY | O_DIRECTORY));

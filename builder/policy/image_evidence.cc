@@ -30,15 +30,10 @@ constexpr Known kKnown[] = {
     {".openvex.dsse.json", kOpenVexDsseType, AttestationKind::kVex, true},
 };
 
-bool exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 Result<void> add_beside(const std::string& beside, std::vector<Attestation>& out) {
   for (const Known& k : kKnown) {
     std::string path = beside + k.suffix;
-    if (!exists(path)) continue;
+    if (!path_resolves(path)) continue;
     STRATA_TRY_ASSIGN(std::string bytes, read_file_limited(path, kMaxAttestationBytes));
     out.push_back({k.kind, k.envelope, path, std::move(bytes)});
   }
