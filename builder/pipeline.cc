@@ -10,6 +10,7 @@
 #include "builder/debian/debs_stage.h"
 #include "builder/layer/image_layers.h"
 #include "builder/layer/layer_blob.h"
+#include "builder/layer/layer_cache.h"
 #include "builder/layer/lower_layers.h"
 #include "builder/oci/pinned_image.h"
 #include "builder/oci/staged_layout.h"
@@ -35,10 +36,11 @@ Result<std::vector<SortedLayer>> sort_layers(std::vector<PlannedLayer> planned) 
 
 Result<std::vector<LayerBlob>> write_layers(const std::vector<SortedLayer>& layers,
                                             const std::string& blobs_dir,
-                                            const LayerWriteOptions& options) {
+                                            const LayerWriteOptions& options,
+                                            LayerCacheOptions cache) {
   std::vector<LayerBlob> blobs;
   for (size_t i = 0; i < layers.size(); ++i) {
-    auto blob = write_layer_blob(layers[i].entries, options, blobs_dir);
+    auto blob = write_layer_blob_cached(layers[i].entries, options, blobs_dir, cache);
     if (!blob.ok()) return std::move(blob).error().context(fmt::format("writing layer {}", i + 1));
     blobs.push_back(*std::move(blob));
   }
@@ -187,13 +189,13 @@ struct ImageBlobs {
 };
 Result<ImageBlobs> write_image_blobs(const std::optional<base_image::BaseImage>& base,
                                      const std::vector<SortedLayer>& layers,
-                                     const std::string& blobs_dir,
-                                     const LayerWriteOptions& options) {
+                                     const std::string& blobs_dir, const LayerWriteOptions& options,
+                                     LayerCacheOptions cache) {
   ImageBlobs blobs;
   if (base) {
     STRATA_TRY_ASSIGN(blobs.base, base_image::copy_base_layers(*base, blobs_dir));
   }
-  STRATA_TRY_ASSIGN(blobs.own, write_layers(layers, blobs_dir, options));
+  STRATA_TRY_ASSIGN(blobs.own, write_layers(layers, blobs_dir, options, std::move(cache)));
   return blobs;
 }
 
@@ -276,13 +278,16 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   STRATA_TRY(check_interrupted());
   STRATA_TRY_ASSIGN(oci::StagedLayout staged,
                     oci::StagedLayout::create(result.layout_dir, stage_options(spec, options)));
-  // 5. Layer blobs: the base image's reused, ours streamed once into blobs/sha256.
+  // 5. Layer blobs: the base image's reused; ours copied from the layer cache when their
+  //    bytes are there (docs/cache.md "Layer blobs"), else streamed once into blobs/sha256.
   LayerWriteOptions layer_options{.compression = options.compression,
                                   .mtime = spec.epoch,
                                   .jobs = options.packages.jobs,
                                   .profile = options.profile};
-  STRATA_TRY_ASSIGN(ImageBlobs blobs,
-                    write_image_blobs(base, layers, staged.blobs_dir(), layer_options));
+  LayerCacheOptions layer_cache{.cache_dir = options.layer_cache ? options.packages.cache_dir : "",
+                                .warn = options.warn};
+  STRATA_TRY_ASSIGN(ImageBlobs blobs, write_image_blobs(base, layers, staged.blobs_dir(),
+                                                        layer_options, std::move(layer_cache)));
   STRATA_TRY(check_interrupted());
   // 6. Documents: config, manifest, index.json, oci-layout and Docker's manifest.json.
   STRATA_TRY_ASSIGN(result.image,

@@ -25,6 +25,10 @@ struct BuildOptions {
   // provenance); strata verify passes strata-det/1 to rebuild an image recorded with it.
   DeterminismProfile profile = kCurrentProfile;
   bool write_archive = false;  // also OUTPUT_ROOT/NAME.tar (oci-archive + docker-archive)
+  // Copy unchanged compressed layers from the cache (CACHE/layers, docs/cache.md "Layer
+  // blobs") and keep new ones there. strata verify turns it off: a rebuild that checks a
+  // digest compresses every layer afresh.
+  bool layer_cache = true;
   // Provenance, SBOM and signature beside the layout (strata build always sets this); unset,
   // only the layout (and archive) are written.
   std::optional<AttestOptions> attest;

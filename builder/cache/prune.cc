@@ -95,7 +95,7 @@ std::vector<std::string> names_in(const std::string& dir) {
 // The directories prune removes from; their .strata-stale-* leftovers are swept first.
 std::vector<std::string> entry_parents(const std::string& cache_dir) {
   return {cache_dir + "/packages", cache_dir + "/rootfs/sha256", cache_dir + "/sources/sha256",
-          cache_dir + "/logs"};
+          cache_dir + "/logs", cache_dir + "/layers/sha256"};
 }
 
 }  // namespace
@@ -110,6 +110,8 @@ std::string_view kind_name(EntryKind kind) {
       return "source";
     case EntryKind::kLog:
       return "log";
+    case EntryKind::kLayer:
+      return "layer";
   }
   return "?";
 }
@@ -139,6 +141,10 @@ Result<std::vector<CacheEntry>> list_cache(const std::string& cache_dir) {
   }
   for (const std::string& name : names_in(parents[3])) {
     if (!name.starts_with(".")) add(EntryKind::kLog, parents[3] + "/" + name, "");
+  }
+  for (const std::string& name : names_in(parents[4])) {
+    if (is_hex_key(name))
+      add(EntryKind::kLayer, parents[4] + "/" + name, parents[4] + "/" + name + "/layer.json");
   }
   std::sort(out.begin(), out.end(), [](const CacheEntry& a, const CacheEntry& b) {
     return std::tie(a.last_use_ns, a.path) < std::tie(b.last_use_ns, b.path);

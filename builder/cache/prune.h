@@ -13,8 +13,8 @@
 
 namespace strata::builder::cache {
 
-enum class EntryKind { kPackage, kRootfs, kSource, kLog };
-// "package", "rootfs", "source", "log".
+enum class EntryKind { kPackage, kRootfs, kSource, kLog, kLayer };
+// "package", "rootfs", "source", "log", "layer".
 std::string_view kind_name(EntryKind kind);
 
 struct CacheEntry {
@@ -27,9 +27,9 @@ struct CacheEntry {
 
 // Every entry of the cache at `cache_dir`, least recently used first (ties by path):
 // CACHE/packages/<64 hex> (stamp output.json), CACHE/rootfs/sha256/<64 hex> (stamp
-// `complete`), CACHE/sources/sha256/<64 hex> (the blob itself) and CACHE/logs/<name> (the
-// newest file in it). Temporaries, locks and the last-key pointers are not entries. A
-// missing cache is empty.
+// `complete`), CACHE/sources/sha256/<64 hex> (the blob itself), CACHE/logs/<name> (the
+// newest file in it) and CACHE/layers/sha256/<64 hex> (stamp layer.json). Temporaries, locks and
+// the last-key pointers are not entries. A missing cache is empty.
 Result<std::vector<CacheEntry>> list_cache(const std::string& cache_dir);
 
 // "500M", "2G", "1.5G", "0", "4096": bytes, K/M/G/T are powers of 1024 (an optional trailing

@@ -13,11 +13,6 @@ namespace {
 
 std::string hex(char c) { return std::string(64, c); }
 
-bool path_exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
 CacheEntry entry(std::string path, int64_t size, int64_t last_use) {
   return {.path = std::move(path), .size_bytes = size, .last_use_ns = last_use};
 }
@@ -70,10 +65,11 @@ TEST(CachePrune, SkipsHeldEntriesAndTakesTheNextOldest) {
 class CacheDir : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* d : {"/packages/tmp", "/rootfs/sha256", "/sources/sha256", "/logs/demo"}) {
+    for (const char* d :
+         {"/packages/tmp", "/rootfs/sha256", "/sources/sha256", "/logs/demo", "/layers/sha256"}) {
       ASSERT_TRUE(make_dirs(dir() + d).ok());
     }
-    // Oldest first: the source, the rootfs, then the package; the log is the newest.
+    // Oldest first: the source, the rootfs, the package, the layer; the log is the newest.
     add_file("/sources/sha256/" + hex('a'), std::string(10000, 's'), 100);
     ASSERT_TRUE(make_dirs(dir() + "/rootfs/sha256/" + hex('b') + "/rootfs/bin").ok());
     add_file("/rootfs/sha256/" + hex('b') + "/rootfs/bin/sh", std::string(20000, 'r'), 150);
@@ -83,6 +79,9 @@ class CacheDir : public ::testing::Test {
     add_file("/packages/" + hex('c') + "/output.json", R"({"name":"hello"})", 300);
     add_file("/logs/demo/step-1.log", "log", 400);
     add_file("/packages/" + hex('c') + ".lock", "", 500);  // not an entry
+    ASSERT_TRUE(make_dirs(dir() + "/layers/sha256/" + hex('d')).ok());
+    add_file("/layers/sha256/" + hex('d') + "/blob", std::string(5000, 'l'), 350);
+    add_file("/layers/sha256/" + hex('d') + "/layer.json", "{}", 350);
   }
   void add_file(const std::string& rel, const std::string& text, int64_t mtime_s) {
     ASSERT_TRUE(write_file(dir() + rel, text).ok());
@@ -96,13 +95,16 @@ class CacheDir : public ::testing::Test {
 TEST_F(CacheDir, ListsEveryKindLeastRecentlyUsedFirst) {
   Result<std::vector<CacheEntry>> entries = list_cache(dir());
   ASSERT_TRUE(entries.ok()) << entries.error().message();
-  ASSERT_EQ(entries->size(), 4u);
+  ASSERT_EQ(entries->size(), 5u);
   EXPECT_EQ((*entries)[0].kind, EntryKind::kSource);
   EXPECT_EQ((*entries)[1].kind, EntryKind::kRootfs);
   EXPECT_EQ((*entries)[2].kind, EntryKind::kPackage);
   EXPECT_EQ((*entries)[2].label, "hello");
   EXPECT_EQ((*entries)[2].last_use_ns, int64_t{300} * 1000000000);
-  EXPECT_EQ((*entries)[3].kind, EntryKind::kLog);
+  EXPECT_EQ((*entries)[3].kind, EntryKind::kLayer);
+  EXPECT_EQ(kind_name((*entries)[3].kind), "layer");
+  EXPECT_GE((*entries)[3].size_bytes, 5000);
+  EXPECT_EQ((*entries)[4].kind, EntryKind::kLog);
   EXPECT_GE((*entries)[0].size_bytes, 10000);
   EXPECT_GE((*entries)[2].size_bytes, 30000);
 }
@@ -118,7 +120,7 @@ TEST_F(CacheDir, DryRunRemovesNothing) {
   std::vector<std::string> before = testing::list_paths(dir());
   Result<PrunePlan> plan = prune_cache(dir(), 0, /*dry_run=*/true);
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(plan->removed.size(), 4u);
+  EXPECT_EQ(plan->removed.size(), 5u);
   EXPECT_EQ(testing::list_paths(dir()), before);
 }
 
@@ -128,7 +130,8 @@ TEST_F(CacheDir, PruneRemovesOldestAndSkipsAHeldEntry) {
   ASSERT_TRUE(hold.ok() && hold->has_value());
   Result<std::vector<CacheEntry>> entries = list_cache(dir());
   ASSERT_TRUE(entries.ok());
-  int64_t keep = (*entries)[0].size_bytes + (*entries)[3].size_bytes + (*entries)[2].size_bytes;
+  int64_t keep = (*entries)[0].size_bytes + (*entries)[3].size_bytes + (*entries)[2].size_bytes +
+                 (*entries)[4].size_bytes;
   Result<PrunePlan> plan = prune_cache(dir(), keep, /*dry_run=*/false);
   ASSERT_TRUE(plan.ok()) << plan.error().message();
   ASSERT_EQ(plan->held.size(), 1u);

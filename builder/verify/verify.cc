@@ -211,6 +211,7 @@ Result<BuildResult> rebuild(const VerifyOptions& o, const attest::ImageProvenanc
   BuildOptions options{.output_root = scratch + "/out",
                        .compression = compression,
                        .profile = profile,
+                       .layer_cache = false,
                        .packages = o.packages,
                        .fetcher = o.fetcher,
                        .runner = o.runner,

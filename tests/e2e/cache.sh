@@ -5,6 +5,7 @@
 # rest usable; an entry a process holds a shared lock on is kept (and the exit code says the
 # limit was not reached); `--explain-cache` says hit, miss with no previous key, miss after a
 # prune, and names the changed field after a spec edit.
+# Layer entries hold the image's blobs; a damaged one is reported and rewritten.
 source "$(dirname "$0")/lib/e2e.sh"
 
 probe_sandbox
@@ -34,34 +35,48 @@ grep -q "^strata: cache: package 'hello': hit (key sha256:[0-9a-f]*, the same as
 pass "--explain-cache: an unchanged rebuild is a hit"
 
 list >"$WORK/list.json"
-expect_eq "entry kinds" "log log package package package source source source" \
+expect_eq "entry kinds" "layer layer log log package package package source source source" \
   "$(jq -r '[.entries[].kind] | sort | join(" ")' "$WORK/list.json")"
 # Every size is what du counts.
 while read -r path size; do
   expect_eq "size of $path" "$(du -s -B1 "$cache/$path" | cut -f1)" "$size"
 done < <(jq -r '.entries[] | "\(.path) \(.size)"' "$WORK/list.json")
-# The most recently used: c-hello's package and its source; the hello entry's key.
+# The most recently used: c-hello's package, its source and its layer (the blob the image
+# holds); the hello entry's key.
 hello=$(jq -r '.entries[] | select(.label == "hello") | .path' "$WORK/list.json")
 hello_src=$(jq -r '.entries[] | select(.kind == "source") | .path' "$WORK/list.json" | tail -n 1)
-expect_eq "most recently used entries" "$(jq -r '.entries[-2:] | map(.path) | sort | join(" ")' "$WORK/list.json")" \
-  "$(printf '%s\n' "$hello" "$hello_src" | sort | tr '\n' ' ' | sed 's/ $//')"
+hello_layer=$(jq -r '.entries[] | select(.kind == "layer") | .path' "$WORK/list.json" | tail -n 1)
+layer_digest=$(jq -r '.layers[0].digest' "$WORK/out/c-hello/blobs/sha256/$(jq -r '.manifests[0].digest' "$WORK/out/c-hello/index.json" | cut -d: -f2)")
+expect_eq "the layer entry holds the image's layer" "$layer_digest" "$(jq -r .digest "$cache/$hello_layer/layer.json")"
+recent=$(printf '%s\n' "$hello" "$hello_src" "$hello_layer" | sort | tr '\n' ' ' | sed 's/ $//')
+expect_eq "most recently used entries" "$(jq -r '.entries[-3:] | map(.path) | sort | join(" ")' "$WORK/list.json")" "$recent"
+# A layer whose blob was damaged is reported and written afresh; the image is the same.
+d_before=$(jq -r '.manifests[0].digest' "$WORK/out/c-hello/index.json")
+printf 'damaged' >"$cache/$hello_layer/blob"
+build "$SOURCE_DIR/examples/c-hello/strata.yaml" -o "$WORK/out" >/dev/null || { cat "$WORK/stderr"; fail "build over a damaged layer entry"; }
+grep -q "layer cache entry .* is damaged (its blob is sha256:[0-9a-f]* (7 bytes), not $layer_digest); rewritten" "$WORK/stderr" ||
+  { cat "$WORK/stderr"; fail "no warning about the damaged layer entry"; }
+expect_eq "same image over a damaged layer entry" "$d_before" "$(jq -r '.manifests[0].digest' "$WORK/out/c-hello/index.json")"
+expect_eq "the entry is rewritten" "$layer_digest" "sha256:$(sha256sum "$cache/$hello_layer/blob" | cut -d' ' -f1)"
+pass "layer entries: the image's blob, kept and checked on use"
+list >"$WORK/list.json"
 
 # (b) --dry-run removes nothing and says what it would.
 before=$(snapshot)
 "$STRATA" cache prune --max-size 0 --dry-run --cache "$cache" >"$WORK/dry" || fail "dry run exit code"
 expect_eq "dry run leaves the cache alone" "$before" "$(snapshot)"
-expect_eq "dry run lists every entry" "$(jq '.entries | length' "$WORK/list.json")" "$(grep -c '^would remove \(package\|rootfs\|source\|log\) ' "$WORK/dry")"
+expect_eq "dry run lists every entry" "$(jq '.entries | length' "$WORK/list.json")" "$(grep -c '^would remove \(package\|rootfs\|source\|log\|layer\) ' "$WORK/dry")"
 grep -q "^would remove .* entries, .*; the cache would hold 0 B (limit 0 B)$" "$WORK/dry" || { cat "$WORK/dry"; fail "dry run total"; }
 pass "dry run prints the plan and its total"
 
-# (c) Prune to what the two most recent entries hold: everything older goes, oldest first.
-keep=$(jq '[.entries[-2:][].size] | add' "$WORK/list.json")
+# (c) Prune to what the three most recent entries hold: everything older goes, oldest first.
+keep=$(jq '[.entries[-3:][].size] | add' "$WORK/list.json")
 "$STRATA" cache prune --max-size "$keep" --cache "$cache" >"$WORK/prune" || { cat "$WORK/prune"; fail "prune exit code"; }
 expect_eq "prune removed the older entries in order" \
-  "$(jq -r '.entries[:-2][].path' "$WORK/list.json")" \
+  "$(jq -r '.entries[:-3][].path' "$WORK/list.json")" \
   "$(sed -n 's/^removed [a-z]* \([^ :]*\).*/\1/p' "$WORK/prune")"
 list >"$WORK/after.json"
-expect_eq "what is left" "$(printf '%s\n' "$hello" "$hello_src" | sort)" "$(jq -r '.entries[].path' "$WORK/after.json" | sort)"
+expect_eq "what is left" "$(printf '%s\n' "$hello" "$hello_src" "$hello_layer" | sort)" "$(jq -r '.entries[].path' "$WORK/after.json" | sort)"
 (( $(jq '.size' "$WORK/after.json") <= keep )) || fail "cache above the limit after prune"
 pass "cache at most $keep bytes"
 [[ -z "$(find "$cache" -name '.strata-stale-*')" ]] || fail "prune left stale entries"

@@ -24,7 +24,7 @@ ALLOWED = {
     "builder/cache": {"builder/base"},
     "builder/build": {"builder/base", "builder/cache", "builder/environment", "builder/sources",
                       "builder/tar", "sandbox", "specs"},
-    "builder/layer": {"builder/base", "builder/oci", "builder/tar", "specs"},
+    "builder/layer": {"builder/base", "builder/cache", "builder/oci", "builder/tar", "specs"},
     "builder/debian": {"builder/base", "builder/sources", "builder/tar", "specs"},
     "builder/attestations": {"attest", "builder/base", "builder/oci", "builder/tar", "specs"},
     "builder/diff": {"builder/base", "builder/oci", "builder/tar", "specs"},

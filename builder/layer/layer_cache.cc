@@ -1,0 +1,163 @@
+#include "builder/layer/layer_cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include "builder/base/fd.h"
+#include "builder/base/fs.h"
+#include "builder/base/json.h"
+#include "builder/base/owner.h"
+#include "builder/cache/entry_lock.h"
+#include "builder/layer/layer_blob.h"
+
+namespace strata::builder {
+namespace {
+
+constexpr char kBlob[] = "blob";
+constexpr char kMeta[] = "layer.json";
+constexpr int64_t kMaxMetaBytes = 4096;
+
+// Takes the bytes and keeps none: the uncompressed pass wants only the digests.
+class DiscardOutput : public BlobOutput {
+ public:
+  Result<void> write(std::string_view) override { return Ok{}; }
+};
+
+std::string entry_dir(const std::string& cache_dir, const Digest& key) {
+  return fmt::format("{}/layers/sha256/{}", cache_dir, key.hex);
+}
+
+// The blob copied from the entry at `dir` into blobs_dir, hashed on the way; nullopt (with a
+// warning for a damaged entry) when it is missing or is not the blob its layer.json names.
+Result<std::optional<LayerBlob>> use_entry(const std::string& dir, const LayerBlob& tar,
+                                           const LayerWriteOptions& options,
+                                           const std::string& blobs_dir,
+                                           const LayerCacheOptions& cache, bool& damaged_entry) {
+  STRATA_TRY_ASSIGN(std::optional<cache::EntryHold> hold, cache::hold_entry(dir));
+  if (!hold) return std::optional<LayerBlob>();  // a miss
+  auto damaged = [&](const std::string& why) {
+    if (cache.warn)
+      cache.warn(fmt::format("layer cache entry {} is damaged ({}); rewritten", dir, why));
+    damaged_entry = true;
+    return std::optional<LayerBlob>();
+  };
+  Result<std::string> meta_text = read_file_limited(dir + "/" + kMeta, kMaxMetaBytes);
+  if (!meta_text.ok()) return damaged(meta_text.error().message());
+  Result<Json> meta = parse_json(*meta_text, kMeta);
+  if (!meta.ok() || !meta->is_object() || !meta->value("digest", Json()).is_string() ||
+      !meta->value("size", Json()).is_number_integer()) {
+    return damaged("its layer.json is not one strata wrote");
+  }
+  Result<Digest> want = Digest::parse(meta->at("digest").get<std::string>());
+  if (!want.ok()) return damaged(want.error().message());
+
+  Result<UniqueFd> in = open_fd(dir + "/" + kBlob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (!in.ok()) return damaged(in.error().message());
+  STRATA_TRY_ASSIGN(AtomicFile out, AtomicFile::create(blobs_dir + "/layer"));
+  Sha256 hash;
+  int64_t size = 0;
+  std::string buf(1 << 20, '\0');
+  while (true) {
+    STRATA_TRY_ASSIGN(int64_t n, read_some(in->get(), buf.data(), std::ssize(buf), kBlob));
+    if (n == 0) break;
+    hash.update(buf.data(), static_cast<size_t>(n));
+    size += n;
+    STRATA_TRY(
+        write_all(out.fd(), std::string_view(buf.data(), static_cast<size_t>(n)), out.temp_path()));
+  }
+  Digest got = hash.finish();
+  if (got != *want || size != meta->at("size").get<int64_t>()) {
+    return damaged(fmt::format("its blob is {} ({} bytes), not {}", got.str(), size, want->str()));
+  }
+  STRATA_TRY(out.commit(fmt::format("{}/{}", blobs_dir, got.hex)));
+  cache::touch_last_use(dir + "/" + kMeta);
+  LayerBlob blob = tar;
+  blob.digest = got;
+  blob.size = size;
+  blob.media_type = std::string(layer_media_type(options.compression));
+  return std::optional<LayerBlob>(std::move(blob));
+}
+
+// Keeps a copy of the blob just written as the entry `dir`: staged beside it, then renamed
+// into place, so the cache never holds half an entry. An entry another build stored
+// meanwhile is kept (it holds the same bytes), unless `replace` (it was found damaged).
+Result<void> store_entry(const std::string& dir, const LayerBlob& blob,
+                         const std::string& blobs_dir, bool replace) {
+  std::string parent = dir.substr(0, dir.rfind('/'));
+  STRATA_TRY(make_dirs(parent));
+  STRATA_TRY_ASSIGN(TempDir staged, TempDir::create(parent, kAtomicFilePrefix));
+  {
+    STRATA_TRY_ASSIGN(UniqueFd to, open_fd(staged.path() + "/" + kBlob,
+                                           O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    STRATA_TRY(copy_file_to(fmt::format("{}/{}", blobs_dir, blob.digest.hex), to.get()));
+  }
+  Json meta = {{"digest", blob.digest.str()},
+               {"diff_id", blob.diff_id.str()},
+               {"media_type", blob.media_type},
+               {"size", blob.size}};
+  STRATA_TRY_ASSIGN(std::string text, canonical_json(meta));
+  STRATA_TRY(write_file(staged.path() + "/" + kMeta, text + "\n"));
+  if (replace) {
+    STRATA_TRY(publish_dir(staged.path(), dir));
+  } else if (rename_noreplace(staged.path(), dir) != 0) {
+    if (errno == EEXIST || errno == ENOTEMPTY) return Ok{};  // the staged copy is removed
+    return Error::sys(fmt::format("rename {} to {}", staged.path(), dir), errno);
+  }
+  staged.release();
+  return Ok{};
+}
+
+}  // namespace
+
+Digest layer_cache_key(const Digest& diff_id, const LayerWriteOptions& options) {
+  Json doc = {{"compression", compression_name(options.compression)},
+              {"compressors", compressor_versions()},
+              {"diff_id", diff_id.str()},
+              {"format", "strata-layer-cache/1"},
+              {"profile", profile_name(options.profile)}};
+  return sha256_of(doc.dump());  // keys and values are ASCII: dump() is canonical here
+}
+
+Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries,
+                                          const LayerWriteOptions& options,
+                                          const std::string& blobs_dir, LayerCacheOptions& cache) {
+  if (cache.cache_dir.empty()) return write_layer_blob(entries, options, blobs_dir);
+  // The tar alone: its DiffID and the files, as the compressed pass would find them.
+  LayerWriteOptions plain = options;
+  plain.compression = Compression::kNone;
+  DiscardOutput discard;
+  STRATA_TRY_ASSIGN(LayerBlob tar, write_layer(entries, plain, discard));
+  std::string dir = entry_dir(cache.cache_dir, layer_cache_key(tar.diff_id, options));
+  // A cache this build cannot read or write (another user's, read-only) is given up on
+  // with one warning; the layers are then written as without one.
+  auto give_up = [&](const Error& e) {
+    if (cache.warn) {
+      cache.warn(fmt::format("the layer cache is not used for this build: {}", e.message()));
+    }
+    cache.cache_dir.clear();
+  };
+  bool damaged = false;
+  Result<std::optional<LayerBlob>> hit = use_entry(dir, tar, options, blobs_dir, cache, damaged);
+  if (!hit.ok()) {
+    give_up(hit.error());
+  } else if (*hit) {
+    return **std::move(hit);
+  }
+
+  STRATA_TRY_ASSIGN(LayerBlob blob, write_layer_blob(entries, options, blobs_dir));
+  if (blob.diff_id != tar.diff_id) {
+    // The entries changed between the two passes (a file rewritten meanwhile): keep nothing.
+    return Error::io(
+        fmt::format("a layer's content changed while it was written (DiffID {} "
+                    "then {}); is something writing to its files?",
+                    tar.diff_id.str(), blob.diff_id.str()));
+  }
+  if (cache.cache_dir.empty()) return blob;
+  Result<void> stored = store_entry(dir, blob, blobs_dir, damaged);
+  if (!stored.ok()) give_up(stored.error());
+  return blob;
+}
+
+}  // namespace strata::builder
