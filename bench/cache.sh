@@ -16,47 +16,11 @@ strata="${STRATA:-$here/../build/builder/strata}"
 packages="${1:-4}"
 size_mb="${2:-25}"
 runs="${RUNS:-3}"
-for tool in docker-registry skopeo curl python3 /usr/bin/time; do
+for tool in skopeo; do
   command -v "$tool" >/dev/null || { echo "$tool is not installed (.ci/install-deps)" >&2; exit 1; }
 done
-work="$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start_registry: a fresh docker-registry on 127.0.0.1 and a free port; sets $reg.
-n=0
-start_registry() {
-  n=$((n + 1))
-  local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  mkdir -p "$work/reg$n"
-  printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
-    "$work/reg$n" "$port" >"$work/reg$n.yml"
-  docker-registry serve "$work/reg$n.yml" >"$work/reg$n.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/v2/" && { reg="127.0.0.1:$port"; return; }
-    sleep 0.1
-  done
-  echo "docker-registry did not start" >&2
-  exit 1
-}
-
-# timed LABEL CMD...: one run's "seconds KiB" appended to $work/LABEL.runs; stdout kept in
-# $work/LABEL.out.
-timed() {
-  local label=$1
-  shift
-  sync
-  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/$label.out" 2>"$work/err" ||
-    { cat "$work/err" >&2; exit 1; }
-  cat "$work/time" >>"$work/$label.runs"
-}
+# shellcheck source=lib/registry.sh
+source "$here/lib/registry.sh"
 
 echo "making $packages packages of ~${size_mb} MB each ..." >&2
 spec="$work/spec"
@@ -122,12 +86,9 @@ done
 EOF
   chmod +x "$work/skopeo-all"
   timed "skopeo copy" "$work/skopeo-all"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop_registries
 done
 
-best() {  # best LABEL: "seconds KiB" of the fastest run
-  sort -n "$work/$1.runs" | head -n 1
-}
 read -r kt km <<<"$(best "skopeo copy")"
 printf '\n%-22s %9s %10s  %s\n' "command" "wall (s)" "peak RSS" "ratio to skopeo copy"
 for op in cold "2nd machine" no-change; do

@@ -12,45 +12,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 strata="${STRATA:-$here/../build/builder/strata}"
 size_mb="${1:-300}"
 runs="${RUNS:-3}"
-for tool in docker-registry skopeo curl /usr/bin/time; do
+for tool in skopeo; do
   command -v "$tool" >/dev/null || { echo "$tool is not installed (.ci/install-deps)" >&2; exit 1; }
 done
-work="$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start_registry: a fresh docker-registry on 127.0.0.1 and a free port; sets $reg.
-n=0
-start_registry() {
-  n=$((n + 1))
-  local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  mkdir -p "$work/reg$n"
-  printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
-    "$work/reg$n" "$port" >"$work/reg$n.yml"
-  docker-registry serve "$work/reg$n.yml" >"$work/reg$n.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/v2/" && { reg="127.0.0.1:$port"; return; }
-    sleep 0.1
-  done
-  echo "docker-registry did not start" >&2
-  exit 1
-}
-
-# timed LABEL CMD...: one run's "seconds KiB" appended to $work/LABEL.
-timed() {
-  local label=$1
-  shift
-  sync
-  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-  cat "$work/time" >>"$work/$label.runs"
-}
+# shellcheck source=lib/registry.sh
+source "$here/lib/registry.sh"
 
 echo "making a ~${size_mb} MB image ..." >&2
 mkdir -p "$work/data"
@@ -82,12 +48,9 @@ for run in $(seq "$runs"); do
   rm -rf "$work/skopeo-pulled"
   timed "skopeo pull" env HOME="$work/home" skopeo copy --quiet --preserve-digests --src-tls-verify=false \
     "docker://$reg/bench/app:1.0" "oci:$work/skopeo-pulled:1.0"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop_registries
 done
 
-best() {  # best LABEL: "seconds KiB" of the fastest run
-  sort -n "$work/$1.runs" | head -n 1
-}
 printf '\n%-16s %9s %10s  %s\n' "command" "wall (s)" "peak RSS" "ratio to skopeo"
 for op in push re-push pull; do
   read -r st sm <<<"$(best "strata $op")"
