@@ -37,14 +37,15 @@ debrepo_make() {
 debrepo_serve() {
   local root=$1 port
   cat >"$WORK/debrepo_serve.py" <<'PY'
-import functools, http.server, sys, threading
+import functools, http.server, sys, time
 class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *a): pass
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
+server.timeout = 1  # handle_request returns after a second without a request
 print(server.server_address[1], flush=True)
-threading.Timer(540, server.shutdown).start()
+deadline = time.monotonic() + 540
 count = 0
-while count < 5000:
+while count < 5000 and time.monotonic() < deadline:
     server.handle_request(); count += 1
 PY
   python3 "$WORK/debrepo_serve.py" "$root" >"$WORK/debrepo_port" 2>"$WORK/debrepo_server.log" &
