@@ -31,7 +31,7 @@ std::string entry_dir(const std::string& cache_dir, const Digest& key) {
 
 // The blob copied from the entry at `dir` into blobs_dir, hashed on the way; nullopt (with a
 // warning for a damaged entry) when it is missing or is not the blob its layer.json names.
-Result<std::optional<LayerBlob>> use_entry(const std::string& dir, const LayerBlob& tar,
+Result<std::optional<LayerBlob>> use_entry(const std::string& dir, LayerBlob& tar,
                                            const LayerWriteOptions& options,
                                            const std::string& blobs_dir,
                                            const LayerCacheOptions& cache, bool& damaged_entry) {
@@ -73,7 +73,7 @@ Result<std::optional<LayerBlob>> use_entry(const std::string& dir, const LayerBl
   }
   STRATA_TRY(out.commit(fmt::format("{}/{}", blobs_dir, got.hex)));
   cache::touch_last_use(dir + "/" + kMeta);
-  LayerBlob blob = tar;
+  LayerBlob blob = std::move(tar);  // only on a hit: a miss still needs the DiffID
   blob.digest = got;
   blob.size = size;
   blob.media_type = std::string(layer_media_type(options.compression));
@@ -146,6 +146,8 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
     return **std::move(hit);
   }
 
+  // A miss: the compressed pass lists the files again; one list at a time is enough.
+  std::vector<LayerFile>().swap(tar.files);
   STRATA_TRY_ASSIGN(LayerBlob blob, write_layer_blob(entries, options, blobs_dir));
   if (blob.diff_id != tar.diff_id) {
     // The entries changed between the two passes (a file rewritten meanwhile): keep nothing.
