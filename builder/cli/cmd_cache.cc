@@ -143,10 +143,10 @@ void register_cache(CLI::App& app, Command& run) {
   constexpr char kCacheHelp[] =
       "The cache directory (default: $XDG_CACHE_HOME/strata, else ~/.cache/strata)";
 
-  auto* list = cmd->add_subcommand(
-      "list",
-      "Print every entry (package outputs, unpacked rootfs, source blobs, logs) with its "
-      "disk usage and last use, least recently used first");
+  auto* list = cmd->add_subcommand("list",
+                                   "Print every entry (package outputs, unpacked rootfs, source "
+                                   "blobs, logs, layer blobs) with its "
+                                   "disk usage and last use, least recently used first");
   list->add_option("--cache", args->cache, kCacheHelp);
   list->add_flag("--json", args->json, "Print one JSON object: {cache, entries, size}");
   list->callback([&run, args] { run = [args] { return run_list(*args); }; });
