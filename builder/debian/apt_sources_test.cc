@@ -13,8 +13,8 @@ namespace {
 // line prefixed with `indent` (a deb822 field's continuation lines).
 std::string armor(const std::string& packets, const std::string& indent = "") {
   std::string b64 = base64_encode(packets);
-  std::string out = indent + "-----BEGIN PGP PUBLIC KEY BLOCK-----\n" + indent + "Comment: test\n" + indent +
-                    (indent.empty() ? "" : ".") + "\n";
+  std::string out = indent + "-----BEGIN PGP PUBLIC KEY BLOCK-----\n" + indent + "Comment: test\n" +
+                    indent + (indent.empty() ? "" : ".") + "\n";
   for (size_t i = 0; i < b64.size(); i += 64) out += indent + b64.substr(i, 64) + "\n";
   return out + indent + "=abcd\n" + indent + "-----END PGP PUBLIC KEY BLOCK-----\n";
 }
