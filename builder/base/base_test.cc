@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -225,6 +226,30 @@ TEST(Fs, PublishDirReplacesAnExistingTree) {
     struct stat st;
     EXPECT_NE(::stat(staged.c_str(), &st), 0);
   }
+}
+
+TEST(Fs, CopyAndHashWritesWhatItHashes) {
+  auto tmp = TempDir::create("/tmp", "strata-base-test-");
+  ASSERT_TRUE(tmp.ok());
+  // Larger than the copy buffer, and not a multiple of it.
+  std::string content((3 << 20) + 17, 'x');
+  for (size_t i = 0; i < content.size(); i += 4093) content[i] = static_cast<char>(i % 251);
+  ASSERT_TRUE(write_file(tmp->path() + "/in", content).ok());
+  auto in = open_fd(tmp->path() + "/in", O_RDONLY);
+  auto out = open_fd(tmp->path() + "/out", O_WRONLY | O_CREAT | O_EXCL, 0644);
+  ASSERT_TRUE(in.ok() && out.ok());
+  auto copied = copy_and_hash(in->get(), "in", out->get(), "out");
+  ASSERT_TRUE(copied.ok()) << copied.error().message();
+  EXPECT_EQ(copied->size, static_cast<int64_t>(content.size()));
+  EXPECT_EQ(copied->digest, sha256_of(content));
+  EXPECT_EQ(*read_file(tmp->path() + "/out"), content);
+
+  // A read error names the source.
+  auto dir = open_fd(tmp->path(), O_RDONLY | O_DIRECTORY);
+  ASSERT_TRUE(dir.ok());
+  auto bad = copy_and_hash(dir->get(), "the-source", out->get(), "out");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("the-source"), std::string::npos) << bad.error().message();
 }
 
 TEST(Fs, IsWithinComparesWholeComponents) {

@@ -97,15 +97,36 @@ Result<void> AtomicFile::commit(const std::string& final_path) {
   return Ok{};
 }
 
+namespace {
+
+// The one copy loop: `hash` (when set) sees every byte written, in order.
+Result<int64_t> copy_fd(int from_fd, const std::string& from, int to_fd, const std::string& to,
+                        Sha256* hash) {
+  std::vector<char> buf(1 << 20);
+  int64_t size = 0;
+  for (;;) {
+    STRATA_TRY_ASSIGN(int64_t n, read_some(from_fd, buf.data(), std::ssize(buf), from));
+    if (n == 0) return size;
+    std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    if (hash) hash->update(chunk);
+    STRATA_TRY(write_all(to_fd, chunk, to));
+    size += n;
+  }
+}
+
+}  // namespace
+
 Result<void> copy_file_to(const std::string& from, int to_fd) {
   STRATA_TRY_ASSIGN(UniqueFd in, open_fd(from, O_RDONLY));
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    STRATA_TRY_ASSIGN(int64_t n,
-                      read_some(in.get(), buf.data(), static_cast<int64_t>(buf.size()), from));
-    if (n == 0) return Ok{};
-    STRATA_TRY(write_all(to_fd, {buf.data(), static_cast<size_t>(n)}, "the copy of " + from));
-  }
+  STRATA_TRY(copy_fd(in.get(), from, to_fd, "the copy of " + from, nullptr));
+  return Ok{};
+}
+
+Result<CopiedBytes> copy_and_hash(int from_fd, const std::string& from, int to_fd,
+                                  const std::string& to) {
+  Sha256 hash;
+  STRATA_TRY_ASSIGN(int64_t size, copy_fd(from_fd, from, to_fd, to, &hash));
+  return CopiedBytes{.digest = hash.finish(), .size = size};
 }
 
 bool path_exists(const std::string& path) {

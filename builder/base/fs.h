@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "builder/base/digest.h"
 #include "builder/base/fd.h"
 #include "builder/base/path.h"
 #include "builder/base/result.h"
@@ -21,9 +22,18 @@ Result<std::string> read_file_limited(const std::string& path, int64_t max_bytes
 Result<void> write_file(const std::string& path, std::string_view data, int mode = 0644);
 // Writes to a temporary sibling, fsyncs, then renames over `path`: readers see old or new.
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
-// mkdir -p with mode 0755 for every created component.
 // Appends the file at `from` to `to_fd`, in bounded memory.
 Result<void> copy_file_to(const std::string& from, int to_fd);
+// What copy_and_hash copied: the SHA-256 of the bytes and their count.
+struct CopiedBytes {
+  Digest digest;
+  int64_t size = 0;
+};
+// Appends everything readable from `from_fd` to `to_fd`, hashing the bytes on the way, so
+// what was written is what was hashed. `from` and `to` name the two in errors.
+Result<CopiedBytes> copy_and_hash(int from_fd, const std::string& from, int to_fd,
+                                  const std::string& to);
+// mkdir -p with mode 0755 for every created component.
 Result<void> make_dirs(const std::string& path);
 // Whether `path` names an entry, a dangling symlink included (lstat).
 bool path_exists(const std::string& path);

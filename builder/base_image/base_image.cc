@@ -65,17 +65,9 @@ Result<void> copy_blob(const BaseLayer& layer, const std::string& blobs_dir) {
   std::string dest = fmt::format("{}/{}", blobs_dir, layer.blob.digest.hex);
   STRATA_TRY_ASSIGN(UniqueFd in, open_fd(layer.source_path, O_RDONLY));
   STRATA_TRY_ASSIGN(AtomicFile out, AtomicFile::create(dest));
-  Sha256 hash;
-  std::string buffer(1 << 16, '\0');
-  for (;;) {
-    STRATA_TRY_ASSIGN(int64_t n,
-                      read_some(in.get(), buffer.data(), buffer.size(), layer.source_path));
-    if (n == 0) break;
-    std::string_view chunk(buffer.data(), static_cast<size_t>(n));
-    hash.update(chunk);
-    STRATA_TRY(write_all(out.fd(), chunk, out.temp_path()));
-  }
-  Digest actual = hash.finish();
+  STRATA_TRY_ASSIGN(CopiedBytes copied,
+                    copy_and_hash(in.get(), layer.source_path, out.fd(), out.temp_path()));
+  const Digest& actual = copied.digest;
   if (actual != layer.blob.digest) {
     return Error(ErrorCode::kDigestMismatch,
                  fmt::format("{}: digest mismatch: expected {}, actual {}", layer.source_path,

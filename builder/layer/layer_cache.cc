@@ -19,12 +19,6 @@ constexpr char kBlob[] = "blob";
 constexpr char kMeta[] = "layer.json";
 constexpr int64_t kMaxMetaBytes = 4096;
 
-// Takes the bytes and keeps none: the uncompressed pass wants only the digests.
-class DiscardOutput : public BlobOutput {
- public:
-  Result<void> write(std::string_view) override { return Ok{}; }
-};
-
 std::string entry_dir(const std::string& cache_dir, const Digest& key) {
   return fmt::format("{}/layers/sha256/{}", cache_dir, key.hex);
 }
@@ -56,18 +50,10 @@ Result<std::optional<LayerBlob>> use_entry(const std::string& dir, LayerBlob& ta
   Result<UniqueFd> in = open_fd(dir + "/" + kBlob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (!in.ok()) return damaged(in.error().message());
   STRATA_TRY_ASSIGN(AtomicFile out, AtomicFile::create(blobs_dir + "/layer"));
-  Sha256 hash;
-  int64_t size = 0;
-  std::string buf(1 << 20, '\0');
-  while (true) {
-    STRATA_TRY_ASSIGN(int64_t n, read_some(in->get(), buf.data(), std::ssize(buf), kBlob));
-    if (n == 0) break;
-    hash.update(buf.data(), static_cast<size_t>(n));
-    size += n;
-    STRATA_TRY(
-        write_all(out.fd(), std::string_view(buf.data(), static_cast<size_t>(n)), out.temp_path()));
-  }
-  Digest got = hash.finish();
+  STRATA_TRY_ASSIGN(CopiedBytes copied,
+                    copy_and_hash(in->get(), dir + "/" + kBlob, out.fd(), out.temp_path()));
+  const Digest& got = copied.digest;
+  int64_t size = copied.size;
   if (got != *want || size != meta->at("size").get<int64_t>()) {
     return damaged(fmt::format("its blob is {} ({} bytes), not {}", got.str(), size, want->str()));
   }

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 
 #include "builder/base/fd.h"
@@ -19,21 +18,6 @@ namespace {
 Error mismatch(const Digest& expected, const Digest& actual, std::string_view hint = {}) {
   return Error(ErrorCode::kDigestMismatch, fmt::format("digest mismatch: expected {}, actual {}{}",
                                                        expected.str(), actual.str(), hint));
-}
-
-// Copies `from` to `to_fd`, hashing the bytes on the way: what is stored is what was hashed.
-Result<Digest> copy_and_hash(const std::string& from, int to_fd) {
-  STRATA_TRY_ASSIGN(UniqueFd in, open_fd(from, O_RDONLY));
-  Sha256 hash;
-  std::array<char, 1 << 16> buf;
-  for (;;) {
-    STRATA_TRY_ASSIGN(int64_t n, read_some(in.get(), buf.data(), buf.size(), from));
-    if (n == 0) break;
-    std::string_view chunk(buf.data(), static_cast<size_t>(n));
-    hash.update(chunk);
-    STRATA_TRY(write_all(to_fd, chunk, "the store's temporary file"));
-  }
-  return hash.finish();
 }
 
 // Moves a verified temporary file to its digest's name and makes the rename durable.
@@ -185,7 +169,10 @@ Result<SourceKind> SourceStore::store_path(const specs::Source& source, const st
   if (is_directory) {
     STRATA_TRY_ASSIGN(actual, write_directory_tar(full, file.fd()));
   } else {
-    STRATA_TRY_ASSIGN(actual, copy_and_hash(full, file.fd()));
+    STRATA_TRY_ASSIGN(UniqueFd in, open_fd(full, O_RDONLY));
+    STRATA_TRY_ASSIGN(CopiedBytes copied,
+                      copy_and_hash(in.get(), full, file.fd(), "the store's temporary file"));
+    actual = copied.digest;
   }
   if (actual != source.sha256) {
     return mismatch(source.sha256, actual,

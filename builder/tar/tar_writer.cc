@@ -283,10 +283,7 @@ Result<Digest> write_directory_tar(const std::string& dir, const HostCopyOptions
 Result<Digest> directory_tar_digest(const std::string& dir, const HostCopyOptions& options,
                                     int64_t mtime) {
   // Uncompressed, the blob is the tar: write_layer hashes what passes through.
-  class DiscardOutput : public BlobOutput {
-   public:
-    Result<void> write(std::string_view) override { return Ok{}; }
-  } out;
+  DiscardOutput out;
   return write_directory_tar(dir, options, mtime, out);
 }
 

@@ -54,6 +54,12 @@ class BlobOutput {
   virtual Result<void> write(std::string_view bytes) = 0;
 };
 
+// A BlobOutput that keeps nothing: for a pass that wants only the digests.
+class DiscardOutput : public BlobOutput {
+ public:
+  Result<void> write(std::string_view) override { return Ok{}; }
+};
+
 // A BlobOutput that appends to a file descriptor.
 class FdBlobOutput : public BlobOutput {
  public:
