@@ -284,8 +284,10 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
                                   .mtime = spec.epoch,
                                   .jobs = options.packages.jobs,
                                   .profile = options.profile};
-  LayerCacheOptions layer_cache{.cache_dir = options.layer_cache ? options.packages.cache_dir : "",
-                                .warn = options.warn};
+  LayerCacheOptions layer_cache{
+      .cache_dir = options.layer_cache ? options.packages.cache_dir : "",
+      .remote = options.layer_cache ? options.remote_layer_cache : nullptr,
+      .warn = options.warn};
   STRATA_TRY_ASSIGN(ImageBlobs blobs, write_image_blobs(base, layers, staged.blobs_dir(),
                                                         layer_options, std::move(layer_cache)));
   STRATA_TRY(check_interrupted());

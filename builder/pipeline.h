@@ -16,6 +16,8 @@
 
 namespace strata::builder {
 
+class RemoteLayerCache;  // builder/layer/layer_cache.h
+
 // Everything from the command line that changes what is built or where it goes. main()
 // fills it once; no stage reads the environment or the clock.
 struct BuildOptions {
@@ -38,6 +40,9 @@ struct BuildOptions {
   PackageStageOptions packages;
   sources::Fetcher* fetcher = nullptr;
   sandbox::Runner* runner = nullptr;
+  // --cache-registry: layer blobs asked for after a local layer cache miss and shared after
+  // (docs/cache.md "Layer blobs in a registry cache"); only with layer_cache.
+  RemoteLayerCache* remote_layer_cache = nullptr;
   build::BuildObserver observer;
   // Receives warnings the build has for its user (one line each, without "warning: "): a
   // Debian package's maintainer scripts, which are not run. Unset: not reported.

@@ -270,6 +270,7 @@ Result<int> run_build(const BuildArgs& args) {
                                              "to finish (lock {})",
                                              lock_path));
                            }};
+  if (cache_registry) options.remote_layer_cache = cache_registry->layer_cache();
   if (!args.explain_cache.empty()) {
     STRATA_TRY(check_explained_package(plan, args.explain_cache));
     add_cache_explanation(options.observer, plan.spec.name, args.explain_cache);

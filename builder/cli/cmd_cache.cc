@@ -93,7 +93,10 @@ Result<int> run_registry_prune(const CacheArgs& args) {
     if (*e.created_s > cutoff) continue;
     if (!args.dry_run) STRATA_TRY(registry_cache::delete_entry(session.client(), repo, e.manifest));
     ++removed;
-    fmt::print("{} {} (package {}), created {}\n", verb, e.tag, e.package.empty() ? "?" : e.package,
+    fmt::print("{} {} ({}), created {}\n", verb, e.tag,
+               e.tag.starts_with(registry_cache::kLayerEntry.tag_prefix)
+                   ? std::string("a layer blob")
+                   : "package " + (e.package.empty() ? std::string("?") : e.package),
                rfc3339_utc(*e.created_s));
   }
   fmt::print("{} {} of {} entries in docker://{}{}\n", verb, removed, entries.size(), repo.name(),

@@ -131,8 +131,10 @@ Result<std::unique_ptr<CacheRegistrySession>> CacheRegistrySession::open(
   STRATA_TRY(make_dirs(o.scratch_dir));
   auto out = std::unique_ptr<CacheRegistrySession>(new CacheRegistrySession());
   out->session_ = std::make_unique<RegistrySession>(registry_flags);
-  out->cache_ =
+  auto cache =
       std::make_unique<registry_cache::RegistryCache>(out->session_->client(), std::move(o));
+  out->layer_cache_ = cache.get();
+  out->cache_ = std::move(cache);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "builder/build/remote_cache.h"
+#include "builder/layer/layer_cache.h"
 #include "builder/registry/client.h"
 #include "builder/registry/pull.h"
 #include "specs/spec.h"
@@ -52,18 +53,21 @@ struct CacheRegistryFlags {
 };
 void add_cache_registry_flags(CLI::App* cmd, CacheRegistryFlags& flags);
 
-// The registry cache of a build: its client and the cache the scheduler asks.
+// The registry cache of a build: its client, the cache the scheduler asks for package outputs
+// and the one the layers stage asks for layer blobs (the same registry repository).
 class CacheRegistrySession {
  public:
   static Result<std::unique_ptr<CacheRegistrySession>> open(const CacheRegistryFlags& flags,
                                                             const RegistryFlags& registry,
                                                             const std::string& cache_dir);
   build::RemoteCache* cache() { return cache_.get(); }
+  RemoteLayerCache* layer_cache() { return layer_cache_; }
 
  private:
   CacheRegistrySession() = default;
   std::unique_ptr<RegistrySession> session_;
   std::unique_ptr<build::RemoteCache> cache_;
+  RemoteLayerCache* layer_cache_ = nullptr;  // cache_, as the layers stage sees it
 };
 
 // Pulls the spec's docker:// images (or finds them in the cache under `cache_dir`; with

@@ -106,16 +106,41 @@ Digest layer_cache_key(const Digest& diff_id, const LayerWriteOptions& options) 
   return sha256_of(doc.dump());  // keys and values are ASCII: dump() is canonical here
 }
 
+namespace {
+
+// The blob for `key` from the remote cache into blobs_dir, then kept in the local cache
+// too; nullopt on a miss. `tar` is the uncompressed pass (its files are the blob's).
+Result<std::optional<LayerBlob>> use_remote(const Digest& key, LayerBlob& tar,
+                                            const LayerWriteOptions& options,
+                                            const std::string& blobs_dir,
+                                            LayerCacheOptions& cache) {
+  std::string media_type(layer_media_type(options.compression));
+  STRATA_TRY_ASSIGN(AtomicFile out, AtomicFile::create(blobs_dir + "/layer"));
+  STRATA_TRY_ASSIGN(std::optional<RemoteLayer> got,
+                    cache.remote->fetch_layer(key, tar, media_type, out.fd(), out.temp_path()));
+  if (!got) return std::optional<LayerBlob>();
+  STRATA_TRY(out.commit(fmt::format("{}/{}", blobs_dir, got->digest.hex)));
+  LayerBlob blob = std::move(tar);
+  blob.digest = got->digest;
+  blob.size = got->size;
+  blob.media_type = std::move(media_type);
+  return std::optional<LayerBlob>(std::move(blob));
+}
+
+}  // namespace
+
 Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries,
                                           const LayerWriteOptions& options,
                                           const std::string& blobs_dir, LayerCacheOptions& cache) {
-  if (cache.cache_dir.empty()) return write_layer_blob(entries, options, blobs_dir);
+  if (cache.cache_dir.empty() && !cache.remote)
+    return write_layer_blob(entries, options, blobs_dir);
   // The tar alone: its DiffID and the files, as the compressed pass would find them.
   LayerWriteOptions plain = options;
   plain.compression = Compression::kNone;
   DiscardOutput discard;
   STRATA_TRY_ASSIGN(LayerBlob tar, write_layer(entries, plain, discard));
-  std::string dir = entry_dir(cache.cache_dir, layer_cache_key(tar.diff_id, options));
+  Digest key = layer_cache_key(tar.diff_id, options);
+  std::string dir = cache.cache_dir.empty() ? "" : entry_dir(cache.cache_dir, key);
   // A cache this build cannot read or write (another user's, read-only) is given up on
   // with one warning; the layers are then written as without one.
   auto give_up = [&](const Error& e) {
@@ -124,12 +149,34 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
     }
     cache.cache_dir.clear();
   };
+  // The blob another machine may lack: offered to the remote cache, whose failures are its
+  // own to report (an error only when it is required).
+  auto share = [&](LayerBlob blob) -> Result<LayerBlob> {
+    if (cache.remote) {
+      STRATA_TRY(
+          cache.remote->publish_layer(key, blob, fmt::format("{}/{}", blobs_dir, blob.digest.hex)));
+    }
+    return blob;
+  };
   bool damaged = false;
-  Result<std::optional<LayerBlob>> hit = use_entry(dir, tar, options, blobs_dir, cache, damaged);
-  if (!hit.ok()) {
-    give_up(hit.error());
-  } else if (*hit) {
-    return **std::move(hit);
+  if (!dir.empty()) {
+    Result<std::optional<LayerBlob>> hit = use_entry(dir, tar, options, blobs_dir, cache, damaged);
+    if (!hit.ok()) {
+      give_up(hit.error());
+    } else if (*hit) {
+      return share(**std::move(hit));
+    }
+  }
+  if (cache.remote) {
+    STRATA_TRY_ASSIGN(std::optional<LayerBlob> fetched,
+                      use_remote(key, tar, options, blobs_dir, cache));
+    if (fetched) {
+      if (!cache.cache_dir.empty()) {
+        Result<void> stored = store_entry(dir, *fetched, blobs_dir, damaged);
+        if (!stored.ok()) give_up(stored.error());
+      }
+      return *std::move(fetched);
+    }
   }
 
   // A miss: the compressed pass lists the files again; one list at a time is enough.
@@ -142,10 +189,11 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
                     "then {}); is something writing to its files?",
                     tar.diff_id.str(), blob.diff_id.str()));
   }
-  if (cache.cache_dir.empty()) return blob;
-  Result<void> stored = store_entry(dir, blob, blobs_dir, damaged);
-  if (!stored.ok()) give_up(stored.error());
-  return blob;
+  if (!cache.cache_dir.empty()) {
+    Result<void> stored = store_entry(dir, blob, blobs_dir, damaged);
+    if (!stored.ok()) give_up(stored.error());
+  }
+  return share(std::move(blob));
 }
 
 }  // namespace strata::builder

@@ -7,15 +7,44 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "builder/tar/tar_writer.h"
 
 namespace strata::builder {
 
+// A blob a RemoteLayerCache returned.
+struct RemoteLayer {
+  Digest digest;  // of the blob
+  int64_t size = 0;
+};
+
+// Layer blobs shared beyond this machine (docs/cache.md "Layer blobs in a registry cache"):
+// asked after a local miss, before compressing; given every blob written. The implementation
+// (builder/registry_cache/) verifies what it returns: its signature, the blob's digest and the
+// DiffID of its decompressed bytes against the one computed here from the entries.
+class RemoteLayerCache {
+ public:
+  virtual ~RemoteLayerCache() = default;
+  // The blob for `key` whose tar is `tar` (its DiffID and size, from the uncompressed pass),
+  // of `media_type`, written through `fd` into the empty file `path` (which the caller renames
+  // into place or removes): its digest and size. nullopt: a miss, or an entry that did not verify
+  // (the implementation warned). An error fails the build (only when the cache is required).
+  virtual Result<std::optional<RemoteLayer>> fetch_layer(const Digest& key, const LayerBlob& tar,
+                                                         std::string_view media_type, int fd,
+                                                         const std::string& path) = 0;
+  // A blob written (or copied from the local cache) for `key`, at `path`: published for
+  // other machines when the remote cache lacks it.
+  virtual Result<void> publish_layer(const Digest& key, const LayerBlob& blob,
+                                     const std::string& path) = 0;
+};
+
 struct LayerCacheOptions {
   std::string cache_dir;  // the strata cache (entries under CACHE/layers/sha256/); "" = none
+  RemoteLayerCache* remote = nullptr;  // --cache-registry
   // Told about a cache entry that could not be used or stored (the build goes on).
   std::function<void(const std::string&)> warn;
 };

@@ -1,5 +1,6 @@
-// Listing a registry cache's entries: for `strata cache prune --registry` (every entry) and
-// for `--explain-cache` (a package's entries under other keys, with their preimages).
+// Listing a registry cache's entries: for `strata cache prune --registry` (every entry, of
+// packages and of layers) and for `--explain-cache` (a package's entries under other keys,
+// with their preimages).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -30,7 +31,9 @@ Result<std::vector<std::string>> list_entry_tags(registry::RegistryClient& clien
     for (const Json& t : member(list, "tags")) {
       if (!t.is_string()) continue;
       std::string tag = t.get<std::string>();
-      if (tag.size() == 66 && tag.starts_with("p-")) tags.push_back(std::move(tag));
+      bool entry =
+          tag.starts_with(kPackageEntry.tag_prefix) || tag.starts_with(kLayerEntry.tag_prefix);
+      if (tag.size() == 66 && entry) tags.push_back(std::move(tag));
       if (tags.size() > kMaxTags) return Error::io(fmt::format("{}: more than {}", what, kMaxTags));
     }
     std::optional<std::string> next = registry::next_page(r, req.url);
@@ -46,7 +49,8 @@ Result<std::vector<EntryInfo>> list_entries(registry::RegistryClient& client,
   std::vector<EntryInfo> out;
   for (const std::string& tag : tags) {
     STRATA_TRY_ASSIGN(registry::FetchedManifest m, registry::fetch_manifest(client, repo, tag));
-    if (string_member(m.json, "artifactType") != kEntryArtifactType) continue;
+    std::string type = string_member(m.json, "artifactType");
+    if (type != kEntryArtifactType && type != kLayerEntryArtifactType) continue;
     const Json& annotations = member(m.json, "annotations");
     out.push_back(
         {.tag = tag,
@@ -91,6 +95,9 @@ build::RemoteEntries RegistryCache::entries_of(const std::string& package, const
     out.note = tags.error().message();
     return out;
   }
+  // Package entries only: layer entries (l-) have no package or preimage.
+  std::erase_if(*tags,
+                [](const std::string& t) { return !t.starts_with(kPackageEntry.tag_prefix); });
   out.total = static_cast<int64_t>(tags->size());
   std::string own = entry_tag(key);
   for (const std::string& tag : *tags) {

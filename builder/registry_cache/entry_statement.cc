@@ -1,12 +1,15 @@
 #include "builder/registry_cache/entry_statement.h"
 
+#include <fmt/format.h>
+
 #include "attest/dsse.h"
 #include "builder/base/base64.h"
 
 namespace strata::builder::registry_cache {
 
 Result<Json> entry_statement(const std::string& envelope,
-                             const std::vector<attest::PublicKey>& keys, bool accept_unsigned) {
+                             const std::vector<attest::PublicKey>& keys, bool accept_unsigned,
+                             const EntryKind& kind) {
   auto unusable = [](std::string why) { return Error(ErrorCode::kVerification, std::move(why)); };
   std::string payload;
   if (!accept_unsigned) {
@@ -34,8 +37,8 @@ Result<Json> entry_statement(const std::string& envelope,
     payload = std::move(*decoded);
   }
   Result<Json> statement = parse_json(payload, "statement");
-  if (!statement.ok() || string_member(*statement, "predicateType") != kEntryPredicateType) {
-    return unusable("its statement is not a strata cache entry");
+  if (!statement.ok() || string_member(*statement, "predicateType") != kind.predicate_type) {
+    return unusable(fmt::format("its statement is not a strata {}", kind.noun));
   }
   return statement;
 }

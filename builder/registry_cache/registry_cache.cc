@@ -18,6 +18,7 @@
 #include "builder/registry_cache/entry_statement.h"
 #include "builder/sources/progress.h"
 #include "builder/tar/compressor.h"
+#include "builder/tar/layer_reader.h"
 #include "builder/tar/tar_writer.h"
 
 namespace strata::builder::registry_cache {
@@ -26,23 +27,31 @@ namespace {
 constexpr char kGzipLayer[] = "application/vnd.oci.image.layer.v1.tar+gzip";
 constexpr int64_t kMaxLayerBytes = int64_t{64} << 30;
 
-// The response body into a file, hashed (a blob larger than its descriptor is refused by
-// the request's cap).
+// The response body into a file, hashed on the way (a blob larger than its descriptor is
+// refused by the request's cap).
 class FileSink : public registry::RestartableSink {
  public:
   explicit FileSink(int fd) : fd_(fd) {}
   Result<void> write(std::string_view bytes) override {
+    hash_.update(bytes);
+    size_ += static_cast<int64_t>(bytes.size());
     return write_all(fd_, bytes, "the registry cache's temporary file");
   }
   Result<void> restart() override {
     if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) {
       return Error::sys("reset the registry cache's temporary file", errno);
     }
+    hash_ = Sha256();
+    size_ = 0;
     return Ok{};
   }
+  Digest digest() { return hash_.finish(); }
+  int64_t size() const { return size_; }
 
  private:
   int fd_;
+  Sha256 hash_;
+  int64_t size_ = 0;
 };
 
 // The strata-det/1 tar of a tree, gzip-compressed into a file as it is written, with the
@@ -96,7 +105,9 @@ struct RegistryCache::Entry {
   Digest manifest;
   oci::Descriptor layer;
   Json statement;
-  Digest output;  // what the statement says the tree is
+  // What the statement says the content is: a package entry's output tree, a layer entry's
+  // DiffID.
+  Digest content;
 };
 
 struct RegistryCache::Lookup {
@@ -104,7 +115,11 @@ struct RegistryCache::Lookup {
   std::optional<Entry> entry;
 };
 
-std::string entry_tag(const Digest& key) { return "p-" + key.hex; }
+std::string entry_tag(const EntryKind& kind, const Digest& key) {
+  return std::string(kind.tag_prefix) + key.hex;
+}
+
+std::string entry_tag(const Digest& key) { return entry_tag(kPackageEntry, key); }
 
 RegistryCache::RegistryCache(registry::RegistryClient& client, RegistryCacheOptions options)
     : client_(client), options_(std::move(options)) {}
@@ -124,18 +139,17 @@ Result<void> RegistryCache::degrade(Error e) {
   return Ok{};
 }
 
-// The entry tagged for `key`: nullopt when there is none, or (warned) when it is not one
-// strata may use. With `verify`, the signature must be a trusted key's (or any, with
-// trust_unsigned).
-Result<RegistryCache::Lookup> RegistryCache::read_entry(const std::string& package,
-                                                        const Digest& key,
+// The entry of `kind` tagged for `key`: nullopt when there is none, or (warned) when it is
+// not one strata may use. The statement must be signed by one of `keys` (any, with
+// `accept_unsigned`).
+Result<RegistryCache::Lookup> RegistryCache::read_entry(const EntryKind& kind,
+                                                        const std::string& about, const Digest& key,
                                                         const std::vector<attest::PublicKey>& keys,
                                                         bool accept_unsigned, bool report) {
   const specs::RegistryRef& repo = options_.repository;
-  std::string tag = entry_tag(key);
+  std::string tag = entry_tag(kind, key);
   auto ignored = [&](const std::string& why) -> Result<Lookup> {
-    if (report)
-      warn(fmt::format("package '{}': {} entry {} ignored: {}", package, where(), tag, why));
+    if (report) warn(fmt::format("{}: {} entry {} ignored: {}", about, where(), tag, why));
     return Lookup{.exists = true};
   };
   registry::HttpRequest head{.method = "HEAD",
@@ -147,8 +161,8 @@ Result<RegistryCache::Lookup> RegistryCache::read_entry(const std::string& packa
     return Error::io(fmt::format("HEAD {}: {}", tag, registry::describe_status(exists)));
   }
   STRATA_TRY_ASSIGN(registry::FetchedManifest m, registry::fetch_manifest(client_, repo, tag));
-  if (string_member(m.json, "artifactType") != kEntryArtifactType) {
-    return ignored(fmt::format("not a strata cache entry (artifactType {})",
+  if (string_member(m.json, "artifactType") != kind.artifact_type) {
+    return ignored(fmt::format("not a strata {} (artifactType {})", kind.noun,
                                string_member(m.json, "artifactType")));
   }
   const Json& layers = member(m.json, "layers");
@@ -168,7 +182,7 @@ Result<RegistryCache::Lookup> RegistryCache::read_entry(const std::string& packa
   Entry e{.manifest = m.digest, .layer = *layer};
   // The statement: verified by a trusted key, else (trust_unsigned, or only to report what
   // another writer claimed) decoded as is.
-  Result<Json> statement = entry_statement(envelope_text, keys, accept_unsigned);
+  Result<Json> statement = entry_statement(envelope_text, keys, accept_unsigned, kind);
   if (!statement.ok()) return ignored(statement.error().message());
   e.statement = *std::move(statement);
   const Json& predicate = member(e.statement, "predicate");
@@ -180,10 +194,51 @@ Result<RegistryCache::Lookup> RegistryCache::read_entry(const std::string& packa
     return ignored(fmt::format("its layer {} is not the one its statement names (sha256:{})",
                                e.layer.digest.str(), sha256_subject(e.statement, "layer")));
   }
-  Result<Digest> output = Digest::parse("sha256:" + sha256_subject(e.statement, "package-output"));
-  if (!output.ok()) return ignored("its statement names no output digest");
-  e.output = *output;
+  Result<Digest> content =
+      Digest::parse("sha256:" + sha256_subject(e.statement, std::string(kind.content_subject)));
+  if (!content.ok()) {
+    return ignored(fmt::format("its statement names no {} digest", kind.content_subject));
+  }
+  e.content = *content;
   return Lookup{.exists = true, .entry = std::move(e)};
+}
+
+Result<std::vector<attest::PublicKey>> RegistryCache::writer_keys() const {
+  std::vector<attest::PublicKey> keys = options_.trusted;
+  if (options_.sign_key) {
+    STRATA_TRY_ASSIGN(attest::PublicKey own, options_.sign_key->public_key());
+    keys.push_back(std::move(own));
+  }
+  return keys;
+}
+
+Result<Digest> RegistryCache::push_entry(const EntryKind& kind, const Digest& key,
+                                         const Json& statement, const oci::Descriptor& layer,
+                                         const std::string& path, Json annotations) {
+  const specs::RegistryRef& repo = options_.repository;
+  STRATA_TRY_ASSIGN(std::string payload, canonical_json(statement));
+  STRATA_TRY_ASSIGN(std::string envelope,
+                    attest::sign_envelope(attest::kInTotoPayloadType, payload, *options_.sign_key));
+  oci::Descriptor config{kEnvelopeMediaType, sha256_of(envelope),
+                         static_cast<int64_t>(envelope.size())};
+  registry::PushOptions push;
+  std::string what(kind.noun);
+  STRATA_TRY(registry::upload_blob(client_, repo,
+                                   {.descriptor = config, .bytes = envelope, .what = what}, push));
+  STRATA_TRY(registry::upload_blob(
+      client_, repo, {.descriptor = layer, .path = path, .what = what + " layer"}, push));
+  annotations["dev.strata.cache-key"] = key.str();
+  annotations[oci::kCreatedAnnotation] = rfc3339_utc(options_.now_s ? options_.now_s() : 0);
+  Json manifest = {{"schemaVersion", 2},
+                   {"mediaType", oci::kManifestMediaType},
+                   {"artifactType", kind.artifact_type},
+                   {"config", config.to_json()},
+                   {"layers", {layer.to_json()}},
+                   {"annotations", std::move(annotations)}};
+  STRATA_TRY_ASSIGN(std::string bytes, canonical_json(manifest));
+  STRATA_TRY(
+      registry::put_manifest(client_, repo, entry_tag(kind, key), bytes, oci::kManifestMediaType));
+  return sha256_of(bytes);
 }
 
 Result<std::optional<Digest>> RegistryCache::fetch(const std::string& package, const Digest& key,
@@ -201,8 +256,8 @@ Result<std::optional<Digest>> RegistryCache::fetch(const std::string& package, c
 Result<std::optional<Digest>> RegistryCache::fetch_locked(const std::string& package,
                                                           const Digest& key,
                                                           const std::string& out_dir) {
-  STRATA_TRY_ASSIGN(Lookup found,
-                    read_entry(package, key, options_.trusted, options_.trust_unsigned, true));
+  STRATA_TRY_ASSIGN(Lookup found, read_entry(kPackageEntry, fmt::format("package '{}'", package),
+                                             key, options_.trusted, options_.trust_unsigned, true));
   if (!found.entry) return std::optional<Digest>();
   const Entry* entry = &*found.entry;
   const specs::RegistryRef& repo = options_.repository;
@@ -226,18 +281,18 @@ Result<std::optional<Digest>> RegistryCache::fetch_locked(const std::string& pac
   }
   STRATA_TRY(make_dirs(out_dir));
   Result<void> applied = environment::apply_layer(
-      blob, out_dir, {.blob_digest = entry->layer.digest, .diff_id = entry->output});
+      blob, out_dir, {.blob_digest = entry->layer.digest, .diff_id = entry->content});
   Result<Digest> tree =
       applied.ok() ? build::tree_digest(out_dir) : Result<Digest>(applied.error());
-  if (!tree.ok() || *tree != entry->output) {
+  if (!tree.ok() || *tree != entry->content) {
     STRATA_TRY(remove_tree(out_dir));
-    warn(fmt::format(
-        "package '{}': {} entry {} ignored: its output does not match its "
-        "statement ({})",
-        package, where(), tag,
-        tree.ok()
-            ? fmt::format("the tree is {}, the statement says {}", tree->str(), entry->output.str())
-            : tree.error().message()));
+    warn(
+        fmt::format("package '{}': {} entry {} ignored: its output does not match its "
+                    "statement ({})",
+                    package, where(), tag,
+                    tree.ok() ? fmt::format("the tree is {}, the statement says {}", tree->str(),
+                                            entry->content.str())
+                              : tree.error().message()));
     return std::optional<Digest>();
   }
   if (options_.log) {
@@ -260,25 +315,21 @@ Result<void> RegistryCache::publish(const std::string& package, const Digest& ke
 Result<void> RegistryCache::publish_locked(const std::string& package, const Digest& key,
                                            const Json& preimage, const std::string& dir,
                                            const Digest& output) {
-  const specs::RegistryRef& repo = options_.repository;
   std::string tag = entry_tag(key);
   // First writer wins: an entry for this key is never replaced; another output for it is a
   // finding about the package, not a cache error.
   auto compare = [&](const Entry& e) {
-    if (e.output == output) return;
+    if (e.content == output) return;
     warn(fmt::format(
         "package '{}' is not reproducible: the {} entry {} holds output {}, this build made {} "
         "(the first is kept)",
-        package, where(), tag, e.output.str(), output.str()));
+        package, where(), tag, e.content.str(), output.str()));
   };
   // Only an entry a key this build trusts (or signs with) vouches for is compared; whatever
   // is wrong with another was said when it was looked up. Either way it is not replaced.
-  std::vector<attest::PublicKey> keys = options_.trusted;
-  if (options_.sign_key) {
-    STRATA_TRY_ASSIGN(attest::PublicKey own, options_.sign_key->public_key());
-    keys.push_back(std::move(own));
-  }
-  STRATA_TRY_ASSIGN(Lookup existing, read_entry(package, key, keys, false, false));
+  STRATA_TRY_ASSIGN(std::vector<attest::PublicKey> keys, writer_keys());
+  std::string about = fmt::format("package '{}'", package);
+  STRATA_TRY_ASSIGN(Lookup existing, read_entry(kPackageEntry, about, key, keys, false, false));
   if (existing.entry) compare(*existing.entry);
   if (existing.exists) return Ok{};
   if (!options_.sign_key) return Ok{};  // read-only: entries are written signed
@@ -300,45 +351,143 @@ Result<void> RegistryCache::publish_locked(const std::string& package, const Dig
     layer.digest = out.digest();
     layer.size = out.size();
   }
-  Json statement = {{"_type", "https://in-toto.io/Statement/v1"},
-                    {"subject",
-                     {{{"name", "package-output"}, {"digest", {{"sha256", output.hex}}}},
-                      {{"name", "layer"}, {"digest", {{"sha256", layer.digest.hex}}}}}},
-                    {"predicateType", kEntryPredicateType},
-                    {"predicate",
-                     {{"package", package},
-                      {"key", key.str()},
-                      {"preimage", preimage},
-                      {"strataVersion", options_.strata_version}}}};
-  STRATA_TRY_ASSIGN(std::string payload, canonical_json(statement));
-  STRATA_TRY_ASSIGN(std::string envelope,
-                    attest::sign_envelope(attest::kInTotoPayloadType, payload, *options_.sign_key));
-  oci::Descriptor config{kEnvelopeMediaType, sha256_of(envelope),
-                         static_cast<int64_t>(envelope.size())};
-  registry::PushOptions push;
-  STRATA_TRY(registry::upload_blob(
-      client_, repo, {.descriptor = config, .bytes = envelope, .what = "cache entry"}, push));
-  STRATA_TRY(registry::upload_blob(
-      client_, repo, {.descriptor = layer, .path = blob, .what = "cache layer"}, push));
-  Json manifest = {
-      {"schemaVersion", 2},
-      {"mediaType", oci::kManifestMediaType},
-      {"artifactType", kEntryArtifactType},
-      {"config", config.to_json()},
-      {"layers", {layer.to_json()}},
-      {"annotations",
-       {{"dev.strata.package", package},
-        {"dev.strata.cache-key", key.str()},
-        {oci::kCreatedAnnotation, rfc3339_utc(options_.now_s ? options_.now_s() : 0)}}}};
-  STRATA_TRY_ASSIGN(std::string bytes, canonical_json(manifest));
-  STRATA_TRY(registry::put_manifest(client_, repo, tag, bytes, oci::kManifestMediaType));
+  Json statement = {
+      {"_type", "https://in-toto.io/Statement/v1"},
+      {"subject",
+       {{{"name", kPackageEntry.content_subject}, {"digest", {{"sha256", output.hex}}}},
+        {{"name", "layer"}, {"digest", {{"sha256", layer.digest.hex}}}}}},
+      {"predicateType", kEntryPredicateType},
+      {"predicate",
+       {{"package", package},
+        {"key", key.str()},
+        {"preimage", preimage},
+        {"strataVersion", options_.strata_version}}}};
+  STRATA_TRY_ASSIGN(Digest pushed, push_entry(kPackageEntry, key, statement, layer, blob,
+                                              {{"dev.strata.package", package}}));
   // A writer that raced us to the tag: whoever's PUT landed last holds it; say so if its
   // output differs.
-  STRATA_TRY_ASSIGN(Lookup after, read_entry(package, key, keys, false, false));
-  if (after.entry && after.entry->manifest != sha256_of(bytes)) compare(*after.entry);
+  STRATA_TRY_ASSIGN(Lookup after, read_entry(kPackageEntry, about, key, keys, false, false));
+  if (after.entry && after.entry->manifest != pushed) compare(*after.entry);
   if (options_.log) {
     options_.log(fmt::format("package '{}': pushed to the {} ({}, {})", package, where(), tag,
                              sources::human_size(layer.size)));
+  }
+  return Ok{};
+}
+
+Result<std::optional<RemoteLayer>> RegistryCache::fetch_layer(const Digest& key,
+                                                              const LayerBlob& tar,
+                                                              std::string_view media_type, int fd,
+                                                              const std::string& path) {
+  std::lock_guard lock(mu_);
+  if (disabled_) return std::optional<RemoteLayer>();
+  if (options_.trusted.empty() && !options_.trust_unsigned) return std::optional<RemoteLayer>();
+  Result<std::optional<RemoteLayer>> got = fetch_layer_locked(key, tar, media_type, fd, path);
+  if (got.ok()) return got;
+  STRATA_TRY(degrade(std::move(got).error()));
+  return std::optional<RemoteLayer>();
+}
+
+Result<std::optional<RemoteLayer>> RegistryCache::fetch_layer_locked(const Digest& key,
+                                                                     const LayerBlob& tar,
+                                                                     std::string_view media_type,
+                                                                     int fd,
+                                                                     const std::string& path) {
+  const specs::RegistryRef& repo = options_.repository;
+  std::string about = fmt::format("layer {}", tar.diff_id.str());
+  std::string tag = entry_tag(kLayerEntry, key);
+  STRATA_TRY_ASSIGN(Lookup found, read_entry(kLayerEntry, about, key, options_.trusted,
+                                             options_.trust_unsigned, true));
+  if (!found.entry) return std::optional<RemoteLayer>();
+  const Entry& e = *found.entry;
+  auto ignored = [&](const std::string& why) {
+    warn(fmt::format("{}: {} entry {} ignored: {}", about, where(), tag, why));
+    return std::optional<RemoteLayer>();
+  };
+  // The statement is about this layer: the DiffID computed here, the compression asked for.
+  if (e.content != tar.diff_id) {
+    return ignored(fmt::format("its statement is for DiffID {}", e.content.str()));
+  }
+  if (e.layer.media_type != media_type) {
+    return ignored(fmt::format("its layer is {}, not {}", e.layer.media_type, media_type));
+  }
+  FileSink sink(fd);
+  registry::HttpRequest get{
+      .url = fmt::format("/v2/{}/blobs/{}", repo.repository, e.layer.digest.str()),
+      .max_response_bytes = e.layer.size,
+      .progress_label = fmt::format("cache layer {}", tar.diff_id.hex.substr(0, 12))};
+  STRATA_TRY_ASSIGN(registry::HttpResponse r, client_.send({.ref = &repo}, get, &sink));
+  if (r.status != 200) {
+    return Error::io(fmt::format("{} layer: {}", tag, registry::describe_status(r)));
+  }
+  Digest got = sink.digest();
+  if (got != e.layer.digest || sink.size() != e.layer.size) {
+    return ignored(fmt::format("its blob is {} ({} bytes), not the manifest's {} ({} bytes)",
+                               got.str(), sink.size(), e.layer.digest.str(), e.layer.size));
+  }
+  // The bytes decompress to exactly the tar made here from this build's entries, so the
+  // layer's content is this build's whoever compressed it; the signature vouches for the
+  // compressed form (the same compressor, the same bytes).
+  Result<Digest> diff_id = decompressed_digest(path, tar.tar_size, tag + " layer");
+  if (!diff_id.ok()) return ignored(diff_id.error().message());
+  if (*diff_id != tar.diff_id) {
+    return ignored(fmt::format("its blob decompresses to DiffID {}, not {}", diff_id->str(),
+                               tar.diff_id.str()));
+  }
+  if (options_.log) {
+    options_.log(fmt::format("{}: taken from the {} ({}, {})", about, where(), tag,
+                             sources::human_size(e.layer.size)));
+  }
+  return std::optional<RemoteLayer>(RemoteLayer{.digest = got, .size = e.layer.size});
+}
+
+Result<void> RegistryCache::publish_layer(const Digest& key, const LayerBlob& blob,
+                                          const std::string& path) {
+  std::lock_guard lock(mu_);
+  // Read-only builds leave layer entries alone: comparing a blob costs three requests per
+  // layer and only says something about the compressor.
+  if (disabled_ || !options_.sign_key) return Ok{};
+  Result<void> done = publish_layer_locked(key, blob, path);
+  if (done.ok()) return done;
+  return degrade(std::move(done).error());
+}
+
+Result<void> RegistryCache::publish_layer_locked(const Digest& key, const LayerBlob& blob,
+                                                 const std::string& path) {
+  std::string about = fmt::format("layer {}", blob.diff_id.str());
+  std::string tag = entry_tag(kLayerEntry, key);
+  // The same key fixes the compressor and its settings, so another blob for it means the
+  // compression is not deterministic: worth saying, and the first is kept.
+  auto compare = [&](const Entry& e) {
+    if (e.layer.digest == blob.digest) return;
+    warn(fmt::format(
+        "{}: the {} entry {} holds blob {}, this build wrote {} from the same tar with the "
+        "same compressor (the first is kept)",
+        about, where(), tag, e.layer.digest.str(), blob.digest.str()));
+  };
+  STRATA_TRY_ASSIGN(std::vector<attest::PublicKey> keys, writer_keys());
+  STRATA_TRY_ASSIGN(Lookup existing, read_entry(kLayerEntry, about, key, keys, false, false));
+  if (existing.entry) compare(*existing.entry);
+  if (existing.exists) return Ok{};
+  oci::Descriptor layer{blob.media_type, blob.digest, blob.size};
+  Json statement = {
+      {"_type", "https://in-toto.io/Statement/v1"},
+      {"subject",
+       {{{"name", kLayerEntry.content_subject}, {"digest", {{"sha256", blob.diff_id.hex}}}},
+        {{"name", "layer"}, {"digest", {{"sha256", blob.digest.hex}}}}}},
+      {"predicateType", kLayerEntryPredicateType},
+      {"predicate",
+       {{"key", key.str()},
+        {"mediaType", blob.media_type},
+        {"compressors", compressor_versions()},
+        {"strataVersion", options_.strata_version}}}};
+  STRATA_TRY_ASSIGN(Digest pushed, push_entry(kLayerEntry, key, statement, layer, path,
+                                              {{"dev.strata.diff-id", blob.diff_id.str()}}));
+  STRATA_TRY_ASSIGN(Lookup after, read_entry(kLayerEntry, about, key, keys, false, false));
+  if (after.entry && after.entry->manifest != pushed) compare(*after.entry);
+  if (options_.log) {
+    options_.log(fmt::format("{}: pushed to the {} ({}, {})", about, where(), tag,
+                             sources::human_size(blob.size)));
   }
   return Ok{};
 }

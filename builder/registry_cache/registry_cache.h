@@ -21,17 +21,19 @@
 
 #include "attest/openssl.h"
 #include "builder/build/remote_cache.h"
+#include "builder/layer/layer_cache.h"
+#include "builder/oci/image_config.h"
 #include "builder/registry/client.h"
 #include "builder/registry_cache/entry_statement.h"
 #include "specs/registry_ref.h"
 
 namespace strata::builder::registry_cache {
 
-inline constexpr char kEntryArtifactType[] = "application/vnd.strata.package-output.v1";
 inline constexpr char kEnvelopeMediaType[] = "application/vnd.dsse.envelope.v1+json";
 
-// "p-<key hex>": the entry's tag.
+// "p-<key hex>": a package entry's tag; with a kind, "l-<key hex>" for a layer entry.
 std::string entry_tag(const Digest& key);
+std::string entry_tag(const EntryKind& kind, const Digest& key);
 
 struct RegistryCacheOptions {
   specs::RegistryRef repository;               // docker://HOST/REPO (tag and digest unused)
@@ -46,7 +48,12 @@ struct RegistryCacheOptions {
   std::function<int64_t()> now_s;  // an entry's created annotation (for prune --older-than)
 };
 
-class RegistryCache : public build::RemoteCache {
+// Layer entries (docs/cache.md "Layer blobs in a registry cache") are tagged l-<layer cache
+// key hex> (layer_cache.h): an artifact manifest whose config is the signed statement of the
+// key, the DiffID and the blob, and whose layer is the image layer blob itself, so a machine
+// that finds one copies it instead of compressing. Read only when trusted, like package
+// entries, and checked down to the DiffID of the blob's decompressed bytes.
+class RegistryCache : public build::RemoteCache, public RemoteLayerCache {
  public:
   RegistryCache(registry::RegistryClient& client, RegistryCacheOptions options);
 
@@ -55,16 +62,33 @@ class RegistryCache : public build::RemoteCache {
   Result<void> publish(const std::string& package, const Digest& key, const Json& preimage,
                        const std::string& dir, const Digest& output) override;
   build::RemoteEntries entries_of(const std::string& package, const Digest& key) override;
+  Result<std::optional<RemoteLayer>> fetch_layer(const Digest& key, const LayerBlob& tar,
+                                                 std::string_view media_type, int fd,
+                                                 const std::string& path) override;
+  Result<void> publish_layer(const Digest& key, const LayerBlob& blob,
+                             const std::string& path) override;
 
  private:
   struct Entry;
   struct Lookup;
-  // The entry tagged for `key`, its statement verified by one of `keys` (any statement,
-  // unverified, with `accept_unsigned`). `exists` without `entry`: there is one, but it is
-  // not usable (said in a warning when `report`).
-  Result<Lookup> read_entry(const std::string& package, const Digest& key,
+  // The entry of `kind` tagged for `key`, its statement verified by one of `keys` (any
+  // statement, unverified, with `accept_unsigned`). `exists` without `entry`: there is one,
+  // but it is not usable (said in a warning about `about`, "package 'NAME'", when `report`).
+  Result<Lookup> read_entry(const EntryKind& kind, const std::string& about, const Digest& key,
                             const std::vector<attest::PublicKey>& keys, bool accept_unsigned,
                             bool report);
+  // The keys whose entries a writer compares with its own: the trusted ones and its own.
+  Result<std::vector<attest::PublicKey>> writer_keys() const;
+  // Signs `statement` and pushes an entry of `kind` for `key`: the envelope as config, the
+  // blob at `path` as its one layer.
+  Result<Digest> push_entry(const EntryKind& kind, const Digest& key, const Json& statement,
+                            const oci::Descriptor& layer, const std::string& path,
+                            Json annotations);
+  Result<std::optional<RemoteLayer>> fetch_layer_locked(const Digest& key, const LayerBlob& tar,
+                                                        std::string_view media_type, int fd,
+                                                        const std::string& path);
+  Result<void> publish_layer_locked(const Digest& key, const LayerBlob& blob,
+                                    const std::string& path);
   Result<std::optional<Digest>> fetch_locked(const std::string& package, const Digest& key,
                                              const std::string& out_dir);
   Result<void> publish_locked(const std::string& package, const Digest& key, const Json& preimage,
@@ -83,18 +107,18 @@ class RegistryCache : public build::RemoteCache {
 
 // An entry as `strata cache prune --registry` sees it.
 struct EntryInfo {
-  std::string tag;  // p-<key hex>
+  std::string tag;  // p-<key hex> or l-<key hex>
   Digest manifest;
-  std::string package;
+  std::string package;               // a package entry's package; empty for a layer entry
   std::optional<int64_t> created_s;  // its org.opencontainers.image.created
 };
 
-// The repository's tags of the form p-<64 hex>, read with `Link` pagination, at most
+// The repository's tags of the form p-<64 hex> and l-<64 hex>, read with `Link` pagination, at most
 // 100,000 (more is an error); none when the repository does not exist yet.
 Result<std::vector<std::string>> list_entry_tags(registry::RegistryClient& client,
                                                  const specs::RegistryRef& repository);
 
-// Every entry of the repository: the tags p-<64 hex> (the tag list read with `Link`
+// Every entry of the repository: the tags p-<64 hex> and l-<64 hex> (the tag list read with `Link`
 // pagination, at most 100,000 tags), each manifest fetched by tag and hashed; tags whose
 // manifest is not a strata entry are left out.
 Result<std::vector<EntryInfo>> list_entries(registry::RegistryClient& client,

@@ -1,7 +1,8 @@
 // The registry cache against an in-memory registry: entries written and read back verified,
 // first writer wins, untrusted, replaced and misdirected entries ignored with a warning,
 // registry failures degrading once (or failing when required), and the listing that
-// `strata cache prune --registry` and `--explain-cache` read.
+// `strata cache prune --registry` and `--explain-cache` read; layer blobs shared the same way
+// and checked down to their DiffID.
 #include "builder/registry_cache/registry_cache.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 
 #include "builder/base/fs.h"
 #include "builder/build/output_store.h"
+#include "builder/layer/layer_blob.h"
 #include "tests/support/memory_registry.h"
 #include "tests/support/test_util.h"
 
@@ -56,6 +58,7 @@ class RegistryCacheTest : public ::testing::Test {
                            .strata_version = "test"};
     for (const attest::PrivateKey* k : trust) o.trusted.push_back(*k->public_key());
     o.warn = [this](const std::string& line) { warnings_.push_back(line); };
+    o.log = [this](const std::string& line) { logs_.push_back(line); };
     o.now_s = [] { return int64_t{1700000000}; };
     return RegistryCache(client_, std::move(o));
   }
@@ -80,8 +83,149 @@ class RegistryCacheTest : public ::testing::Test {
   attest::PrivateKey other_key_ = *attest::PrivateKey::generate(attest::KeyType::kEd25519);
   Output output_;
   std::vector<std::string> warnings_;
+  std::vector<std::string> logs_;
   int fetches_ = 0;
 };
+
+// Layer blobs (l-<layer cache key>) through write_layer_blob_cached, as the layers stage
+// uses them: machine A writes and shares, machine B copies instead of compressing.
+class RegistryLayerCacheTest : public RegistryCacheTest {
+ protected:
+  std::vector<LayerEntry> entries(const std::string& content) {
+    return {{.path = "usr", .type = EntryType::kDirectory, .mode = 0755},
+            {.path = "usr/data",
+             .mode = 0644,
+             .content = content,
+             .size = static_cast<int64_t>(content.size())}};
+  }
+  // A machine: its own local cache and blobs directory, the registry cache `remote`.
+  struct Machine {
+    std::string blobs;
+    LayerCacheOptions cache;
+  };
+  Machine machine(const std::string& name, RegistryCache& remote) {
+    Machine m{.blobs = dir_.path() + "/blobs-" + name,
+              .cache = {.cache_dir = dir_.path() + "/cache-" + name, .remote = &remote}};
+    EXPECT_TRUE(make_dirs(m.blobs).ok());
+    m.cache.warn = [this](const std::string& w) { warnings_.push_back(w); };
+    return m;
+  }
+  Result<LayerBlob> write(Machine& m, const std::vector<LayerEntry>& e) {
+    return write_layer_blob_cached(e, options_, m.blobs, m.cache);
+  }
+  bool logged(const std::string& part) const {
+    return std::any_of(logs_.begin(), logs_.end(),
+                       [&](const std::string& l) { return l.find(part) != std::string::npos; });
+  }
+  // Signs, as `signer`, an entry for the key of `claimed`'s DiffID whose blob is `actual`'s.
+  void publish_forged(const attest::PrivateKey& signer, const LayerBlob& claimed,
+                      const std::vector<LayerEntry>& actual) {
+    std::string blobs = dir_.path() + "/forged";
+    ASSERT_TRUE(make_dirs(blobs).ok());
+    auto other = write_layer_blob(actual, options_, blobs);
+    ASSERT_TRUE(other.ok());
+    LayerBlob lie = *other;
+    lie.diff_id = claimed.diff_id;
+    ASSERT_TRUE(cache(signer, {})
+                    .publish_layer(layer_cache_key(claimed.diff_id, options_), lie,
+                                   blobs + "/" + other->digest.hex)
+                    .ok());
+  }
+
+  LayerWriteOptions options_{.compression = Compression::kGzip, .mtime = 1700000000};
+};
+
+TEST_F(RegistryLayerCacheTest, ASecondMachineCopiesTheBlobInsteadOfCompressing) {
+  std::vector<LayerEntry> e = entries(std::string(200000, 'a') + "end\n");
+  RegistryCache writer = cache(writer_key_, {});
+  Machine a = machine("a", writer);
+  auto written = write(a, e);
+  ASSERT_TRUE(written.ok()) << written.error().message();
+  Digest key = layer_cache_key(written->diff_id, options_);
+  ASSERT_TRUE(reg_.manifests.contains(entry_tag(kLayerEntry, key)));
+  Json manifest = Json::parse(reg_.manifests.at(entry_tag(kLayerEntry, key)).second);
+  EXPECT_EQ(manifest["artifactType"], kLayerEntryArtifactType);
+  EXPECT_EQ(manifest["layers"][0]["digest"], written->digest.str());
+  EXPECT_EQ(manifest["layers"][0]["mediaType"], written->media_type);
+  // A's next build hits its local cache and uploads nothing more.
+  int puts = reg_.count("PUT ");
+  ASSERT_TRUE(write(a, e).ok());
+  EXPECT_EQ(reg_.count("PUT "), puts);
+
+  RegistryCache reader = cache(std::nullopt, {&writer_key_});
+  Machine b = machine("b", reader);
+  auto copied = write(b, e);
+  ASSERT_TRUE(copied.ok()) << copied.error().message();
+  EXPECT_TRUE(warnings_.empty()) << warnings_[0];
+  EXPECT_TRUE(logged("layer " + written->diff_id.str() + ": taken from the registry cache"));
+  EXPECT_EQ(copied->digest, written->digest);
+  EXPECT_EQ(copied->size, written->size);
+  EXPECT_EQ(copied->media_type, written->media_type);
+  EXPECT_EQ(copied->files.size(), written->files.size());
+  EXPECT_EQ(*read_file(b.blobs + "/" + copied->digest.hex),
+            *read_file(a.blobs + "/" + written->digest.hex));
+  // ... and keeps it in its local cache: the next build asks the registry nothing.
+  size_t requests = reg_.log.size();
+  ASSERT_TRUE(write(b, e).ok());
+  EXPECT_EQ(reg_.log.size(), requests);
+}
+
+TEST_F(RegistryLayerCacheTest, ForgedAndUntrustedBlobsAreIgnoredAndTheLayerCompressed) {
+  std::vector<LayerEntry> e = entries(std::string(50000, 'b'));
+  std::string plain_dir = dir_.path() + "/plain";
+  ASSERT_TRUE(make_dirs(plain_dir).ok());
+  LayerBlob plain = *write_layer_blob(e, options_, plain_dir);
+  Digest key = layer_cache_key(plain.diff_id, options_);
+
+  // Signed by a key B does not trust.
+  {
+    RegistryCache other = cache(other_key_, {});
+    Machine o = machine("o", other);
+    ASSERT_TRUE(write(o, e).ok());
+  }
+  RegistryCache reader = cache(std::nullopt, {&writer_key_});
+  Machine b = machine("b1", reader);
+  auto got = write(b, e);
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  EXPECT_EQ(got->digest, plain.digest);
+  EXPECT_TRUE(warned("layer " + plain.diff_id.str() +
+                     ": registry cache docker://reg.io/team/app entry " +
+                     entry_tag(kLayerEntry, key) + " ignored: it is not signed by a trusted key"));
+
+  // Signed by the trusted key, but the blob is another tar: smaller, then larger.
+  for (const std::string& content : {std::string("small"), std::string(90000, 'c')}) {
+    reg_.manifests.erase(entry_tag(kLayerEntry, key));
+    publish_forged(writer_key_, plain, entries(content));
+    warnings_.clear();
+    Machine m = machine("b-" + std::to_string(content.size()), reader);
+    auto forged = write(m, e);
+    ASSERT_TRUE(forged.ok()) << forged.error().message();
+    EXPECT_EQ(forged->digest, plain.digest) << "compressed here, not the forged blob";
+    ASSERT_EQ(warnings_.size(), 1u);
+    EXPECT_TRUE(warned(content.size() < 10 ? "ignored: its blob decompresses to DiffID "
+                                           : "decompresses to more than the"))
+        << warnings_[0];
+    std::string cached = m.cache.cache_dir + "/layers/sha256/" + key.hex + "/blob";
+    ASSERT_TRUE(path_exists(cached));
+    EXPECT_EQ(*read_file(cached), *read_file(plain_dir + "/" + plain.digest.hex))
+        << "the local cache holds only the real blob";
+  }
+
+  // The blob's bytes replaced under its digest.
+  reg_.manifests.erase(entry_tag(kLayerEntry, key));
+  {
+    RegistryCache writer = cache(writer_key_, {});
+    Machine w = machine("w", writer);
+    ASSERT_TRUE(write(w, e).ok());
+  }
+  reg_.blobs[plain.digest.str()] = "not the blob";
+  warnings_.clear();
+  Machine c = machine("c", reader);
+  auto replaced = write(c, e);
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message();
+  EXPECT_EQ(replaced->digest, plain.digest);
+  EXPECT_TRUE(warned("ignored: its blob is sha256:")) << (warnings_.empty() ? "" : warnings_[0]);
+}
 
 TEST_F(RegistryCacheTest, WrittenSignedAndReadBackVerified) {
   Digest key = key_of("k1");

@@ -37,6 +37,12 @@ using EntryVisitor = std::function<Result<void>(const ReadEntry&)>;
 // pass) is stored there.
 Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& visit,
                                 Digest* diff_id = nullptr);
+// The DiffID of the layer blob at `path` (gzip, zstd or plain): the sha256 of its decompressed
+// bytes, without parsing them as a tar. More than `max_bytes` of them is an error (a blob from
+// elsewhere that expands without bound is refused, not read to its end); `what` names the
+// blob in errors.
+Result<Digest> decompressed_digest(const std::string& path, int64_t max_bytes,
+                                   std::string_view what);
 // The same for a layer held in memory.
 Result<int64_t> read_layer_bytes(std::string_view bytes, const EntryVisitor& visit);
 

@@ -54,9 +54,25 @@ import json, sys
 m = json.load(sys.stdin)
 assert m["artifactType"] == "application/vnd.strata.package-output.v1", m
 assert m["config"]["mediaType"] == "application/vnd.dsse.envelope.v1+json", m' || fail "the entry's manifest"
+# ... and its image layer, compressed once, as an l-<layer cache key> entry.
+grep -q "layer sha256:[0-9a-f]*: pushed to the registry cache docker://$reg/cache/strata (l-" "$WORK/a.err" ||
+  { cat "$WORK/a.err"; fail "no layer push line"; }
+layer_tags=$(curl -sf "http://$reg/v2/cache/strata/tags/list" |
+  python3 -c 'import json,sys; print(" ".join(sorted(t for t in json.load(sys.stdin)["tags"] if t.startswith("l-"))))')
+[[ -n "$layer_tags" ]] || fail "no l- tag in the registry"
+for t in $layer_tags; do
+  skopeo inspect --raw --tls-verify=false "docker://$reg/cache/strata:$t" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+assert m["artifactType"] == "application/vnd.strata.layer-blob.v1", m
+assert m["layers"][0]["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip", m' || fail "layer entry $t"
+done
+entry_count=$((2 + $(wc -w <<<"$layer_tags")))
 (umask 077; TZ=Pacific/Chatham machine b cache/strata --cache-trust "$WORK/trusted.pub")
 expect_eq "machine B takes both from the registry" "app=registry-cache libgreet=registry-cache" "$(origins b)"
 ! grep -q "step [0-9]/" "$WORK/b.err" || { cat "$WORK/b.err"; fail "machine B ran a build step"; }
+grep -q "layer sha256:[0-9a-f]*: taken from the registry cache docker://$reg/cache/strata (l-" "$WORK/b.err" ||
+  { cat "$WORK/b.err"; fail "machine B compressed its layer instead of taking it"; }
 expect_eq "machine B makes the same image" "$(cat "$WORK/a.digest")" "$(cat "$WORK/b.digest")"
 machine b cache/strata --cache-trust "$WORK/trusted.pub"
 expect_eq "then its own cache" "app=local-cache libgreet=local-cache" "$(origins b)"
@@ -149,13 +165,14 @@ pass "a second writer with another output is reported and the first kept"
 # Retention: prune --registry deletes the entries older than the limit, and only them.
 "$STRATA" cache prune --registry "docker://$reg/cache/strata" --older-than 1d >"$WORK/prune.out" 2>&1 ||
   { cat "$WORK/prune.out"; fail "prune --older-than 1d"; }
-grep -q "^removed 0 of 2 entries in docker://$reg/cache/strata$" "$WORK/prune.out" || { cat "$WORK/prune.out"; fail "1d removed something"; }
+grep -q "^removed 0 of $entry_count entries in docker://$reg/cache/strata$" "$WORK/prune.out" || { cat "$WORK/prune.out"; fail "1d removed something"; }
 "$STRATA" cache prune --registry "docker://$reg/cache/strata" --older-than 0s --dry-run >"$WORK/prune.out" 2>&1
 grep -q "^would remove p-$lib_key (package libgreet), created " "$WORK/prune.out" || { cat "$WORK/prune.out"; fail "dry run"; }
 skopeo inspect --raw --tls-verify=false "docker://$reg/cache/strata:p-$lib_key" >/dev/null || fail "--dry-run removed an entry"
 "$STRATA" cache prune --registry "docker://$reg/cache/strata" --older-than 0s >"$WORK/prune.out" 2>&1 ||
   { cat "$WORK/prune.out"; fail "prune --older-than 0s"; }
-grep -q "^removed 2 of 2 entries" "$WORK/prune.out" || { cat "$WORK/prune.out"; fail "prune 0s"; }
+grep -q "^removed ${layer_tags%% *} (a layer blob), created " "$WORK/prune.out" || { cat "$WORK/prune.out"; fail "prune: layer entry"; }
+grep -q "^removed $entry_count of $entry_count entries" "$WORK/prune.out" || { cat "$WORK/prune.out"; fail "prune 0s"; }
 if skopeo inspect --raw --tls-verify=false "docker://$reg/cache/strata:p-$lib_key" >/dev/null 2>&1; then
   fail "a pruned entry is still there"
 fi

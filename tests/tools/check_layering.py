@@ -32,8 +32,8 @@ ALLOWED = {
     "builder/registry": {"attest", "builder/base", "builder/oci", "builder/sources",
                          "builder/tar", "specs"},
     "builder/registry_cache": {"attest", "builder/base", "builder/build", "builder/environment",
-                               "builder/oci", "builder/registry", "builder/sources",
-                               "builder/tar", "specs"},
+                               "builder/layer", "builder/oci", "builder/registry",
+                               "builder/sources", "builder/tar", "specs"},
     # The driver: every stage, no command.
     "builder": {"attest", "builder/attestations", "builder/base", "builder/base_image",
                 "builder/build", "builder/debian", "builder/environment", "builder/layer",
