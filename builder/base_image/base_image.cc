@@ -208,6 +208,7 @@ Result<std::vector<LayerBlob>> copy_base_layers(const BaseImage& base,
   for (const BaseLayer& layer : base.layers) {
     STRATA_TRY_CONTEXT(copy_blob(layer, blobs_dir), "base image " + base.ref.name());
     out.push_back(layer.blob);
+    out.back().origin = BlobOrigin::kBaseImage;
     STRATA_TRY_CONTEXT(
         read_base_layer_files(fmt::format("{}/{}", blobs_dir, layer.blob.digest.hex), out.back()),
         "base image " + base.ref.name());

@@ -79,7 +79,8 @@ Json build_json(const specs::Plan& plan, const BuildResult& result) {
                       {"diff_id", l.diff_id.str()},
                       {"size", l.size},
                       {"media_type", l.media_type},
-                      {"entries", l.entry_count}});
+                      {"entries", l.entry_count},
+                      {"origin", blob_origin_name(l.origin)}});
   }
   Json out = {{"name", plan.spec.name},
               {"tag", plan.spec.version},

@@ -63,6 +63,7 @@ Result<std::optional<LayerBlob>> use_entry(const std::string& dir, LayerBlob& ta
   blob.digest = got;
   blob.size = size;
   blob.media_type = std::string(layer_media_type(options.compression));
+  blob.origin = BlobOrigin::kLocalCache;
   return std::optional<LayerBlob>(std::move(blob));
 }
 
@@ -124,6 +125,7 @@ Result<std::optional<LayerBlob>> use_remote(const Digest& key, LayerBlob& tar,
   blob.digest = got->digest;
   blob.size = got->size;
   blob.media_type = std::move(media_type);
+  blob.origin = BlobOrigin::kRegistryCache;
   return std::optional<LayerBlob>(std::move(blob));
 }
 

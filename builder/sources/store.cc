@@ -161,10 +161,27 @@ Result<SourceKind> SourceStore::store_path(const specs::Source& source, const st
   if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
     return Error::io(full + " is neither a regular file nor a directory");
   }
-  // The path is read again on every build: a local directory changes without notice, and
-  // its digest is the only way to know it has not.
-  STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blob, 0644));
   bool is_directory = S_ISDIR(st.st_mode);
+  auto check = [&](const Digest& actual) -> Result<void> {
+    if (actual == source.sha256) return Ok{};
+    return mismatch(source.sha256, actual,
+                    is_directory ? " (a directory's digest is that of its strata-det/1 tar; "
+                                   "'strata hash DIR' prints it)"
+                                 : "");
+  };
+  SourceKind kind = is_directory ? SourceKind::kDirectory : SourceKind::kFile;
+  // The path is read again on every build: a local directory changes without notice, and
+  // its digest is the only way to know it has not. When the store holds the pinned blob
+  // already, reading and hashing is all it takes (and the stored copy is re-hashed, as a
+  // fetched one is): nothing is written or synced.
+  if (path_exists(blob)) {
+    STRATA_TRY_ASSIGN(Digest actual, path_digest(full));
+    STRATA_TRY(check(actual));
+    STRATA_TRY_ASSIGN(Digest stored, sha256_file(blob));
+    if (stored == source.sha256) return kind;
+    if (::unlink(blob.c_str()) != 0) return Error::sys("remove corrupt blob " + blob, errno);
+  }
+  STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blob, 0644));
   Digest actual;
   if (is_directory) {
     STRATA_TRY_ASSIGN(actual, write_directory_tar(full, file.fd()));
@@ -174,14 +191,9 @@ Result<SourceKind> SourceStore::store_path(const specs::Source& source, const st
                       copy_and_hash(in.get(), full, file.fd(), "the store's temporary file"));
     actual = copied.digest;
   }
-  if (actual != source.sha256) {
-    return mismatch(source.sha256, actual,
-                    is_directory ? " (a directory's digest is that of its strata-det/1 tar; "
-                                   "'strata hash DIR' prints it)"
-                                 : "");
-  }
+  STRATA_TRY(check(actual));
   STRATA_TRY(commit_blob(file, blob));
-  return is_directory ? SourceKind::kDirectory : SourceKind::kFile;
+  return kind;
 }
 
 bool is_archive_name(std::string_view file_name) {

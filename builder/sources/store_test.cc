@@ -202,6 +202,42 @@ TEST(SourceStore, PathDirectoryIsStoredAsItsTar) {
   EXPECT_EQ(*sha256_file(stored->blob_path), digest);
 }
 
+TEST(SourceStore, AStoredPathIsHashedAgainButNotRewritten) {
+  TempDir cache = make_temp_dir();
+  TempDir spec_dir = make_temp_dir();
+  make_tree(spec_dir.path() + "/tree");
+  Digest digest = *path_digest(spec_dir.path() + "/tree");
+  FakeFetcher fetcher;
+  specs::Source source{.name = "tree", .path = "tree", .sha256 = digest};
+  SourceStore store(options_for(cache));
+  Result<StoredSource> first = store.ensure(source, spec_dir.path(), fetcher);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  struct stat before;
+  ASSERT_EQ(::stat(first->blob_path.c_str(), &before), 0);
+
+  // The same tree again: the stored blob is the same file (not written again).
+  Result<StoredSource> again = store.ensure(source, spec_dir.path(), fetcher);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  struct stat after;
+  ASSERT_EQ(::stat(again->blob_path.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+
+  // A tree that changed is still a mismatch, with the stored blob in place.
+  ASSERT_TRUE(write_file(spec_dir.path() + "/tree/src/main.c", "int main() { return 1; }\n").ok());
+  Result<StoredSource> changed = store.ensure(source, spec_dir.path(), fetcher);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_NE(changed.error().message().find("digest mismatch: expected " + digest.str()),
+            std::string::npos)
+      << changed.error().message();
+  ASSERT_TRUE(write_file(spec_dir.path() + "/tree/src/main.c", "int main() {}\n").ok());
+
+  // A stored blob damaged on disk is replaced by the tree's tar.
+  ASSERT_TRUE(write_file(first->blob_path, "bit rot").ok());
+  Result<StoredSource> mended = store.ensure(source, spec_dir.path(), fetcher);
+  ASSERT_TRUE(mended.ok()) << mended.error().to_string();
+  EXPECT_EQ(*sha256_file(mended->blob_path), digest);
+}
+
 TEST(SourceStore, PathDirectoryMismatchTellsHowToGetTheDigest) {
   TempDir cache = make_temp_dir();
   TempDir spec_dir = make_temp_dir();

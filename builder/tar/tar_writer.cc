@@ -280,6 +280,20 @@ Result<Digest> write_directory_tar(const std::string& dir, const HostCopyOptions
   return blob.diff_id;
 }
 
+const char* blob_origin_name(BlobOrigin origin) {
+  switch (origin) {
+    case BlobOrigin::kWritten:
+      return "written";
+    case BlobOrigin::kLocalCache:
+      return "local-cache";
+    case BlobOrigin::kRegistryCache:
+      return "registry-cache";
+    case BlobOrigin::kBaseImage:
+      return "base-image";
+  }
+  return "written";
+}
+
 Result<Digest> directory_tar_digest(const std::string& dir, const HostCopyOptions& options,
                                     int64_t mtime) {
   // Uncompressed, the blob is the tar: write_layer hashes what passes through.

@@ -37,6 +37,10 @@ struct LayerFile {
   std::string link_target;  // symlinks and hardlinks
 };
 
+// Where a layer blob's bytes came from (strata build --json's "origin").
+enum class BlobOrigin { kWritten, kLocalCache, kRegistryCache, kBaseImage };
+const char* blob_origin_name(BlobOrigin origin);  // "written", "local-cache", ...
+
 struct LayerBlob {
   Digest digest;   // of the blob as stored (compressed)
   Digest diff_id;  // of the uncompressed tar
@@ -45,6 +49,7 @@ struct LayerBlob {
   int64_t entry_count = 0;
   std::string media_type;
   std::vector<LayerFile> files;  // every entry, in tar order
+  BlobOrigin origin = BlobOrigin::kWritten;
 };
 
 // Receives the compressed blob bytes in order. Returning an Error stops the write.
