@@ -5,10 +5,11 @@
 #   cold         machine A: empty cache, builds every package and pushes each entry (signed);
 #   2nd machine  machine B: empty cache, trusts A's key, takes every output from the registry;
 #   no-change    machine B again: everything in its local cache;
-# beside `skopeo copy` of the same cache entries (every p-<key> tag) into an OCI layout: the
-# time to download the outputs with the tool users would pick. Prints wall time and peak RSS,
-# best of $RUNS, and the ratio of the second-machine build to the skopeo download (target
-# <= 1.2x); checks from --json that the second machine ran no step.
+# beside `skopeo copy` of the same cache entries into an OCI layout: the package outputs
+# (every p-<key> tag), and everything the second machine downloads (the p- and the l-<key>
+# layer blob entries): the time to download them with the tool users would pick. Prints wall
+# time and peak RSS, best of $RUNS, and the ratios to both downloads (target <= 1.2x); checks
+# from --json that the second machine ran no step and compressed no layer.
 #   bench/cache.sh [PACKAGES] [SIZE_MB]      (STRATA=path/to/strata, RUNS=3)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -47,11 +48,12 @@ build() {
   cmd=("$strata" build "$spec/strata.yaml" -o "$work/out-$1" --cache "$work/cache-$1" --json
     --cache-registry "docker://$reg/cache/bench")
 }
-# origins LABEL: how many packages of LABEL's --json came from each place ("built=4").
+# origins LABEL [packages|layers]: how many packages (or layer blobs) of LABEL's --json came
+# from each place ("built=4").
 origins() {
-  python3 - "$work/$1.out" <<'PY'
+  python3 - "$work/$1.out" "${2:-packages}" <<'PY'
 import collections, json, sys
-c = collections.Counter(p["origin"] for p in json.load(open(sys.argv[1]))["packages"])
+c = collections.Counter(p["origin"] for p in json.load(open(sys.argv[1]))[sys.argv[2]])
 print(" ".join(f"{k}={v}" for k, v in sorted(c.items())))
 PY
 }
@@ -66,37 +68,45 @@ for run in $(seq "$runs"); do
   timed "2nd machine" "${cmd[@]}" --cache-trust "$work/key.pub"
   [[ $(origins "2nd machine") == "registry-cache=$packages" ]] ||
     { echo "the second machine did not take every output from the registry: $(origins "2nd machine")" >&2; exit 1; }
+  [[ $(origins "2nd machine" layers) == "registry-cache=$packages" ]] ||
+    { echo "the second machine compressed layers itself: $(origins "2nd machine" layers)" >&2; exit 1; }
   timed "no-change" "${cmd[@]}" --cache-trust "$work/key.pub"
   [[ $(origins "no-change") == "local-cache=$packages" ]] ||
     { echo "the no-change build was not all local hits: $(origins "no-change")" >&2; exit 1; }
   for m in cold "2nd machine" no-change; do
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest_digest"])' "$work/$m.out"
   done | sort -u | wc -l | grep -qx 1 || { echo "the three builds made different images" >&2; exit 1; }
-  # The same entries downloaded by skopeo, one tag after another, into an empty layout.
-  tags=$(curl -sf "http://$reg/v2/cache/bench/tags/list" |
-    python3 -c 'import json,sys; print(" ".join(t for t in json.load(sys.stdin)["tags"] if t.startswith("p-")))')
-  rm -rf "$work/home" "$work/skopeo-layout"
-  mkdir -p "$work/home"
-  cat >"$work/skopeo-all" <<EOF
+  # The same entries downloaded by skopeo, one tag after another, into an empty layout: the
+  # package outputs (p-), and everything the second machine downloads (p- and l-).
+  all_tags=$(curl -sf "http://$reg/v2/cache/bench/tags/list" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["tags"]))')
+  for kind in p all; do
+    if [[ $kind == p ]]; then pattern='^p-'; else pattern='^(p|l)-'; fi
+    tags=$(tr ' ' '\n' <<<"$all_tags" | grep -E "$pattern" | tr '\n' ' ')
+    rm -rf "$work/home" "$work/skopeo-layout"
+    mkdir -p "$work/home"
+    cat >"$work/skopeo-all" <<EOF
 #!/usr/bin/env bash
 set -e
 for t in $tags; do
   HOME="$work/home" skopeo copy --quiet --src-tls-verify=false "docker://$reg/cache/bench:\$t" "oci:$work/skopeo-layout:\$t"
 done
 EOF
-  chmod +x "$work/skopeo-all"
-  timed "skopeo copy" "$work/skopeo-all"
+    chmod +x "$work/skopeo-all"
+    timed "skopeo copy $kind" "$work/skopeo-all"
+  done
   stop_registries
 done
 
-read -r kt km <<<"$(best "skopeo copy")"
-printf '\n%-22s %9s %10s  %s\n' "command" "wall (s)" "peak RSS" "ratio to skopeo copy"
+read -r kt km <<<"$(best "skopeo copy p")"
+read -r at am <<<"$(best "skopeo copy all")"
+ratio() { awk "BEGIN{printf \"%.2fx\", $1 / ($2 > 0 ? $2 : 0.01)}"; }
+printf '\n%-26s %9s %10s  %-20s %s\n' "command" "wall (s)" "peak RSS" "vs skopeo p- only" "vs skopeo p- and l-"
 for op in cold "2nd machine" no-change; do
   read -r st sm <<<"$(best "$op")"
-  printf '%-22s %9s %6d MiB  %s\n' "strata $op" "$st" "$((sm / 1024))" \
-    "$(awk "BEGIN{printf \"%.2fx\", $st / ($kt > 0 ? $kt : 0.01)}")"
+  printf '%-26s %9s %6d MiB  %-20s %s\n' "strata $op" "$st" "$((sm / 1024))" "$(ratio "$st" "$kt")" "$(ratio "$st" "$at")"
 done
-printf '%-22s %9s %6d MiB\n' "skopeo copy (entries)" "$kt" "$((km / 1024))"
+printf '%-26s %9s %6d MiB\n' "skopeo copy (p- entries)" "$kt" "$((km / 1024))"
+printf '%-26s %9s %6d MiB\n' "skopeo copy (p- and l-)" "$at" "$((am / 1024))"
 echo
 echo "best of $runs runs; $packages packages of ~${size_mb} MB random bytes; docker-registry on 127.0.0.1 (plain HTTP)"
-echo "the second machine ran no step (every output from the registry cache), and all builds gave one digest"
+echo "the second machine ran no step and compressed no layer (every output and layer blob from the registry cache), and all builds gave one digest"
