@@ -134,8 +134,11 @@ Result<std::optional<LayerBlob>> use_remote(const Digest& key, LayerBlob& tar,
 Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries,
                                           const LayerWriteOptions& options,
                                           const std::string& blobs_dir, LayerCacheOptions& cache) {
-  if (cache.cache_dir.empty() && !cache.remote)
+  // An uncompressed layer costs as much to write as to copy (or to download), and a cache
+  // would only add the extra pass that finds its key: it is always written.
+  if ((cache.cache_dir.empty() && !cache.remote) || options.compression == Compression::kNone) {
     return write_layer_blob(entries, options, blobs_dir);
+  }
   // The tar alone: its DiffID and the files, as the compressed pass would find them.
   LayerWriteOptions plain = options;
   plain.compression = Compression::kNone;

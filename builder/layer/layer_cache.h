@@ -53,7 +53,8 @@ struct LayerCacheOptions {
 Digest layer_cache_key(const Digest& diff_id, const LayerWriteOptions& options);
 
 // write_layer_blob through the cache: the blob copied from CACHE/layers/sha256/<key>/blob
-// when it is there and intact, else written (compressed) and then stored there. The result
+// when it is there and intact, else written (compressed) and then stored there. Layers with
+// Compression::kNone are always written, never cached. The result
 // is the same LayerBlob either way, files included. A cache that cannot be read or written
 // is warned about once and cleared from `cache` (the build's later layers skip it); only
 // errors writing into `blobs_dir` fail.

@@ -154,5 +154,18 @@ TEST_F(LayerCacheTest, NoCacheDirectoryKeepsNothing) {
   EXPECT_FALSE(path_exists(dir_.path() + "/cache"));
 }
 
+TEST_F(LayerCacheTest, UncompressedLayersAreWrittenNotCached) {
+  LayerWriteOptions none = options_;
+  none.compression = Compression::kNone;
+  std::string plain_dir = blobs();
+  auto plain = write_layer_blob(entries_, none, plain_dir);
+  ASSERT_TRUE(plain.ok());
+  auto blob = write_layer_blob_cached(entries_, none, blobs(), cache_);
+  ASSERT_TRUE(blob.ok()) << blob.error().message();
+  EXPECT_EQ(blob->digest, plain->digest);
+  EXPECT_EQ(blob->digest, blob->diff_id);
+  EXPECT_FALSE(path_exists(dir_.path() + "/cache"));
+}
+
 }  // namespace
 }  // namespace strata::builder
