@@ -111,6 +111,8 @@ Result<void> validate_config(const Config& config) {
       problems.push_back(fmt::format("rootfs {}: not a directory", config.rootfs));
     }
   }
+  if (config.rootfs_writable && (config.rootfs.empty() || !config.overlays.empty()))
+    problems.push_back("a writable rootfs needs a rootfs directory and no overlays");
   for (const std::string& dir : config.overlays) {
     struct stat st {};
     if (dir.empty() || dir[0] != '/' || dir.find_first_of(":,") != std::string::npos) {

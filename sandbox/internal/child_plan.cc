@@ -35,7 +35,8 @@ class PlanBuilder {
 
   // Adds `host_path` (of any type) at `target`: a symlink is recreated, a directory or a
   // regular file is bind-mounted read-only, anything else is left out.
-  Result<void> add_host_entry(const std::string& host_path, const std::string& target) {
+  Result<void> add_host_entry(const std::string& host_path, const std::string& target,
+                              uint64_t attr = kReadOnly) {
     struct stat st {};
     if (::lstat(host_path.c_str(), &st) != 0) {
       if (errno == ENOENT) return Ok{};
@@ -48,7 +49,7 @@ class PlanBuilder {
       link.resize(static_cast<size_t>(n));
       symlink(target, link);
     } else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-      bind(host_path, target, kReadOnly, S_ISREG(st.st_mode));
+      bind(host_path, target, attr, S_ISREG(st.st_mode));
     }
     return Ok{};
   }
@@ -177,7 +178,19 @@ Result<void> add_root_entry(PlanBuilder& b, OverlayEntries& overlays, const std:
   return b.overlay(lowers, "/" + name);
 }
 
+// Config::rootfs_writable: every top-level entry of the tree but the sandbox's own, read-write.
+Result<void> add_writable_root(const Config& config, PlanBuilder& b) {
+  STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(config.rootfs));
+  for (const std::string& name : names) {
+    if (contains(kSandboxOwnedDirs, name)) continue;
+    STRATA_TRY(b.add_host_entry(config.rootfs + "/" + name, "/" + name,
+                                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+  }
+  return Ok{};
+}
+
 Result<void> add_root(const Config& config, PlanBuilder& b) {
+  if (config.rootfs_writable) return add_writable_root(config, b);
   STRATA_TRY_ASSIGN(OverlayEntries overlays, list_overlays(config));
   std::vector<std::pair<std::string, std::string>> etc;  // {name, host path}, first wins
   if (config.rootfs.empty()) {
@@ -298,14 +311,16 @@ void find_own_argv(ChildPlan& plan) {
 Result<void> build_child_plan(const Config& config, ChildPlan& plan) {
   PlanBuilder b(plan);
   STRATA_TRY_CONTEXT(add_root(config, b), "preparing the sandbox root");
-  add_etc_files(config, b);
+  if (!config.rootfs_writable) add_etc_files(config, b);
   add_dev(b);
   // Both bounded (config.h, kDefaultTmpfsSizeBytes): a tmpfs is the host's memory.
   const int64_t size = config.limits.tmpfs_size_bytes;
   b.tmpfs("/tmp", fmt::format("mode=1777,size={}", size), MS_NOSUID | MS_NODEV);
-  b.tmpfs(*normalize_absolute(config.home),
-          fmt::format("mode=0755,uid={},gid={},size={}", config.uid, config.gid, size),
-          MS_NOSUID | MS_NODEV);
+  if (!config.rootfs_writable) {
+    b.tmpfs(*normalize_absolute(config.home),
+            fmt::format("mode=0755,uid={},gid={},size={}", config.uid, config.gid, size),
+            MS_NOSUID | MS_NODEV);
+  }
   // Parents before children, so a bind inside another bind lands on top of it.
   std::vector<BindMount> binds = config.binds;
   for (BindMount& bind : binds) bind.target = *normalize_absolute(bind.target);

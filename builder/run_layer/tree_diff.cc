@@ -1,0 +1,225 @@
+#include "builder/run_layer/tree_diff.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "builder/base/beneath.h"
+#include "builder/base/fd.h"
+#include "builder/base/path.h"
+
+namespace strata::builder::run_layer {
+namespace {
+
+constexpr const char* kSandboxOwned[] = {"dev", "proc", "sys", "tmp"};
+
+std::string join_rel(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+std::optional<struct stat> lstat_at(const std::string& root, const std::string& rel) {
+  struct stat st {};
+  std::string path = rel.empty() ? root : root + "/" + rel;
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  return st;
+}
+
+Result<std::string> read_link(const std::string& path) {
+  std::string buf(4096, '\0');
+  ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+  if (n < 0) return Error::sys("readlink " + path, errno);
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+// Whether two regular files hold the same bytes (sizes already equal).
+Result<bool> same_content(const std::string& a, const std::string& b) {
+  STRATA_TRY_ASSIGN(UniqueFd fa, open_fd(a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  STRATA_TRY_ASSIGN(UniqueFd fb, open_fd(b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  constexpr size_t kChunk = 64 * 1024;
+  std::string ba(kChunk, '\0'), bb(kChunk, '\0');
+  for (;;) {
+    ssize_t na = ::read(fa.get(), ba.data(), kChunk);
+    if (na < 0 && errno == EINTR) continue;
+    if (na < 0) return Error::sys("read " + a, errno);
+    size_t got = 0;
+    while (got < static_cast<size_t>(na)) {
+      ssize_t nb = ::read(fb.get(), bb.data() + got, static_cast<size_t>(na) - got);
+      if (nb < 0 && errno == EINTR) continue;
+      if (nb < 0) return Error::sys("read " + b, errno);
+      if (nb == 0) return false;
+      got += static_cast<size_t>(nb);
+    }
+    if (na == 0) {
+      char extra = 0;
+      return ::read(fb.get(), &extra, 1) == 0;
+    }
+    if (std::string_view(ba.data(), got) != std::string_view(bb.data(), got)) return false;
+  }
+}
+
+EntryType type_of(const struct stat& st) {
+  if (S_ISDIR(st.st_mode)) return EntryType::kDirectory;
+  if (S_ISLNK(st.st_mode)) return EntryType::kSymlink;
+  return EntryType::kRegular;
+}
+
+class Differ {
+ public:
+  Differ(std::string before, std::string after, const DiffOptions& options)
+      : before_(std::move(before)), after_(std::move(after)), options_(options) {}
+
+  Result<std::vector<LayerEntry>> run() && {
+    STRATA_TRY(diff_dir(""));
+    // Regular files that are one inode in `after` (and both changed) stay one in the layer.
+    for (auto& [inode, paths] : inodes_) {
+      std::sort(paths.begin(), paths.end(), PathLess());
+      for (size_t i = 1; i < paths.size(); ++i) {
+        tree_.add_hardlink(paths[i], paths[0], {});
+        pending_.erase(paths[i]);
+      }
+    }
+    for (auto& [path, entry] : pending_) STRATA_TRY(tree_.add(std::move(entry)));
+    return std::move(tree_).sorted_entries();
+  }
+
+ private:
+  Result<std::vector<std::string>> names(const std::string& root, const std::string& rel) {
+    std::optional<struct stat> st = lstat_at(root, rel);
+    if (!st || !S_ISDIR(st->st_mode)) return std::vector<std::string>();
+    return list_dir(rel.empty() ? root : root + "/" + rel);
+  }
+
+  // Returns whether anything at or below `rel` (a directory in both trees) changed.
+  Result<bool> diff_dir(const std::string& rel) {
+    STRATA_TRY_ASSIGN(std::vector<std::string> a_names, names(before_, rel));
+    STRATA_TRY_ASSIGN(std::vector<std::string> b_names, names(after_, rel));
+    std::set<std::string> all(a_names.begin(), a_names.end());
+    all.insert(b_names.begin(), b_names.end());
+    bool changed = false;
+    for (const std::string& name : all) {
+      if (rel.empty() && std::find(std::begin(kSandboxOwned), std::end(kSandboxOwned), name) !=
+                             std::end(kSandboxOwned))
+        continue;
+      std::string p = join_rel(rel, name);
+      std::optional<struct stat> a = lstat_at(before_, p);
+      std::optional<struct stat> b = lstat_at(after_, p);
+      if (!b) {
+        if (!a) continue;  // gone meanwhile from both: nothing to say
+        STRATA_TRY(tree_.add({.path = join_rel(rel, ".wh." + name), .mode = 0644, .size = 0}));
+        changed = true;
+      } else if (!a || type_of(*a) != type_of(*b)) {
+        STRATA_TRY(add_new(p, *b, a));
+        changed = true;
+      } else if (S_ISDIR(b->st_mode)) {
+        STRATA_TRY_ASSIGN(bool below, diff_dir(p));
+        if (below || attrs_differ(*a, *b)) {
+          STRATA_TRY(add_entry(p, *b, a));
+          changed = true;
+        }
+      } else {
+        STRATA_TRY_ASSIGN(bool differs, entry_differs(p, *a, *b));
+        if (differs) {
+          STRATA_TRY(add_entry(p, *b, a));
+          changed = true;
+        }
+      }
+    }
+    return changed;
+  }
+
+  static bool attrs_differ(const struct stat& a, const struct stat& b) {
+    return (a.st_mode & 07777) != (b.st_mode & 07777) || a.st_uid != b.st_uid ||
+           a.st_gid != b.st_gid;
+  }
+
+  Result<bool> entry_differs(const std::string& p, const struct stat& a, const struct stat& b) {
+    if (attrs_differ(a, b) && !S_ISLNK(b.st_mode)) return true;
+    if (S_ISLNK(b.st_mode)) {
+      if (a.st_uid != b.st_uid || a.st_gid != b.st_gid) return true;
+      STRATA_TRY_ASSIGN(std::string la, read_link(before_ + "/" + p));
+      STRATA_TRY_ASSIGN(std::string lb, read_link(after_ + "/" + p));
+      return la != lb;
+    }
+    if (a.st_size != b.st_size) return true;
+    STRATA_TRY_ASSIGN(bool same, same_content(before_ + "/" + p, after_ + "/" + p));
+    return !same;
+  }
+
+  // `p` is new (or replaces an entry of another type): it and, for a directory, everything
+  // below it go into the layer.
+  Result<void> add_new(const std::string& p, const struct stat& b,
+                       const std::optional<struct stat>& a) {
+    STRATA_TRY(add_entry(p, b, a));
+    if (!S_ISDIR(b.st_mode)) return Ok{};
+    STRATA_TRY_ASSIGN(std::vector<std::string> children, list_dir(after_ + "/" + p));
+    for (const std::string& name : children) {
+      std::string c = p + "/" + name;
+      std::optional<struct stat> st = lstat_at(after_, c);
+      if (!st) continue;
+      STRATA_TRY(add_new(c, *st, std::nullopt));
+    }
+    return Ok{};
+  }
+
+  Result<void> add_entry(const std::string& p, const struct stat& b,
+                         const std::optional<struct stat>& a) {
+    if (!S_ISDIR(b.st_mode) && !S_ISREG(b.st_mode) && !S_ISLNK(b.st_mode)) {
+      return Error(ErrorCode::kBuild,
+                   fmt::format("/{}: a run layer may not create a device, fifo or socket", p));
+    }
+    LayerEntry e{.path = p, .type = type_of(b)};
+    e.mode = b.st_mode & 07777;
+    e.uid = map_uid(b.st_uid);
+    e.gid = map_gid(b.st_gid);
+    // What the disk could not hold (setuid bits, the image's owners) comes from the lower
+    // layers for an attribute the commands left as it was.
+    if (a && type_of(*a) == e.type && options_.lower != nullptr) {
+      auto it = options_.lower->find(p);
+      if (it != options_.lower->end()) {
+        if ((a->st_mode & 07777) == (b.st_mode & 07777)) e.mode = it->second.mode;
+        if (a->st_uid == b.st_uid) e.uid = it->second.uid;
+        if (a->st_gid == b.st_gid) e.gid = it->second.gid;
+      }
+    }
+    std::string host = after_ + "/" + p;
+    if (e.type == EntryType::kSymlink) {
+      e.mode = 0777;
+      STRATA_TRY_ASSIGN(e.link_target, read_link(host));
+    } else if (e.type == EntryType::kRegular) {
+      e.host_path = host;
+      e.size = b.st_size;
+      if (b.st_nlink > 1) inodes_[{b.st_dev, b.st_ino}].push_back(p);
+      pending_.emplace(p, std::move(e));
+      return Ok{};
+    }
+    return tree_.add(std::move(e));
+  }
+
+  int64_t map_uid(uid_t uid) const {
+    return options_.map_owners && uid == options_.host_uid ? 0 : static_cast<int64_t>(uid);
+  }
+  int64_t map_gid(gid_t gid) const {
+    return options_.map_owners && gid == options_.host_gid ? 0 : static_cast<int64_t>(gid);
+  }
+
+  std::string before_, after_;
+  const DiffOptions& options_;
+  LayerTree tree_;
+  std::map<std::string, LayerEntry, PathLess> pending_;  // regular files, added last
+  std::map<std::pair<dev_t, ino_t>, std::vector<std::string>> inodes_;
+};
+
+}  // namespace
+
+Result<std::vector<LayerEntry>> diff_trees(const std::string& before, const std::string& after,
+                                           const DiffOptions& options) {
+  return Differ(before, after, options).run();
+}
+
+}  // namespace strata::builder::run_layer
