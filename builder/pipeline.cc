@@ -133,6 +133,7 @@ Result<void> run_layer_entries(const specs::Spec& spec, size_t index,
                                .profile = options.profile,
                                .cache_dir = options.packages.cache_dir,
                                .use_cache = options.layer_cache,
+                               .force_copy = options.run_layer_copy,
                                .runner = options.runner};
   if (base) {
     for (const base_image::BaseLayer& l : base->layers)

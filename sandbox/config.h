@@ -102,6 +102,12 @@ struct Config {
   // the sandbox's, and the root directory itself stays read-only (no new top-level entries).
   // Needs a rootfs and no overlays.
   bool rootfs_writable = false;
+  // With rootfs_writable: the rootfs is only read, and the changes go to this directory
+  // instead, through one overlayfs per top-level directory (lowerdir ROOTFS/NAME, upperdir
+  // rootfs_upper/NAME, workdir rootfs_work/NAME, `userxattr`, which a user namespace needs).
+  // Both exist, empty, on the rootfs's filesystem. Empty: the rootfs itself is changed.
+  std::string rootfs_upper;
+  std::string rootfs_work;
   std::vector<BindMount> binds;
   std::vector<std::string> argv;  // argv[0] is the program: a path, or a name found via PATH
   std::vector<std::string> env;   // exactly the environment, as "KEY=VALUE"

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "builder/base/beneath.h"
 #include "builder/base/file_lock.h"
@@ -133,8 +134,10 @@ std::string describe_layer(const RunLayerRequest& r) {
 }
 
 // Runs each command over `root`, in order; the first that fails ends the run.
+// With `upper` (and `work`), `root` is only read: the changes go to an overlayfs's upperdir.
 Result<void> run_commands(const RunLayerRequest& r, const std::string& root,
-                          const std::string& log_dir) {
+                          const std::string& log_dir, const std::string& upper = "",
+                          const std::string& work = "") {
   STRATA_TRY_ASSIGN(UniqueFd null_fd, open_fd("/dev/null", O_WRONLY | O_CLOEXEC));
   const std::vector<specs::Ref>& commands = r.layer->run;
   for (size_t i = 0; i < commands.size(); ++i) {
@@ -142,6 +145,8 @@ Result<void> run_commands(const RunLayerRequest& r, const std::string& root,
     sandbox::Config c;
     c.rootfs = root;
     c.rootfs_writable = true;
+    c.rootfs_upper = upper;
+    c.rootfs_work = work;
     c.argv = {"/bin/sh", "-c", commands[i].name};
     c.env = run_environment(r.epoch);
     c.cwd = "/";
@@ -192,7 +197,8 @@ Result<EntryType> parse_type(std::string_view s) {
 
 // Moves the content of `entries` (in `root`) into DIR/files/N and writes DIR/entries.json:
 // the entry as the cache keeps it, independent of the tree the commands ran in.
-Result<void> store_entries(const std::vector<LayerEntry>& entries, const std::string& dir) {
+Result<void> store_entries(const std::vector<LayerEntry>& entries, std::string_view made_by,
+                           const std::string& dir) {
   STRATA_TRY(make_dirs(dir + "/files"));
   Json list = Json::array();
   size_t n = 0;
@@ -214,7 +220,9 @@ Result<void> store_entries(const std::vector<LayerEntry>& entries, const std::st
     }
     list.push_back(std::move(j));
   }
-  STRATA_TRY_ASSIGN(std::string text, canonical_json(Json{{"entries", list}}));
+  // made_by ("overlayfs" or "copy") is for people: both paths give the same entries.
+  STRATA_TRY_ASSIGN(std::string text,
+                    canonical_json(Json{{"entries", list}, {"made_by", std::string(made_by)}}));
   return write_file(dir + "/" + kEntriesFile, text + "\n", 0600);
 }
 
@@ -269,25 +277,51 @@ Result<TempDir> run_in_scratch(const RunLayerRequest& r, const std::string& pare
   STRATA_TRY(make_dirs(s + "/logs"));
   STRATA_TRY_ASSIGN(Lowers lowers, lower_files(r, s + "/work"));
   STRATA_TRY_ASSIGN(LowerMeta meta, lower_meta(lowers.files));
-  // The copy path: the lower layers unpacked twice, once to change and once to compare with.
-  const std::string before = s + "/work/before", after = s + "/work/root";
+  const std::string before = s + "/work/before";
   STRATA_TRY_CONTEXT(unpack_lowers(lowers.files, before),
                      describe_layer(r) + ": unpacking the layers below");
-  STRATA_TRY_CONTEXT(unpack_lowers(lowers.files, after),
-                     describe_layer(r) + ": unpacking the layers below");
-  STRATA_TRY(run_commands(r, after, s + "/logs"));
   DiffOptions o{.lower = &meta,
                 .map_owners = !environment::running_as_root(),
                 .host_uid = ::geteuid(),
                 .host_gid = ::getegid()};
-  STRATA_TRY_ASSIGN(std::vector<LayerEntry> entries, diff_trees(before, after, o));
-  STRATA_TRY(store_entries(entries, s + "/entry"));
+  std::optional<std::vector<LayerEntry>> entries;
+  std::string_view made_by = "overlayfs";
+  // The overlay path: the tree is the overlayfs's lower directory, the changes its upper one.
+  if (!r.force_copy) {
+    const std::string upper = s + "/work/upper", work = s + "/work/overlay-work";
+    STRATA_TRY(make_dirs(upper));
+    STRATA_TRY(make_dirs(work));
+    Result<void> ran = run_commands(r, before, s + "/logs", upper, work);
+    if (ran.ok()) {
+      STRATA_TRY_ASSIGN(entries, diff_overlay(before, upper, o));
+    } else if (!overlay_refused(ran.error())) {
+      return std::move(ran).error();
+    } else {
+      STRATA_TRY(remove_scratch_tree(upper));
+      STRATA_TRY(remove_scratch_tree(work));
+    }
+  }
+  // The copy path: the lower layers unpacked a second time, changed in place, compared.
+  if (!entries) {
+    made_by = "copy";
+    const std::string after = s + "/work/root";
+    STRATA_TRY_CONTEXT(unpack_lowers(lowers.files, after),
+                       describe_layer(r) + ": unpacking the layers below");
+    STRATA_TRY(run_commands(r, after, s + "/logs"));
+    STRATA_TRY_ASSIGN(entries, diff_trees(before, after, o));
+  }
+  STRATA_TRY(store_entries(*entries, made_by, s + "/entry"));
   STRATA_TRY(remove_scratch_tree(s + "/work"));
   removable.armed = false;
   return scratch;
 }
 
 }  // namespace
+
+bool overlay_refused(const Error& error) {
+  return error.code() == ErrorCode::kSandbox &&
+         error.message().find("mount overlay") != std::string::npos;
+}
 
 std::vector<std::string> run_environment(int64_t epoch) {
   return {"HOME=/root",

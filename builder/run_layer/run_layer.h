@@ -38,10 +38,17 @@ struct RunLayerRequest {
   // false: the commands run even when the cache has the layer, and nothing is stored
   // (strata verify rebuilds everything it checks).
   bool use_cache = true;
+  // Always the copy path (STRATA_RUN_LAYER_COPY=1, read by the command): the tree unpacked
+  // twice and compared, never an overlayfs. Both give the same layer; tests use this.
+  bool force_copy = false;
   sandbox::Runner* runner = nullptr;
   // Told before each command runs (progress), with the command's 1-based number.
   std::function<void(size_t number, const std::string& command)> on_command;
 };
+
+// Whether `error` (from running a command) is the kernel refusing the writable overlayfs, so
+// the copy path can take over: a setup failure at "mount overlay", before anything ran.
+bool overlay_refused(const Error& error);
 
 // The layer's entries (strata-det/1 order) and what keeps their content files alive: the
 // cache entry, held against `strata cache prune`, or the scratch directory of an uncached run.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,9 +70,92 @@ EntryType type_of(const struct stat& st) {
   return EntryType::kRegular;
 }
 
+// Whether `st` (at `path` in an overlayfs upper directory) is a whiteout: a 0/0 character
+// device, or (kernels since 6.7 may make these) an empty file with an overlay.whiteout xattr.
+bool is_whiteout(const std::string& path, const struct stat& st) {
+  if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return true;
+  if (!S_ISREG(st.st_mode) || st.st_size != 0) return false;
+  for (const char* name : {"user.overlay.whiteout", "trusted.overlay.whiteout"}) {
+    if (::lgetxattr(path.c_str(), name, nullptr, 0) >= 0) return true;
+  }
+  return false;
+}
+
+bool is_opaque(const std::string& path) {
+  for (const char* name : {"user.overlay.opaque", "trusted.overlay.opaque"}) {
+    char value[4] = {};
+    ssize_t n = ::lgetxattr(path.c_str(), name, value, sizeof value);
+    if (n >= 1 && (value[0] == 'y' || value[0] == 'x')) return true;
+  }
+  return false;
+}
+
+// The tree after the commands: a directory, or an overlayfs's upper directory over its lower
+// one, merged as overlayfs shows them (whiteouts hide, opaque directories hide what is below).
+class After {
+ public:
+  After(std::string dir, std::string lower) : dir_(std::move(dir)), lower_(std::move(lower)) {}
+
+  struct Node {
+    struct stat st {};
+    std::string host;  // where the entry's content or link is
+  };
+
+  std::optional<Node> find(const std::string& rel) const {
+    if (lower_.empty()) {
+      std::optional<struct stat> st = lstat_at(dir_, rel);
+      if (!st) return std::nullopt;
+      return Node{*st, dir_ + "/" + rel};
+    }
+    bool lower_visible = true;
+    size_t start = 0;
+    for (;;) {
+      size_t slash = rel.find('/', start);
+      bool last = slash == std::string::npos;
+      std::string prefix = last ? rel : rel.substr(0, slash);
+      std::string upper = dir_ + "/" + prefix;
+      std::optional<struct stat> u = lstat_at(dir_, prefix);
+      std::optional<Node> here;
+      if (u) {
+        if (is_whiteout(upper, *u)) return std::nullopt;
+        here = Node{*u, upper};
+        if (S_ISDIR(u->st_mode) && is_opaque(upper)) lower_visible = false;
+        // An upper non-directory hides the lower directory it replaced.
+        if (!S_ISDIR(u->st_mode)) lower_visible = false;
+      } else if (lower_visible) {
+        std::optional<struct stat> l = lstat_at(lower_, prefix);
+        if (!l) return std::nullopt;
+        here = Node{*l, lower_ + "/" + prefix};
+      } else {
+        return std::nullopt;
+      }
+      if (last) return here;
+      if (!S_ISDIR(here->st.st_mode)) return std::nullopt;
+      start = slash + 1;
+    }
+  }
+
+  // The names below `rel` (a directory of the merged tree), some perhaps hidden: find() says.
+  Result<std::vector<std::string>> names(const std::string& rel) const {
+    std::set<std::string> all;
+    for (const std::string& root : {dir_, lower_}) {
+      if (root.empty()) continue;
+      std::optional<struct stat> st = lstat_at(root, rel);
+      if (!st || !S_ISDIR(st->st_mode)) continue;
+      STRATA_TRY_ASSIGN(std::vector<std::string> n,
+                        list_dir(rel.empty() ? root : root + "/" + rel));
+      all.insert(n.begin(), n.end());
+    }
+    return std::vector<std::string>(all.begin(), all.end());
+  }
+
+ private:
+  std::string dir_, lower_;
+};
+
 class Differ {
  public:
-  Differ(std::string before, std::string after, const DiffOptions& options)
+  Differ(std::string before, After after, const DiffOptions& options)
       : before_(std::move(before)), after_(std::move(after)), options_(options) {}
 
   Result<std::vector<LayerEntry>> run() && {
@@ -98,7 +182,7 @@ class Differ {
   // Returns whether anything at or below `rel` (a directory in both trees) changed.
   Result<bool> diff_dir(const std::string& rel) {
     STRATA_TRY_ASSIGN(std::vector<std::string> a_names, names(before_, rel));
-    STRATA_TRY_ASSIGN(std::vector<std::string> b_names, names(after_, rel));
+    STRATA_TRY_ASSIGN(std::vector<std::string> b_names, after_.names(rel));
     std::set<std::string> all(a_names.begin(), a_names.end());
     all.insert(b_names.begin(), b_names.end());
     bool changed = false;
@@ -108,7 +192,9 @@ class Differ {
         continue;
       std::string p = join_rel(rel, name);
       std::optional<struct stat> a = lstat_at(before_, p);
-      std::optional<struct stat> b = lstat_at(after_, p);
+      std::optional<After::Node> bn = after_.find(p);
+      std::optional<struct stat> b;
+      if (bn) b = bn->st;
       if (!b) {
         if (!a) continue;  // gone meanwhile from both: nothing to say
         STRATA_TRY(tree_.add({.path = join_rel(rel, ".wh." + name), .mode = 0644, .size = 0}));
@@ -143,11 +229,11 @@ class Differ {
     if (S_ISLNK(b.st_mode)) {
       if (a.st_uid != b.st_uid || a.st_gid != b.st_gid) return true;
       STRATA_TRY_ASSIGN(std::string la, read_link(before_ + "/" + p));
-      STRATA_TRY_ASSIGN(std::string lb, read_link(after_ + "/" + p));
+      STRATA_TRY_ASSIGN(std::string lb, read_link(after_.find(p)->host));
       return la != lb;
     }
     if (a.st_size != b.st_size) return true;
-    STRATA_TRY_ASSIGN(bool same, same_content(before_ + "/" + p, after_ + "/" + p));
+    STRATA_TRY_ASSIGN(bool same, same_content(before_ + "/" + p, after_.find(p)->host));
     return !same;
   }
 
@@ -157,12 +243,12 @@ class Differ {
                        const std::optional<struct stat>& a) {
     STRATA_TRY(add_entry(p, b, a));
     if (!S_ISDIR(b.st_mode)) return Ok{};
-    STRATA_TRY_ASSIGN(std::vector<std::string> children, list_dir(after_ + "/" + p));
+    STRATA_TRY_ASSIGN(std::vector<std::string> children, after_.names(p));
     for (const std::string& name : children) {
       std::string c = p + "/" + name;
-      std::optional<struct stat> st = lstat_at(after_, c);
-      if (!st) continue;
-      STRATA_TRY(add_new(c, *st, std::nullopt));
+      std::optional<After::Node> node = after_.find(c);
+      if (!node) continue;
+      STRATA_TRY(add_new(c, node->st, std::nullopt));
     }
     return Ok{};
   }
@@ -187,7 +273,7 @@ class Differ {
         if (a->st_gid == b.st_gid) e.gid = it->second.gid;
       }
     }
-    std::string host = after_ + "/" + p;
+    std::string host = after_.find(p)->host;
     if (e.type == EntryType::kSymlink) {
       e.mode = 0777;
       STRATA_TRY_ASSIGN(e.link_target, read_link(host));
@@ -208,7 +294,8 @@ class Differ {
     return options_.map_owners && gid == options_.host_gid ? 0 : static_cast<int64_t>(gid);
   }
 
-  std::string before_, after_;
+  std::string before_;
+  After after_;
   const DiffOptions& options_;
   LayerTree tree_;
   std::map<std::string, LayerEntry, PathLess> pending_;  // regular files, added last
@@ -219,7 +306,12 @@ class Differ {
 
 Result<std::vector<LayerEntry>> diff_trees(const std::string& before, const std::string& after,
                                            const DiffOptions& options) {
-  return Differ(before, after, options).run();
+  return Differ(before, After(after, ""), options).run();
+}
+
+Result<std::vector<LayerEntry>> diff_overlay(const std::string& lower, const std::string& upper,
+                                             const DiffOptions& options) {
+  return Differ(lower, After(upper, lower), options).run();
 }
 
 }  // namespace strata::builder::run_layer

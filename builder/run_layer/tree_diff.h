@@ -46,4 +46,13 @@ struct DiffOptions {
 Result<std::vector<LayerEntry>> diff_trees(const std::string& before, const std::string& after,
                                            const DiffOptions& options);
 
+// The same layer from an overlayfs: `upper` its upper directory over `lower` (the tree before).
+// The merged tree is read as overlayfs shows it: a whiteout (a 0/0 character device, or an
+// empty file with a user.overlay.whiteout or trusted.overlay.whiteout xattr) hides a lower
+// entry, a directory with user.overlay.opaque (or trusted.) hides the lower one's entries.
+// Then it is compared with `lower` exactly as diff_trees compares two trees, so both give
+// the same entries for the same change.
+Result<std::vector<LayerEntry>> diff_overlay(const std::string& lower, const std::string& upper,
+                                             const DiffOptions& options);
+
 }  // namespace strata::builder::run_layer

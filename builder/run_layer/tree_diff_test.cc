@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "builder/base/fs.h"
 #include "tests/support/test_util.h"
@@ -159,6 +162,93 @@ TEST_F(TreeDiffTest, AFifoIsAnError) {
   ASSERT_FALSE(entries.ok());
   EXPECT_EQ(entries.error().message(),
             "/etc/pipe: a run layer may not create a device, fifo or socket");
+}
+
+// An overlayfs upper directory for the same change gives the same layer as the copy.
+class OverlayDiffTest : public TreeDiffTest {
+ protected:
+  std::string upper() const { return tmp_.path() + "/upper"; }
+
+  void SetUp() override {
+    TreeDiffTest::SetUp();
+    std::string probe = tmp_.path() + "/xattr-probe";
+    write(probe, "");
+    if (::setxattr(probe.c_str(), "user.probe", "y", 1, 0) != 0)
+      GTEST_SKIP() << "no user xattrs in " << tmp_.path() << ": " << std::strerror(errno);
+  }
+
+  // A whiteout as overlayfs makes it: a 0/0 character device (needs CAP_MKNOD), else an empty
+  // file with the user.overlay.whiteout xattr (overlayfs reads both).
+  void whiteout(const std::string& rel) {
+    std::string path = upper() + "/" + rel;
+    if (::mknod(path.c_str(), S_IFCHR | 0000, 0) == 0) return;
+    write(path, "");
+    ASSERT_EQ(::setxattr(path.c_str(), "user.overlay.whiteout", "y", 1, 0), 0)
+        << "user xattrs in " << path << ": " << std::strerror(errno);
+  }
+  void opaque(const std::string& rel) {
+    std::string path = upper() + "/" + rel;
+    ASSERT_EQ(::setxattr(path.c_str(), "user.overlay.opaque", "y", 1, 0), 0)
+        << std::strerror(errno);
+  }
+  std::vector<std::string> both(const DiffOptions& o) {
+    std::vector<std::string> copy = diff(o);
+    auto entries = diff_overlay(before(), upper(), o);
+    EXPECT_TRUE(entries.ok()) << entries.error().to_string();
+    std::vector<std::string> out;
+    if (entries.ok()) {
+      for (const LayerEntry& e : *entries) {
+        out.push_back(fmt::format("{} {} {:04o} {}:{} {}", e.path, static_cast<int>(e.type), e.mode,
+                                  e.uid, e.gid, e.link_target));
+      }
+    }
+    std::vector<std::string> copy_plain;
+    auto again = diff_trees(before(), after(), o);
+    if (again.ok()) {
+      for (const LayerEntry& e : *again) {
+        copy_plain.push_back(fmt::format("{} {} {:04o} {}:{} {}", e.path, static_cast<int>(e.type),
+                                         e.mode, e.uid, e.gid, e.link_target));
+      }
+    }
+    EXPECT_EQ(out, copy_plain);
+    return copy;
+  }
+};
+
+TEST_F(OverlayDiffTest, WhiteoutsOpaqueDirectoriesAndCopiesUpGiveTheCopysLayer) {
+  DiffOptions o{.map_owners = true, .host_uid = ::geteuid(), .host_gid = ::getegid()};
+  // The change, made in the copy: rm -rf doc/pkg && mkdir doc/pkg && echo readme >
+  // doc/pkg/README; echo a=2 > etc/conf; rm usr/bin/tool; touch etc/conf (times only).
+  ASSERT_TRUE(remove_tree(after() + "/usr/share/doc/pkg").ok());
+  ASSERT_TRUE(make_dirs(after() + "/usr/share/doc/pkg").ok());
+  write(after() + "/usr/share/doc/pkg/README", "new readme");
+  write(after() + "/etc/conf", "a=2\n");
+  ASSERT_EQ(::unlink((after() + "/usr/bin/tool").c_str()), 0);
+  // The same change as overlayfs records it.
+  for (const char* d : {"/usr/share/doc/pkg", "/usr/bin", "/etc"})
+    ASSERT_TRUE(make_dirs(upper() + d).ok());
+  opaque("usr/share/doc/pkg");
+  write(upper() + "/usr/share/doc/pkg/README", "new readme");
+  write(upper() + "/etc/conf", "a=2\n");
+  whiteout("usr/bin/tool");
+  for (const char* d :
+       {"/usr", "/usr/share", "/usr/share/doc", "/usr/share/doc/pkg", "/usr/bin", "/etc"})
+    ASSERT_EQ(::chmod((upper() + d).c_str(), 0755), 0);
+  EXPECT_EQ(
+      both(o),
+      (std::vector<std::string>{
+          "etc dir 0755 0:0", "etc/conf file 0644 0:0", "usr dir 0755 0:0", "usr/bin dir 0755 0:0",
+          "usr/bin/.wh.tool file 0644 0:0", "usr/share dir 0755 0:0", "usr/share/doc dir 0755 0:0",
+          "usr/share/doc/pkg dir 0755 0:0", "usr/share/doc/pkg/.wh.copyright file 0644 0:0",
+          "usr/share/doc/pkg/README file 0644 0:0"}));
+}
+
+TEST_F(OverlayDiffTest, ACopiedUpButUnchangedFileIsNoChange) {
+  // chmod 0644 on a 0644 file (or a touch) copies it up with the same bytes and mode.
+  ASSERT_TRUE(make_dirs(upper() + "/etc").ok());
+  ASSERT_EQ(::chmod((upper() + "/etc").c_str(), 0755), 0);
+  write(upper() + "/etc/conf", "a=1\n");
+  EXPECT_EQ(both({}), std::vector<std::string>());
 }
 
 }  // namespace

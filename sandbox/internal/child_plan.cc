@@ -73,7 +73,8 @@ class PlanBuilder {
   // A read-only overlayfs of `lowers` (the first on top) at `target`. The lower directories
   // are given to overlayfs as /proc/self/fd/N: it shows the option string it was given in
   // mountinfo, and the host paths of the cache are no business of the build.
-  Result<void> overlay(const std::vector<std::string>& lowers, const std::string& target) {
+  Result<void> overlay(const std::vector<std::string>& lowers, const std::string& target,
+                       const std::string& upper = "", const std::string& work = "") {
     mkdir_parents(target);
     dirs_.insert(target);
     std::string list, label;
@@ -88,7 +89,9 @@ class PlanBuilder {
     add({.kind = MountOp::Kind::kOverlay,
          .target = keep(target),
          .source = keep(list),
-         .label = keep(label)});
+         .label = keep(label),
+         .upper = upper.empty() ? nullptr : keep(upper),
+         .work = work.empty() ? nullptr : keep(work)});
     return Ok{};
   }
   void tmpfs(const std::string& target, const std::string& options, uint64_t ms_flags) {
@@ -183,8 +186,19 @@ Result<void> add_writable_root(const Config& config, PlanBuilder& b) {
   STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(config.rootfs));
   for (const std::string& name : names) {
     if (contains(kSandboxOwnedDirs, name)) continue;
-    STRATA_TRY(b.add_host_entry(config.rootfs + "/" + name, "/" + name,
-                                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+    std::string path = config.rootfs + "/" + name;
+    if (!config.rootfs_upper.empty() && is_dir(path)) {
+      std::string upper = config.rootfs_upper + "/" + name, work = config.rootfs_work + "/" + name;
+      for (const std::string& d : {upper, work}) {
+        if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST)
+          return Error::sys("mkdir " + d, errno);
+      }
+      STRATA_TRY(b.overlay({path}, "/" + name, upper, work));
+    } else {
+      STRATA_TRY(b.add_host_entry(
+          path, "/" + name,
+          config.rootfs_upper.empty() ? MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV : kReadOnly));
+    }
   }
   return Ok{};
 }
