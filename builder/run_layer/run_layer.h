@@ -4,7 +4,6 @@
 // determinism profile.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,8 +41,6 @@ struct RunLayerRequest {
   // twice and compared, never an overlayfs. Both give the same layer; tests use this.
   bool force_copy = false;
   sandbox::Runner* runner = nullptr;
-  // Told before each command runs (progress), with the command's 1-based number.
-  std::function<void(size_t number, const std::string& command)> on_command;
 };
 
 // Whether `error` (from running a command) is the kernel refusing the writable overlayfs, so
