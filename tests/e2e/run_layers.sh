@@ -128,6 +128,7 @@ expect_eq "a failing command: exit code" 1 "$rc"
 grep -Fq "bad/strata.yaml:" bad.err && grep -Fq "layer 2: run command 1 'echo starting; echo oops >&2; exit 3' exited with status 3" bad.err &&
   grep -Fq "oops" bad.err || { cat bad.err; fail "a failing command's message"; }
 pass "a failing command names the spec location, layer, command, status and output"
+sed 's/^/  | /' bad.err
 [[ ! -e outbad/runl && ! -s bad.out ]] || fail "a failing build wrote output"
 [[ -z "$(ls -A "$CACHE/run-layers/tmp" 2>/dev/null)" ]] || fail "a failing run layer left scratch files: $(ls -A "$CACHE/run-layers/tmp")"
 pass "nothing half-written is left"
