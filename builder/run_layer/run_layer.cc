@@ -27,12 +27,6 @@ constexpr size_t kLogTailLines = 20;
 constexpr int64_t kLogTailBytes = 8 * 1024;
 constexpr const char* kEntriesFile = "entries.json";
 
-// Discards a layer's bytes: only its DiffID is wanted.
-class NullOutput : public BlobOutput {
- public:
-  Result<void> write(std::string_view) override { return Ok{}; }
-};
-
 std::vector<std::string> commands_of(const specs::LayerSpec& layer) {
   std::vector<std::string> out;
   for (const specs::Ref& r : layer.run) out.push_back(r.name);
@@ -93,8 +87,8 @@ Result<Lowers> lower_files(const RunLayerRequest& r, const std::string& dir) {
   }
   for (size_t i = 0; i < r.layers.size(); ++i) {
     if (dir.empty()) {
-      NullOutput null;
-      STRATA_TRY_ASSIGN(LayerBlob blob, write_layer(*r.layers[i], tar_options(r), null));
+      DiscardOutput discard;  // only the DiffID is wanted
+      STRATA_TRY_ASSIGN(LayerBlob blob, write_layer(*r.layers[i], tar_options(r), discard));
       out.diff_ids.push_back(blob.diff_id);
       continue;
     }
