@@ -243,6 +243,29 @@ TEST_F(OverlayDiffTest, WhiteoutsOpaqueDirectoriesAndCopiesUpGiveTheCopysLayer) 
           "usr/share/doc/pkg/README file 0644 0:0"}));
 }
 
+TEST_F(OverlayDiffTest, SymlinksModesAndHardlinksInTheUpperDirectory) {
+  DiffOptions o{.map_owners = true, .host_uid = ::geteuid(), .host_gid = ::getegid()};
+  // ln -sf /usr/bin bin; chmod 0700 usr/bin/tool; echo s > etc/b; ln etc/b etc/a.
+  for (const std::string& root : {after(), upper()}) {
+    ASSERT_TRUE(make_dirs(root + "/usr/bin").ok());
+    ASSERT_TRUE(make_dirs(root + "/etc").ok());
+    ASSERT_EQ(::chmod((root + "/usr").c_str(), 0755), 0);
+    ASSERT_EQ(::chmod((root + "/usr/bin").c_str(), 0755), 0);
+    ASSERT_EQ(::chmod((root + "/etc").c_str(), 0755), 0);
+    if (root == upper()) write(root + "/usr/bin/tool", "#!/bin/sh\n");  // the copy-up
+    ASSERT_EQ(::chmod((root + "/usr/bin/tool").c_str(), 0700), 0);
+    (void)::unlink((root + "/bin").c_str());
+    ASSERT_EQ(::symlink("/usr/bin", (root + "/bin").c_str()), 0);
+    write(root + "/etc/b", "s");
+    ASSERT_EQ(::link((root + "/etc/b").c_str(), (root + "/etc/a").c_str()), 0);
+  }
+  EXPECT_EQ(both(o),
+            (std::vector<std::string>{"bin symlink 0777 0:0 -> /usr/bin", "etc dir 0755 0:0",
+                                      "etc/a file 0644 0:0", "etc/b hardlink 0644 0:0 -> etc/a",
+                                      "usr dir 0755 0:0", "usr/bin dir 0755 0:0",
+                                      "usr/bin/tool file 0700 0:0"}));
+}
+
 TEST_F(OverlayDiffTest, ACopiedUpButUnchangedFileIsNoChange) {
   // chmod 0644 on a 0644 file (or a touch) copies it up with the same bytes and mode.
   ASSERT_TRUE(make_dirs(upper() + "/etc").ok());
