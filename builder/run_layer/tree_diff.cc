@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <set>
 
@@ -23,11 +24,14 @@ std::string join_rel(const std::string& dir, const std::string& name) {
   return dir.empty() ? name : dir + "/" + name;
 }
 
-std::optional<struct stat> lstat_at(const std::string& root, const std::string& rel) {
+// nullopt when nothing is there; any other failure (EACCES below a directory a command made
+// unsearchable) is an error, never taken for a deletion.
+Result<std::optional<struct stat>> lstat_at(const std::string& root, const std::string& rel) {
   struct stat st {};
   std::string path = rel.empty() ? root : root + "/" + rel;
-  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
-  return st;
+  if (::lstat(path.c_str(), &st) == 0) return std::optional<struct stat>(st);
+  if (errno == ENOENT || errno == ENOTDIR) return std::optional<struct stat>();
+  return Error::sys("lstat " + path, errno);
 }
 
 Result<std::string> read_link(const std::string& path) {
@@ -38,10 +42,37 @@ Result<std::string> read_link(const std::string& path) {
   return buf;
 }
 
+// Runs `read` on `path`; when it is refused (EACCES: strata is not root, and the image or a
+// command made the entry unreadable to its owner, e.g. a 0000 /etc/shadow), once more with
+// the owner's `bits` added for the moment, then the mode is put back.
+template <typename T>
+Result<T> with_owner_access(const std::string& path, mode_t bits,
+                            const std::function<Result<T>()>& read) {
+  Result<T> first = read();
+  if (first.ok() || first.error().sys_errno() != EACCES) return first;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode) ||
+      ::chmod(path.c_str(), (st.st_mode & 07777) | bits) != 0)
+    return first;
+  Result<T> second = read();
+  (void)::chmod(path.c_str(), st.st_mode & 07777);
+  return second;
+}
+
+Result<UniqueFd> open_readable(const std::string& path) {
+  return with_owner_access<UniqueFd>(
+      path, S_IRUSR, [&] { return open_fd(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC); });
+}
+
+Result<std::vector<std::string>> list_readable(const std::string& path) {
+  return with_owner_access<std::vector<std::string>>(path, S_IRUSR | S_IXUSR,
+                                                     [&] { return list_dir(path); });
+}
+
 // Whether two regular files hold the same bytes (sizes already equal).
 Result<bool> same_content(const std::string& a, const std::string& b) {
-  STRATA_TRY_ASSIGN(UniqueFd fa, open_fd(a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  STRATA_TRY_ASSIGN(UniqueFd fb, open_fd(b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  STRATA_TRY_ASSIGN(UniqueFd fa, open_readable(a));
+  STRATA_TRY_ASSIGN(UniqueFd fb, open_readable(b));
   constexpr size_t kChunk = 64 * 1024;
   std::string ba(kChunk, '\0'), bb(kChunk, '\0');
   for (;;) {
@@ -101,11 +132,11 @@ class After {
     std::string host;  // where the entry's content or link is
   };
 
-  std::optional<Node> find(const std::string& rel) const {
+  Result<std::optional<Node>> find(const std::string& rel) const {
     if (lower_.empty()) {
-      std::optional<struct stat> st = lstat_at(dir_, rel);
-      if (!st) return std::nullopt;
-      return Node{*st, dir_ + "/" + rel};
+      STRATA_TRY_ASSIGN(std::optional<struct stat> st, lstat_at(dir_, rel));
+      if (!st) return std::optional<Node>();
+      return std::optional<Node>(Node{*st, dir_ + "/" + rel});
     }
     bool lower_visible = true;
     size_t start = 0;
@@ -114,23 +145,23 @@ class After {
       bool last = slash == std::string::npos;
       std::string prefix = last ? rel : rel.substr(0, slash);
       std::string upper = dir_ + "/" + prefix;
-      std::optional<struct stat> u = lstat_at(dir_, prefix);
+      STRATA_TRY_ASSIGN(std::optional<struct stat> u, lstat_at(dir_, prefix));
       std::optional<Node> here;
       if (u) {
-        if (is_whiteout(upper, *u)) return std::nullopt;
+        if (is_whiteout(upper, *u)) return std::optional<Node>();
         here = Node{*u, upper};
         if (S_ISDIR(u->st_mode) && is_opaque(upper)) lower_visible = false;
         // An upper non-directory hides the lower directory it replaced.
         if (!S_ISDIR(u->st_mode)) lower_visible = false;
       } else if (lower_visible) {
-        std::optional<struct stat> l = lstat_at(lower_, prefix);
-        if (!l) return std::nullopt;
+        STRATA_TRY_ASSIGN(std::optional<struct stat> l, lstat_at(lower_, prefix));
+        if (!l) return std::optional<Node>();
         here = Node{*l, lower_ + "/" + prefix};
       } else {
-        return std::nullopt;
+        return std::optional<Node>();
       }
       if (last) return here;
-      if (!S_ISDIR(here->st.st_mode)) return std::nullopt;
+      if (!S_ISDIR(here->st.st_mode)) return std::optional<Node>();
       start = slash + 1;
     }
   }
@@ -140,10 +171,10 @@ class After {
     std::set<std::string> all;
     for (const std::string& root : {dir_, lower_}) {
       if (root.empty()) continue;
-      std::optional<struct stat> st = lstat_at(root, rel);
+      STRATA_TRY_ASSIGN(std::optional<struct stat> st, lstat_at(root, rel));
       if (!st || !S_ISDIR(st->st_mode)) continue;
       STRATA_TRY_ASSIGN(std::vector<std::string> n,
-                        list_dir(rel.empty() ? root : root + "/" + rel));
+                        list_readable(rel.empty() ? root : root + "/" + rel));
       all.insert(n.begin(), n.end());
     }
     return std::vector<std::string>(all.begin(), all.end());
@@ -174,9 +205,9 @@ class Differ {
 
  private:
   Result<std::vector<std::string>> names(const std::string& root, const std::string& rel) {
-    std::optional<struct stat> st = lstat_at(root, rel);
+    STRATA_TRY_ASSIGN(std::optional<struct stat> st, lstat_at(root, rel));
     if (!st || !S_ISDIR(st->st_mode)) return std::vector<std::string>();
-    return list_dir(rel.empty() ? root : root + "/" + rel);
+    return list_readable(rel.empty() ? root : root + "/" + rel);
   }
 
   // Returns whether anything at or below `rel` (a directory in both trees) changed.
@@ -191,8 +222,8 @@ class Differ {
                              std::end(kSandboxOwned))
         continue;
       std::string p = join_rel(rel, name);
-      std::optional<struct stat> a = lstat_at(before_, p);
-      std::optional<After::Node> bn = after_.find(p);
+      STRATA_TRY_ASSIGN(std::optional<struct stat> a, lstat_at(before_, p));
+      STRATA_TRY_ASSIGN(std::optional<After::Node> bn, after_.find(p));
       std::optional<struct stat> b;
       if (bn) b = bn->st;
       if (!b) {
@@ -209,7 +240,7 @@ class Differ {
           changed = true;
         }
       } else {
-        STRATA_TRY_ASSIGN(bool differs, entry_differs(p, *a, *b));
+        STRATA_TRY_ASSIGN(bool differs, entry_differs(p, *a, *b, bn->host));
         if (differs) {
           STRATA_TRY(add_entry(p, *b, a));
           changed = true;
@@ -224,16 +255,19 @@ class Differ {
            a.st_gid != b.st_gid;
   }
 
-  Result<bool> entry_differs(const std::string& p, const struct stat& a, const struct stat& b) {
+  Result<bool> entry_differs(const std::string& p, const struct stat& a, const struct stat& b,
+                             const std::string& host) {
     if (attrs_differ(a, b) && !S_ISLNK(b.st_mode)) return true;
     if (S_ISLNK(b.st_mode)) {
       if (a.st_uid != b.st_uid || a.st_gid != b.st_gid) return true;
       STRATA_TRY_ASSIGN(std::string la, read_link(before_ + "/" + p));
-      STRATA_TRY_ASSIGN(std::string lb, read_link(after_.find(p)->host));
+      STRATA_TRY_ASSIGN(std::string lb, read_link(host));
       return la != lb;
     }
     if (a.st_size != b.st_size) return true;
-    STRATA_TRY_ASSIGN(bool same, same_content(before_ + "/" + p, after_.find(p)->host));
+    // The same inode (overlayfs: a lower file the commands left alone) is the same content.
+    if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) return false;
+    STRATA_TRY_ASSIGN(bool same, same_content(before_ + "/" + p, host));
     return !same;
   }
 
@@ -246,7 +280,7 @@ class Differ {
     STRATA_TRY_ASSIGN(std::vector<std::string> children, after_.names(p));
     for (const std::string& name : children) {
       std::string c = p + "/" + name;
-      std::optional<After::Node> node = after_.find(c);
+      STRATA_TRY_ASSIGN(std::optional<After::Node> node, after_.find(c));
       if (!node) continue;
       STRATA_TRY(add_new(c, node->st, std::nullopt));
     }
@@ -273,7 +307,9 @@ class Differ {
         if (a->st_gid == b.st_gid) e.gid = it->second.gid;
       }
     }
-    std::string host = after_.find(p)->host;
+    STRATA_TRY_ASSIGN(std::optional<After::Node> node, after_.find(p));
+    if (!node) return Error(ErrorCode::kIo, fmt::format("/{}: gone while it was read", p));
+    std::string host = node->host;
     if (e.type == EntryType::kSymlink) {
       e.mode = 0777;
       STRATA_TRY_ASSIGN(e.link_target, read_link(host));

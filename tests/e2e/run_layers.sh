@@ -25,6 +25,7 @@ mkdir -p app/doc app/state
 echo "the manual" >app/doc/README
 echo "old=1" >app/app.conf
 echo "keep" >app/state/keep
+echo "hash" >app/shadow  # mode 0000 in the image, as RHEL's /etc/shadow: read back as uid 65534 too
 write_spec() {  # write_spec DIR COMMAND...: a spec over busybox whose last layer runs COMMANDs
   local dir=$1
   shift
@@ -37,6 +38,7 @@ write_spec() {  # write_spec DIR COMMAND...: a spec over busybox whose last laye
     printf '        - {src: app/doc, dest: /usr/share/doc/app}\n'
     printf '        - {src: app/app.conf, dest: /etc/app.conf}\n'
     printf '        - {src: app/state, dest: /root/state}\n'
+    printf '        - {src: app/shadow, dest: /etc/shadow, mode: "0000"}\n'
     printf '    - run:\n'
     for c in "$@"; do printf '        - %s\n' "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$c")"; done
     printf '  config:\n    entrypoint: [/bin/sh, -c]\n'
@@ -163,6 +165,10 @@ else
     dn=$(as_nobody "$STRATA" build good/strata.yaml -o nobody/out --cache nobody/cache 2>nobody.err | tail -n 1) ||
       { cat nobody.err; fail "build as uid 65534"; }
     expect_eq "as uid 65534: the same digest" "$d1" "$dn"
+    # The copy path reads every file back, /etc/shadow (mode 0000) too.
+    dc=$(STRATA_RUN_LAYER_COPY=1 as_nobody "$STRATA" build good/strata.yaml -o nobody/out2 --cache nobody/cache2 2>nobody.err | tail -n 1) ||
+      { cat nobody.err; fail "copy-path build as uid 65534"; }
+    expect_eq "as uid 65534, the copy path: the same digest" "$d1" "$dc"
   fi
 fi
 
