@@ -78,10 +78,20 @@ Json external_parameters(const ProvenanceInputs& in) {
 Json internal_parameters(const specs::Spec& spec, const ProvenanceInputs& in) {
   Json libraries = Json::object();
   for (const auto& [name, version] : in.library_versions) libraries[name] = version;
-  return {{"determinismProfile", kDeterminismProfile},
-          {"SOURCE_DATE_EPOCH", std::to_string(spec.epoch)},
-          {"platform", spec.image.os + "/" + spec.image.architecture},
-          {"libraries", std::move(libraries)}};
+  Json out = {{"determinismProfile", kDeterminismProfile},
+              {"SOURCE_DATE_EPOCH", std::to_string(spec.epoch)},
+              {"platform", spec.image.os + "/" + spec.image.architecture},
+              {"libraries", std::move(libraries)}};
+  // The commands of `run:` layers (docs/run-layers.md), the build steps an image layer ran.
+  Json run_layers = Json::array();
+  for (size_t i = 0; i < spec.image.layers.size(); ++i) {
+    if (spec.image.layers[i].run.empty()) continue;
+    Json commands = Json::array();
+    for (const specs::Ref& c : spec.image.layers[i].run) commands.push_back(c.name);
+    run_layers.push_back({{"layer", i + 1}, {"commands", std::move(commands)}});
+  }
+  if (!run_layers.empty()) out["runLayers"] = std::move(run_layers);
+  return out;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "builder/layer/lower_layers.h"
 #include "builder/oci/pinned_image.h"
 #include "builder/oci/staged_layout.h"
+#include "builder/run_layer/run_layer.h"
 
 namespace strata::builder {
 namespace {
@@ -21,6 +22,8 @@ namespace {
 struct SortedLayer {
   std::vector<LayerEntry> entries;
   oci::HistoryEntry history;
+  // A run layer's result: what keeps its entries' content files (builder/run_layer/).
+  std::shared_ptr<const run_layer::RunLayer> run;
 };
 
 // Orders every layer's entries. Duplicate paths and dangling hardlinks surface here, before
@@ -73,6 +76,7 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
   std::vector<std::string> package_dirs;
   for (const auto& [name, output] : result.packages.outputs) package_dirs.push_back(output.dir);
   for (size_t i = 0; i < layers.size(); ++i) {
+    if (layers[i].run) continue;  // made by its commands, not copied from the host
     collect_input_files(plan.spec.dir, package_dirs, layers[i].entries,
                         result.image.layers[base_count + i], in.input_files);
   }
@@ -118,10 +122,36 @@ Result<void> check_environment_image(const specs::Spec& spec) {
   return Ok{};
 }
 
+// A `run:` layer's entries: its commands run over the layers below (builder/run_layer/).
+Result<void> run_layer_entries(const specs::Spec& spec, size_t index,
+                               const std::optional<base_image::BaseImage>& base,
+                               std::vector<SortedLayer>& layers, const BuildOptions& options) {
+  STRATA_CHECK(options.runner != nullptr);
+  run_layer::RunLayerRequest r{.layer = &spec.image.layers[index],
+                               .index = index,
+                               .epoch = spec.epoch,
+                               .profile = options.profile,
+                               .cache_dir = options.packages.cache_dir,
+                               .use_cache = options.layer_cache,
+                               .force_copy = options.run_layer_copy,
+                               .runner = options.runner};
+  if (base) {
+    for (const base_image::BaseLayer& l : base->layers)
+      r.base.push_back({l.source_path, l.blob.diff_id});
+  }
+  for (size_t i = 0; i < index; ++i) r.layers.push_back(&layers[i].entries);
+  STRATA_TRY_ASSIGN(run_layer::RunLayer run, run_layer::build_run_layer(r));
+  layers[index].entries = run.entries;
+  layers[index].run = std::make_shared<const run_layer::RunLayer>(std::move(run));
+  return Ok{};
+}
+
 // Each layer placed over the layers below it (the base's, then the spec's earlier ones), so
 // a package or file installing into lib/ on a base where lib -> usr/lib lands in usr/lib.
-Result<void> place_over_lower_layers(const std::optional<base_image::BaseImage>& base,
-                                     std::vector<SortedLayer>& layers) {
+Result<void> place_over_lower_layers(const specs::Spec& spec,
+                                     const std::optional<base_image::BaseImage>& base,
+                                     std::vector<SortedLayer>& layers,
+                                     const BuildOptions& options) {
   LowerLayers lower;
   if (base) {
     for (const base_image::BaseLayer& l : base->layers) {
@@ -130,7 +160,12 @@ Result<void> place_over_lower_layers(const std::optional<base_image::BaseImage>&
     }
   }
   for (size_t i = 0; i < layers.size(); ++i) {
-    STRATA_TRY_ASSIGN(layers[i].entries, place_entries(std::move(layers[i].entries), lower));
+    // A run layer's paths are the ones its commands changed, already resolved by the kernel.
+    if (i < spec.image.layers.size() && !spec.image.layers[i].run.empty()) {
+      STRATA_TRY(run_layer_entries(spec, i, base, layers, options));
+    } else {
+      STRATA_TRY_ASSIGN(layers[i].entries, place_entries(std::move(layers[i].entries), lower));
+    }
     if (i + 1 < layers.size()) lower.add_entries(layers[i].entries, fmt::format("layer {}", i + 1));
   }
   return Ok{};
@@ -169,7 +204,8 @@ Result<std::vector<debian::DebLayer>> build_debs(const specs::Spec& spec,
 Result<std::vector<SortedLayer>> layer_entries(const specs::Spec& spec,
                                                const PackageStageResult& packages,
                                                std::vector<debian::DebLayer>& debs,
-                                               const std::optional<base_image::BaseImage>& base) {
+                                               const std::optional<base_image::BaseImage>& base,
+                                               const BuildOptions& options) {
   PackageTrees trees;
   for (const auto& [name, output] : packages.outputs) trees[name] = output.dir;
   DebEntries deb_entries;
@@ -177,7 +213,7 @@ Result<std::vector<SortedLayer>> layer_entries(const specs::Spec& spec,
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned,
                     plan_image_layers(spec, &trees, &deb_entries));
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
-  STRATA_TRY(place_over_lower_layers(base, layers));
+  STRATA_TRY(place_over_lower_layers(spec, base, layers, options));
   return layers;
 }
 
@@ -272,7 +308,7 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   // 3. Layers: spec.image as one ordered entry list per OCI layer, every check made, each
   //    placed over the layers below it (merged-/usr symlinks followed as dpkg does).
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers,
-                    layer_entries(spec, result.packages, debs, base));
+                    layer_entries(spec, result.packages, debs, base, options));
   // 4. Staging: an empty layout in a temporary directory beside OUTPUT_ROOT/NAME, under the
   //    lock on the name (a concurrent build of it waits), removed on any failure.
   STRATA_TRY(check_interrupted());

@@ -31,6 +31,9 @@ struct BuildOptions {
   // blobs") and keep new ones there. strata verify turns it off: a rebuild that checks a
   // digest compresses every layer afresh.
   bool layer_cache = true;
+  // run: layers always take the copy path, never an overlayfs (STRATA_RUN_LAYER_COPY=1;
+  // docs/run-layers.md). The layers are the same either way.
+  bool run_layer_copy = false;
   // Provenance, SBOM and signature beside the layout (strata build always sets this); unset,
   // only the layout (and archive) are written.
   std::optional<AttestOptions> attest;

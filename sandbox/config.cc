@@ -111,6 +111,11 @@ Result<void> validate_config(const Config& config) {
       problems.push_back(fmt::format("rootfs {}: not a directory", config.rootfs));
     }
   }
+  if (config.rootfs_writable && (config.rootfs.empty() || !config.overlays.empty()))
+    problems.push_back("a writable rootfs needs a rootfs directory and no overlays");
+  if (config.rootfs_upper.empty() != config.rootfs_work.empty() ||
+      (!config.rootfs_upper.empty() && !config.rootfs_writable))
+    problems.push_back("rootfs_upper and rootfs_work go together, with rootfs_writable");
   for (const std::string& dir : config.overlays) {
     struct stat st {};
     if (dir.empty() || dir[0] != '/' || dir.find_first_of(":,") != std::string::npos) {

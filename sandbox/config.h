@@ -96,6 +96,18 @@ struct Config {
   // top-level directory they share with the root becomes an overlayfs of them all; their
   // /etc entries are added to the sandbox's /etc. No ':' or ',' in these paths.
   std::vector<std::string> overlays;
+  // The rootfs directory is the command's to change (strata's run layers): its top-level
+  // entries are bound read-write, /etc as a whole, as the tree has it (no generated passwd,
+  // group, hosts or hostname), and HOME gets no tmpfs. /dev, /proc, /sys and /tmp are still
+  // the sandbox's, and the root directory itself stays read-only (no new top-level entries).
+  // Needs a rootfs and no overlays.
+  bool rootfs_writable = false;
+  // With rootfs_writable: the rootfs is only read, and the changes go to this directory
+  // instead, through one overlayfs per top-level directory (lowerdir ROOTFS/NAME, upperdir
+  // rootfs_upper/NAME, workdir rootfs_work/NAME, `userxattr`, which a user namespace needs).
+  // Both exist, empty, on the rootfs's filesystem. Empty: the rootfs itself is changed.
+  std::string rootfs_upper;
+  std::string rootfs_work;
   std::vector<BindMount> binds;
   std::vector<std::string> argv;  // argv[0] is the program: a path, or a name found via PATH
   std::vector<std::string> env;   // exactly the environment, as "KEY=VALUE"

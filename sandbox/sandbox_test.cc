@@ -190,6 +190,32 @@ TEST_F(Sandbox, DirectoryRootfsGetsGeneratedEtcAndCallerBinds) {
   EXPECT_EQ(slurp(data + "/file"), "made\n");
 }
 
+// Config::rootfs_writable (run layers): the tree's own /etc, changes land in the tree, HOME has
+// no tmpfs, /tmp is still the sandbox's, and no new top-level entry can be made.
+TEST_F(Sandbox, WritableRootfsKeepsTheCommandsChanges) {
+  std::string root = dir_.path() + "/rootfs";
+  for (const char* d : {"/usr", "/etc", "/work", "/root"})
+    std::filesystem::create_directories(root + d);
+  for (const char* link : {"bin", "lib", "lib64"})
+    std::filesystem::create_directory_symlink(std::string("usr/") + link, root + "/" + link);
+  std::ofstream(root + "/etc/passwd") << "image:x:0:0::/:/bin/false\n";
+  Config config = shell(
+      "head -1 /etc/passwd && echo added >> /etc/passwd && echo new > /work/new && "
+      "echo home > /root/h && echo t > /tmp/t && ! mkdir /newtop 2>/dev/null && echo ok");
+  config.rootfs = root;
+  config.rootfs_writable = true;
+  config.binds = {{.source = "/usr", .target = "/usr"}};
+  Result<RunResult> result = run(config);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->exit_code, 0) << slurp(err_path_);
+  EXPECT_EQ(slurp(out_path_), "image:x:0:0::/:/bin/false\nok\n");
+  EXPECT_EQ(slurp(root + "/etc/passwd"), "image:x:0:0::/:/bin/false\nadded\n");
+  EXPECT_EQ(slurp(root + "/work/new"), "new\n");
+  EXPECT_EQ(slurp(root + "/root/h"), "home\n");
+  EXPECT_FALSE(std::filesystem::exists(root + "/tmp"));
+  EXPECT_FALSE(std::filesystem::exists(root + "/newtop"));
+}
+
 TEST_F(Sandbox, OverlaysLayerDirectoriesOverTheRootReadOnly) {
   std::string top = dir_.path() + "/top", under = dir_.path() + "/under";
   for (const std::string& d :

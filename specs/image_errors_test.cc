@@ -68,10 +68,38 @@ image:
 spec.yaml:5:44: error: src '/etc/passwd' must be relative to the spec's directory
     - files: [{src: ../x, dest: /x}, {src: /etc/passwd, dest: /y}]
                                            ^
-spec.yaml:6:7: error: a layer needs 'packages', 'debs' or 'files'
+spec.yaml:6:7: error: a layer needs 'packages', 'debs', 'files' or 'run'
     - {}
       ^
 3 errors in spec.yaml)");
+}
+
+TEST(SpecErrors, RunLayersHoldOnlyNonEmptyCommands) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+image:
+  layers:
+    - run: []
+    - run: ["true", "  "]
+    - {run: "true", packages: [a]}
+    - run: {a: b}
+)"),
+            R"(spec.yaml:5:12: error: 'run' needs at least one command
+    - run: []
+           ^
+spec.yaml:6:21: error: a 'run' command is empty
+    - run: ["true", "  "]
+                    ^
+spec.yaml:7:8: error: a 'run' layer holds only its commands: put 'packages', 'debs' and 'files' in a layer of their own
+    - {run: "true", packages: [a]}
+       ^
+spec.yaml:7:32: error: unknown package 'a'
+    - {run: "true", packages: [a]}
+                               ^
+spec.yaml:8:12: error: expected a sequence, got a mapping
+    - run: {a: b}
+           ^
+5 errors in spec.yaml)");
 }
 
 TEST(SpecErrors, ModeMustBeThreeOrFourOctalDigits) {

@@ -94,6 +94,9 @@ struct LayerSpec {
   // `strata lock` into strata.lock beside the spec; the build unpacks the locked .debs.
   std::vector<Ref> debs;
   std::vector<FileMapping> files;
+  // Commands run in the sandbox over the image so far, each with /bin/sh -c, in order; their
+  // changes are the layer (docs/run-layers.md). A run layer holds nothing else.
+  std::vector<Ref> run;
   std::string comment;  // optional, recorded in the config history
   Loc loc;
 };

@@ -95,7 +95,7 @@ std::vector<std::string> names_in(const std::string& dir) {
 // The directories prune removes from; their .strata-stale-* leftovers are swept first.
 std::vector<std::string> entry_parents(const std::string& cache_dir) {
   return {cache_dir + "/packages", cache_dir + "/rootfs/sha256", cache_dir + "/sources/sha256",
-          cache_dir + "/logs", cache_dir + "/layers/sha256"};
+          cache_dir + "/logs",     cache_dir + "/layers/sha256", cache_dir + "/run-layers/sha256"};
 }
 
 }  // namespace
@@ -112,6 +112,8 @@ std::string_view kind_name(EntryKind kind) {
       return "log";
     case EntryKind::kLayer:
       return "layer";
+    case EntryKind::kRunLayer:
+      return "run-layer";
   }
   return "?";
 }
@@ -145,6 +147,11 @@ Result<std::vector<CacheEntry>> list_cache(const std::string& cache_dir) {
   for (const std::string& name : names_in(parents[4])) {
     if (is_hex_key(name))
       add(EntryKind::kLayer, parents[4] + "/" + name, parents[4] + "/" + name + "/layer.json");
+  }
+  for (const std::string& name : names_in(parents[5])) {
+    if (is_hex_key(name)) {
+      add(EntryKind::kRunLayer, parents[5] + "/" + name, parents[5] + "/" + name + "/entries.json");
+    }
   }
   std::sort(out.begin(), out.end(), [](const CacheEntry& a, const CacheEntry& b) {
     return std::tie(a.last_use_ns, a.path) < std::tie(b.last_use_ns, b.path);

@@ -13,8 +13,8 @@
 
 namespace strata::builder::cache {
 
-enum class EntryKind { kPackage, kRootfs, kSource, kLog, kLayer };
-// "package", "rootfs", "source", "log", "layer".
+enum class EntryKind { kPackage, kRootfs, kSource, kLog, kLayer, kRunLayer };
+// "package", "rootfs", "source", "log", "layer", "run-layer".
 std::string_view kind_name(EntryKind kind);
 
 struct CacheEntry {
@@ -28,7 +28,8 @@ struct CacheEntry {
 // Every entry of the cache at `cache_dir`, least recently used first (ties by path):
 // CACHE/packages/<64 hex> (stamp output.json), CACHE/rootfs/sha256/<64 hex> (stamp
 // `complete`), CACHE/sources/sha256/<64 hex> (the blob itself), CACHE/logs/<name> (the
-// newest file in it) and CACHE/layers/sha256/<64 hex> (stamp layer.json). Temporaries, locks and
+// newest file in it), CACHE/layers/sha256/<64 hex> (stamp layer.json) and
+// CACHE/run-layers/sha256/<64 hex> (stamp entries.json). Temporaries, locks and
 // the last-key pointers are not entries. A missing cache is empty.
 Result<std::vector<CacheEntry>> list_cache(const std::string& cache_dir);
 

@@ -272,6 +272,9 @@ Result<int> run_build(const BuildArgs& args) {
                                              lock_path));
                            }};
   if (cache_registry) options.remote_layer_cache = cache_registry->layer_cache();
+  // The copy path of run: layers, for tests (docs/run-layers.md).
+  const char* run_copy = std::getenv("STRATA_RUN_LAYER_COPY");
+  options.run_layer_copy = run_copy != nullptr && std::string_view(run_copy) == "1";
   if (!args.explain_cache.empty()) {
     STRATA_TRY(check_explained_package(plan, args.explain_cache));
     add_cache_explanation(options.observer, plan.spec.name, args.explain_cache);

@@ -148,7 +148,7 @@ void register_cache(CLI::App& app, Command& run) {
 
   auto* list = cmd->add_subcommand("list",
                                    "Print every entry (package outputs, unpacked rootfs, source "
-                                   "blobs, logs, layer blobs) with its "
+                                   "blobs, logs, layer blobs, run: layers) with its "
                                    "disk usage and last use, least recently used first");
   list->add_option("--cache", args->cache, kCacheHelp);
   list->add_flag("--json", args->json, "Print one JSON object: {cache, entries, size}");

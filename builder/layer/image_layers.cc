@@ -17,6 +17,16 @@ Result<PlannedLayer> image_layer(const specs::Spec& spec, const specs::LayerSpec
                                  size_t index, const PackageTrees* packages,
                                  const DebEntries* debs) {
   PlannedLayer out{.loc = layer.loc};
+  // A run layer's entries are what its commands change (builder/run_layer/); the pipeline
+  // computes them once the layers below exist.
+  if (!layer.run.empty()) {
+    std::vector<std::string> commands;
+    for (const specs::Ref& r : layer.run) commands.push_back(r.name);
+    out.history = {.created_by = fmt::format("strata: layer {}: run: {}", index + 1,
+                                             fmt::join(commands, " && ")),
+                   .comment = layer.comment};
+    return out;
+  }
   std::vector<std::string> names;
   // Debian packages first: their files as the .debs hold them (modes and owners kept), the
   // directories they share merged; packages and files may then add to them.

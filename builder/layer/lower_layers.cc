@@ -208,6 +208,12 @@ void LowerLayers::add_entries(const std::vector<LayerEntry>& entries, const std:
       put(e.path, {.kind = Kind::kSymlink, .target = e.link_target, .where = index});
     } else {
       remove(e.path);
+      // A whiteout (a run layer's deletions, builder/run_layer/) hides what it names.
+      size_t slash = e.path.rfind('/');
+      std::string dir = slash == std::string::npos ? "" : e.path.substr(0, slash);
+      std::string name = slash == std::string::npos ? e.path : e.path.substr(slash + 1);
+      if (name.starts_with(".wh.") && !name.starts_with(".wh..wh.") && name.size() > 4)
+        remove(dir.empty() ? name.substr(4) : dir + "/" + name.substr(4));
     }
   }
 }

@@ -82,11 +82,19 @@ void wait_for_parent(const ChildPlan& plan) noexcept {
 void open_overlay(ChildPlan& plan, MountOp& op, int index) noexcept {
   int fs = static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC));
   if (fs < 0) fail(plan, Step::kMountOverlay, index);
-  if (::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", op.source, 0) != 0 ||
-      ::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+  if (::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", op.source, 0) != 0)
     fail(plan, Step::kMountOverlay, index);
-  int mnt = static_cast<int>(::syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
-                                       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+  // A writable one (Config::rootfs_upper) keeps its markers in user.* xattrs: trusted.* are
+  // not the user namespace's to set.
+  if (op.upper != nullptr &&
+      (::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", op.upper, 0) != 0 ||
+       ::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", op.work, 0) != 0 ||
+       ::syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) != 0))
+    fail(plan, Step::kMountOverlay, index);
+  if (::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+    fail(plan, Step::kMountOverlay, index);
+  uint64_t attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (op.upper ? 0 : MOUNT_ATTR_RDONLY);
+  int mnt = static_cast<int>(::syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attr));
   if (mnt < 0) fail(plan, Step::kMountOverlay, index);
   ::close(fs);
   op.tree_fd = mnt;

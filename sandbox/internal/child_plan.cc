@@ -35,7 +35,8 @@ class PlanBuilder {
 
   // Adds `host_path` (of any type) at `target`: a symlink is recreated, a directory or a
   // regular file is bind-mounted read-only, anything else is left out.
-  Result<void> add_host_entry(const std::string& host_path, const std::string& target) {
+  Result<void> add_host_entry(const std::string& host_path, const std::string& target,
+                              uint64_t attr = kReadOnly) {
     struct stat st {};
     if (::lstat(host_path.c_str(), &st) != 0) {
       if (errno == ENOENT) return Ok{};
@@ -48,7 +49,7 @@ class PlanBuilder {
       link.resize(static_cast<size_t>(n));
       symlink(target, link);
     } else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-      bind(host_path, target, kReadOnly, S_ISREG(st.st_mode));
+      bind(host_path, target, attr, S_ISREG(st.st_mode));
     }
     return Ok{};
   }
@@ -72,7 +73,8 @@ class PlanBuilder {
   // A read-only overlayfs of `lowers` (the first on top) at `target`. The lower directories
   // are given to overlayfs as /proc/self/fd/N: it shows the option string it was given in
   // mountinfo, and the host paths of the cache are no business of the build.
-  Result<void> overlay(const std::vector<std::string>& lowers, const std::string& target) {
+  Result<void> overlay(const std::vector<std::string>& lowers, const std::string& target,
+                       const std::string& upper = "", const std::string& work = "") {
     mkdir_parents(target);
     dirs_.insert(target);
     std::string list, label;
@@ -87,7 +89,9 @@ class PlanBuilder {
     add({.kind = MountOp::Kind::kOverlay,
          .target = keep(target),
          .source = keep(list),
-         .label = keep(label)});
+         .label = keep(label),
+         .upper = upper.empty() ? nullptr : keep(upper),
+         .work = work.empty() ? nullptr : keep(work)});
     return Ok{};
   }
   void tmpfs(const std::string& target, const std::string& options, uint64_t ms_flags) {
@@ -177,7 +181,30 @@ Result<void> add_root_entry(PlanBuilder& b, OverlayEntries& overlays, const std:
   return b.overlay(lowers, "/" + name);
 }
 
+// Config::rootfs_writable: every top-level entry of the tree but the sandbox's own, read-write.
+Result<void> add_writable_root(const Config& config, PlanBuilder& b) {
+  STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(config.rootfs));
+  for (const std::string& name : names) {
+    if (contains(kSandboxOwnedDirs, name)) continue;
+    std::string path = config.rootfs + "/" + name;
+    if (!config.rootfs_upper.empty() && is_dir(path)) {
+      std::string upper = config.rootfs_upper + "/" + name, work = config.rootfs_work + "/" + name;
+      for (const std::string& d : {upper, work}) {
+        if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST)
+          return Error::sys("mkdir " + d, errno);
+      }
+      STRATA_TRY(b.overlay({path}, "/" + name, upper, work));
+    } else {
+      STRATA_TRY(b.add_host_entry(
+          path, "/" + name,
+          config.rootfs_upper.empty() ? MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV : kReadOnly));
+    }
+  }
+  return Ok{};
+}
+
 Result<void> add_root(const Config& config, PlanBuilder& b) {
+  if (config.rootfs_writable) return add_writable_root(config, b);
   STRATA_TRY_ASSIGN(OverlayEntries overlays, list_overlays(config));
   std::vector<std::pair<std::string, std::string>> etc;  // {name, host path}, first wins
   if (config.rootfs.empty()) {
@@ -298,14 +325,16 @@ void find_own_argv(ChildPlan& plan) {
 Result<void> build_child_plan(const Config& config, ChildPlan& plan) {
   PlanBuilder b(plan);
   STRATA_TRY_CONTEXT(add_root(config, b), "preparing the sandbox root");
-  add_etc_files(config, b);
+  if (!config.rootfs_writable) add_etc_files(config, b);
   add_dev(b);
   // Both bounded (config.h, kDefaultTmpfsSizeBytes): a tmpfs is the host's memory.
   const int64_t size = config.limits.tmpfs_size_bytes;
   b.tmpfs("/tmp", fmt::format("mode=1777,size={}", size), MS_NOSUID | MS_NODEV);
-  b.tmpfs(*normalize_absolute(config.home),
-          fmt::format("mode=0755,uid={},gid={},size={}", config.uid, config.gid, size),
-          MS_NOSUID | MS_NODEV);
+  if (!config.rootfs_writable) {
+    b.tmpfs(*normalize_absolute(config.home),
+            fmt::format("mode=0755,uid={},gid={},size={}", config.uid, config.gid, size),
+            MS_NOSUID | MS_NODEV);
+  }
   // Parents before children, so a bind inside another bind lands on top of it.
   std::vector<BindMount> binds = config.binds;
   for (BindMount& bind : binds) bind.target = *normalize_absolute(bind.target);

@@ -79,6 +79,9 @@ struct MountOp {
   // /proc/self/fd/N of ChildPlan::lower_fds, so the overlay's options in
   // /proc/self/mountinfo show no host path.
   const char* label = nullptr;
+  // kOverlay: a writable overlayfs (Config::rootfs_upper): its upperdir and workdir.
+  const char* upper = nullptr;
+  const char* work = nullptr;
 };
 
 // Everything the child reads. Owns its strings; the pointers point into `strings_`.

@@ -55,9 +55,25 @@ FileMapping parse_file(Context& c, const Value& v, std::map<std::string, Loc>& d
   return file;
 }
 
+// `run:` is one command or a list of them (docs/run-layers.md); none may be empty.
+void parse_run(Reader& r, const Field& f, LayerSpec& layer) {
+  if (f.node.IsScalar()) {
+    if (std::optional<std::string> text = read_string(r, f)) layer.run.push_back({*text, f.loc});
+  } else {
+    layer.run = read_string_list(r, f);
+    if (f.node.IsSequence() && f.node.size() == 0)
+      r.error(f.loc, "'run' needs at least one command");
+  }
+  for (const Ref& cmd : layer.run) {
+    if (cmd.name.find_first_not_of(" \t\n") == std::string::npos) {
+      r.error(cmd.loc, "a 'run' command is empty");
+    }
+  }
+}
+
 LayerSpec parse_layer(Context& c, const Value& v) {
   Reader& r = c.reader;
-  MapReader m(r, v, {"packages", "debs", "files", "comment"});
+  MapReader m(r, v, {"packages", "debs", "files", "run", "comment"});
   LayerSpec layer;
   layer.loc = v.loc;
   std::optional<Field> packages = m.get("packages");
@@ -81,8 +97,17 @@ LayerSpec parse_layer(Context& c, const Value& v) {
     }
   }
   if (std::optional<Field> f = m.get("comment")) layer.comment = read_string(r, *f).value_or("");
+  if (std::optional<Field> run = m.get("run")) {
+    parse_run(r, *run, layer);
+    if (packages || files || debs) {
+      r.error(run->key_loc,
+              "a 'run' layer holds only its commands: put 'packages', 'debs' and "
+              "'files' in a layer of their own");
+    }
+    return layer;
+  }
   if (m.ok() && !packages && !files && !debs) {
-    r.error(m.loc(), "a layer needs 'packages', 'debs' or 'files'");
+    r.error(m.loc(), "a layer needs 'packages', 'debs', 'files' or 'run'");
   }
   return layer;
 }

@@ -61,6 +61,7 @@ image:
     stop_signal: SIGTERM
   annotations: {{}}
 """,
+    "run": "apiVersion: strata/v1\nname: t\nimage: {layers: [{files: [{src: a, dest: /a}]}, {run: [ldconfig, 'rm -rf /usr/share/doc']}, {run: ldconfig}]}\n",
     "debs": "apiVersion: strata/v1\nname: t\ndebian:\n  repositories: [{url: 'http://deb.debian.org/debian', suite: bookworm, keyring: k.gpg}]\nimage: {layers: [{debs: [ca-certificates]}]}\n",
     "unquoted_mode": "apiVersion: strata/v1\nname: t\nimage:\n  paths: [{path: /a, type: directory, mode: 0644}]\n",
     "vex_inline": """apiVersion: strata/v1
@@ -89,6 +90,8 @@ BAD = {
     "relative_dest": "apiVersion: strata/v1\nname: t\nimage:\n  layers: [{files: [{src: a, dest: etc/a}]}]\n",
     "bad_port": "apiVersion: strata/v1\nname: t\nimage: {config: {ports: [70000]}}\n",
     "empty_layer": "apiVersion: strata/v1\nname: t\nimage: {layers: [{comment: x}]}\n",
+    "run_empty": "apiVersion: strata/v1\nname: t\nimage: {layers: [{run: []}]}\n",
+    "run_with_files": "apiVersion: strata/v1\nname: t\nimage: {layers: [{run: [ldconfig], files: [{src: a, dest: /a}]}]}\n",
     "debs_upper": "apiVersion: strata/v1\nname: t\ndebian: {repositories: [{url: 'http://h/d', suite: s, keyring: k}]}\nimage: {layers: [{debs: [Foo]}]}\n",
     "debian_no_keyring": "apiVersion: strata/v1\nname: t\ndebian: {repositories: [{url: 'http://h/d', suite: s}]}\nimage: {}\n",
     "architecture": "apiVersion: strata/v1\nname: t\nimage: {architecture: x86_64}\n",

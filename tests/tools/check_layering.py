@@ -26,6 +26,8 @@ ALLOWED = {
                       "builder/tar", "sandbox", "specs"},
     "builder/layer": {"builder/base", "builder/cache", "builder/oci", "builder/tar", "specs"},
     "builder/debian": {"builder/base", "builder/sources", "builder/tar", "specs"},
+    "builder/run_layer": {"builder/base", "builder/cache", "builder/environment", "builder/tar",
+                          "sandbox", "specs"},
     "builder/attestations": {"attest", "builder/base", "builder/oci", "builder/tar", "specs"},
     "builder/diff": {"builder/base", "builder/oci", "builder/tar", "specs"},
     "builder/policy": {"attest", "builder/base", "builder/oci", "builder/tar", "specs"},
@@ -37,7 +39,7 @@ ALLOWED = {
     # The driver: every stage, no command.
     "builder": {"attest", "builder/attestations", "builder/base", "builder/base_image",
                 "builder/build", "builder/debian", "builder/environment", "builder/layer",
-                "builder/oci",
+                "builder/oci", "builder/run_layer",
                 "builder/sources", "builder/tar", "sandbox", "specs"},
     # The commands built on the stages (and, for verify, on the driver).
     "builder/check": {"builder/base", "builder/build", "builder/diff", "builder/oci",
