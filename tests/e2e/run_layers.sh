@@ -173,20 +173,23 @@ else
 fi
 
 # (7) update-ca-certificates over a `debs: [ca-certificates]` layer: needs the real .debs
-# (ca-certificates, and openssl with the libraries it links, for `openssl rehash`) in the apt
-# cache, served as a signed repository on 127.0.0.1.
+# (ca-certificates, and openssl with the libraries it links, for `openssl rehash`) that
+# tests/tools/fetch_test_debs.sh downloads (run by .ci/install-deps), served as a signed
+# repository on 127.0.0.1.
+real_debs=${STRATA_TEST_DEBS:-/var/cache/strata-tests/debs}
 debs=()
 for name in ca-certificates openssl libssl3 libc6; do
-  deb=$(ls /var/cache/apt/archives/"${name}"_*.deb 2>/dev/null | head -n 1 || true)
+  deb=$(ls "$real_debs/${name}"_*.deb 2>/dev/null | head -n 1 || true)
   [[ -n "$deb" ]] && debs+=("$deb") || missing="${missing:-} $name"
 done
 if [[ -n "${missing:-}" ]]; then
-  echo "SKIP: update-ca-certificates: no .deb in /var/cache/apt/archives for:$missing"
+  echo "SKIP: update-ca-certificates: no .deb in $real_debs for:$missing (tests/tools/fetch_test_debs.sh)"
 else
   ARCH=$(dpkg --print-architecture)
   export GNUPGHOME="$WORK/gnupg"
   source "$E2E_DIR/lib/debian_repo.sh"
-  mkdir -p pool && cp "${debs[@]}" pool/
+  # The whole downloaded closure: the two packages' dependencies (debconf, perl-base, ...).
+  mkdir -p pool && cp "$real_debs"/*.deb pool/
   debrepo_keys
   debrepo_make repo
   debrepo_serve "$WORK/repo"
@@ -195,13 +198,25 @@ else
   printf 'apiVersion: strata/v1\nname: ca\nversion: "1.0"\nepoch: 1700000000\n' >ca/strata.yaml
   printf 'debian:\n  architecture: %s\n  repositories:\n    - {url: "%s", suite: stable, keyring: %s/keyring.gpg}\n' \
     "$ARCH" "$DEBREPO_BASE" "$WORK" >>ca/strata.yaml
-  printf 'image:\n  base: ../out/busybox@%s\n  layers:\n    - debs: [ca-certificates, openssl]\n    - run: [update-ca-certificates]\n' \
-    "$base" >>ca/strata.yaml
+  # The first command is what the postinst's debconf step writes (every certificate enabled).
+  cat >>ca/strata.yaml <<EOF
+image:
+  base: ../out/busybox@$base
+  layers:
+    - debs: [ca-certificates, openssl]
+    - run:
+        - cd /usr/share/ca-certificates && find . -name '*.crt' | sed 's|^\./||' | sort > /etc/ca-certificates.conf
+        - update-ca-certificates
+EOF
   "$STRATA" lock ca/strata.yaml --cache "$CACHE" >/dev/null 2>ca.err || { cat ca.err; fail "lock ca-certificates"; }
   build ca/strata.yaml -o outca >/dev/null || { cat build.err; fail "update-ca-certificates build"; }
   rm -rf bundleca && umoci_unpack outca/ca 1.0 bundleca >/dev/null
-  [[ -s bundleca/rootfs/etc/ssl/certs/ca-certificates.crt ]] || fail "no ca-certificates.crt"
-  ls bundleca/rootfs/etc/ssl/certs/ | grep -Eq '^[0-9a-f]{8}\.[0-9]$' || fail "no hashed certificate links"
+  [[ -s bundleca/rootfs/etc/ssl/certs/ca-certificates.crt ]] || { cat build.err; ls -la bundleca/rootfs/etc/ssl/certs | head; fail "no ca-certificates.crt"; }
+  links=$(ls bundleca/rootfs/etc/ssl/certs/ | grep -Ec '^[0-9a-f]{8}\.[0-9]$' || true)
+  ((links > 100)) || fail "only $links hashed certificate links"
+  certs=$(grep -c 'BEGIN CERTIFICATE' bundleca/rootfs/etc/ssl/certs/ca-certificates.crt)
+  ((certs > 100)) || fail "only $certs certificates in the bundle"
+  echo "update-ca-certificates: $certs certificates, $links hashed links"
   pass "update-ca-certificates makes the bundle and the hashed links"
 fi
 echo "run_layers: all checks passed"
