@@ -180,6 +180,7 @@ Result<PackageStageResult> build_packages(const specs::Plan& plan, const BuildOp
 }
 
 bool has_debs(const specs::Spec& spec) {
+  if (spec.environment.rootfs == specs::RootfsKind::kDebs) return true;  // strata.lock's too
   for (const specs::LayerSpec& l : spec.image.layers) {
     if (!l.debs.empty()) return true;
   }
