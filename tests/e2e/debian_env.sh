@@ -7,8 +7,9 @@
 # (autoreconf, configure, libtool, make in the debs tree); podman runs the program; a
 # simulated host package change (the host's dpkg status file, bind-mounted over in a private
 # mount namespace) changes no package key with rootfs: debs and does change the key of a
-# rootfs: host spec (the control); a second build is a cache hit with the same digest; a
-# spec/lock mismatch says to run `strata lock`; `strata cache list` lists the tree.
+# rootfs: host spec (the control); a second build is a cache hit with the same digest; the
+# provenance lists the environment's .debs and the SBOM does not; a spec/lock mismatch says
+# to run `strata lock`; `strata cache list` lists the tree.
 source "$(dirname "$0")/lib/e2e.sh"
 source "$(dirname "$0")/lib/debian_repo.sh"
 
@@ -84,8 +85,25 @@ expect_eq "one debs rootfs entry" 1 "$entries"
 tree=$(find "$CACHE/rootfs/debs" -mindepth 2 -maxdepth 2 -name rootfs)
 [[ $(readlink "$tree/usr/bin/cc") == gcc && $(readlink "$tree/bin") == usr/bin ]] ||
   fail "the tree lacks its toolchain links"
-"$STRATA" cache list --cache "$CACHE" | grep -q "rootfs/debs/" || fail "strata cache list shows the debs rootfs"
+"$STRATA" cache list --cache "$CACHE" >cache.list || fail "strata cache list"
+grep -q "^rootfs .* rootfs/debs/[0-9a-f]\{64\}$" cache.list || { cat cache.list; fail "strata cache list shows the debs rootfs"; }
 pass "examples/debian-app builds in its rootfs: debs environment"
+
+python3 - out/debian-app.provenance.json out/debian-app.spdx.json app/strata.lock <<'PY' ||
+import json, sys
+prov = json.load(open(sys.argv[1]))
+deps = prov["predicate"]["buildDefinition"]["resolvedDependencies"]
+envdebs = [d for d in deps if d["annotations"]["role"] == "environment-deb"]
+lock = json.load(open(sys.argv[3]))
+want = [(p["name"], p["version"], p["url"], p["sha256"]) for p in lock["environment"]["packages"]]
+got = [(d["name"], d["annotations"]["version"], d["uri"], "sha256:" + d["digest"]["sha256"]) for d in envdebs]
+assert got == want, (got[:3], want[:3])
+sbom = json.load(open(sys.argv[2]))
+names = {p["name"] for p in sbom["packages"]}
+assert "libc6" in names and "gcc-12" not in names and "make" not in names, sorted(names)
+PY
+  fail "the provenance lists the environment's .debs, the SBOM only the image's"
+pass "the provenance lists every environment .deb; the SBOM only what the image holds"
 
 d2=$(explain out2 build2.log) || true
 expect_eq "a second build gives the same digest" "$d1" "$d2"
