@@ -182,6 +182,18 @@ TEST(DebsRootfsCache, AssemblesOnceAndIsKeyedByTheLockSection) {
   EXPECT_EQ(*hit, *tree);
   EXPECT_EQ(fetcher.calls, 2) << "a hit fetches nothing";
 
+  // A damaged entry (its marker lost, say by a crash or a manual edit) is discarded and made
+  // again, from the content store: nothing is downloaded twice.
+  std::string entry = debs_rootfs_entry_dir(cache, digest);
+  ASSERT_EQ(::chmod(entry.c_str(), 0700), 0);
+  ASSERT_EQ(::unlink((entry + "/complete").c_str()), 0);
+  ASSERT_TRUE(write_file(*tree + "/planted", "x").ok());
+  auto rebuilt = ensure_debs_rootfs(env, options);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().message();
+  EXPECT_FALSE(path_exists(*rebuilt + "/planted"));
+  EXPECT_EQ(*read_file(*rebuilt + "/bin/dash"), "dash\n");
+  EXPECT_EQ(fetcher.calls, 2);
+
   // A .deb that is not the lock's stores nothing and publishes no entry.
   debian::LockedEnvironment bad = env;
   bad.packages[1].sha256 = sha256_of("other");
