@@ -48,6 +48,13 @@ Result<CanonicalText> resolved_dependencies(const specs::Spec& spec, const Prove
   if (spec.environment.image) {
     deps.push_back(image_dependency(*spec.environment.image, "environment-image"));
   }
+  for (const EnvironmentDeb& d : in.environment_debs) {
+    Json dep = dependency(d.name, d.sha256, "environment-deb");
+    dep["uri"] = d.url;
+    dep["annotations"]["version"] = d.version;
+    dep["annotations"]["architecture"] = d.architecture;
+    deps.push_back(dep);
+  }
   if (spec.image.base) deps.push_back(image_dependency(*spec.image.base, "base-image"));
   // Sorted by pointer, not copied: the paths of 20,000 files are a megabyte or two.
   std::vector<const InputFile*> files;

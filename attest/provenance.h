@@ -39,6 +39,15 @@ struct InputFile {
   Digest sha256;
 };
 
+// A Debian package of a `rootfs: debs` build environment, as strata.lock pins it.
+struct EnvironmentDeb {
+  std::string name;
+  std::string version;
+  std::string architecture;
+  std::string url;
+  Digest sha256;
+};
+
 struct RunTimes {
   int64_t started_on = 0;  // seconds since the epoch, UTC
   int64_t finished_on = 0;
@@ -50,6 +59,8 @@ struct ProvenanceInputs {
   Digest spec_sha256;
   BuildParameters parameters;
   std::vector<InputFile> input_files;  // any order; recorded sorted by path
+  // The build environment's packages (rootfs: debs), in the lock's order (by name).
+  std::vector<EnvironmentDeb> environment_debs;
   std::string strata_version;
   Digest strata_sha256;  // the running binary (/proc/self/exe)
   // Libraries whose output bytes are part of the determinism profile: name -> version.

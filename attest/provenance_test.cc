@@ -67,6 +67,27 @@ TEST(Provenance, ResolvedDependenciesListEveryInputOnceInAFixedOrder) {
   EXPECT_EQ(deps[7]["annotations"]["version"], "0.1.0");
 }
 
+TEST(Provenance, ListsTheDebsOfTheBuildEnvironment) {
+  ProvenanceInputs in = inputs();
+  in.environment_debs = {{.name = "dash",
+                          .version = "0.5.12-2",
+                          .architecture = "amd64",
+                          .url = "http://deb.debian.org/debian/pool/main/d/dash/dash.deb",
+                          .sha256 = digest_of("dash")}};
+  Json s = provenance(in);
+  ASSERT_TRUE(check_statement(s).ok());
+  Json deb;
+  for (const Json& d : s["predicate"]["buildDefinition"]["resolvedDependencies"]) {
+    if (d["annotations"]["role"] == "environment-deb") deb = d;
+  }
+  EXPECT_EQ(
+      *canonical_json(deb),
+      R"({"annotations":{"architecture":"amd64","role":"environment-deb",)"
+      R"("version":"0.5.12-2"},"digest":{"sha256":")" +
+          digest_of("dash").hex +
+          R"("},"name":"dash","uri":"http://deb.debian.org/debian/pool/main/d/dash/dash.deb"})");
+}
+
 TEST(Provenance, IsByteIdenticalWithoutTimesAndCarriesThemWhenAsked) {
   EXPECT_EQ(*make_provenance(testing::full_plan(), inputs()),
             *make_provenance(testing::full_plan(), inputs()));

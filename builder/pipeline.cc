@@ -56,6 +56,7 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
                                      const BuildResult& result,
                                      const std::vector<SortedLayer>& layers,
                                      const std::vector<debian::DebLayer>& debs,
+                                     const std::optional<debian::Lock>& lock,
                                      const oci::StagedLayout& staged,
                                      std::optional<int64_t> started_on) {
   AttestationInputs in{
@@ -93,6 +94,16 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
                          .layer = i,
                          .files = p.files,
                          .depends = p.locked.depends});
+    }
+  }
+  // The build environment's packages, when packages were built in them (rootfs: debs).
+  if (lock && lock->environment && !plan.spec.packages.empty()) {
+    for (const debian::LockedPackage& p : lock->environment->packages) {
+      in.environment_debs.push_back({.name = p.name,
+                                     .version = p.version,
+                                     .architecture = p.architecture,
+                                     .url = p.url,
+                                     .sha256 = p.sha256});
     }
   }
   if (started_on) {
@@ -180,6 +191,7 @@ Result<PackageStageResult> build_packages(const specs::Plan& plan, const BuildOp
 }
 
 bool has_debs(const specs::Spec& spec) {
+  if (spec.environment.rootfs == specs::RootfsKind::kDebs) return true;  // strata.lock's too
   for (const specs::LayerSpec& l : spec.image.layers) {
     if (!l.debs.empty()) return true;
   }
@@ -335,7 +347,7 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   if (options.attest) {
     STRATA_TRY_ASSIGN(result.attestations,
                       stage_attestations(attestation_inputs(plan, options, result, layers, debs,
-                                                            staged, started_on)));
+                                                            lock, staged, started_on)));
   }
   // 8. Archive (optional): a deterministic tar of the staged layout.
   if (options.write_archive) {

@@ -297,7 +297,7 @@ environment:
   image: x@sha256:abc
 image: {}
 )"),
-      R"(spec.yaml:4:11: error: 'hots' is not a valid rootfs (expected host or image); did you mean 'host'?
+      R"(spec.yaml:4:11: error: 'hots' is not a valid rootfs (expected host, image or debs); did you mean 'host'?
   rootfs: hots
           ^
 spec.yaml:5:10: error: image 'x@sha256:abc' is not an image pinned by digest like "./layout@sha256:<64 hex>"
@@ -315,6 +315,60 @@ image: {}
             R"(spec.yaml:3:15: error: 'image' is only used with 'rootfs: image'
 environment: {image: "./t@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
               ^)");
+}
+
+TEST(SpecErrors, DebsEnvironmentIsChecked) {
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+environment: {debs: [make]}
+image: {}
+)"),
+            R"(spec.yaml:3:15: error: 'debs' is only used with 'rootfs: debs'
+environment: {debs: [make]}
+              ^)");
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
+name: t
+debian: {repositories: [host]}
+environment:
+  rootfs: debs
+  debs: []
+  image: "./t@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+image: {}
+)"),
+      R"(spec.yaml:6:9: error: debs is empty: 'rootfs: debs' needs the packages of the toolchain
+  debs: []
+        ^
+spec.yaml:7:3: error: 'image' is only used with 'rootfs: image', not with 'rootfs: debs'
+  image: "./t@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+  ^
+2 errors in spec.yaml)");
+  EXPECT_EQ(
+      report(R"(apiVersion: strata/v1
+name: t
+environment:
+  rootfs: debs
+  debs: [make, Make, make]
+image: {}
+)"),
+      R"(spec.yaml:5:10: error: 'rootfs: debs' needs a 'debian:' section naming the repositories to take them from
+  debs: [make, Make, make]
+         ^
+spec.yaml:5:16: error: 'Make' is not a Debian package name (lowercase letters, digits, '+', '-' and '.')
+  debs: [make, Make, make]
+               ^
+spec.yaml:5:22: error: deb 'make' is already listed (line 5)
+  debs: [make, Make, make]
+                     ^
+3 errors in spec.yaml)");
+  EXPECT_EQ(report(R"(apiVersion: strata/v1
+name: t
+environment: {rootfs: debs}
+image: {}
+)"),
+            R"(spec.yaml:3:14: error: missing required key 'debs' (needed by 'rootfs: debs')
+environment: {rootfs: debs}
+             ^)");
 }
 
 TEST(SpecErrors, EmptySpecIsAnError) {

@@ -52,11 +52,15 @@ struct Source {
   Loc loc;
 };
 
-enum class RootfsKind { kHost, kImage };
+enum class RootfsKind { kHost, kImage, kDebs };
 
 struct Environment {
   RootfsKind rootfs = RootfsKind::kHost;
   std::optional<ImageRef> image;  // set iff rootfs == kImage
+  // rootfs == kDebs: Debian packages (with the repository's Essential set and every
+  // dependency) that `strata lock` resolves into strata.lock's `environment` section; the
+  // build assembles the root filesystem from them (docs/build-environments.md).
+  std::vector<Ref> debs;
   std::map<std::string, std::string> env;
   Loc loc;
 };

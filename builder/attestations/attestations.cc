@@ -119,6 +119,7 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
                              .spec_sha256 = o.spec_sha256,
                              .parameters = in.parameters,
                              .input_files = in.input_files,
+                             .environment_debs = in.environment_debs,
                              .strata_version = o.strata_version,
                              .strata_sha256 = o.strata_sha256,
                              .library_versions = library_versions(),

@@ -55,6 +55,9 @@ struct AttestationInputs {
   std::string staging_dir;    // where they are written (by their file names) until published
   std::string staged_layout;  // the staged layout directory (for --attach)
   std::vector<attest::SbomDeb> debs;  // the Debian packages of `debs:` layers, for the SBOM
+  // The packages of a `rootfs: debs` build environment, for the provenance (not the SBOM: it
+  // describes the image, and these are not in it).
+  std::vector<attest::EnvironmentDeb> environment_debs;
 };
 
 // Paths of the files the stage writes (empty when not written).

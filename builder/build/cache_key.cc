@@ -32,4 +32,8 @@ Digest environment_digest_for_host(std::string_view host_description) {
   return sha256_of("host " + std::string(host_description));
 }
 
+Digest environment_digest_for_debs(const Digest& lock_environment) {
+  return sha256_of("debs " + lock_environment.str());
+}
+
 }  // namespace strata::builder::build

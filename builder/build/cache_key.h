@@ -32,5 +32,8 @@ Result<Digest> cache_key(const CacheKeyInputs& inputs);
 // /etc/os-release where there is none). Upgrading the host's compiler changes every key.
 Digest environment_digest_for_image(const Digest& manifest);
 Digest environment_digest_for_host(std::string_view host_description);
+// A `rootfs: debs` environment is its lock section's digest (debian::environment_digest):
+// sha256("debs " + that digest), so no host package enters a key.
+Digest environment_digest_for_debs(const Digest& lock_environment);
 
 }  // namespace strata::builder::build

@@ -4,6 +4,7 @@
 
 #include "builder/build/cache_key.h"
 #include "builder/environment/cache.h"
+#include "builder/environment/debs_rootfs.h"
 #include "builder/sources/unpack.h"
 
 namespace strata::builder {
@@ -50,11 +51,51 @@ Result<void> hold_log_dir(const PackageStageOptions& options,
   return {};
 }
 
+// The `rootfs: debs` environment: the locked .debs assembled into the cache, held.
+Result<BuildEnvironment> prepare_debs_environment(const specs::Spec& spec,
+                                                  const PackageStageOptions& options,
+                                                  sources::Fetcher* fetcher) {
+  STRATA_CHECK(fetcher != nullptr);
+  environment::DebsRootfsOptions o{.cache_dir = options.cache_dir,
+                                   .sources = {.cache_dir = options.cache_dir,
+                                               .offline = options.offline,
+                                               .fetch = options.fetch},
+                                   .spec_dir = spec.dir,
+                                   .fetcher = fetcher};
+  for (int attempt = 0; attempt < kHoldAttempts; ++attempt) {
+    auto rootfs = environment::ensure_spec_debs_rootfs(spec, o);
+    if (!rootfs.ok()) return std::move(rootfs).error().at(spec.environment.loc);
+    STRATA_TRY_ASSIGN(std::optional<cache::EntryHold> hold, cache::hold_entry(rootfs->entry));
+    if (!hold) continue;
+    cache::touch_last_use(rootfs->entry + "/complete");
+    Json packages = Json::array();
+    for (const debian::LockedPackage& p : rootfs->packages) {
+      packages.push_back({{"name", p.name},
+                          {"version", p.version},
+                          {"architecture", p.architecture},
+                          {"url", p.url},
+                          {"sha256", p.sha256.str()}});
+    }
+    return BuildEnvironment{.digest = build::environment_digest_for_debs(rootfs->digest),
+                            .rootfs = rootfs->tree,
+                            .detail = {{"debs", rootfs->digest.str()}, {"packages", packages}},
+                            .hold = *std::move(hold)};
+  }
+  return Error::io(
+      fmt::format("rootfs of environment.debs: removed by a concurrent prune {} "
+                  "times; run again",
+                  kHoldAttempts));
+}
+
 }  // namespace
 
 Result<BuildEnvironment> prepare_environment(const specs::Spec& spec,
-                                             const PackageStageOptions& options) {
+                                             const PackageStageOptions& options,
+                                             sources::Fetcher* fetcher) {
   const specs::Environment& env = spec.environment;
+  if (env.rootfs == specs::RootfsKind::kDebs) {
+    return prepare_debs_environment(spec, options, fetcher);
+  }
   if (env.rootfs == specs::RootfsKind::kHost) {
     Json host;
     if (options.host_toolchain) {
@@ -102,7 +143,7 @@ Result<PackageStageResult> build_spec_packages(const specs::Plan& plan,
   STRATA_TRY_ASSIGN(result.sources,
                     fetch_and_hold_sources(plan.spec, source_options, fetcher, result.holds));
   if (plan.spec.packages.empty()) return result;
-  STRATA_TRY_ASSIGN(result.environment, prepare_environment(plan.spec, options));
+  STRATA_TRY_ASSIGN(result.environment, prepare_environment(plan.spec, options, &fetcher));
   STRATA_TRY(hold_log_dir(options, result.holds));
   build::BuildContext context{.environment = result.environment.digest,
                               .environment_detail = result.environment.detail,

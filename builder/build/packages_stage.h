@@ -32,7 +32,8 @@ struct PackageStageOptions {
 };
 
 // The build environment: its identity (part of every cache key), what that digest is of
-// ({"host": host_toolchain} or {"image": "sha256:..."}), and its root ("" = host), held
+// ({"host": host_toolchain}, {"image": "sha256:..."} or {"debs": "sha256:<environment
+// digest>", "packages": [...]}), and its root ("" = host), held
 // against `strata cache prune` while this value lives.
 struct BuildEnvironment {
   Digest digest;
@@ -49,10 +50,11 @@ struct PackageStageResult {
   std::vector<cache::EntryHold> holds;
 };
 
-// Prepares the environment: the host, or the pinned image unpacked into the cache (held,
-// and stamped as used).
+// Prepares the environment: the host, the pinned image unpacked into the cache, or the
+// locked .debs assembled there (`fetcher` downloads those; held, and stamped as used).
 Result<BuildEnvironment> prepare_environment(const specs::Spec& spec,
-                                             const PackageStageOptions& options);
+                                             const PackageStageOptions& options,
+                                             sources::Fetcher* fetcher = nullptr);
 
 // Turns stored sources into the unpackers package builds use.
 std::map<std::string, build::PreparedSource> prepare_sources(const SourceSet& sources);

@@ -94,8 +94,9 @@ std::vector<std::string> names_in(const std::string& dir) {
 
 // The directories prune removes from; their .strata-stale-* leftovers are swept first.
 std::vector<std::string> entry_parents(const std::string& cache_dir) {
-  return {cache_dir + "/packages", cache_dir + "/rootfs/sha256", cache_dir + "/sources/sha256",
-          cache_dir + "/logs",     cache_dir + "/layers/sha256", cache_dir + "/run-layers/sha256"};
+  return {cache_dir + "/packages",   cache_dir + "/rootfs/sha256", cache_dir + "/sources/sha256",
+          cache_dir + "/logs",       cache_dir + "/layers/sha256", cache_dir + "/run-layers/sha256",
+          cache_dir + "/rootfs/debs"};
 }
 
 }  // namespace
@@ -152,6 +153,11 @@ Result<std::vector<CacheEntry>> list_cache(const std::string& cache_dir) {
     if (is_hex_key(name)) {
       add(EntryKind::kRunLayer, parents[5] + "/" + name, parents[5] + "/" + name + "/entries.json");
     }
+  }
+  // `rootfs: debs` environments, by their lock section's digest (environment/debs_rootfs.h).
+  for (const std::string& name : names_in(parents[6])) {
+    if (is_hex_key(name))
+      add(EntryKind::kRootfs, parents[6] + "/" + name, parents[6] + "/" + name + "/complete");
   }
   std::sort(out.begin(), out.end(), [](const CacheEntry& a, const CacheEntry& b) {
     return std::tie(a.last_use_ns, a.path) < std::tie(b.last_use_ns, b.path);

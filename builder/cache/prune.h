@@ -19,18 +19,18 @@ std::string_view kind_name(EntryKind kind);
 
 struct CacheEntry {
   EntryKind kind = EntryKind::kPackage;
-  std::string path;         // CACHE/packages/<key>, CACHE/rootfs/sha256/<hex>, ...
+  std::string path;         // CACHE/packages/<key>, CACHE/rootfs/{sha256,debs}/<hex>, ...
   std::string label;        // the package's name for package entries, else ""
   int64_t size_bytes = 0;   // disk usage, as `du -s -B1 PATH` counts it
   int64_t last_use_ns = 0;  // mtime of the entry's stamp, ns since the epoch
 };
 
 // Every entry of the cache at `cache_dir`, least recently used first (ties by path):
-// CACHE/packages/<64 hex> (stamp output.json), CACHE/rootfs/sha256/<64 hex> (stamp
-// `complete`), CACHE/sources/sha256/<64 hex> (the blob itself), CACHE/logs/<name> (the
-// newest file in it), CACHE/layers/sha256/<64 hex> (stamp layer.json) and
-// CACHE/run-layers/sha256/<64 hex> (stamp entries.json). Temporaries, locks and
-// the last-key pointers are not entries. A missing cache is empty.
+// CACHE/packages/<64 hex> (stamp output.json), CACHE/rootfs/sha256/<64 hex> and
+// CACHE/rootfs/debs/<64 hex> (stamp `complete`), CACHE/sources/sha256/<64 hex> (the blob
+// itself), CACHE/logs/<name> (the newest file in it), CACHE/layers/sha256/<64 hex> (stamp
+// layer.json) and CACHE/run-layers/sha256/<64 hex> (stamp entries.json). Temporaries, locks
+// and the last-key pointers are not entries. A missing cache is empty.
 Result<std::vector<CacheEntry>> list_cache(const std::string& cache_dir);
 
 // "500M", "2G", "1.5G", "0", "4096": bytes, K/M/G/T are powers of 1024 (an optional trailing

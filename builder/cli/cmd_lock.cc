@@ -1,5 +1,6 @@
-// `strata lock SPEC [--update [NAME]...]`: resolve the spec's `debs:` layers against its
-// verified Debian repositories and write strata.lock beside the spec
+// `strata lock SPEC [--update [NAME]...]`: resolve the spec's `debs:` layers (and a `rootfs:
+// debs` environment's packages) against its verified Debian repositories and write
+// strata.lock beside the spec
 // (docs/debian-packages.md). Without --update the versions an existing lock holds are kept
 // where the repositories still have them; --update alone re-resolves every package, with
 // names only those.
@@ -79,8 +80,10 @@ void register_lock(CLI::App& app, Command& run) {
   cmd->footer(
       "Each repository's InRelease (or Release and Release.gpg) is verified with gpgv against "
       "its keyring, each Packages index against the signed Release file, and the debs of every "
-      "layer are resolved with their Pre-Depends and Depends. The lock is written beside the "
-      "spec; `strata build` uses only it. Write SPEC before --update NAME....\n"
+      "layer are resolved with their Pre-Depends and Depends; so are environment.debs, with "
+      "the repositories' Essential packages, into the lock's environment section (rootfs: "
+      "debs). The lock is written beside the spec; `strata build` uses only it. Write SPEC "
+      "before --update NAME....\n"
       "Exit status: 0 when the lock is written or current, 1 with --check when it would "
       "change (or a repository fails verification), 2 on a spec or usage error.");
   cmd->callback([&run, args, update] {

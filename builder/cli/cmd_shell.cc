@@ -59,7 +59,7 @@ Result<int> run_shell(const ShellArgs& args) {
                     build_spec_packages(deps, options, fetcher, runner,
                                         progress_observer(deps.package_order.size())));
   if (stage.environment.digest.hex.empty()) {
-    STRATA_TRY_ASSIGN(stage.environment, prepare_environment(plan.spec, options));
+    STRATA_TRY_ASSIGN(stage.environment, prepare_environment(plan.spec, options, &fetcher));
   }
   build::PackageBuildRequest request{.package = &*target,
                                      .epoch = plan.spec.epoch,

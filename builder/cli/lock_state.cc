@@ -27,9 +27,13 @@ Result<LockState> relock(const specs::Spec& spec, const std::string& cache_dir,
     }
   }
   for (const std::string& name : update) {
-    bool locked = options.previous &&
-                  std::any_of(options.previous->packages.begin(), options.previous->packages.end(),
-                              [&](const debian::LockedPackage& p) { return p.name == name; });
+    auto named = [&](const debian::LockedPackage& p) { return p.name == name; };
+    bool locked =
+        options.previous &&
+        (std::any_of(options.previous->packages.begin(), options.previous->packages.end(), named) ||
+         (options.previous->environment &&
+          std::any_of(options.previous->environment->packages.begin(),
+                      options.previous->environment->packages.end(), named)));
     if (!locked) {
       return Error(ErrorCode::kUsage,
                    fmt::format("--update {}: {} holds no package '{}'", name, state.path, name));
@@ -40,6 +44,7 @@ Result<LockState> relock(const specs::Spec& spec, const std::string& cache_dir,
   STRATA_TRY_ASSIGN(debian::Lock lock, debian::make_lock(spec, options));
   state.text = debian::render_lock(lock);
   state.packages = lock.packages.size();
+  if (lock.environment) state.packages += lock.environment->packages.size();
   return state;
 }
 

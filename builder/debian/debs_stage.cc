@@ -19,23 +19,7 @@ LayerEntry status_file(std::string path, std::string content) {
 Result<DebPackage> fetch_package(const LockedPackage& p, const sources::SourceStore& store,
                                  const std::string& spec_dir, sources::Fetcher& fetcher,
                                  DebLayer& layer) {
-  std::string what = fmt::format("deb '{}' {} ({})", p.name, p.version, p.url);
-  specs::Source source{.name = p.name, .url = p.url, .sha256 = p.sha256};
-  Result<sources::StoredSource> stored = store.ensure(source, spec_dir, fetcher);
-  if (!stored.ok()) {
-    // The store locates its errors at the source's spec node; a deb has none of its own.
-    const Error& e = stored.error();
-    return Error(e.code(), fmt::format("deb '{}' {}: {}", p.name, p.version, e.message()));
-  }
-  struct stat st;
-  if (::stat(stored->blob_path.c_str(), &st) != 0) {
-    return Error::sys("stat " + stored->blob_path, errno);
-  }
-  if (st.st_size != p.size) {
-    return Error(ErrorCode::kDigestMismatch,
-                 fmt::format("{}: {} bytes, but strata.lock says {}", what, st.st_size, p.size));
-  }
-  STRATA_TRY_ASSIGN(DebContents deb, read_deb(stored->blob_path, what));
+  STRATA_TRY_ASSIGN(DebContents deb, fetch_locked_deb(p, store, spec_dir, fetcher));
   DebPackage out{.locked = p, .scripts = deb.scripts};
   std::string copyright_path = fmt::format("usr/share/doc/{}/copyright", p.name);
   for (LayerEntry& e : deb.entries) {
@@ -55,6 +39,27 @@ Result<DebPackage> fetch_package(const LockedPackage& p, const sources::SourceSt
 }
 
 }  // namespace
+
+Result<DebContents> fetch_locked_deb(const LockedPackage& p, const sources::SourceStore& store,
+                                     const std::string& spec_dir, sources::Fetcher& fetcher) {
+  std::string what = fmt::format("deb '{}' {} ({})", p.name, p.version, p.url);
+  specs::Source source{.name = p.name, .url = p.url, .sha256 = p.sha256};
+  Result<sources::StoredSource> stored = store.ensure(source, spec_dir, fetcher);
+  if (!stored.ok()) {
+    // The store locates its errors at the source's spec node; a deb has none of its own.
+    const Error& e = stored.error();
+    return Error(e.code(), fmt::format("deb '{}' {}: {}", p.name, p.version, e.message()));
+  }
+  struct stat st;
+  if (::stat(stored->blob_path.c_str(), &st) != 0) {
+    return Error::sys("stat " + stored->blob_path, errno);
+  }
+  if (st.st_size != p.size) {
+    return Error(ErrorCode::kDigestMismatch,
+                 fmt::format("{}: {} bytes, but strata.lock says {}", what, st.st_size, p.size));
+  }
+  return read_deb(stored->blob_path, what);
+}
 
 std::string copyright_license(std::string_view copyright) {
   if (!copyright.starts_with("Format:")) return "";

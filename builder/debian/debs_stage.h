@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/debian/deb_file.h"
 #include "builder/debian/lock.h"
 #include "builder/sources/store.h"
 #include "builder/tar/tree.h"
@@ -33,6 +34,11 @@ Result<std::vector<DebLayer>> prepare_deb_layers(const specs::Spec& spec, const 
                                                  const sources::SourceOptions& options,
                                                  sources::Fetcher& fetcher,
                                                  const std::function<void(std::string)>& warn);
+
+// One locked .deb: downloaded into `store` unless it holds it (verified against the lock's
+// sha256 before it is stored, and its size), then read (deb_file.h). Errors name the package.
+Result<DebContents> fetch_locked_deb(const LockedPackage& p, const sources::SourceStore& store,
+                                     const std::string& spec_dir, sources::Fetcher& fetcher);
 
 // The licence a machine-readable debian/copyright file (copyright-format 1.0) declares: its
 // License fields' short names, in order of appearance, joined with " AND "; "" otherwise.

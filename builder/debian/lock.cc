@@ -57,6 +57,95 @@ std::vector<std::string> requested_names(const specs::Spec& spec) {
   return names;
 }
 
+// Every Essential package name of the index, sorted and without repeats: a toolchain needs
+// the shell, coreutils, libc and the rest (Debian packages do not depend on them).
+std::vector<std::string> essential_names(const std::vector<IndexPackage>& index) {
+  std::set<std::string> names;
+  for (const IndexPackage& p : index) {
+    if (p.essential) names.insert(p.name);
+  }
+  return {names.begin(), names.end()};
+}
+
+Json package_json(const LockedPackage& p) {
+  return {{"name", p.name},
+          {"version", p.version},
+          {"architecture", p.architecture},
+          {"url", p.url},
+          {"size", p.size},
+          {"sha256", p.sha256.str()},
+          {"release", p.release.str()},
+          {"distro", p.distro},
+          {"vendor", p.vendor},
+          {"depends", p.depends}};
+}
+
+Json environment_json(const LockedEnvironment& env) {
+  Json packages = Json::array();
+  for (const LockedPackage& p : env.packages) packages.push_back(package_json(p));
+  return {{"roots", env.roots}, {"packages", packages}};
+}
+
+Result<std::vector<LockedPackage>> parse_packages(const Json& packages, const std::string& what) {
+  std::vector<LockedPackage> out;
+  for (const Json& j : packages) {
+    LockedPackage p;
+    STRATA_TRY_ASSIGN(p.name, string_of(j, "name", what));
+    std::string where = fmt::format("{}: package '{}'", what, p.name);
+    STRATA_TRY_ASSIGN(p.version, string_of(j, "version", where));
+    STRATA_TRY_ASSIGN(p.architecture, string_of(j, "architecture", where));
+    STRATA_TRY_ASSIGN(p.url, string_of(j, "url", where));
+    STRATA_TRY_ASSIGN(p.distro, string_of(j, "distro", where));
+    STRATA_TRY_ASSIGN(p.vendor, string_of(j, "vendor", where));
+    STRATA_TRY_ASSIGN(p.sha256, digest_member(j, "sha256", where));
+    STRATA_TRY_ASSIGN(p.release, digest_member(j, "release", where));
+    STRATA_TRY_ASSIGN(Json size, member_of(j, "size", Json::value_t::number_unsigned, where));
+    p.size = size.get<int64_t>();
+    STRATA_TRY_ASSIGN(Json deps, member_of(j, "depends", Json::value_t::array, where));
+    for (const Json& d : deps) {
+      if (!d.is_string()) return Error(ErrorCode::kSpec, where + ": a dependency is not a string");
+      p.depends.push_back(d.get<std::string>());
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> parse_roots(const Json& roots, const std::string& what) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : roots.items()) {
+    if (!v.is_string()) return Error(ErrorCode::kSpec, what + ": a root is not a string");
+    out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+// Every dependency and root of a package list names a package of the list.
+Result<void> check_closed(const std::vector<LockedPackage>& packages,
+                          const std::map<std::string, std::string>& roots,
+                          const std::string& what) {
+  std::set<std::string> names;
+  for (const LockedPackage& p : packages) names.insert(p.name);
+  for (const LockedPackage& p : packages) {
+    for (const std::string& d : p.depends) {
+      if (!names.contains(d)) {
+        return Error(ErrorCode::kSpec,
+                     fmt::format("{}: package '{}' depends on '{}', which the lock does not "
+                                 "hold; run `strata lock` again",
+                                 what, p.name, d));
+      }
+    }
+  }
+  for (const auto& [req, chosen] : roots) {
+    if (!names.contains(chosen)) {
+      return Error(ErrorCode::kSpec, fmt::format("{}: '{}' is locked to '{}', which the lock "
+                                                 "does not hold; run `strata lock` again",
+                                                 what, req, chosen));
+    }
+  }
+  return Ok{};
+}
+
 // A repository as make_lock reads it, with its keyring's absolute path.
 struct ReadRepository {
   specs::DebRepository repo;
@@ -104,6 +193,51 @@ Result<std::vector<ReadRepository>> repositories_to_read(const specs::Spec& spec
   }
   return out;
 }
+std::vector<LockedPackage> locked_packages(const Resolution& res,
+                                           const std::vector<RepositoryIndex>& repos) {
+  std::vector<LockedPackage> out;
+  for (const IndexPackage& p : res.packages) {
+    const RepositoryIndex& r = repos[p.repository];
+    LockedPackage l{.name = p.name,
+                    .version = p.version,
+                    .architecture = p.architecture,
+                    .url = p.url,
+                    .size = p.size,
+                    .sha256 = p.sha256,
+                    .release = r.release_sha256,
+                    .distro = r.distro,
+                    .vendor = r.vendor};
+    auto deps = res.depends.find(p.name);
+    if (deps != res.depends.end()) l.depends.assign(deps->second.begin(), deps->second.end());
+    l.depends.erase(std::remove(l.depends.begin(), l.depends.end(), p.name), l.depends.end());
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+// Which package each requested name became: itself, or the provider of a virtual name.
+std::map<std::string, std::string> resolved_roots(const Resolution& res,
+                                                  const std::vector<std::string>& requested) {
+  std::map<std::string, std::string> roots;
+  for (const std::string& name : requested) {
+    auto real = std::find_if(res.packages.begin(), res.packages.end(),
+                             [&](const IndexPackage& p) { return p.name == name; });
+    if (real != res.packages.end()) {
+      roots[name] = name;
+      continue;
+    }
+    for (const IndexPackage& p : res.packages) {
+      bool provides = std::any_of(p.provides.begin(), p.provides.end(),
+                                  [&](const Relation& r) { return r.name == name; });
+      if (provides) {
+        roots[name] = p.name;
+        break;
+      }
+    }
+  }
+  return roots;
+}
+
 }  // namespace
 
 std::string spec_architecture(const specs::Spec& spec) {
@@ -128,7 +262,20 @@ Json lock_inputs(const specs::Spec& spec, const std::string& architecture) {
     for (const specs::Ref& r : l.debs) names.push_back(r.name);
     layers.push_back(names);
   }
-  return {{"architecture", architecture}, {"repositories", repos}, {"debs", layers}};
+  Json inputs = {{"architecture", architecture}, {"repositories", repos}, {"debs", layers}};
+  // Only with `rootfs: debs`, so the locks of other specs keep their bytes.
+  if (spec.environment.rootfs == specs::RootfsKind::kDebs) {
+    Json names = Json::array();
+    for (const specs::Ref& r : spec.environment.debs) names.push_back(r.name);
+    inputs["environment"] = names;
+  }
+  return inputs;
+}
+
+Digest environment_digest(const LockedEnvironment& environment) {
+  Result<std::string> text = canonical_json(environment_json(environment));
+  STRATA_CHECK(text.ok());  // strings and integers only
+  return sha256_of(*text);
 }
 
 std::string lock_path(const specs::Spec& spec) { return spec.dir + "/" + kLockFileName; }
@@ -140,20 +287,10 @@ std::string render_lock(const Lock& lock) {
         {{"url", r.url}, {"suite", r.suite}, {"release", r.release.str()}, {"distro", r.distro}});
   }
   Json packages = Json::array();
-  for (const LockedPackage& p : lock.packages) {
-    packages.push_back({{"name", p.name},
-                        {"version", p.version},
-                        {"architecture", p.architecture},
-                        {"url", p.url},
-                        {"size", p.size},
-                        {"sha256", p.sha256.str()},
-                        {"release", p.release.str()},
-                        {"distro", p.distro},
-                        {"vendor", p.vendor},
-                        {"depends", p.depends}});
-  }
+  for (const LockedPackage& p : lock.packages) packages.push_back(package_json(p));
   Json doc = {{"lockVersion", kLockVersion}, {"generator", "strata lock"}, {"inputs", lock.inputs},
               {"roots", lock.roots},         {"repositories", repos},      {"packages", packages}};
+  if (lock.environment) doc["environment"] = environment_json(*lock.environment);
   return doc.dump(2) + "\n";
 }
 
@@ -174,10 +311,7 @@ Result<Lock> parse_lock(std::string_view text, const std::string& what) {
   Lock lock;
   STRATA_TRY_ASSIGN(lock.inputs, member_of(doc, "inputs", Json::value_t::object, what));
   STRATA_TRY_ASSIGN(Json roots, member_of(doc, "roots", Json::value_t::object, what));
-  for (const auto& [k, v] : roots.items()) {
-    if (!v.is_string()) return Error(ErrorCode::kSpec, what + ": a root is not a string");
-    lock.roots[k] = v.get<std::string>();
-  }
+  STRATA_TRY_ASSIGN(lock.roots, parse_roots(roots, what));
   STRATA_TRY_ASSIGN(Json repos, member_of(doc, "repositories", Json::value_t::array, what));
   for (const Json& r : repos) {
     LockedRepository repo;
@@ -188,44 +322,18 @@ Result<Lock> parse_lock(std::string_view text, const std::string& what) {
     lock.repositories.push_back(std::move(repo));
   }
   STRATA_TRY_ASSIGN(Json packages, member_of(doc, "packages", Json::value_t::array, what));
-  for (const Json& j : packages) {
-    LockedPackage p;
-    STRATA_TRY_ASSIGN(p.name, string_of(j, "name", what));
-    std::string where = fmt::format("{}: package '{}'", what, p.name);
-    STRATA_TRY_ASSIGN(p.version, string_of(j, "version", where));
-    STRATA_TRY_ASSIGN(p.architecture, string_of(j, "architecture", where));
-    STRATA_TRY_ASSIGN(p.url, string_of(j, "url", where));
-    STRATA_TRY_ASSIGN(p.distro, string_of(j, "distro", where));
-    STRATA_TRY_ASSIGN(p.vendor, string_of(j, "vendor", where));
-    STRATA_TRY_ASSIGN(p.sha256, digest_member(j, "sha256", where));
-    STRATA_TRY_ASSIGN(p.release, digest_member(j, "release", where));
-    STRATA_TRY_ASSIGN(Json size, member_of(j, "size", Json::value_t::number_unsigned, where));
-    p.size = size.get<int64_t>();
-    STRATA_TRY_ASSIGN(Json deps, member_of(j, "depends", Json::value_t::array, where));
-    for (const Json& d : deps) {
-      if (!d.is_string()) return Error(ErrorCode::kSpec, where + ": a dependency is not a string");
-      p.depends.push_back(d.get<std::string>());
-    }
-    lock.packages.push_back(std::move(p));
-  }
-  std::set<std::string> names;
-  for (const LockedPackage& p : lock.packages) names.insert(p.name);
-  for (const LockedPackage& p : lock.packages) {
-    for (const std::string& d : p.depends) {
-      if (!names.contains(d)) {
-        return Error(ErrorCode::kSpec,
-                     fmt::format("{}: package '{}' depends on '{}', which the lock does not "
-                                 "hold; run `strata lock` again",
-                                 what, p.name, d));
-      }
-    }
-  }
-  for (const auto& [req, chosen] : lock.roots) {
-    if (!names.contains(chosen)) {
-      return Error(ErrorCode::kSpec, fmt::format("{}: '{}' is locked to '{}', which the lock "
-                                                 "does not hold; run `strata lock` again",
-                                                 what, req, chosen));
-    }
+  STRATA_TRY_ASSIGN(lock.packages, parse_packages(packages, what));
+  STRATA_TRY(check_closed(lock.packages, lock.roots, what));
+  if (doc.contains("environment")) {
+    std::string where = what + ": environment";
+    STRATA_TRY_ASSIGN(Json env, member_of(doc, "environment", Json::value_t::object, what));
+    STRATA_TRY_ASSIGN(Json env_roots, member_of(env, "roots", Json::value_t::object, where));
+    STRATA_TRY_ASSIGN(Json env_packages, member_of(env, "packages", Json::value_t::array, where));
+    LockedEnvironment e;
+    STRATA_TRY_ASSIGN(e.roots, parse_roots(env_roots, where));
+    STRATA_TRY_ASSIGN(e.packages, parse_packages(env_packages, where));
+    STRATA_TRY(check_closed(e.packages, e.roots, where));
+    lock.environment = std::move(e);
   }
   return lock;
 }
@@ -289,45 +397,34 @@ Result<Lock> make_lock(const specs::Spec& spec, const LockOptions& options) {
     repos.push_back(std::move(read));
   }
   std::map<std::string, std::string> prefer;
+  std::map<std::string, std::string> prefer_env;
   if (options.previous && !options.update_all) {
     for (const LockedPackage& p : options.previous->packages) {
       if (!options.update.contains(p.name)) prefer[p.name] = p.version;
     }
+    if (options.previous->environment) {
+      for (const LockedPackage& p : options.previous->environment->packages) {
+        if (!options.update.contains(p.name)) prefer_env[p.name] = p.version;
+      }
+    }
   }
   std::vector<std::string> requested = requested_names(spec);
   STRATA_TRY_ASSIGN(Resolution res, resolve(index, requested, prefer));
-  for (const IndexPackage& p : res.packages) {
-    const RepositoryIndex& r = repos[p.repository];
-    LockedPackage l{.name = p.name,
-                    .version = p.version,
-                    .architecture = p.architecture,
-                    .url = p.url,
-                    .size = p.size,
-                    .sha256 = p.sha256,
-                    .release = r.release_sha256,
-                    .distro = r.distro,
-                    .vendor = r.vendor};
-    const std::set<std::string>& deps = res.depends[p.name];
-    l.depends.assign(deps.begin(), deps.end());
-    l.depends.erase(std::remove(l.depends.begin(), l.depends.end(), p.name), l.depends.end());
-    lock.packages.push_back(std::move(l));
-  }
-  // Which package each requested name became: itself, or the provider of a virtual name.
-  for (const std::string& name : requested) {
-    auto real = std::find_if(res.packages.begin(), res.packages.end(),
-                             [&](const IndexPackage& p) { return p.name == name; });
-    if (real != res.packages.end()) {
-      lock.roots[name] = name;
-      continue;
-    }
-    for (const IndexPackage& p : res.packages) {
-      bool provides = std::any_of(p.provides.begin(), p.provides.end(),
-                                  [&](const Relation& r) { return r.name == name; });
-      if (provides) {
-        lock.roots[name] = p.name;
-        break;
-      }
-    }
+  lock.packages = locked_packages(res, repos);
+  lock.roots = resolved_roots(res, requested);
+  if (spec.environment.rootfs == specs::RootfsKind::kDebs) {
+    std::vector<std::string> env_requested;
+    for (const specs::Ref& r : spec.environment.debs) env_requested.push_back(r.name);
+    std::vector<std::string> essential = essential_names(index);
+    env_requested.insert(env_requested.end(), essential.begin(), essential.end());
+    Result<Resolution> env_res = resolve(index, env_requested, prefer_env);
+    if (!env_res.ok()) return std::move(env_res).error().context("environment.debs");
+    LockedEnvironment env{.packages = locked_packages(*env_res, repos)};
+    // The roots are the names the spec wrote; the Essential set is implied.
+    std::vector<std::string> named;
+    for (const specs::Ref& r : spec.environment.debs) named.push_back(r.name);
+    env.roots = resolved_roots(*env_res, named);
+    lock.environment = std::move(env);
   }
   return lock;
 }

@@ -41,6 +41,14 @@ struct LockedRepository {
   std::string distro;
 };
 
+// The packages of a `rootfs: debs` build environment: the spec's environment.debs, the
+// repositories' Essential set and their dependencies, resolved on their own (a package may
+// be in the environment and in a layer, with the same or another version).
+struct LockedEnvironment {
+  std::map<std::string, std::string> roots;  // as Lock::roots, for environment.debs
+  std::vector<LockedPackage> packages;       // sorted by name
+};
+
 struct Lock {
   // What the lock was made from: the spec's debian section and every layer's debs. A build
   // whose spec gives other inputs refuses the lock.
@@ -49,7 +57,14 @@ struct Lock {
   std::map<std::string, std::string> roots;
   std::vector<LockedRepository> repositories;
   std::vector<LockedPackage> packages;  // sorted by name
+  // Only for a spec with `rootfs: debs`; absent from the file otherwise.
+  std::optional<LockedEnvironment> environment;
 };
+
+// The identity of a locked environment: sha256 of the canonical JSON of its section of the
+// lock (every package's name, version, architecture, URL, size and sha256 among it). The
+// rootfs cache and package cache keys use it (docs/build-environments.md).
+Digest environment_digest(const LockedEnvironment& environment);
 
 // The inputs of `spec` for `architecture` (a Debian architecture name), as a lock records them.
 Json lock_inputs(const specs::Spec& spec, const std::string& architecture);

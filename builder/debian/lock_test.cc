@@ -78,5 +78,47 @@ image:
   EXPECT_EQ(inputs["repositories"][0]["components"], Json::parse(R"(["main"])"));
 }
 
+TEST(Lock, EnvironmentSectionRoundTripsAndKeysTheTree) {
+  Lock lock = sample_lock();
+  std::string without = render_lock(lock);
+  EXPECT_EQ(without.find("\"environment\""), std::string::npos) << "no section, no key";
+  LockedEnvironment env{.roots = {{"app", "app"}}, .packages = sample_lock().packages};
+  lock.environment = env;
+  std::string text = render_lock(lock);
+  auto parsed = parse_lock(text, "strata.lock");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  ASSERT_TRUE(parsed->environment.has_value());
+  EXPECT_EQ(render_lock(*parsed), text);
+  Digest digest = environment_digest(env);
+  EXPECT_EQ(environment_digest(parsed->environment.value()), digest);
+  env.packages[1].sha256 = sha256_of("another exim4");
+  EXPECT_NE(environment_digest(env), digest) << "every .deb's hash is in the identity";
+  lock.environment->packages[0].depends.push_back("ghost");
+  auto bad = parse_lock(render_lock(lock), "strata.lock");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("strata.lock: environment: package 'app' depends on "
+                                       "'ghost'"),
+            std::string::npos)
+      << bad.error().message();
+}
+
+TEST(Lock, EnvironmentNamesAreInputsOnlyWithRootfsDebs) {
+  const char* kSpec = R"(apiVersion: strata/v1
+name: t
+debian:
+  repositories: [host]
+environment:
+  rootfs: debs
+  debs: [build-essential, autoconf]
+image: {}
+)";
+  auto spec = specs::parse_spec(kSpec, "spec.yaml", "/tmp", {.check_files = false});
+  ASSERT_TRUE(spec.ok()) << spec.error().message();
+  EXPECT_EQ(lock_inputs(*spec, "amd64")["environment"],
+            Json::parse(R"(["build-essential", "autoconf"])"));
+  spec->environment = {};
+  EXPECT_FALSE(lock_inputs(*spec, "amd64").contains("environment"));
+}
+
 }  // namespace
 }  // namespace strata::builder::debian

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "builder/base/beneath.h"
 #include "builder/base/fs.h"
 #include "builder/base/owner.h"
@@ -32,9 +34,9 @@ Result<UniqueFd> lock_file(const std::string& path) {
   return fd;
 }
 
-// Serializes builders on one digest: CACHE/rootfs/sha256/<hex>.lock (left behind, empty).
-Result<UniqueFd> lock_entry(const std::string& cache_root, const std::string& entry) {
-  STRATA_TRY(make_dirs(cache_root + "/sha256"));
+// Serializes builders on one entry: ENTRY.lock beside it (left behind, empty).
+Result<UniqueFd> lock_entry(const std::string& entry) {
+  STRATA_TRY(make_dirs(dirname_of(entry)));
   return lock_file(entry + ".lock");
 }
 
@@ -72,13 +74,13 @@ Result<void> seal(const std::string& staged, const Digest& digest) {
   return fsync_dir(staged);
 }
 
-Result<void> publish_entry(const oci::ImageView& view, const Digest& digest,
+Result<void> publish_entry(const RootfsFiller& fill, const Digest& digest,
                            const std::string& cache_root, const std::string& entry) {
   STRATA_TRY_ASSIGN(TempDir staging,
                     TempDir::create(cache_root, ".unpack-" + digest.hex.substr(0, 12) + "-"));
   std::string tree = fmt::format("{}/{}", staging.path(), kTree);
   if (::mkdir(tree.c_str(), 0755) != 0) return Error::sys(fmt::format("mkdir {}", tree), errno);
-  STRATA_TRY(unpack_layers(view, tree));
+  STRATA_TRY(fill(tree));
   STRATA_TRY(seal(staging.path(), digest));
   // RENAME_NOREPLACE: a complete entry is never replaced, even by an identical one.
   if (rename_noreplace(staging.path(), entry) != 0) {
@@ -101,33 +103,55 @@ std::string rootfs_entry_dir(const std::string& cache_dir, const Digest& manifes
   return fmt::format("{}/rootfs/sha256/{}", cache_dir, manifest_digest.hex);
 }
 
-Result<std::string> ensure_image_rootfs(const specs::ImageRef& ref, const std::string& spec_dir,
-                                        const std::string& cache_dir) {
-  std::string entry = rootfs_entry_dir(cache_dir, ref.digest);
+Result<std::string> ensure_rootfs_entry(const std::string& cache_dir, const std::string& entry,
+                                        const Digest& digest, const std::string& what,
+                                        const RootfsFiller& fill) {
   std::string tree = fmt::format("{}/{}", entry, kTree);
   std::string cache_root = cache_dir + "/rootfs";
   // Staging and discarded trees of builds that are gone (killed mid-unpack): removed on every
   // use, hit or miss; a live builder's are left alone (base/owner.h).
   constexpr std::string_view kPrefixes[] = {".unpack-", ".discard-", kAtomicFilePrefix};
   remove_stale_temporaries(cache_root, kPrefixes);
-  if (is_complete(entry, ref.digest)) {
+  if (is_complete(entry, digest)) {
     // An entry published before entries were closed (and setuid bits dropped) is closed now.
     (void)::chmod(entry.c_str(), 0500);
     return tree;
   }
 
-  STRATA_TRY_ASSIGN_CONTEXT(UniqueFd lock, lock_entry(cache_root, entry), "image " + ref.name());
+  STRATA_TRY_ASSIGN_CONTEXT(UniqueFd lock, lock_entry(entry), what);
   // Under the lock: another builder may have finished while we waited.
-  if (is_complete(entry, ref.digest)) return tree;
-  // open_pinned_image names the image itself.
-  STRATA_TRY_ASSIGN(oci::ImageView view, oci::open_pinned_image(ref, spec_dir));
+  if (is_complete(entry, digest)) return tree;
+  // The filler's errors name what they are about themselves; the entry's own steps get `what`.
+  std::optional<Error> fill_error;
+  auto guarded = [&](const std::string& staged_tree) -> Result<void> {
+    Result<void> filled = fill(staged_tree);
+    if (!filled.ok()) fill_error = filled.error();
+    return filled;
+  };
   auto built = [&]() -> Result<void> {
     struct stat st;
     if (::lstat(entry.c_str(), &st) == 0) STRATA_TRY(discard(entry, cache_root));
-    return publish_entry(view, ref.digest, cache_root, entry);
+    return publish_entry(guarded, digest, cache_root, entry);
   }();
-  if (!built.ok()) return std::move(built).error().context("image " + ref.name());
+  if (!built.ok()) {
+    if (fill_error) return *std::move(fill_error);
+    return std::move(built).error().context(what);
+  }
   return tree;
+}
+
+Result<std::string> ensure_image_rootfs(const specs::ImageRef& ref, const std::string& spec_dir,
+                                        const std::string& cache_dir) {
+  std::string entry = rootfs_entry_dir(cache_dir, ref.digest);
+  std::string what = "image " + ref.name();
+  // The image is opened only on a miss: open_pinned_image names the image itself.
+  auto fill = [&](const std::string& tree) -> Result<void> {
+    STRATA_TRY_ASSIGN(oci::ImageView view, oci::open_pinned_image(ref, spec_dir));
+    Result<void> unpacked = unpack_layers(view, tree);
+    if (!unpacked.ok()) return std::move(unpacked).error().context(what);
+    return Ok{};
+  };
+  return ensure_rootfs_entry(cache_dir, entry, ref.digest, what, fill);
 }
 
 }  // namespace strata::builder::environment

@@ -2,6 +2,7 @@
 // read-only tree that every build sandbox then mounts.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "specs/spec.h"
@@ -22,6 +23,18 @@ std::string rootfs_entry_dir(const std::string& cache_dir, const Digest& manifes
 // Errors read "image PATH: ...", PATH as the spec wrote it. Every call first removes the
 // staging (.unpack-@PID.START-*) and discarded (.discard-@PID.START-*) trees in CACHE/rootfs
 // whose owning process is gone.
+// Fills a staged tree (an empty 0755 directory) with an environment's files.
+using RootfsFiller = std::function<Result<void>(const std::string& tree)>;
+
+// The cache entry protocol both environments share: returns ENTRY/rootfs when ENTRY/complete
+// holds `digest`; else, under ENTRY.lock, discards an incomplete ENTRY, stages a tree in
+// CACHE/rootfs/.unpack-*, fills it, syncs it, writes the marker and renames the staging
+// directory to ENTRY (never replacing a complete one), closing it to 0500. `fill`'s errors
+// are returned as they are; the entry's own (locking, staging, renaming) get `what` as context.
+Result<std::string> ensure_rootfs_entry(const std::string& cache_dir, const std::string& entry,
+                                        const Digest& digest, const std::string& what,
+                                        const RootfsFiller& fill);
+
 Result<std::string> ensure_image_rootfs(const specs::ImageRef& ref, const std::string& spec_dir,
                                         const std::string& cache_dir);
 

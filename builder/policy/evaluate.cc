@@ -188,6 +188,13 @@ RuleResult check_reproduced(const Loc& loc, const ImageEvidence& e) {
 RuleResult check_environment(const Loc& loc, const ProvenanceView& v) {
   if (!v.provenance) return result("pinnedEnvironment", loc, false, v.problem);
   auto images = v.provenance->with_role("environment-image");
+  // rootfs: debs: the environment is the locked .debs the provenance lists.
+  auto debs = v.provenance->with_role("environment-deb");
+  if (images.empty() && !debs.empty()) {
+    return result("pinnedEnvironment", loc, true,
+                  fmt::format("an environment of {} locked Debian packages ({})", debs.size(),
+                              provenance_note(v)));
+  }
   if (images.empty()) {
     return result("pinnedEnvironment", loc, false,
                   fmt::format("no environment-image in the provenance: the build environment was "

@@ -41,7 +41,8 @@ std::vector<SpecViolation> check_spec(const Policy& policy, const specs::Spec& s
     out.push_back({"pinnedEnvironment", or_file_start(spec.environment.loc, spec),
                    *policy.pinned_environment,
                    "the build environment is the host's root filesystem (rootfs: host, the "
-                   "default): pin an image with environment: {rootfs: image, image: …}"});
+                   "default): pin an image with environment: {rootfs: image, image: …}, or "
+                   "build in locked Debian packages with {rootfs: debs, debs: […]}"});
   }
   if (policy.sources) check_sources(*policy.sources, spec, out);
   if (policy.licenses) {

@@ -181,17 +181,19 @@ std::vector<Source> parse_sources(Context& c, const Value& v) {
 
 Environment parse_environment(Context& c, const Value& v) {
   Reader& r = c.reader;
-  MapReader m(r, v, {"rootfs", "image", "env"});
+  MapReader m(r, v, {"rootfs", "image", "debs", "env"});
   Environment env;
   env.loc = v.loc;
   std::optional<Field> rootfs = m.get("rootfs");
-  // When rootfs itself is wrong, nothing is said about `image` on top of it.
+  // When rootfs itself is wrong, nothing is said about `image` or `debs` on top of it.
   std::optional<std::string> kind =
-      rootfs ? read_enum(r, *rootfs, "rootfs", {"host", "image"}) : "host";
+      rootfs ? read_enum(r, *rootfs, "rootfs", {"host", "image", "debs"}) : "host";
   if (kind == "image") env.rootfs = RootfsKind::kImage;
+  if (kind == "debs") env.rootfs = RootfsKind::kDebs;
   std::optional<Field> image = m.get("image");
-  if (image && kind == "host") {
-    r.error(image->key_loc, "'image' is only used with 'rootfs: image'");
+  if (image && kind && kind != "image") {
+    r.error(image->key_loc, fmt::format("'image' is only used with 'rootfs: image'{}",
+                                        kind == "debs" ? ", not with 'rootfs: debs'" : ""));
   } else if (image) {
     std::optional<std::string> text = read_string(r, *image);
     Result<ImageRef> ref =
@@ -203,6 +205,29 @@ Environment parse_environment(Context& c, const Value& v) {
     }
   } else if (kind == "image") {
     r.error(m.loc(), "missing required key 'image' (needed by 'rootfs: image')");
+  }
+  std::optional<Field> debs = m.get("debs");
+  if (debs && kind && kind != "debs") {
+    r.error(debs->key_loc, "'debs' is only used with 'rootfs: debs'");
+  } else if (debs) {
+    env.debs = read_string_list(r, *debs);
+    std::map<std::string, Loc> seen;
+    for (const Ref& ref : env.debs) {
+      if (!is_debian_package_name(ref.name)) {
+        r.error(ref.loc, fmt::format("'{}' is not a Debian package name (lowercase letters, "
+                                     "digits, '+', '-' and '.')",
+                                     ref.name));
+      } else if (auto [it, inserted] = seen.emplace(ref.name, ref.loc); !inserted) {
+        r.error(ref.loc,
+                fmt::format("deb '{}' is already listed (line {})", ref.name, it->second.line));
+      }
+    }
+    bool is_list = debs->node.IsNull() || debs->node.IsSequence();
+    if (env.debs.empty() && is_list && debs->node.size() == 0) {
+      r.error(debs->loc, "debs is empty: 'rootfs: debs' needs the packages of the toolchain");
+    }
+  } else if (kind == "debs") {
+    r.error(m.loc(), "missing required key 'debs' (needed by 'rootfs: debs')");
   }
   if (std::optional<Field> f = m.get("env")) env.env = read_env(r, *f, EnvKind::kBuild);
   return env;

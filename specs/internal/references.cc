@@ -31,6 +31,11 @@ void check_layers(Reader& r, const Spec& spec, const std::vector<std::string>& p
 
 // `debs:` layers need a `debian:` section, and a package is listed in one layer only.
 void check_debs(Reader& r, const Spec& spec) {
+  // So does a `rootfs: debs` environment (its packages are resolved apart from the layers').
+  if (!spec.environment.debs.empty() && spec.debian.repositories.empty()) {
+    r.error(spec.environment.debs.front().loc,
+            "'rootfs: debs' needs a 'debian:' section naming the repositories to take them from");
+  }
   std::map<std::string, Loc> placed;
   for (const LayerSpec& layer : spec.image.layers) {
     if (!layer.debs.empty() && spec.debian.repositories.empty() && placed.empty()) {

@@ -63,6 +63,7 @@ image:
 """,
     "run": "apiVersion: strata/v1\nname: t\nimage: {layers: [{files: [{src: a, dest: /a}]}, {run: [ldconfig, 'rm -rf /usr/share/doc']}, {run: ldconfig}]}\n",
     "debs": "apiVersion: strata/v1\nname: t\ndebian:\n  repositories: [{url: 'http://deb.debian.org/debian', suite: bookworm, keyring: k.gpg}]\nimage: {layers: [{debs: [ca-certificates]}]}\n",
+    "rootfs_debs": "apiVersion: strata/v1\nname: t\ndebian: {repositories: [host]}\nenvironment: {rootfs: debs, debs: [build-essential]}\nimage: {}\n",
     "unquoted_mode": "apiVersion: strata/v1\nname: t\nimage:\n  paths: [{path: /a, type: directory, mode: 0644}]\n",
     "vex_inline": """apiVersion: strata/v1
 name: t
@@ -85,6 +86,10 @@ BAD = {
     "source_both": f"apiVersion: strata/v1\nname: t\nsources: [{{name: s, url: 'https://x/y', path: y, sha256: {HEX}}}]\nimage: {{}}\n",
     "short_sha": "apiVersion: strata/v1\nname: t\nsources: [{name: s, url: 'https://x/y', sha256: abc}]\nimage: {}\n",
     "rootfs_image_without_image": "apiVersion: strata/v1\nname: t\nenvironment: {rootfs: image}\nimage: {}\n",
+    "rootfs_debs_without_debs": "apiVersion: strata/v1\nname: t\nenvironment: {rootfs: debs}\nimage: {}\n",
+    "rootfs_debs_empty": "apiVersion: strata/v1\nname: t\nenvironment: {rootfs: debs, debs: []}\nimage: {}\n",
+    "debs_without_rootfs_debs": "apiVersion: strata/v1\nname: t\nenvironment: {debs: [make]}\nimage: {}\n",
+    "rootfs_debs_with_image": f"apiVersion: strata/v1\nname: t\nenvironment: {{rootfs: debs, debs: [make], image: './tc@sha256:{HEX}'}}\nimage: {{}}\n",
     "bad_mode": "apiVersion: strata/v1\nname: t\nimage:\n  paths: [{path: /a, type: directory, mode: '999'}]\n",
     "symlink_without_target": "apiVersion: strata/v1\nname: t\nimage:\n  paths: [{path: /a, type: symlink}]\n",
     "relative_dest": "apiVersion: strata/v1\nname: t\nimage:\n  layers: [{files: [{src: a, dest: etc/a}]}]\n",

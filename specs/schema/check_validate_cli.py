@@ -69,6 +69,15 @@ def main():
         text = spec.read_text()
         pins = re.findall(r"^( *(?:base|image): )(\S+)@sha256:", text, re.MULTILINE)
         missing = [pin for pin in pins if not (spec.parent / pin[1]).exists()]
+        # A spec with Debian packages and no strata.lock beside it (examples/debian-app: its
+        # lock is made from the user's apt sources) is refused until `strata lock` runs.
+        if re.search(r"^debian:", text, re.MULTILINE) and not (spec.parent / "strata.lock").exists():
+            expect(failures, f"{spec.relative_to(ROOT)} exit code without strata.lock",
+                   r.returncode, 2)
+            expect(failures, f"{spec.relative_to(ROOT)} error without strata.lock", r.stderr,
+                   f"{spec}: error: the spec has debs but there is no strata.lock beside it; run "
+                   f"`strata lock {spec}`\n")
+            continue
         if not missing:
             expect(failures, f"{spec.relative_to(ROOT)} exit code (stderr: {r.stderr})",
                    r.returncode, 0)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Downloads the real Debian packages that the Debian build-environment and `run:` layer tests
 # use (tests/e2e/lib/debian_repo.sh serves them as a signed repository on 127.0.0.1): the
-# Essential set, build-essential, autoconf and automake, ca-certificates and openssl, with their
+# Essential set, build-essential, autoconf, automake and libtool, ca-certificates and openssl, with their
 # dependency closure resolved by apt against an empty dpkg status. Called by .ci/install-deps;
 # safe to run again (a stamp names the package list). DIR defaults to
 # /var/cache/strata-tests/debs. Exits non-zero on failure; the tests then skip with a reason.
@@ -12,7 +12,7 @@ dir=${1:-${STRATA_TEST_DEBS:-/var/cache/strata-tests/debs}}
 essential=(base-files base-passwd bash bsdutils coreutils dash debianutils diffutils dpkg
   findutils grep gzip hostname init-system-helpers libc-bin login ncurses-base ncurses-bin
   perl-base sed sysvinit-utils tar util-linux)
-wanted=(build-essential autoconf automake ca-certificates openssl)
+wanted=(build-essential autoconf automake libtool ca-certificates openssl)
 stamp_text="${essential[*]} ${wanted[*]}"
 
 if [[ -f $dir/.complete && $(cat "$dir/.complete") == "$stamp_text" ]]; then exit 0; fi
