@@ -109,6 +109,53 @@ Digest layer_cache_key(const Digest& diff_id, const LayerWriteOptions& options) 
 
 namespace {
 
+// A stat-only fingerprint of what `entries` would write with `options`: each entry's
+// metadata and inline content, and for content read from the host its file's device, inode,
+// size, mtime and ctime (what changes whenever the file is written). Only a hint: it decides
+// whether the cache is worth a lookup pass; the lookup itself is by the DiffID of the bytes.
+// nullopt when a host file cannot be stat'ed (the writer then reports it).
+std::optional<Digest> entries_fingerprint(const std::vector<LayerEntry>& entries,
+                                          const LayerWriteOptions& options) {
+  Sha256 h;
+  auto field = [&](std::string_view v) {
+    h.update(fmt::format("{}:", v.size()));
+    h.update(v);
+  };
+  field("strata-layer-fingerprint/1");
+  field(compression_name(options.compression));
+  field(profile_name(options.profile));
+  field(std::to_string(options.mtime));
+  for (const LayerEntry& e : entries) {
+    field(e.path);
+    field(fmt::format("{} {:o} {} {} {}", static_cast<int>(e.type), e.mode, e.uid, e.gid, e.size));
+    field(e.link_target);
+    field(e.content);
+    for (const auto& [k, v] : e.xattrs) {
+      field(k);
+      field(v);
+    }
+    if (e.host_path.empty()) continue;
+    struct stat st;
+    if (::stat(e.host_path.c_str(), &st) != 0) return std::nullopt;
+    field(fmt::format("{} {} {} {}.{} {}.{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                      st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec));
+  }
+  return h.finish();
+}
+
+std::string hint_path(const std::string& cache_dir, const Digest& fingerprint) {
+  return fmt::format("{}/layers/hints/{}", cache_dir, fingerprint.hex);
+}
+
+// Notes that the entries with `fingerprint` were cached (under `key`, for whoever reads it).
+Result<void> write_hint(const std::string& cache_dir, const Digest& fingerprint,
+                        const Digest& key) {
+  std::string path = hint_path(cache_dir, fingerprint);
+  if (path_exists(path)) return Ok{};
+  STRATA_TRY(make_dirs(dirname_of(path)));
+  return write_file_atomic(path, key.str() + "\n");
+}
+
 // The blob for `key` from the remote cache into blobs_dir, then kept in the local cache
 // too; nullopt on a miss. `tar` is the uncompressed pass (its files are the blob's).
 Result<std::optional<LayerBlob>> use_remote(const Digest& key, LayerBlob& tar,
@@ -139,13 +186,6 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
   if ((cache.cache_dir.empty() && !cache.remote) || options.compression == Compression::kNone) {
     return write_layer_blob(entries, options, blobs_dir);
   }
-  // The tar alone: its DiffID and the files, as the compressed pass would find them.
-  LayerWriteOptions plain = options;
-  plain.compression = Compression::kNone;
-  DiscardOutput discard;
-  STRATA_TRY_ASSIGN(LayerBlob tar, write_layer(entries, plain, discard));
-  Digest key = layer_cache_key(tar.diff_id, options);
-  std::string dir = cache.cache_dir.empty() ? "" : entry_dir(cache.cache_dir, key);
   // A cache this build cannot read or write (another user's, read-only) is given up on
   // with one warning; the layers are then written as without one.
   auto give_up = [&](const Error& e) {
@@ -154,9 +194,37 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
     }
     cache.cache_dir.clear();
   };
+  // Entries this cache has not seen (by their fingerprint) are compressed at once, in one
+  // pass: looking them up would cost a pass of its own for a certain miss. A remote cache is
+  // always asked (it may hold what this machine never wrote).
+  std::optional<Digest> fingerprint = entries_fingerprint(entries, options);
+  auto remember = [&](const Digest& key) {
+    if (!fingerprint || cache.cache_dir.empty()) return;
+    Result<void> noted = write_hint(cache.cache_dir, *fingerprint, key);
+    if (!noted.ok()) give_up(noted.error());
+  };
+  if (!cache.remote && fingerprint && !cache.cache_dir.empty() &&
+      !path_exists(hint_path(cache.cache_dir, *fingerprint))) {
+    STRATA_TRY_ASSIGN(LayerBlob blob, write_layer_blob(entries, options, blobs_dir));
+    Digest key = layer_cache_key(blob.diff_id, options);
+    Result<void> stored = store_entry(entry_dir(cache.cache_dir, key), blob, blobs_dir, false);
+    if (!stored.ok()) give_up(stored.error());
+    remember(key);
+    return blob;
+  }
+
+  // The tar alone: its DiffID and the files, as the compressed pass would find them.
+  LayerWriteOptions plain = options;
+  plain.compression = Compression::kNone;
+  DiscardOutput discard;
+  ++cache.lookup_passes;
+  STRATA_TRY_ASSIGN(LayerBlob tar, write_layer(entries, plain, discard));
+  Digest key = layer_cache_key(tar.diff_id, options);
+  std::string dir = cache.cache_dir.empty() ? "" : entry_dir(cache.cache_dir, key);
   // The blob another machine may lack: offered to the remote cache, whose failures are its
   // own to report (an error only when it is required).
   auto share = [&](LayerBlob blob) -> Result<LayerBlob> {
+    remember(key);
     if (cache.remote) {
       STRATA_TRY(
           cache.remote->publish_layer(key, blob, fmt::format("{}/{}", blobs_dir, blob.digest.hex)));
@@ -180,6 +248,7 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
         Result<void> stored = store_entry(dir, *fetched, blobs_dir, damaged);
         if (!stored.ok()) give_up(stored.error());
       }
+      remember(key);
       return *std::move(fetched);
     }
   }

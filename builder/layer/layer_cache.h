@@ -45,6 +45,9 @@ class RemoteLayerCache {
 struct LayerCacheOptions {
   std::string cache_dir;  // the strata cache (entries under CACHE/layers/sha256/); "" = none
   RemoteLayerCache* remote = nullptr;  // --cache-registry
+  // Uncompressed passes made to look a layer up (for tests and benchmarks): none for a layer
+  // this cache has never seen, one otherwise.
+  int64_t lookup_passes = 0;
   // Told about a cache entry that could not be used or stored (the build goes on).
   std::function<void(const std::string&)> warn;
 };
@@ -54,7 +57,9 @@ Digest layer_cache_key(const Digest& diff_id, const LayerWriteOptions& options);
 
 // write_layer_blob through the cache: the blob copied from CACHE/layers/sha256/<key>/blob
 // when it is there and intact, else written (compressed) and then stored there. Layers with
-// Compression::kNone are always written, never cached. The result
+// Compression::kNone are always written, never cached. Entries whose stat-only fingerprint
+// the cache has never seen (CACHE/layers/hints/) are compressed at once, without the lookup
+// pass; a hint is only ever a reason to look, never a reason to use a blob. The result
 // is the same LayerBlob either way, files included. A cache that cannot be read or written
 // is warned about once and cleared from `cache` (the build's later layers skip it); only
 // errors writing into `blobs_dir` fail.

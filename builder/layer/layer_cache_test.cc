@@ -154,6 +154,41 @@ TEST_F(LayerCacheTest, NoCacheDirectoryKeepsNothing) {
   EXPECT_FALSE(path_exists(dir_.path() + "/cache"));
 }
 
+TEST_F(LayerCacheTest, ALayerNeverSeenIsCompressedWithoutALookupPass) {
+  auto first = write_layer_blob_cached(entries_, options_, blobs(), cache_);
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_EQ(cache_.lookup_passes, 0) << "nothing to find: one pass";
+  ASSERT_TRUE(path_exists(entry_path(*first) + "/blob"));
+
+  auto second = write_layer_blob_cached(entries_, options_, blobs(), cache_);
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  EXPECT_EQ(cache_.lookup_passes, 1) << "seen before: looked up";
+  EXPECT_EQ(second->digest, first->digest);
+  ASSERT_EQ(second->files.size(), first->files.size());
+
+  // A host file rewritten (its ctime moves): a new fingerprint, compressed at once.
+  ASSERT_TRUE(write_file(dir_.path() + "/big", std::string(300000, 'y') + "end").ok());
+  auto changed = write_layer_blob_cached(entries_, options_, blobs(), cache_);
+  ASSERT_TRUE(changed.ok()) << changed.error().message();
+  EXPECT_EQ(cache_.lookup_passes, 1);
+  EXPECT_NE(changed->diff_id, first->diff_id);
+  EXPECT_TRUE(warnings_.empty());
+}
+
+TEST_F(LayerCacheTest, AHintNeverStandsInForTheContent) {
+  // Every hint present, pointing nowhere useful: each write looks up by the real DiffID.
+  auto first = write_layer_blob_cached(entries_, options_, blobs(), cache_);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(remove_tree(entry_path(*first)).ok());
+  std::string plain_dir = blobs();
+  auto plain = write_layer_blob(entries_, options_, plain_dir);
+  auto again = write_layer_blob_cached(entries_, options_, blobs(), cache_);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_EQ(cache_.lookup_passes, 1);
+  EXPECT_EQ(again->digest, plain->digest);
+  EXPECT_TRUE(path_exists(entry_path(*again) + "/blob")) << "stored again";
+}
+
 TEST_F(LayerCacheTest, UncompressedLayersAreWrittenNotCached) {
   LayerWriteOptions none = options_;
   none.compression = Compression::kNone;
