@@ -48,13 +48,16 @@ Result<CanonicalText> resolved_dependencies(const specs::Spec& spec, const Prove
   if (spec.environment.image) {
     deps.push_back(image_dependency(*spec.environment.image, "environment-image"));
   }
-  for (const EnvironmentDeb& d : in.environment_debs) {
-    Json dep = dependency(d.name, d.sha256, "environment-deb");
+  auto deb_dependency = [&](const LockedDeb& d, const char* role) {
+    Json dep = dependency(d.name, d.sha256, role);
     dep["uri"] = d.url;
     dep["annotations"]["version"] = d.version;
     dep["annotations"]["architecture"] = d.architecture;
     deps.push_back(dep);
-  }
+  };
+  for (const LockedDeb& d : in.environment_debs) deb_dependency(d, "environment-deb");
+  if (in.lock) deps.push_back(dependency(in.lock->path, in.lock->sha256, "lock"));
+  for (const LockedDeb& d : in.image_debs) deb_dependency(d, "deb");
   if (spec.image.base) deps.push_back(image_dependency(*spec.image.base, "base-image"));
   // Sorted by pointer, not copied: the paths of 20,000 files are a megabyte or two.
   std::vector<const InputFile*> files;

@@ -39,8 +39,9 @@ struct InputFile {
   Digest sha256;
 };
 
-// A Debian package of a `rootfs: debs` build environment, as strata.lock pins it.
-struct EnvironmentDeb {
+// A Debian package as strata.lock pins it: of a `rootfs: debs` build environment, or of the
+// image's `debs:` layers.
+struct LockedDeb {
   std::string name;
   std::string version;
   std::string architecture;
@@ -60,7 +61,10 @@ struct ProvenanceInputs {
   BuildParameters parameters;
   std::vector<InputFile> input_files;  // any order; recorded sorted by path
   // The build environment's packages (rootfs: debs), in the lock's order (by name).
-  std::vector<EnvironmentDeb> environment_debs;
+  std::vector<LockedDeb> environment_debs;
+  // The image's `debs:` layers' packages (each once, by name), and the lock that pins them.
+  std::vector<LockedDeb> image_debs;
+  std::optional<InputFile> lock;
   std::string strata_version;
   Digest strata_sha256;  // the running binary (/proc/self/exe)
   // Libraries whose output bytes are part of the determinism profile: name -> version.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/support/attest_plan.h"
 
 namespace strata::attest {
@@ -86,6 +88,29 @@ TEST(Provenance, ListsTheDebsOfTheBuildEnvironment) {
       R"("version":"0.5.12-2"},"digest":{"sha256":")" +
           digest_of("dash").hex +
           R"("},"name":"dash","uri":"http://deb.debian.org/debian/pool/main/d/dash/dash.deb"})");
+}
+
+TEST(Provenance, ListsTheImageDebsAndTheirLock) {
+  ProvenanceInputs in = inputs();
+  in.image_debs = {{.name = "ca-certificates",
+                    .version = "20230311",
+                    .architecture = "all",
+                    .url = "http://deb.debian.org/debian/pool/main/c/ca/ca.deb",
+                    .sha256 = digest_of("ca")}};
+  in.lock = InputFile{"strata.lock", digest_of("lock")};
+  Json s = provenance(in);
+  ASSERT_TRUE(check_statement(s).ok());
+  std::vector<std::string> roles;
+  Json deb;
+  for (const Json& d : s["predicate"]["buildDefinition"]["resolvedDependencies"]) {
+    roles.push_back(d["annotations"]["role"].get<std::string>() + " " +
+                    d["name"].get<std::string>());
+    if (d["annotations"]["role"] == "deb") deb = d;
+  }
+  EXPECT_NE(std::find(roles.begin(), roles.end(), "lock strata.lock"), roles.end());
+  EXPECT_EQ(deb["uri"], "http://deb.debian.org/debian/pool/main/c/ca/ca.deb");
+  EXPECT_EQ(deb["digest"]["sha256"], digest_of("ca").hex);
+  EXPECT_EQ(deb["annotations"]["version"], "20230311");
 }
 
 TEST(Provenance, IsByteIdenticalWithoutTimesAndCarriesThemWhenAsked) {

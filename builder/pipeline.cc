@@ -96,6 +96,11 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
                          .depends = p.locked.depends});
     }
   }
+  // The lock that pins them, as the spec's directory names it.
+  if (lock) {
+    Result<Digest> lock_sha256 = sha256_file(debian::lock_path(plan.spec));
+    if (lock_sha256.ok()) in.lock = attest::InputFile{debian::kLockFileName, *lock_sha256};
+  }
   // The build environment's packages, when packages were built in them (rootfs: debs).
   if (lock && lock->environment && !plan.spec.packages.empty()) {
     for (const debian::LockedPackage& p : lock->environment->packages) {

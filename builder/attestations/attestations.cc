@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "attest/dsse.h"
@@ -18,6 +19,22 @@
 
 namespace strata::builder {
 namespace {
+
+// The `debs:` layers' packages for the provenance: each once (a package in two layers is one
+// download), in name order.
+std::vector<attest::LockedDeb> image_debs(const std::vector<attest::SbomDeb>& debs) {
+  std::map<std::string, attest::LockedDeb> by_name;
+  for (const attest::SbomDeb& d : debs) {
+    by_name.try_emplace(d.name, attest::LockedDeb{.name = d.name,
+                                                  .version = d.version,
+                                                  .architecture = d.architecture,
+                                                  .url = d.url,
+                                                  .sha256 = d.sha256});
+  }
+  std::vector<attest::LockedDeb> out;
+  for (auto& [name, d] : by_name) out.push_back(std::move(d));
+  return out;
+}
 
 using oci::kCycloneDxType;
 using oci::kProvenanceDsseType;
@@ -120,6 +137,8 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
                              .parameters = in.parameters,
                              .input_files = in.input_files,
                              .environment_debs = in.environment_debs,
+                             .image_debs = image_debs(in.debs),
+                             .lock = in.lock,
                              .strata_version = o.strata_version,
                              .strata_sha256 = o.strata_sha256,
                              .library_versions = library_versions(),

@@ -57,7 +57,9 @@ struct AttestationInputs {
   std::vector<attest::SbomDeb> debs;  // the Debian packages of `debs:` layers, for the SBOM
   // The packages of a `rootfs: debs` build environment, for the provenance (not the SBOM: it
   // describes the image, and these are not in it).
-  std::vector<attest::EnvironmentDeb> environment_debs;
+  std::vector<attest::LockedDeb> environment_debs;
+  // strata.lock, when the spec has Debian packages: listed in the provenance with them.
+  std::optional<attest::InputFile> lock;
 };
 
 // Paths of the files the stage writes (empty when not written).

@@ -300,6 +300,18 @@ app_files = {files[r["relatedSpdxElement"]] for r in sbom["relationships"]
 assert "./usr/share/app/data.txt" in app_files and "./usr/bin/app" in app_files, app_files
 PY
 out=$(python3 "$VALIDATE" spdx-schema.json out1/debs.spdx.json 2>&1) || fail "SPDX schema: $out"
+python3 - out1/debs.provenance.json a/strata.lock <<'PY' || fail "the provenance lists the locked packages and the lock"
+import hashlib, json, sys
+deps = json.load(open(sys.argv[1]))["predicate"]["buildDefinition"]["resolvedDependencies"]
+lock = json.load(open(sys.argv[2]))
+debs = {d["name"]: d for d in deps if d["annotations"]["role"] == "deb"}
+assert set(debs) == {p["name"] for p in lock["packages"]}, set(debs)
+for p in lock["packages"]:
+    d = debs[p["name"]]
+    assert d["uri"] == p["url"] and "sha256:" + d["digest"]["sha256"] == p["sha256"], (d, p)
+[l] = [d for d in deps if d["annotations"]["role"] == "lock"]
+assert l["digest"]["sha256"] == hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest(), l
+PY
 
 # A VEX statement about a deb names it by the SBOM's purl, with the .deb's sha256 (docs/vex.md).
 cp -r a vexd
