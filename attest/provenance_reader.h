@@ -15,7 +15,8 @@ namespace strata::attest {
 
 // One resolvedDependencies entry, by its annotations.role.
 struct RecordedDependency {
-  std::string role;  // spec, source, environment-image, base-image, input-file, builder-binary
+  std::string role;  // spec, source, environment-image, environment-deb, lock, deb,
+                     // base-image, input-file, builder-binary
   std::string name;
   Digest sha256;
   std::string uri;      // sources fetched by URL

@@ -88,11 +88,13 @@ bool is_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Every input file the provenance lists, re-hashed where the spec's directory has it now.
+// Every input file the provenance lists, and strata.lock, re-hashed where the spec's
+// directory has them now: a lock that changed since is named before any rebuild.
 Result<bool> check_input_files(const attest::ImageProvenance& p, const std::string& spec_dir,
                                const std::string& context, Checks& checks) {
   std::vector<std::string> problems;
   auto files = p.with_role("input-file");
+  for (const attest::RecordedDependency* lock : p.with_role("lock")) files.push_back(lock);
   for (const attest::RecordedDependency* f : files) {
     // The names come from the provenance, which is untrusted: each must resolve beneath the
     // spec's context like the build's own inputs, or no file of the host is read.

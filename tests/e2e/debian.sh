@@ -312,6 +312,16 @@ for p in lock["packages"]:
 [l] = [d for d in deps if d["annotations"]["role"] == "lock"]
 assert l["digest"]["sha256"] == hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest(), l
 PY
+"$STRATA" verify out1/debs --provenance out1/debs.provenance.json --cache "$CACHE" >verify.out 2>&1 ||
+  { cat verify.out; fail "verify of a debs image"; }
+cp a/strata.lock lock.saved && printf '\n' >>a/strata.lock
+if "$STRATA" verify out1/debs --provenance out1/debs.provenance.json --cache "$CACHE" >verify.out 2>&1; then
+  fail "verify passed with a changed strata.lock"
+fi
+grep -q "strata.lock: digest mismatch: expected sha256:[0-9a-f]* (provenance), actual sha256:" verify.out ||
+  { cat verify.out; fail "verify did not name the changed lock"; }
+mv lock.saved a/strata.lock
+pass "the provenance lists the .debs and the lock; verify names a lock that changed"
 
 # A VEX statement about a deb names it by the SBOM's purl, with the .deb's sha256 (docs/vex.md).
 cp -r a vexd
