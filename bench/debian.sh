@@ -185,7 +185,7 @@ for op in "${rows[@]}"; do
   printf '%-32s %9s %6d MiB  %s\n' "$op" "$t" "$((m / 1024))" "$(ratio "$t")"
 done
 echo
-echo "best of $runs runs; $count packages locked (${#roots[@]} named: the ${#essential[@]} Essential ones and ${#roots[@]}-${#essential[@]} more), all in the image's SBOM; a signed repository on 127.0.0.1 (python3 http.server)"
+echo "best of $runs runs; $count packages locked (${#roots[@]} named: the ${#essential[@]} Essential ones and $((${#roots[@]} - ${#essential[@]})) more), all in the image's SBOM; a signed repository on 127.0.0.1 (python3 http.server)"
 echo "each with an empty cache but the no-change rebuild; the rootfs: debs build assembles the same names as a build tree and runs one step"
 [[ $mm == yes ]] && echo "mmdebstrap: --mode=root --variant=custom --include=<the $count locked names>, to a tar; it runs the maintainer scripts, strata does not"
 [[ $mm == no ]] && echo "mmdebstrap is not installed (.ci/install-deps): no ratio"
