@@ -76,6 +76,11 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
   in.base_layers = base_count;
   std::vector<std::string> package_dirs;
   for (const auto& [name, output] : result.packages.outputs) package_dirs.push_back(output.dir);
+  // The .debs' file contents, in the debs stage's scratch directory, are not input files
+  // either: each .deb is a dependency of its own.
+  for (const debian::DebLayer& d : debs) {
+    if (d.contents) package_dirs.push_back(d.contents->path());
+  }
   for (size_t i = 0; i < layers.size(); ++i) {
     if (layers[i].run) continue;  // made by its commands, not copied from the host
     collect_input_files(plan.spec.dir, package_dirs, layers[i].entries,

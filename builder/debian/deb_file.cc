@@ -1,10 +1,12 @@
 #include "builder/debian/deb_file.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 
 #include <map>
 #include <set>
 
+#include "builder/base/fd.h"
 #include "builder/base/path.h"
 #include "builder/tar/archive.h"
 
@@ -27,6 +29,26 @@ Result<std::string> read_data(archive* a, int64_t limit, const std::string& what
     }
   }
   return out;
+}
+
+// The entry's data into the new file `path` (mode 0600), at most `limit` bytes; its size.
+Result<int64_t> write_data(archive* a, int64_t limit, const std::string& path,
+                           const std::string& what) {
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  char buf[1 << 16];
+  int64_t total = 0;
+  while (true) {
+    la_ssize_t n = archive_read_data(a, buf, sizeof buf);
+    if (n < 0) STRATA_TRY(archive_check(a, static_cast<int>(n), what));
+    if (n <= 0) break;
+    total += n;
+    if (total > limit) {
+      return Error(ErrorCode::kInvalidInput, fmt::format("{}: more than {} bytes", what, limit));
+    }
+    STRATA_TRY(write_all(fd.get(), std::string_view(buf, static_cast<size_t>(n)), path));
+  }
+  STRATA_TRY(fd.close(path));
+  return total;
 }
 
 ArchiveReader open_tar() {
@@ -107,7 +129,8 @@ Result<void> read_control(const std::string& bytes, const std::string& what, Deb
   return Ok{};
 }
 
-Result<void> read_data_tar(const std::string& bytes, const std::string& what, DebContents& out) {
+Result<void> read_data_tar(const std::string& bytes, const std::string& what,
+                           const std::string& content_dir, DebContents& out) {
   ArchiveReader a = open_tar();
   STRATA_TRY(
       archive_check(a.get(), archive_read_open_memory(a.get(), bytes.data(), bytes.size()), what));
@@ -147,9 +170,16 @@ Result<void> read_data_tar(const std::string& bytes, const std::string& what, De
     switch (archive_entry_filetype(e)) {
       case AE_IFREG: {
         entry.type = EntryType::kRegular;
-        STRATA_TRY_ASSIGN(entry.content, read_data(a.get(), kMaxContentBytes - total,
-                                                   fmt::format("{}: entry '{}'", what, path)));
-        entry.size = static_cast<int64_t>(entry.content.size());
+        std::string about = fmt::format("{}: entry '{}'", what, path);
+        if (content_dir.empty()) {
+          STRATA_TRY_ASSIGN(entry.content, read_data(a.get(), kMaxContentBytes - total, about));
+          entry.size = static_cast<int64_t>(entry.content.size());
+        } else {
+          // Named by position, not by the archive's path: nothing the .deb says is a path here.
+          entry.host_path = fmt::format("{}/{}", content_dir, out.entries.size());
+          STRATA_TRY_ASSIGN(entry.size,
+                            write_data(a.get(), kMaxContentBytes - total, entry.host_path, about));
+        }
         total += entry.size;
         regular[path] = true;
         break;
@@ -180,7 +210,8 @@ Result<void> read_data_tar(const std::string& bytes, const std::string& what, De
 
 }  // namespace
 
-Result<DebContents> read_deb(const std::string& path, const std::string& what) {
+Result<DebContents> read_deb(const std::string& path, const std::string& what,
+                             const std::string& content_dir) {
   ArchiveReader a = new_archive_reader();
   archive_read_support_format_ar(a.get());
   STRATA_TRY(archive_check(a.get(), archive_read_open_filename(a.get(), path.c_str(), 1 << 16),
@@ -207,7 +238,7 @@ Result<DebContents> read_deb(const std::string& path, const std::string& what) {
       have_control = true;
     } else if (name.starts_with("data.tar")) {
       STRATA_TRY_ASSIGN(std::string bytes, read_data(a.get(), kMaxMemberBytes, what + " " + name));
-      STRATA_TRY(read_data_tar(bytes, what + " " + name, out));
+      STRATA_TRY(read_data_tar(bytes, what + " " + name, content_dir, out));
       have_data = true;
     }
   }

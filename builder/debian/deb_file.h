@@ -1,6 +1,6 @@
-// A .deb read in memory (deb(5)): an ar archive of debian-binary, control.tar.* and
-// data.tar.* (gz, xz, zst, bz2 or none), with the data archive's entries as layer entries.
-// Nothing touches the filesystem: a hostile archive is refused entry by entry.
+// A .deb read (deb(5)): an ar archive of debian-binary, control.tar.* and data.tar.* (gz, xz,
+// zst, bz2 or none), with the data archive's entries as layer entries. Nothing of the
+// archive's paths touches the filesystem: a hostile archive is refused entry by entry.
 #pragma once
 
 #include <string>
@@ -18,7 +18,8 @@ struct DebContents {
   // which strata does not run.
   std::vector<std::string> scripts;
   // data.tar's entries: paths relative to the root ("usr/bin/x"), modes, owners and link
-  // targets as in the archive. Regular files hold their content.
+  // targets as in the archive. Regular files hold their content, or with a content_dir
+  // name the file there that holds it (host_path).
   std::vector<LayerEntry> entries;
 };
 
@@ -26,6 +27,10 @@ struct DebContents {
 // the entry: a missing or unknown member, an entry with an absolute path or a ".."
 // component, a symlink whose relative target climbs above the root, a hardlink to anything
 // but an earlier regular file, a device, fifo or socket, and more than 4 GiB of content.
-Result<DebContents> read_deb(const std::string& path, const std::string& what);
+// With `content_dir` (an existing, empty directory), regular files' contents are written
+// there, one file per entry named by its position, so memory holds only the metadata;
+// otherwise they are read into memory.
+Result<DebContents> read_deb(const std::string& path, const std::string& what,
+                             const std::string& content_dir = "");
 
 }  // namespace strata::builder::debian

@@ -18,15 +18,18 @@ LayerEntry status_file(std::string path, std::string content) {
 
 Result<DebPackage> fetch_package(const LockedPackage& p, const sources::SourceStore& store,
                                  const std::string& spec_dir, sources::Fetcher& fetcher,
-                                 DebLayer& layer) {
-  STRATA_TRY_ASSIGN(DebContents deb, fetch_locked_deb(p, store, spec_dir, fetcher));
+                                 const std::string& content_dir, DebLayer& layer) {
+  STRATA_TRY_ASSIGN(DebContents deb, fetch_locked_deb(p, store, spec_dir, fetcher, content_dir));
   DebPackage out{.locked = p, .scripts = deb.scripts};
   std::string copyright_path = fmt::format("usr/share/doc/{}/copyright", p.name);
   for (LayerEntry& e : deb.entries) {
     if (e.type == EntryType::kRegular || e.type == EntryType::kHardlink)
       out.files.push_back(e.path);
     if (e.type == EntryType::kRegular && e.path == copyright_path) {
-      out.license = copyright_license(e.content);
+      Result<std::string> text = e.host_path.empty()
+                                     ? Result<std::string>(e.content)
+                                     : read_file_limited(e.host_path, int64_t{4} << 20);
+      if (text.ok()) out.license = copyright_license(*text);
     }
     layer.entries.push_back(std::move(e));
   }
@@ -41,7 +44,8 @@ Result<DebPackage> fetch_package(const LockedPackage& p, const sources::SourceSt
 }  // namespace
 
 Result<DebContents> fetch_locked_deb(const LockedPackage& p, const sources::SourceStore& store,
-                                     const std::string& spec_dir, sources::Fetcher& fetcher) {
+                                     const std::string& spec_dir, sources::Fetcher& fetcher,
+                                     const std::string& content_dir) {
   std::string what = fmt::format("deb '{}' {} ({})", p.name, p.version, p.url);
   specs::Source source{.name = p.name, .url = p.url, .sha256 = p.sha256};
   Result<sources::StoredSource> stored = store.ensure(source, spec_dir, fetcher);
@@ -58,7 +62,7 @@ Result<DebContents> fetch_locked_deb(const LockedPackage& p, const sources::Sour
     return Error(ErrorCode::kDigestMismatch,
                  fmt::format("{}: {} bytes, but strata.lock says {}", what, st.st_size, p.size));
   }
-  return read_deb(stored->blob_path, what);
+  return read_deb(stored->blob_path, what, content_dir);
 }
 
 std::string copyright_license(std::string_view copyright) {
@@ -92,11 +96,26 @@ Result<std::vector<DebLayer>> prepare_deb_layers(const specs::Spec& spec, const 
                                                  const std::function<void(std::string)>& warn) {
   std::vector<std::vector<const LockedPackage*>> per_layer = layer_packages(spec, lock);
   sources::SourceStore store(options);
+  std::shared_ptr<TempDir> contents;
+  if (!options.cache_dir.empty()) {
+    std::string tmp = options.cache_dir + "/packages/tmp";
+    STRATA_TRY(make_dirs(tmp));
+    STRATA_TRY_ASSIGN(TempDir dir, TempDir::create(tmp, "debs-"));
+    contents = std::make_shared<TempDir>(std::move(dir));
+  }
   std::vector<DebLayer> out;
+  size_t n = 0;
   for (const std::vector<const LockedPackage*>& packages : per_layer) {
-    DebLayer layer;
+    DebLayer layer{.contents = contents};
     for (const LockedPackage* p : packages) {
-      STRATA_TRY_ASSIGN(DebPackage pkg, fetch_package(*p, store, spec.dir, fetcher, layer));
+      // One directory per package: its files are named by their position in it.
+      std::string content_dir;
+      if (contents) {
+        content_dir = fmt::format("{}/{}", contents->path(), n++);
+        STRATA_TRY(make_dirs(content_dir));
+      }
+      STRATA_TRY_ASSIGN(DebPackage pkg,
+                        fetch_package(*p, store, spec.dir, fetcher, content_dir, layer));
       if (!pkg.scripts.empty() && warn) {
         warn(
             fmt::format("deb '{}' has maintainer scripts ({}) that strata does not run; see "
