@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <map>
 #include <set>
 
@@ -31,8 +33,9 @@ Result<std::string> read_data(archive* a, int64_t limit, const std::string& what
   return out;
 }
 
-// The entry's data into the new file `path` (mode 0600), at most `limit` bytes; its size.
-Result<int64_t> write_data(archive* a, int64_t limit, const std::string& path,
+// The entry's data into the new file `path` (mode 0600, the archive's mtime, so that the layer
+// cache's fingerprint finds it again next build), at most `limit` bytes; its size.
+Result<int64_t> write_data(archive* a, int64_t limit, int64_t mtime, const std::string& path,
                            const std::string& what) {
   STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   char buf[1 << 16];
@@ -47,6 +50,8 @@ Result<int64_t> write_data(archive* a, int64_t limit, const std::string& path,
     }
     STRATA_TRY(write_all(fd.get(), std::string_view(buf, static_cast<size_t>(n)), path));
   }
+  struct timespec times[2] = {{.tv_sec = mtime, .tv_nsec = 0}, {.tv_sec = mtime, .tv_nsec = 0}};
+  if (::futimens(fd.get(), times) != 0) return Error::sys("set the mtime of " + path, errno);
   STRATA_TRY(fd.close(path));
   return total;
 }
@@ -177,8 +182,8 @@ Result<void> read_data_tar(const std::string& bytes, const std::string& what,
         } else {
           // Named by position, not by the archive's path: nothing the .deb says is a path here.
           entry.host_path = fmt::format("{}/{}", content_dir, out.entries.size());
-          STRATA_TRY_ASSIGN(entry.size,
-                            write_data(a.get(), kMaxContentBytes - total, entry.host_path, about));
+          STRATA_TRY_ASSIGN(entry.size, write_data(a.get(), kMaxContentBytes - total,
+                                                   archive_entry_mtime(e), entry.host_path, about));
         }
         total += entry.size;
         regular[path] = true;

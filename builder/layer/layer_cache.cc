@@ -110,10 +110,12 @@ Digest layer_cache_key(const Digest& diff_id, const LayerWriteOptions& options) 
 namespace {
 
 // A stat-only fingerprint of what `entries` would write with `options`: each entry's
-// metadata and inline content, and for content read from the host its file's device, inode,
-// size, mtime and ctime (what changes whenever the file is written). Only a hint: it decides
-// whether the cache is worth a lookup pass; the lookup itself is by the DiffID of the bytes.
-// nullopt when a host file cannot be stat'ed (the writer then reports it).
+// metadata and inline content, and for content read from the host its file's size and mtime.
+// Only a hint: it decides whether the cache is worth a lookup pass; the lookup itself is by
+// the DiffID of the bytes, so a file changed behind an unchanged mtime costs a pass, never a
+// wrong blob. Not the inode or ctime: the debs stage unpacks into a new directory each build
+// (with the archive's mtimes), and its layers must still be found. nullopt when a host file
+// cannot be stat'ed (the writer then reports it).
 std::optional<Digest> entries_fingerprint(const std::vector<LayerEntry>& entries,
                                           const LayerWriteOptions& options) {
   Sha256 h;
@@ -137,8 +139,7 @@ std::optional<Digest> entries_fingerprint(const std::vector<LayerEntry>& entries
     if (e.host_path.empty()) continue;
     struct stat st;
     if (::stat(e.host_path.c_str(), &st) != 0) return std::nullopt;
-    field(fmt::format("{} {} {} {}.{} {}.{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
-                      st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec));
+    field(fmt::format("{} {}.{}", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec));
   }
   return h.finish();
 }

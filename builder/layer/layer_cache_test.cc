@@ -3,7 +3,9 @@
 // what fixes the bytes.
 #include "builder/layer/layer_cache.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "builder/base/fs.h"
 #include "builder/layer/layer_blob.h"
@@ -166,8 +168,10 @@ TEST_F(LayerCacheTest, ALayerNeverSeenIsCompressedWithoutALookupPass) {
   EXPECT_EQ(second->digest, first->digest);
   ASSERT_EQ(second->files.size(), first->files.size());
 
-  // A host file rewritten (its ctime moves): a new fingerprint, compressed at once.
+  // A host file rewritten (its mtime moves): a new fingerprint, compressed at once.
   ASSERT_TRUE(write_file(dir_.path() + "/big", std::string(300000, 'y') + "end").ok());
+  struct timespec times[2] = {{.tv_sec = 1234567, .tv_nsec = 0}, {.tv_sec = 1234567, .tv_nsec = 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (dir_.path() + "/big").c_str(), times, 0), 0);
   auto changed = write_layer_blob_cached(entries_, options_, blobs(), cache_);
   ASSERT_TRUE(changed.ok()) << changed.error().message();
   EXPECT_EQ(cache_.lookup_passes, 1);

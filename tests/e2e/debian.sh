@@ -234,6 +234,10 @@ grep -Fq "strata: warning: deb 'scripted' has maintainer scripts (postinst) that
   { cat build1.err; fail "no warning about maintainer scripts"; }
 d2=$("$STRATA" build a/strata.yaml -o out2 --cache "$CACHE" 2>/dev/null | tail -n1)
 expect_eq "same digest twice" "$d1" "$d2"
+"$STRATA" build a/strata.yaml -o out2 --cache "$CACHE" --json 2>/dev/null >again.json ||
+  fail "a third build"
+expect_eq "a rebuild compresses no layer again (the layer cache finds the debs' layers)" "local-cache" \
+  "$(python3 -c 'import json,sys; print(" ".join(sorted({l["origin"] for l in json.load(open(sys.argv[1]))["layers"]})))' again.json)"
 expect_eq "a lock of the host's sources builds the same image" "$d1" "$dh"
 mkdir elsewhere && cp -r a elsewhere/b
 d3=$(cd elsewhere && "$STRATA" build b/strata.yaml -o "$WORK/out3" --cache "$WORK/cache3" 2>/dev/null | tail -n1)
