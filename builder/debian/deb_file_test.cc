@@ -6,59 +6,19 @@
 #include "builder/base/fs.h"
 #include "builder/debian/debs_stage.h"
 #include "builder/tar/archive.h"
+#include "tests/support/test_archive.h"
 #include "tests/support/test_util.h"
 
 namespace strata::builder::debian {
 namespace {
 
-struct TarItem {
-  std::string path;
-  mode_t type = AE_IFREG;
-  std::string content;   // regular files
-  std::string link;      // symlink target
-  std::string hardlink;  // hardlink target
-  unsigned mode = 0644;
-};
-
-std::string write_archive(const std::vector<TarItem>& items, bool ar) {
-  ArchiveWriter a = new_archive_writer();
-  if (ar) {
-    archive_write_set_format_ar_svr4(a.get());
-  } else {
-    archive_write_set_format_pax_restricted(a.get());
-    archive_write_add_filter_gzip(a.get());
-  }
-  std::string out(16 << 20, '\0');
-  size_t used = 0;
-  EXPECT_EQ(archive_write_open_memory(a.get(), out.data(), out.size(), &used), ARCHIVE_OK);
-  for (const TarItem& item : items) {
-    ArchiveEntry e = new_archive_entry();
-    archive_entry_set_pathname(e.get(), item.path.c_str());
-    archive_entry_set_filetype(e.get(), item.type);
-    archive_entry_set_perm(e.get(), item.mode);
-    if (!item.link.empty()) archive_entry_set_symlink(e.get(), item.link.c_str());
-    if (!item.hardlink.empty()) archive_entry_set_hardlink(e.get(), item.hardlink.c_str());
-    if (item.type == AE_IFCHR) archive_entry_set_rdev(e.get(), makedev(1, 3));
-    if (item.type == AE_IFREG && item.hardlink.empty()) {
-      archive_entry_set_size(e.get(), static_cast<la_int64_t>(item.content.size()));
-    }
-    EXPECT_EQ(archive_write_header(a.get(), e.get()), ARCHIVE_OK) << item.path;
-    if (!item.content.empty())
-      archive_write_data(a.get(), item.content.data(), item.content.size());
-  }
-  archive_write_close(a.get());
-  out.resize(used);
-  return out;
-}
+using TarItem = strata::builder::testing::ArchiveItem;
+using strata::builder::testing::archive_bytes;
 
 std::string make_deb(const std::vector<TarItem>& data, bool postinst = false) {
-  std::vector<TarItem> control = {{.path = "./control", .content = "Package: t\nVersion: 1\n"},
-                                  {.path = "./md5sums", .content = "abc  usr/bin/t\n"}};
+  std::vector<TarItem> control = {{.path = "./md5sums", .content = "abc  usr/bin/t\n"}};
   if (postinst) control.push_back({.path = "./postinst", .content = "#!/bin/sh\n", .mode = 0755});
-  return write_archive({{.path = "debian-binary", .content = "2.0\n"},
-                        {.path = "control.tar.gz", .content = write_archive(control, false)},
-                        {.path = "data.tar.gz", .content = write_archive(data, false)}},
-                       true);
+  return strata::builder::testing::deb_bytes("Package: t\nVersion: 1\n", data, control);
 }
 
 class DebFile : public ::testing::Test {
@@ -117,7 +77,7 @@ TEST_F(DebFile, RefusesWhatIsNoDeb) {
   ASSERT_TRUE(write_file(path, "not an ar archive").ok());
   EXPECT_FALSE(read_deb(path, "deb 'no'").ok());
   ASSERT_TRUE(
-      write_file(path, write_archive({{.path = "debian-binary", .content = "2.0\n"}}, true)).ok());
+      write_file(path, archive_bytes({{.path = "debian-binary", .content = "2.0\n"}}, true)).ok());
   auto r = read_deb(path, "deb 'no'");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("lacks control.tar"), std::string::npos);

@@ -8,6 +8,7 @@
 #include "builder/base/fs.h"
 #include "builder/tar/archive.h"
 #include "tests/support/fake_fetcher.h"
+#include "tests/support/test_archive.h"
 #include "tests/support/test_util.h"
 
 namespace strata::builder::environment {
@@ -114,38 +115,10 @@ TEST_F(DebsRootfs, ToolchainLinksOnlyWhereTargetsExist) {
   EXPECT_TRUE(again->empty());
 }
 
-// A .deb in memory: debian-binary, control.tar.gz and data.tar.gz in an ar archive.
-std::string archive_of(const std::vector<std::pair<std::string, std::string>>& files, bool ar) {
-  ArchiveWriter a = new_archive_writer();
-  if (ar) {
-    archive_write_set_format_ar_svr4(a.get());
-  } else {
-    archive_write_set_format_pax_restricted(a.get());
-    archive_write_add_filter_gzip(a.get());
-  }
-  std::string out(1 << 20, '\0');
-  size_t used = 0;
-  EXPECT_EQ(archive_write_open_memory(a.get(), out.data(), out.size(), &used), ARCHIVE_OK);
-  for (const auto& [path, content] : files) {
-    ArchiveEntry e = new_archive_entry();
-    archive_entry_set_pathname(e.get(), path.c_str());
-    archive_entry_set_filetype(e.get(), AE_IFREG);
-    archive_entry_set_perm(e.get(), 0755);
-    archive_entry_set_size(e.get(), static_cast<la_int64_t>(content.size()));
-    EXPECT_EQ(archive_write_header(a.get(), e.get()), ARCHIVE_OK);
-    archive_write_data(a.get(), content.data(), content.size());
-  }
-  archive_write_close(a.get());
-  out.resize(used);
-  return out;
-}
-
 std::string make_deb(const std::string& name, const std::string& data_path) {
-  return archive_of({{"debian-binary", "2.0\n"},
-                     {"control.tar.gz",
-                      archive_of({{"./control", "Package: " + name + "\nVersion: 1\n"}}, false)},
-                     {"data.tar.gz", archive_of({{data_path, name + "\n"}}, false)}},
-                    true);
+  return strata::builder::testing::deb_bytes(
+      "Package: " + name + "\nVersion: 1\n",
+      {{.path = data_path, .content = name + "\n", .mode = 0755}});
 }
 
 TEST(DebsRootfsCache, AssemblesOnceAndIsKeyedByTheLockSection) {

@@ -100,4 +100,46 @@ void write_test_archive(const std::string& path, TestFormat format,
   STRATA_CHECK(archive_write_close(a) == ARCHIVE_OK);
 }
 
+std::string archive_bytes(const std::vector<ArchiveItem>& items, bool ar) {
+  ArchiveWriter a = new_archive_writer();
+  if (ar) {
+    STRATA_CHECK(archive_write_set_format_ar_svr4(a.get()) == ARCHIVE_OK);
+  } else {
+    STRATA_CHECK(archive_write_set_format_pax_restricted(a.get()) == ARCHIVE_OK);
+    STRATA_CHECK(archive_write_add_filter_gzip(a.get()) == ARCHIVE_OK);
+  }
+  std::string out(16 << 20, '\0');
+  size_t used = 0;
+  STRATA_CHECK(archive_write_open_memory(a.get(), out.data(), out.size(), &used) == ARCHIVE_OK);
+  for (const ArchiveItem& item : items) {
+    ArchiveEntry e = new_archive_entry();
+    archive_entry_set_pathname(e.get(), item.path.c_str());
+    archive_entry_set_filetype(e.get(), item.type);
+    archive_entry_set_perm(e.get(), item.mode);
+    if (!item.link.empty()) archive_entry_set_symlink(e.get(), item.link.c_str());
+    if (!item.hardlink.empty()) archive_entry_set_hardlink(e.get(), item.hardlink.c_str());
+    if (item.type == AE_IFCHR) archive_entry_set_rdev(e.get(), makedev(1, 3));
+    if (item.type == AE_IFREG && item.hardlink.empty()) {
+      archive_entry_set_size(e.get(), static_cast<la_int64_t>(item.content.size()));
+    }
+    STRATA_CHECK(archive_write_header(a.get(), e.get()) == ARCHIVE_OK);
+    if (!item.content.empty()) {
+      archive_write_data(a.get(), item.content.data(), item.content.size());
+    }
+  }
+  STRATA_CHECK(archive_write_close(a.get()) == ARCHIVE_OK);
+  out.resize(used);
+  return out;
+}
+
+std::string deb_bytes(const std::string& control, const std::vector<ArchiveItem>& data,
+                      const std::vector<ArchiveItem>& control_files) {
+  std::vector<ArchiveItem> c = {{.path = "./control", .content = control}};
+  c.insert(c.end(), control_files.begin(), control_files.end());
+  return archive_bytes({{.path = "debian-binary", .content = "2.0\n"},
+                        {.path = "control.tar.gz", .content = archive_bytes(c, false)},
+                        {.path = "data.tar.gz", .content = archive_bytes(data, false)}},
+                       true);
+}
+
 }  // namespace strata::builder::testing
