@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "builder/base/fd.h"
 #include "builder/base/path.h"
@@ -39,27 +40,14 @@ la_ssize_t read_hashed(archive* a, void* data, const void** out) noexcept {
   return n;
 }
 
-// Decompresses the whole stream into `diff_id`. The raw format treats any byte stream as one
-// entry, so plain tars work as well as compressed ones.
-Result<Digest> hash_decompressed(HashingSource& source) {
-  ArchiveReader r = new_archive_reader();
-  archive_read_support_filter_all(r.get());
-  archive_read_support_format_raw(r.get());
+// The DiffID of the whole stream, read through `source` (which hashes the compressed bytes).
+// The raw format treats any byte stream as one entry, so plain tars work as well as
+// compressed ones.
+Result<Digest> diff_id_of(HashingSource& source) {
+  ArchiveReader r = new_raw_reader();
   STRATA_TRY(archive_check(
       r.get(), archive_read_open(r.get(), &source, nullptr, read_hashed, nullptr), "opening"));
-  Sha256 content;
-  archive_entry* h = nullptr;
-  int rc = archive_read_next_header(r.get(), &h);
-  if (rc == ARCHIVE_EOF) return content.finish();
-  STRATA_TRY(archive_check(r.get(), rc, "reading"));
-  const void* buf = nullptr;
-  size_t size = 0;
-  la_int64_t offset = 0;
-  while ((rc = archive_read_data_block(r.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
-    content.update(buf, size);
-  }
-  if (rc != ARCHIVE_EOF) STRATA_TRY(archive_check(r.get(), rc, "decompressing"));
-  return content.finish();
+  return hash_decompressed(r.get(), std::numeric_limits<int64_t>::max(), "the blob");
 }
 
 }  // namespace
@@ -72,7 +60,7 @@ BlobScan scan_blob(const std::string& path) {
     return scan;
   }
   HashingSource source{.fd = fd->get()};
-  auto diff_id = hash_decompressed(source);
+  auto diff_id = diff_id_of(source);
   if (!diff_id.ok()) {
     scan.error = diff_id.error().message();
     return scan;

@@ -43,6 +43,36 @@ ScopedUtf8Locale::~ScopedUtf8Locale() {
   ::freelocale(utf8_);
 }
 
+ArchiveReader new_raw_reader() {
+  ArchiveReader r = new_archive_reader();
+  archive_read_support_filter_all(r.get());
+  archive_read_support_format_raw(r.get());
+  return r;
+}
+
+Result<Digest> hash_decompressed(archive* a, int64_t max_bytes, std::string_view what) {
+  Sha256 hash;
+  archive_entry* h = nullptr;
+  int rc = archive_read_next_header(a, &h);
+  if (rc == ARCHIVE_EOF) return hash.finish();  // an empty stream
+  STRATA_TRY(archive_check(a, rc, fmt::format("reading {}", what)));
+  int64_t total = 0;
+  const void* buf = nullptr;
+  size_t size = 0;
+  la_int64_t offset = 0;
+  while ((rc = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK) {
+    total += static_cast<int64_t>(size);
+    if (total > max_bytes) {
+      return Error(
+          ErrorCode::kInvalidInput,
+          fmt::format("{} decompresses to more than the {} bytes expected", what, max_bytes));
+    }
+    hash.update(buf, size);
+  }
+  if (rc != ARCHIVE_EOF) STRATA_TRY(archive_check(a, rc, fmt::format("decompressing {}", what)));
+  return hash.finish();
+}
+
 Result<std::unique_ptr<DiffIdTarReader>> DiffIdTarReader::open(const std::string& path,
                                                                std::string what) {
   std::unique_ptr<DiffIdTarReader> r(new DiffIdTarReader());

@@ -53,6 +53,15 @@ class ScopedUtf8Locale {
 // anything else becomes an Error "<what>: <archive_error_string>".
 Result<void> archive_check(archive* a, int rc, std::string_view what);
 
+// A reader of libarchive's raw format with every decompression filter: any byte stream is one
+// entry, its content the stream decompressed. Not yet opened.
+ArchiveReader new_raw_reader();
+
+// The sha256 of everything the opened raw reader `a` decompresses to (a layer blob's DiffID).
+// More than `max_bytes` of it is an error (kInvalidInput) rather than read to its end; `what`
+// names the stream in errors.
+Result<Digest> hash_decompressed(archive* a, int64_t max_bytes, std::string_view what);
+
 // A layer blob (gzip, zstd, any filter libarchive reads, or plain tar) read as tar while its
 // DiffID, the sha256 of the decompressed stream, is computed in the same pass. libarchive
 // hands out entries, never the tar bytes, so two readers are chained: the outer one (raw

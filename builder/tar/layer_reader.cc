@@ -106,31 +106,10 @@ Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& vis
 
 Result<Digest> decompressed_digest(const std::string& path, int64_t max_bytes,
                                    std::string_view what) {
-  ArchiveReader r = new_archive_reader();
-  archive_read_support_filter_all(r.get());
-  archive_read_support_format_raw(r.get());
+  ArchiveReader r = new_raw_reader();
   STRATA_TRY(archive_check(r.get(), archive_read_open_filename(r.get(), path.c_str(), 1 << 16),
                            fmt::format("opening {}", what)));
-  archive_entry* h = nullptr;
-  int rc = archive_read_next_header(r.get(), &h);
-  Sha256 hash;
-  if (rc == ARCHIVE_EOF) return hash.finish();  // an empty file
-  STRATA_TRY(archive_check(r.get(), rc, fmt::format("reading {}", what)));
-  int64_t total = 0;
-  const void* buf = nullptr;
-  size_t size = 0;
-  la_int64_t offset = 0;
-  while ((rc = archive_read_data_block(r.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
-    total += static_cast<int64_t>(size);
-    if (total > max_bytes) {
-      return Error(
-          ErrorCode::kInvalidInput,
-          fmt::format("{} decompresses to more than the {} bytes expected", what, max_bytes));
-    }
-    hash.update(buf, size);
-  }
-  if (rc != ARCHIVE_EOF) STRATA_TRY(archive_check(r.get(), rc, fmt::format("reading {}", what)));
-  return hash.finish();
+  return hash_decompressed(r.get(), max_bytes, what);
 }
 
 Result<int64_t> read_layer_bytes(std::string_view bytes, const EntryVisitor& visit) {
