@@ -204,13 +204,18 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
     Result<void> noted = write_hint(cache.cache_dir, *fingerprint, key);
     if (!noted.ok()) give_up(noted.error());
   };
+  // `blob`, just written or fetched, kept as the entry for `key` (replacing a damaged one),
+  // and its fingerprint noted.
+  auto keep = [&](const Digest& key, const LayerBlob& blob, bool replace) {
+    if (cache.cache_dir.empty()) return;
+    Result<void> stored = store_entry(entry_dir(cache.cache_dir, key), blob, blobs_dir, replace);
+    if (!stored.ok()) return give_up(stored.error());
+    remember(key);
+  };
   if (!cache.remote && fingerprint && !cache.cache_dir.empty() &&
       !path_exists(hint_path(cache.cache_dir, *fingerprint))) {
     STRATA_TRY_ASSIGN(LayerBlob blob, write_layer_blob(entries, options, blobs_dir));
-    Digest key = layer_cache_key(blob.diff_id, options);
-    Result<void> stored = store_entry(entry_dir(cache.cache_dir, key), blob, blobs_dir, false);
-    if (!stored.ok()) give_up(stored.error());
-    remember(key);
+    keep(layer_cache_key(blob.diff_id, options), blob, false);
     return blob;
   }
 
@@ -221,11 +226,9 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
   ++cache.lookup_passes;
   STRATA_TRY_ASSIGN(LayerBlob tar, write_layer(entries, plain, discard));
   Digest key = layer_cache_key(tar.diff_id, options);
-  std::string dir = cache.cache_dir.empty() ? "" : entry_dir(cache.cache_dir, key);
   // The blob another machine may lack: offered to the remote cache, whose failures are its
   // own to report (an error only when it is required).
   auto share = [&](LayerBlob blob) -> Result<LayerBlob> {
-    remember(key);
     if (cache.remote) {
       STRATA_TRY(
           cache.remote->publish_layer(key, blob, fmt::format("{}/{}", blobs_dir, blob.digest.hex)));
@@ -233,11 +236,13 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
     return blob;
   };
   bool damaged = false;
-  if (!dir.empty()) {
-    Result<std::optional<LayerBlob>> hit = use_entry(dir, tar, options, blobs_dir, cache, damaged);
+  if (!cache.cache_dir.empty()) {
+    Result<std::optional<LayerBlob>> hit =
+        use_entry(entry_dir(cache.cache_dir, key), tar, options, blobs_dir, cache, damaged);
     if (!hit.ok()) {
       give_up(hit.error());
     } else if (*hit) {
+      remember(key);
       return share(**std::move(hit));
     }
   }
@@ -245,11 +250,7 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
     STRATA_TRY_ASSIGN(std::optional<LayerBlob> fetched,
                       use_remote(key, tar, options, blobs_dir, cache));
     if (fetched) {
-      if (!cache.cache_dir.empty()) {
-        Result<void> stored = store_entry(dir, *fetched, blobs_dir, damaged);
-        if (!stored.ok()) give_up(stored.error());
-      }
-      remember(key);
+      keep(key, *fetched, damaged);
       return *std::move(fetched);
     }
   }
@@ -264,10 +265,7 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
                     "then {}); is something writing to its files?",
                     tar.diff_id.str(), blob.diff_id.str()));
   }
-  if (!cache.cache_dir.empty()) {
-    Result<void> stored = store_entry(dir, blob, blobs_dir, damaged);
-    if (!stored.ok()) give_up(stored.error());
-  }
+  keep(key, blob, damaged);
   return share(std::move(blob));
 }
 
