@@ -262,10 +262,11 @@ Result<std::optional<Digest>> RegistryCache::fetch_locked(const std::string& pac
   const Entry* entry = &*found.entry;
   const specs::RegistryRef& repo = options_.repository;
   std::string tag = entry_tag(key);
-  // The layer into a temporary file (bounded by its descriptor), then checked and unpacked:
-  // apply_layer hashes the blob before it writes anything and the tar as it unpacks it.
+  // The layer into a temporary file (bounded by its descriptor), hashed as it arrives and
+  // checked before anything is unpacked; apply_layer hashes the tar as it unpacks it.
   STRATA_TRY_ASSIGN(TempDir tmp, TempDir::create(options_.scratch_dir, "registry-cache-"));
   std::string blob = tmp.path() + "/layer";
+  Digest downloaded;
   {
     STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(blob, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     FileSink sink(fd.get());
@@ -278,10 +279,15 @@ Result<std::optional<Digest>> RegistryCache::fetch_locked(const std::string& pac
       return Error::io(fmt::format("{} layer: {}", tag, registry::describe_status(r)));
     }
     STRATA_TRY(fd.close(blob));
+    downloaded = sink.digest();
   }
   STRATA_TRY(make_dirs(out_dir));
-  Result<void> applied = environment::apply_layer(
-      blob, out_dir, {.blob_digest = entry->layer.digest, .diff_id = entry->content});
+  Result<void> applied =
+      downloaded == entry->layer.digest
+          ? environment::apply_layer(blob, out_dir, {.diff_id = entry->content})
+          : Result<void>(Error(ErrorCode::kDigestMismatch,
+                               fmt::format("layer {}: digest mismatch: expected {}, actual {}",
+                                           blob, entry->layer.digest.str(), downloaded.str())));
   Result<Digest> tree =
       applied.ok() ? build::tree_digest(out_dir) : Result<Digest>(applied.error());
   if (!tree.ok() || *tree != entry->content) {
