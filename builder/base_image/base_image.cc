@@ -4,8 +4,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include <map>
-#include <tuple>
+#include <limits>
 
 #include "builder/oci/media_types.h"
 #include "builder/oci/pinned_image.h"
@@ -76,46 +75,14 @@ Result<void> copy_blob(const BaseLayer& layer, const std::string& blobs_dir) {
   return out.commit(dest);
 }
 
-// "./usr/bin/x" and "/usr/bin/x" as "usr/bin/x", the way strata's own layers name paths.
-std::string relative_path(std::string path) {
-  for (;;) {
-    if (path.starts_with("./")) {
-      path.erase(0, 2);
-    } else if (path.starts_with("/")) {
-      path.erase(0, 1);
-    } else {
-      return path;
-    }
-  }
-}
-
 // The entries of a copied (so verified) base layer blob, in tar order, as strata's own
 // layers record theirs: the SBOM lists the base's files and the build reports their count.
-// A hardlink carries its target's digest; devices, fifos and sockets are counted only.
 Result<void> read_base_layer_files(const std::string& blob_path, LayerBlob& blob) {
-  std::map<std::string, std::pair<Digest, int64_t>> contents;  // regular files so far
-  blob.files.clear();
-  STRATA_TRY_ASSIGN(blob.entry_count,
-                    read_layer_file(blob_path, [&](const ReadEntry& e) -> Result<void> {
-                      if (e.is_other_type) return Ok{};
-                      LayerFile f{.path = relative_path(e.path),
-                                  .type = e.type,
-                                  .mode = e.mode,
-                                  .uid = e.uid,
-                                  .gid = e.gid,
-                                  .size = e.type == EntryType::kRegular ? e.size : 0,
-                                  .sha256 = e.content_digest,
-                                  .link_target = e.link_target};
-                      if (f.path.empty() || f.path == ".") return Ok{};
-                      if (e.type == EntryType::kRegular) contents[f.path] = {f.sha256, f.size};
-                      if (e.type == EntryType::kHardlink) {
-                        auto target = contents.find(relative_path(e.link_target));
-                        if (target != contents.end()) std::tie(f.sha256, f.size) = target->second;
-                      }
-                      blob.files.push_back(std::move(f));
-                      return Ok{};
-                    }));
-  return {};
+  LayerBlob read;
+  STRATA_TRY(read_layer_files(blob_path, std::numeric_limits<int64_t>::max(), read));
+  blob.files = std::move(read.files);
+  blob.entry_count = read.entry_count;
+  return Ok{};
 }
 
 // "K=V" entries: the base's order, values replaced in place, new keys appended.

@@ -74,9 +74,11 @@ Result<Digest> hash_decompressed(archive* a, int64_t max_bytes, std::string_view
 }
 
 Result<std::unique_ptr<DiffIdTarReader>> DiffIdTarReader::open(const std::string& path,
-                                                               std::string what) {
+                                                               std::string what,
+                                                               int64_t max_bytes) {
   std::unique_ptr<DiffIdTarReader> r(new DiffIdTarReader());
   r->what_ = std::move(what);
+  r->max_bytes_ = max_bytes;
   r->outer_ = new_archive_reader();
   archive_read_support_filter_all(r->outer_.get());
   archive_read_support_format_raw(r->outer_.get());
@@ -105,9 +107,20 @@ la_ssize_t DiffIdTarReader::read_decompressed(archive* inner, void* client,
     archive_set_error(inner, EIO, "decompressing: %s", why ? why : "error");
     return -1;
   }
-  r->hash_.update(r->buffer_.data(), static_cast<size_t>(n));
+  if (!r->take(n)) {
+    archive_set_error(inner, EFBIG, "it decompresses to more than %lld bytes",
+                      static_cast<long long>(r->max_bytes_));
+    return -1;
+  }
   *out = r->buffer_.data();
   return n;
+}
+
+bool DiffIdTarReader::take(la_ssize_t n) {
+  size_ += n;
+  if (size_ > max_bytes_) return false;
+  hash_.update(buffer_.data(), static_cast<size_t>(n));
+  return true;
 }
 
 Result<Digest> DiffIdTarReader::finish() {
@@ -115,7 +128,10 @@ Result<Digest> DiffIdTarReader::finish() {
     la_ssize_t n = archive_read_data(outer_.get(), buffer_.data(), buffer_.size());
     if (n == 0) return hash_.finish();
     if (n < 0) STRATA_TRY(archive_check(outer_.get(), ARCHIVE_FATAL, what_ + ": decompressing"));
-    hash_.update(buffer_.data(), static_cast<size_t>(n));
+    if (!take(n)) {
+      return Error(ErrorCode::kInvalidInput,
+                   fmt::format("{}: it decompresses to more than {} bytes", what_, max_bytes_));
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <locale.h>
 
 #include <array>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,13 +70,18 @@ Result<Digest> hash_decompressed(archive* a, int64_t max_bytes, std::string_view
 // that hashes each decompressed block on the way.
 class DiffIdTarReader {
  public:
-  // Opens `path`; `what` prefixes errors ("reading layer PATH").
-  static Result<std::unique_ptr<DiffIdTarReader>> open(const std::string& path, std::string what);
+  // Opens `path`; `what` prefixes errors ("reading layer PATH"). More than `max_bytes` of
+  // decompressed bytes is an error (a blob from elsewhere that expands without bound).
+  static Result<std::unique_ptr<DiffIdTarReader>> open(
+      const std::string& path, std::string what,
+      int64_t max_bytes = std::numeric_limits<int64_t>::max());
   // The tar reader, for archive_read_next_header and friends.
   archive* tar() const { return inner_.get(); }
   // After the last entry: hashes what the tar reader left unread (the end-of-archive blocks
   // and record padding) and returns the DiffID.
   Result<Digest> finish();
+  // The decompressed bytes read so far (after finish(): the tar's size).
+  int64_t size() const { return size_; }
 
  private:
   DiffIdTarReader() = default;
@@ -83,7 +89,12 @@ class DiffIdTarReader {
 
   ArchiveReader outer_;
   ArchiveReader inner_;
+  // Hashes and counts `n` decompressed bytes; false past max_bytes_.
+  bool take(la_ssize_t n);
+
   Sha256 hash_;
+  int64_t size_ = 0;
+  int64_t max_bytes_ = 0;
   std::string what_;
   std::array<char, 1 << 16> buffer_{};
 };

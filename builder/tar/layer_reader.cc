@@ -104,6 +104,45 @@ Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& vis
   return read_all(r.get(), visit, path);
 }
 
+Result<void> read_layer_files(const std::string& path, int64_t max_tar_bytes, LayerBlob& blob) {
+  std::map<std::string, std::pair<Digest, int64_t>> contents;  // regular files so far
+  auto relative = [](std::string_view p) {
+    while (p.starts_with("./") || p.starts_with("/")) p.remove_prefix(p.front() == '.' ? 2 : 1);
+    return std::string(p);
+  };
+  blob.files.clear();
+  STRATA_TRY_ASSIGN(std::unique_ptr<DiffIdTarReader> r,
+                    DiffIdTarReader::open(path, fmt::format("reading {}", path), max_tar_bytes));
+  STRATA_TRY_ASSIGN(blob.entry_count, read_all(
+                                          r->tar(),
+                                          [&](const ReadEntry& e) -> Result<void> {
+                                            if (e.is_other_type) return Ok{};
+                                            LayerFile f{
+                                                .path = relative(e.path),
+                                                .type = e.type,
+                                                .mode = e.mode,
+                                                .uid = e.uid,
+                                                .gid = e.gid,
+                                                .size = e.type == EntryType::kRegular ? e.size : 0,
+                                                .sha256 = e.content_digest,
+                                                .link_target = e.link_target};
+                                            if (f.path.empty() || f.path == ".") return Ok{};
+                                            if (e.type == EntryType::kRegular)
+                                              contents[f.path] = {f.sha256, f.size};
+                                            if (e.type == EntryType::kHardlink) {
+                                              auto target = contents.find(relative(e.link_target));
+                                              if (target != contents.end())
+                                                std::tie(f.sha256, f.size) = target->second;
+                                            }
+                                            blob.files.push_back(std::move(f));
+                                            return Ok{};
+                                          },
+                                          path));
+  STRATA_TRY_ASSIGN(blob.diff_id, r->finish());
+  blob.tar_size = r->size();
+  return Ok{};
+}
+
 Result<Digest> decompressed_digest(const std::string& path, int64_t max_bytes,
                                    std::string_view what) {
   ArchiveReader r = new_raw_reader();

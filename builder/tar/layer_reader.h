@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "builder/base/digest.h"
+#include "builder/tar/tar_writer.h"
 #include "builder/tar/tree.h"
 
 namespace strata::builder {
@@ -43,6 +44,11 @@ Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& vis
 // blob in errors.
 Result<Digest> decompressed_digest(const std::string& path, int64_t max_bytes,
                                    std::string_view what);
+// The entries of the layer blob at `path` in tar order as strata's writer records them
+// (blob.files: a hardlink with its target's digest and size; devices, fifos and sockets only
+// counted), with blob.entry_count, blob.diff_id and blob.tar_size from the same pass. More
+// than `max_tar_bytes` decompressed is an error. The other members are left as they are.
+Result<void> read_layer_files(const std::string& path, int64_t max_tar_bytes, LayerBlob& blob);
 // The same for a layer held in memory.
 Result<int64_t> read_layer_bytes(std::string_view bytes, const EntryVisitor& visit);
 

@@ -1,0 +1,80 @@
+#include "builder/tar/layer_reader.h"
+
+#include <gtest/gtest.h>
+
+#include "builder/base/fs.h"
+#include "tests/support/test_util.h"
+
+namespace strata::builder {
+namespace {
+
+class StringOutput : public BlobOutput {
+ public:
+  Result<void> write(std::string_view bytes) override {
+    data.append(bytes);
+    return Ok{};
+  }
+  std::string data;
+};
+
+std::vector<LayerEntry> entries() {
+  LayerTree tree;
+  auto add = [&](LayerEntry e) { STRATA_CHECK(tree.add(std::move(e)).ok()); };
+  add({.path = "etc/motd", .mode = 0644, .content = "hello\n", .size = 6});
+  add({.path = "tmp", .type = EntryType::kDirectory, .mode = 01777});
+  add({.path = "usr/bin/hi", .type = EntryType::kSymlink, .mode = 0777, .link_target = "hello"});
+  add({.path = "home/app", .type = EntryType::kDirectory, .mode = 0700, .uid = 7, .gid = 8});
+  add({.path = "big/uid", .mode = 0600, .uid = 4000000, .gid = 5, .content = "", .size = 0});
+  add({.path = std::string(150, 'n') + "/f", .mode = 0640, .content = "long", .size = 4});
+  tree.add_hardlink("etc/motd.link", "etc/motd", {});
+  return *std::move(tree).sorted_entries();
+}
+
+// What a layer written by strata records of its files is what reading it back finds, for
+// every compression: a layer taken from a cache lists the same files in the SBOM.
+TEST(ReadLayerFiles, FindsWhatTheWriterRecorded) {
+  TempDir dir = testing::make_temp_dir();
+  for (Compression c : {Compression::kGzip, Compression::kZstd, Compression::kNone}) {
+    StringOutput out;
+    auto written = write_layer(entries(), {.compression = c, .mtime = 1700000000}, out);
+    ASSERT_TRUE(written.ok());
+    std::string path = dir.path() + "/layer";
+    ASSERT_TRUE(write_file(path, out.data).ok());
+    LayerBlob read;
+    ASSERT_TRUE(read_layer_files(path, written->tar_size, read).ok());
+    EXPECT_EQ(read.diff_id, written->diff_id) << compression_name(c);
+    EXPECT_EQ(read.tar_size, written->tar_size);
+    EXPECT_EQ(read.entry_count, written->entry_count);
+    ASSERT_EQ(read.files.size(), written->files.size());
+    for (size_t i = 0; i < read.files.size(); ++i) {
+      const LayerFile& a = read.files[i];
+      const LayerFile& b = written->files[i];
+      EXPECT_EQ(a.path, b.path);
+      EXPECT_EQ(a.type, b.type) << a.path;
+      EXPECT_EQ(a.mode, b.mode) << a.path;
+      EXPECT_EQ(a.uid, b.uid) << a.path;
+      EXPECT_EQ(a.gid, b.gid) << a.path;
+      EXPECT_EQ(a.size, b.size) << a.path;
+      EXPECT_EQ(a.sha256, b.sha256) << a.path;
+      EXPECT_EQ(a.link_target, b.link_target) << a.path;
+    }
+  }
+}
+
+// A blob that expands past the bound it is read with is refused, not read to its end.
+TEST(ReadLayerFiles, RefusesMoreThanTheBound) {
+  TempDir dir = testing::make_temp_dir();
+  StringOutput out;
+  auto written = write_layer(entries(), {.compression = Compression::kGzip}, out);
+  ASSERT_TRUE(written.ok());
+  std::string path = dir.path() + "/layer";
+  ASSERT_TRUE(write_file(path, out.data).ok());
+  LayerBlob read;
+  Result<void> r = read_layer_files(path, written->tar_size - 1, read);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("decompresses to more than"), std::string::npos)
+      << r.error().message();
+}
+
+}  // namespace
+}  // namespace strata::builder
