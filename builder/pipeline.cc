@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "builder/base/fs.h"
 #include "builder/base/interrupt.h"
 #include "builder/base_image/base_image.h"
@@ -11,6 +13,7 @@
 #include "builder/layer/image_layers.h"
 #include "builder/layer/layer_blob.h"
 #include "builder/layer/layer_cache.h"
+#include "builder/layer/layer_inputs.h"
 #include "builder/layer/lower_layers.h"
 #include "builder/oci/pinned_image.h"
 #include "builder/oci/staged_layout.h"
@@ -19,11 +22,25 @@
 namespace strata::builder {
 namespace {
 
+// A layer with an input key (builder/layer/layer_inputs.h): found whole in the layer cache,
+// or written and then noted under its key.
+struct InputKeyed {
+  Digest key;
+  Json inputs;  // the key's preimage
+  std::optional<FoundLayer> found;
+  // A found layer's `files:` entries and their records: the host files the provenance lists.
+  std::vector<LayerEntry> file_entries;
+  std::vector<LayerFile> file_records;
+};
+
 struct SortedLayer {
-  std::vector<LayerEntry> entries;
+  std::vector<LayerEntry> entries;  // none for a layer found whole
   oci::HistoryEntry history;
   // A run layer's result: what keeps its entries' content files (builder/run_layer/).
   std::shared_ptr<const run_layer::RunLayer> run;
+  std::optional<InputKeyed> keyed;
+
+  const FoundLayer* found() const { return keyed && keyed->found ? &*keyed->found : nullptr; }
 };
 
 // Orders every layer's entries. Duplicate paths and dangling hardlinks surface here, before
@@ -37,13 +54,27 @@ Result<std::vector<SortedLayer>> sort_layers(std::vector<PlannedLayer> planned) 
   return out;
 }
 
+// One layer's blob into blobs_dir: copied when it was found whole, else written through the
+// layer cache (and noted under its input key, when it has one).
+Result<LayerBlob> write_layer(const SortedLayer& layer, const std::string& blobs_dir,
+                              const LayerWriteOptions& options, LayerCacheOptions& cache) {
+  if (const FoundLayer* found = layer.found()) return copy_found_layer(*found, blobs_dir);
+  STRATA_TRY_ASSIGN(LayerBlob blob,
+                    write_layer_blob_cached(layer.entries, options, blobs_dir, cache));
+  if (layer.keyed) {
+    STRATA_TRY(
+        note_layer_inputs(layer.keyed->key, layer.keyed->inputs, blob, options, blobs_dir, cache));
+  }
+  return blob;
+}
+
 Result<std::vector<LayerBlob>> write_layers(const std::vector<SortedLayer>& layers,
                                             const std::string& blobs_dir,
                                             const LayerWriteOptions& options,
-                                            LayerCacheOptions cache) {
+                                            LayerCacheOptions& cache) {
   std::vector<LayerBlob> blobs;
   for (size_t i = 0; i < layers.size(); ++i) {
-    auto blob = write_layer_blob_cached(layers[i].entries, options, blobs_dir, cache);
+    auto blob = write_layer(layers[i], blobs_dir, options, cache);
     if (!blob.ok()) return std::move(blob).error().context(fmt::format("writing layer {}", i + 1));
     blobs.push_back(*std::move(blob));
   }
@@ -75,7 +106,9 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
   size_t base_count = result.image.layers.size() - layers.size();
   in.base_layers = base_count;
   std::vector<std::string> package_dirs;
-  for (const auto& [name, output] : result.packages.outputs) package_dirs.push_back(output.dir);
+  for (const auto& [name, output] : result.packages.outputs) {
+    if (!output.dir.empty()) package_dirs.push_back(output.dir);  // not a deferred one
+  }
   // The .debs' file contents, in the debs stage's scratch directory, are not input files
   // either: each .deb is a dependency of its own.
   for (const debian::DebLayer& d : debs) {
@@ -83,6 +116,12 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
   }
   for (size_t i = 0; i < layers.size(); ++i) {
     if (layers[i].run) continue;  // made by its commands, not copied from the host
+    if (layers[i].found()) {      // its own entries were never made: its files: entries were
+      const InputKeyed& k = *layers[i].keyed;
+      collect_input_files(plan.spec.dir, package_dirs, k.file_entries,
+                          LayerBlob{.files = k.file_records}, in.input_files);
+      continue;
+    }
     collect_input_files(plan.spec.dir, package_dirs, layers[i].entries,
                         result.image.layers[base_count + i], in.input_files);
   }
@@ -181,6 +220,17 @@ Result<void> place_over_lower_layers(const specs::Spec& spec,
     }
   }
   for (size_t i = 0; i < layers.size(); ++i) {
+    // A layer found whole is below the others as its blob lists its files (no whiteouts:
+    // it is a layer of packages and files).
+    if (const FoundLayer* found = layers[i].found()) {
+      std::vector<LayerEntry> read;
+      read.reserve(found->blob.files.size());
+      for (const LayerFile& f : found->blob.files) {
+        read.push_back({.path = f.path, .type = f.type, .link_target = f.link_target});
+      }
+      lower.add_entries(read, fmt::format("layer {}", i + 1));
+      continue;
+    }
     // A run layer's paths are the ones its commands changed, already resolved by the kernel.
     if (i < spec.image.layers.size() && !spec.image.layers[i].run.empty()) {
       STRATA_TRY(run_layer_entries(spec, i, base, layers, options));
@@ -193,11 +243,33 @@ Result<void> place_over_lower_layers(const specs::Spec& spec,
 }
 
 // Sources and packages: fetched and verified, built in the sandbox or taken from the cache.
-Result<PackageStageResult> build_packages(const specs::Plan& plan, const BuildOptions& options) {
+// With `defer`, an output no package depends on that the remote cache holds is only looked
+// up (PackageOutput::deferred): the layers made from it may be found without it.
+Result<PackageStageResult> build_packages(const specs::Plan& plan, const BuildOptions& options,
+                                          bool defer) {
   if (plan.spec.sources.empty() && plan.spec.packages.empty()) return PackageStageResult{};
   STRATA_CHECK(options.fetcher != nullptr && options.runner != nullptr);
-  return build_spec_packages(plan, options.packages, *options.fetcher, *options.runner,
-                             options.observer);
+  PackageStageOptions packages = options.packages;
+  packages.defer_remote_outputs = defer;
+  return build_spec_packages(plan, packages, *options.fetcher, *options.runner, options.observer);
+}
+
+// The deferred outputs that the layers not found whole are made from, fetched: false when
+// one's entry did not verify (the remote cache warned).
+Result<bool> materialize_needed(const specs::Spec& spec, PackageStageResult& packages,
+                                const std::vector<std::optional<InputKeyed>>& keyed) {
+  std::set<std::string> needed;
+  for (size_t i = 0; i < spec.image.layers.size(); ++i) {
+    if (i < keyed.size() && keyed[i] && keyed[i]->found) continue;
+    for (const specs::Ref& r : spec.image.layers[i].packages) needed.insert(r.name);
+  }
+  for (auto& [name, output] : packages.outputs) {
+    if (!output.deferred || needed.count(name) == 0) continue;
+    STRATA_CHECK(packages.materialize != nullptr);
+    STRATA_TRY_ASSIGN(bool fetched, packages.materialize(output));
+    if (!fetched) return false;
+  }
+  return true;
 }
 
 bool has_debs(const specs::Spec& spec) {
@@ -221,20 +293,69 @@ Result<std::vector<debian::DebLayer>> build_debs(const specs::Spec& spec,
   return debian::prepare_deb_layers(spec, *lock, o, *options.fetcher, options.warn);
 }
 
+// Which of the spec's layers have an input key (docs/cache.md "Layers by their inputs"), and
+// which of those the layer cache holds whole: the layers of packages and files from the
+// bottom up to the first debs: or run: layer, in a spec with no run: layer above them (its
+// commands need the entries of every layer below), when layers are compressed and cached.
+Result<std::vector<std::optional<InputKeyed>>> find_layers_by_inputs(
+    const specs::Spec& spec, const PackageStageResult& packages,
+    const std::optional<base_image::BaseImage>& base, const LayerWriteOptions& options,
+    LayerCacheOptions& cache) {
+  const std::vector<specs::LayerSpec>& spec_layers = spec.image.layers;
+  std::vector<std::optional<InputKeyed>> out(spec_layers.size());
+  if (cache.cache_dir.empty() || options.compression == Compression::kNone) return out;
+  size_t keyed = 0;
+  while (keyed < spec_layers.size() && spec_layers[keyed].run.empty() &&
+         spec_layers[keyed].debs.empty()) {
+    ++keyed;
+  }
+  for (size_t i = keyed; i < spec_layers.size(); ++i) {
+    if (!spec_layers[i].run.empty()) keyed = 0;
+  }
+  if (keyed == 0) return out;
+  // The layers' files: entries alone (no package is added without its tree).
+  STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(spec, nullptr));
+  LayerInputs in;
+  if (base) {
+    for (const base_image::BaseLayer& l : base->layers) in.lower.push_back(l.blob.diff_id);
+  }
+  for (size_t i = 0; i < keyed; ++i) {
+    InputKeyed k;
+    in.packages.clear();
+    for (const specs::Ref& r : spec_layers[i].packages) {
+      in.packages.push_back(packages.outputs.at(r.name).digest);
+    }
+    STRATA_TRY_ASSIGN(k.file_entries, std::move(planned[i].tree).sorted_entries());
+    STRATA_TRY_ASSIGN(in.files, entries_digest(k.file_entries, &k.file_records));
+    k.inputs = layer_inputs_document(in, options);
+    STRATA_TRY_ASSIGN(k.key, layer_input_key(in, options));
+    STRATA_TRY_ASSIGN_CONTEXT(k.found, find_layer_by_inputs(k.key, options, cache),
+                              fmt::format("layer {}", i + 1));
+    if (!k.found) std::vector<LayerFile>().swap(k.file_records);  // the writer lists them
+    in.lower.push_back(k.key);
+    out[i] = std::move(k);
+  }
+  return out;
+}
+
 // spec.image as one ordered entry list per OCI layer, package outputs at their paths, each
-// layer placed over the ones below it.
+// layer placed over the ones below it; a layer found whole by its inputs (`keyed`) has none.
 Result<std::vector<SortedLayer>> layer_entries(const specs::Spec& spec,
                                                const PackageStageResult& packages,
                                                std::vector<debian::DebLayer>& debs,
                                                const std::optional<base_image::BaseImage>& base,
+                                               std::vector<std::optional<InputKeyed>> keyed,
                                                const BuildOptions& options) {
   PackageTrees trees;
   for (const auto& [name, output] : packages.outputs) trees[name] = output.dir;
   DebEntries deb_entries;
   for (debian::DebLayer& l : debs) deb_entries.push_back(std::move(l.entries));
+  std::vector<bool> found(keyed.size());
+  for (size_t i = 0; i < keyed.size(); ++i) found[i] = keyed[i] && keyed[i]->found;
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned,
-                    plan_image_layers(spec, &trees, &deb_entries));
+                    plan_image_layers(spec, &trees, &deb_entries, &found));
   STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
+  for (size_t i = 0; i < keyed.size(); ++i) layers[i].keyed = std::move(keyed[i]);
   STRATA_TRY(place_over_lower_layers(spec, base, layers, options));
   return layers;
 }
@@ -248,12 +369,12 @@ struct ImageBlobs {
 Result<ImageBlobs> write_image_blobs(const std::optional<base_image::BaseImage>& base,
                                      const std::vector<SortedLayer>& layers,
                                      const std::string& blobs_dir, const LayerWriteOptions& options,
-                                     LayerCacheOptions cache) {
+                                     LayerCacheOptions& cache) {
   ImageBlobs blobs;
   if (base) {
     STRATA_TRY_ASSIGN(blobs.base, base_image::copy_base_layers(*base, blobs_dir));
   }
-  STRATA_TRY_ASSIGN(blobs.own, write_layers(layers, blobs_dir, options, std::move(cache)));
+  STRATA_TRY_ASSIGN(blobs.own, write_layers(layers, blobs_dir, options, cache));
   return blobs;
 }
 
@@ -323,21 +444,17 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   }
   // 2. Sources and packages: fetched, verified, built in the sandbox or taken from the cache
   //    (nothing under output_root is touched before step 4).
-  STRATA_TRY_ASSIGN(result.packages, build_packages(plan, options));
+  //    Outputs whose layers the remote cache may hold whole are only looked up, for now.
+  bool defer = options.layer_cache && options.remote_layer_cache != nullptr &&
+               options.compression != Compression::kNone;
+  STRATA_TRY_ASSIGN(result.packages, build_packages(plan, options, defer));
   //    Debian packages: the locked .debs fetched, verified against the lock and read.
   STRATA_TRY_ASSIGN(std::vector<debian::DebLayer> debs, build_debs(spec, lock, options));
   for (const debian::DebLayer& l : debs) result.debs += l.packages.size();
-  // 3. Layers: spec.image as one ordered entry list per OCI layer, every check made, each
-  //    placed over the layers below it (merged-/usr symlinks followed as dpkg does).
-  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers,
-                    layer_entries(spec, result.packages, debs, base, options));
-  // 4. Staging: an empty layout in a temporary directory beside OUTPUT_ROOT/NAME, under the
-  //    lock on the name (a concurrent build of it waits), removed on any failure.
-  STRATA_TRY(check_interrupted());
-  STRATA_TRY_ASSIGN(oci::StagedLayout staged,
-                    oci::StagedLayout::create(result.layout_dir, stage_options(spec, options)));
-  // 5. Layer blobs: the base image's reused; ours copied from the layer cache when their
-  //    bytes are there (docs/cache.md "Layer blobs"), else streamed once into blobs/sha256.
+  // 3. Layers: those the layer cache has whole by their inputs found first (docs/cache.md
+  //    "Layers by their inputs"); the others as one ordered entry list per OCI layer, every
+  //    check made, each placed over the layers below it (merged-/usr symlinks followed as
+  //    dpkg does).
   LayerWriteOptions layer_options{.compression = options.compression,
                                   .mtime = spec.epoch,
                                   .jobs = options.packages.jobs,
@@ -346,8 +463,28 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
       .cache_dir = options.layer_cache ? options.packages.cache_dir : "",
       .remote = options.layer_cache ? options.remote_layer_cache : nullptr,
       .warn = options.warn};
+  STRATA_TRY_ASSIGN(std::vector<std::optional<InputKeyed>> keyed,
+                    find_layers_by_inputs(spec, result.packages, base, layer_options, layer_cache));
+  STRATA_TRY_ASSIGN(bool complete, materialize_needed(spec, result.packages, keyed));
+  if (!complete) {
+    // A remote entry named an output its blob is not (warned): the packages are taken or
+    // built again without deferring any, and the input keys computed from what they are.
+    STRATA_TRY_ASSIGN(result.packages, build_packages(plan, options, false));
+    STRATA_TRY_ASSIGN(
+        keyed, find_layers_by_inputs(spec, result.packages, base, layer_options, layer_cache));
+  }
+  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers,
+                    layer_entries(spec, result.packages, debs, base, std::move(keyed), options));
+  // 4. Staging: an empty layout in a temporary directory beside OUTPUT_ROOT/NAME, under the
+  //    lock on the name (a concurrent build of it waits), removed on any failure.
+  STRATA_TRY(check_interrupted());
+  STRATA_TRY_ASSIGN(oci::StagedLayout staged,
+                    oci::StagedLayout::create(result.layout_dir, stage_options(spec, options)));
+  // 5. Layer blobs: the base image's reused; ours copied from the layer cache when they
+  //    were found or their bytes are there (docs/cache.md "Layer blobs"), else streamed once
+  //    into blobs/sha256.
   STRATA_TRY_ASSIGN(ImageBlobs blobs, write_image_blobs(base, layers, staged.blobs_dir(),
-                                                        layer_options, std::move(layer_cache)));
+                                                        layer_options, layer_cache));
   STRATA_TRY(check_interrupted());
   // 6. Documents: config, manifest, index.json, oci-layout and Docker's manifest.json.
   STRATA_TRY_ASSIGN(result.image,

@@ -23,6 +23,11 @@ struct PackageOutput {
   std::string dir;  // the installed tree ($DESTDIR after the last step), read-only by contract
   bool from_cache = false;
   bool from_remote = false;  // taken from the remote cache (builder/build/remote_cache.h)
+  // Only its digest is known, from the remote cache's signed entry, and `dir` is empty: no
+  // package depends on it, and it is fetched only if a layer needs its tree (the pipeline's
+  // materialize step). Its key's preimage is kept for storing it then.
+  bool deferred = false;
+  Json preimage;
   // The shared lock on the store entry (cache/entry_lock.h): while any copy lives, `strata
   // cache prune` leaves the entry alone.
   cache::EntryHold hold;

@@ -151,12 +151,29 @@ Result<PackageStageResult> build_spec_packages(const specs::Plan& plan,
                               .sources = prepare_sources(result.sources),
                               .jobs = options.jobs,
                               .log_root = options.log_root,
-                              .remote = options.remote_cache};
+                              .remote = options.remote_cache,
+                              .defer_remote_outputs = options.defer_remote_outputs};
   for (const specs::Source& s : plan.spec.sources) context.source_specs[s.name] = &s;
   const std::string& store_dir =
       options.packages_cache_dir.empty() ? options.cache_dir : options.packages_cache_dir;
   STRATA_TRY_ASSIGN(build::OutputStore store, build::OutputStore::open(store_dir));
   STRATA_TRY_ASSIGN(result.outputs, build::build_packages(plan, context, store, runner, observer));
+  if (options.remote_cache != nullptr) {
+    result.materialize =
+        [store_dir, remote = options.remote_cache](build::PackageOutput& out) -> Result<bool> {
+      STRATA_CHECK(out.deferred);
+      STRATA_TRY_ASSIGN(build::OutputStore into, build::OutputStore::open(store_dir));
+      STRATA_TRY_ASSIGN(TempDir work, into.make_work_dir(out.name));
+      STRATA_TRY_ASSIGN(std::optional<Digest> digest,
+                        remote->fetch(out.name, out.cache_key, work.path() + "/out"));
+      if (!digest || *digest != out.digest) return false;
+      STRATA_TRY_ASSIGN(build::PackageOutput stored,
+                        into.commit(out.name, out.cache_key, out.preimage, std::move(work)));
+      stored.from_remote = true;
+      out = std::move(stored);
+      return true;
+    };
+  }
   return result;
 }
 

@@ -29,6 +29,9 @@ struct PackageStageOptions {
   std::function<Result<Json>()> host_toolchain;
   sources::FetchOptions fetch;
   build::RemoteCache* remote_cache = nullptr;  // --cache-registry
+  // Outputs no package depends on are only looked up in remote_cache, and fetched later if
+  // a layer needs them (build::BuildContext::defer_remote_outputs).
+  bool defer_remote_outputs = false;
 };
 
 // The build environment: its identity (part of every cache key), what that digest is of
@@ -48,6 +51,10 @@ struct PackageStageResult {
   std::map<std::string, build::PackageOutput> outputs;  // by package name
   // Shared locks on the source blobs and the log directory this build uses (entry_lock.h).
   std::vector<cache::EntryHold> holds;
+  // Fetches a deferred output (build::PackageOutput::deferred) from the remote cache into
+  // the store and replaces it with the stored one: false when its entry did not verify
+  // (the remote cache warned). Set whenever outputs may be deferred.
+  std::function<Result<bool>(build::PackageOutput&)> materialize;
 };
 
 // Prepares the environment: the host, the pinned image unpacked into the cache, or the

@@ -42,6 +42,12 @@ class RemoteCache {
   virtual Result<std::optional<Digest>> fetch(const std::string& package, const Digest& key,
                                               const std::string& out_dir) = 0;
 
+  // The output tree digest the entry for `key` names, its statement verified as `fetch`
+  // verifies it, without downloading the output (which `fetch` verifies when it is needed).
+  // nullopt: a miss, or an entry that did not verify. An error fails the build (only when the
+  // cache is required).
+  virtual Result<std::optional<Digest>> lookup(const std::string& package, const Digest& key) = 0;
+
   // A package built from `key`, or found in the local store, with output tree `dir` (digest
   // `output`): published for other machines when the remote cache lacks it. An error fails the
   // build (only when the cache is required).

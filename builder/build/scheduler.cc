@@ -134,7 +134,21 @@ class Scheduler {
       if (observer_.cached) observer_.cached(p.name, key);
       return *std::move(cached);
     }
-    if (ctx_.remote != nullptr) {
+    if (ctx_.remote != nullptr && ctx_.defer_remote_outputs && !is_dependency(p.name)) {
+      STRATA_TRY_ASSIGN(std::optional<Digest> digest, ctx_.remote->lookup(p.name, key));
+      if (digest) {
+        explanation.remote_hit = true;
+        if (observer_.explained) observer_.explained(explanation);
+        STRATA_TRY(store_.remember(plan_.spec.name, p.name, key, preimage));
+        if (observer_.fetched) observer_.fetched(p.name, key);
+        return PackageOutput{.name = p.name,
+                             .cache_key = key,
+                             .digest = *digest,
+                             .from_remote = true,
+                             .deferred = true,
+                             .preimage = preimage};
+      }
+    } else if (ctx_.remote != nullptr) {
       STRATA_TRY_ASSIGN(TempDir fetched, store_.make_work_dir(p.name));
       STRATA_TRY_ASSIGN(std::optional<Digest> digest,
                         ctx_.remote->fetch(p.name, key, fetched.path() + "/out"));
@@ -148,7 +162,9 @@ class Scheduler {
         if (observer_.fetched) observer_.fetched(p.name, key);
         return output;
       }
-      if (observer_.explained) explanation.remote = ctx_.remote->entries_of(p.name, key);
+    }
+    if (ctx_.remote != nullptr && observer_.explained) {
+      explanation.remote = ctx_.remote->entries_of(p.name, key);
     }
     if (observer_.explained) observer_.explained(explanation);
     if (observer_.started) observer_.started(p.name, key);

@@ -24,6 +24,9 @@ struct BuildContext {
   int64_t jobs = 1;
   std::string log_root;           // LOG_ROOT/PACKAGE/step-N.log
   RemoteCache* remote = nullptr;  // --cache-registry: asked after a local miss
+  // A package no other package depends on is only looked up in `remote`, not fetched: its
+  // output is PackageOutput::deferred (the layers may be found without it).
+  bool defer_remote_outputs = false;
 };
 
 // Why a package was or was not taken from the cache (`strata build --explain-cache`).

@@ -96,6 +96,8 @@ Result<int> run_registry_prune(const CacheArgs& args) {
     fmt::print("{} {} ({}), created {}\n", verb, e.tag,
                e.tag.starts_with(registry_cache::kLayerEntry.tag_prefix)
                    ? std::string("a layer blob")
+               : e.tag.starts_with(registry_cache::kInputEntry.tag_prefix)
+                   ? std::string("a layer by its inputs")
                    : "package " + (e.package.empty() ? std::string("?") : e.package),
                rfc3339_utc(*e.created_s));
   }

@@ -158,11 +158,16 @@ std::string render_group(const specs::Accounts& accounts) {
 
 Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec,
                                                     const PackageTrees* packages,
-                                                    const DebEntries* debs) {
+                                                    const DebEntries* debs,
+                                                    const std::vector<bool>* found) {
   const specs::Image& image = spec.image;
   std::vector<PlannedLayer> layers;
   for (size_t i = 0; i < image.layers.size(); ++i) {
-    STRATA_TRY_ASSIGN(PlannedLayer layer, image_layer(spec, image.layers[i], i, packages, debs));
+    bool whole = found != nullptr && i < found->size() && (*found)[i];
+    STRATA_TRY_ASSIGN(
+        PlannedLayer layer,
+        image_layer(spec, image.layers[i], i, whole ? nullptr : packages, whole ? nullptr : debs));
+    if (whole) layer.tree = LayerTree();
     layers.push_back(std::move(layer));
   }
   PlannedLayer generated{.loc = image.loc};

@@ -27,10 +27,13 @@ using DebEntries = std::vector<std::vector<LayerEntry>>;
 
 // `packages` holds the output directory of every package a layer names; with nullptr (as in
 // `strata validate`, before anything is built) package layers are checked by name only.
-// `debs` likewise holds the entries of the layers' debs (nullptr: not added).
+// `debs` likewise holds the entries of the layers' debs (nullptr: not added). The layers
+// `found` marks (taken whole from the layer cache by their inputs, layer_cache.h) get their
+// history only, and an empty tree.
 Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec,
                                                     const PackageTrees* packages,
-                                                    const DebEntries* debs = nullptr);
+                                                    const DebEntries* debs = nullptr,
+                                                    const std::vector<bool>* found = nullptr);
 
 // /etc/passwd and /etc/group for image.accounts: a root entry first unless the spec declares
 // uid/gid 0, then the spec's entries in spec order.

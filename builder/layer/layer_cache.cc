@@ -11,6 +11,7 @@
 #include "builder/base/owner.h"
 #include "builder/cache/entry_lock.h"
 #include "builder/layer/layer_blob.h"
+#include "builder/tar/layer_reader.h"
 
 namespace strata::builder {
 namespace {
@@ -67,6 +68,16 @@ Result<std::optional<LayerBlob>> use_entry(const std::string& dir, LayerBlob& ta
   return std::optional<LayerBlob>(std::move(blob));
 }
 
+// An entry's layer.json: what its blob is and what it decompresses to.
+std::string meta_text(const LayerBlob& blob) {
+  Json meta = {{"digest", blob.digest.str()},
+               {"diff_id", blob.diff_id.str()},
+               {"media_type", blob.media_type},
+               {"size", blob.size},
+               {"tar_size", blob.tar_size}};
+  return meta.dump() + "\n";  // keys and values are ASCII: dump() is canonical here
+}
+
 // Keeps a copy of the blob just written as the entry `dir`: staged beside it, then renamed
 // into place, so the cache never holds half an entry. An entry another build stored
 // meanwhile is kept (it holds the same bytes), unless `replace` (it was found damaged).
@@ -80,12 +91,7 @@ Result<void> store_entry(const std::string& dir, const LayerBlob& blob,
                                            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     STRATA_TRY(copy_file_to(fmt::format("{}/{}", blobs_dir, blob.digest.hex), to.get()));
   }
-  Json meta = {{"digest", blob.digest.str()},
-               {"diff_id", blob.diff_id.str()},
-               {"media_type", blob.media_type},
-               {"size", blob.size}};
-  STRATA_TRY_ASSIGN(std::string text, canonical_json(meta));
-  STRATA_TRY(write_file(staged.path() + "/" + kMeta, text + "\n"));
+  STRATA_TRY(write_file(staged.path() + "/" + kMeta, meta_text(blob)));
   if (replace) {
     STRATA_TRY(publish_dir(staged.path(), dir));
   } else if (rename_noreplace(staged.path(), dir) != 0) {
@@ -267,6 +273,199 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
   }
   keep(key, blob, damaged);
   return share(std::move(blob));
+}
+
+namespace {
+
+constexpr int64_t kMaxIndexBytes = 256;
+
+std::string inputs_path(const std::string& cache_dir, const Digest& key) {
+  return fmt::format("{}/layers/inputs/{}", cache_dir, key.hex);
+}
+
+// What an entry's layer.json says, when it says all of it (entries written before tar_size
+// was recorded are found by their DiffID only).
+struct EntryMeta {
+  Digest digest;
+  Digest diff_id;
+  int64_t size = 0;
+  int64_t tar_size = 0;
+  std::string media_type;
+};
+Result<EntryMeta> read_meta(const std::string& dir) {
+  STRATA_TRY_ASSIGN(std::string text, read_file_limited(dir + "/" + kMeta, kMaxMetaBytes));
+  STRATA_TRY_ASSIGN(Json meta, parse_json(text, kMeta));
+  auto str = [&](const char* k) { return meta.is_object() ? meta.value(k, Json()) : Json(); };
+  if (!str("digest").is_string() || !str("diff_id").is_string() || !str("media_type").is_string() ||
+      !str("size").is_number_integer() || !str("tar_size").is_number_integer()) {
+    return Error(ErrorCode::kInvalidInput,
+                 "its layer.json does not say what its blob decompresses to");
+  }
+  EntryMeta m{.size = str("size").get<int64_t>(),
+              .tar_size = str("tar_size").get<int64_t>(),
+              .media_type = str("media_type").get<std::string>()};
+  STRATA_TRY_ASSIGN(m.digest, Digest::parse(str("digest").get<std::string>()));
+  STRATA_TRY_ASSIGN(m.diff_id, Digest::parse(str("diff_id").get<std::string>()));
+  return m;
+}
+
+// The entry `dir`, held, its blob read back: its files, and its DiffID checked against the
+// one its layer.json names. nullopt when it is gone; an error says why it cannot be used.
+Result<std::optional<FoundLayer>> read_entry(const std::string& dir, BlobOrigin origin) {
+  STRATA_TRY_ASSIGN(std::optional<cache::EntryHold> hold, cache::hold_entry(dir));
+  if (!hold) return std::optional<FoundLayer>();
+  STRATA_TRY_ASSIGN(EntryMeta meta, read_meta(dir));
+  FoundLayer found{.blob_path = dir + "/" + kBlob, .hold = *std::move(hold)};
+  STRATA_TRY(read_layer_files(found.blob_path, meta.tar_size, found.blob));
+  if (found.blob.diff_id != meta.diff_id) {
+    return Error(ErrorCode::kInvalidInput,
+                 fmt::format("its blob decompresses to DiffID {}, not {}", found.blob.diff_id.str(),
+                             meta.diff_id.str()));
+  }
+  found.blob.digest = meta.digest;
+  found.blob.size = meta.size;
+  found.blob.media_type = meta.media_type;
+  found.blob.origin = origin;
+  cache::touch_last_use(dir + "/" + kMeta);
+  return std::optional<FoundLayer>(std::move(found));
+}
+
+// The local entry the input key names; nullopt (a damaged one warned about and its note
+// removed) when there is none to use.
+Result<std::optional<FoundLayer>> find_local(const Digest& key, const LayerWriteOptions& options,
+                                             LayerCacheOptions& cache) {
+  std::string note = inputs_path(cache.cache_dir, key);
+  if (!path_exists(note)) return std::optional<FoundLayer>();
+  Result<std::string> text = read_file_limited(note, kMaxIndexBytes);
+  if (text.ok() && text->ends_with('\n')) text->pop_back();
+  Result<Digest> layer_key = text.ok() ? Digest::parse(*text) : Result<Digest>(text.error());
+  std::string dir = layer_key.ok() ? entry_dir(cache.cache_dir, *layer_key) : "";
+  Result<std::optional<FoundLayer>> found =
+      layer_key.ok() ? read_entry(dir, BlobOrigin::kLocalCache)
+                     : Result<std::optional<FoundLayer>>(layer_key.error());
+  if (found.ok() && *found && layer_cache_key((*found)->blob.diff_id, options) == *layer_key) {
+    return found;
+  }
+  if (!found.ok() && cache.warn) {
+    cache.warn(
+        fmt::format("layer cache entry {} for inputs {} is not used ({}); the layer is "
+                    "made again",
+                    dir.empty() ? note : dir, key.str(), found.error().message()));
+  }
+  ::unlink(note.c_str());
+  return std::optional<FoundLayer>();
+}
+
+// The remote cache's blob for the input key, checked and kept as a local entry.
+// Errors are the local cache's, but for one the remote cache returned (it is required):
+// `remote_failed` says which.
+Result<std::optional<FoundLayer>> find_remote(const Digest& key, const LayerWriteOptions& options,
+                                              LayerCacheOptions& cache, bool& remote_failed) {
+  std::string layers = cache.cache_dir + "/layers";
+  STRATA_TRY(make_dirs(layers + "/sha256"));
+  STRATA_TRY_ASSIGN(TempDir staged, TempDir::create(layers + "/sha256", kAtomicFilePrefix));
+  std::string blob_path = staged.path() + "/" + kBlob;
+  std::optional<RemoteLayer> got;
+  {
+    STRATA_TRY_ASSIGN(UniqueFd fd,
+                      open_fd(blob_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    Result<std::optional<RemoteLayer>> fetched = cache.remote->fetch_layer_by_inputs(
+        key, layer_media_type(options.compression), fd.get(), blob_path);
+    if (!fetched.ok()) {
+      remote_failed = true;
+      return std::move(fetched).error();
+    }
+    got = *std::move(fetched);
+    if (!got) return std::optional<FoundLayer>();
+    STRATA_TRY(fd.close(blob_path));
+  }
+  // Its content, whoever signed for it: exactly the DiffID (and tar size) its statement says.
+  LayerBlob blob{.digest = got->digest,
+                 .size = got->size,
+                 .media_type = std::string(layer_media_type(options.compression))};
+  Result<void> read = read_layer_files(blob_path, got->tar_size, blob);
+  if (read.ok() && (blob.diff_id != got->diff_id || blob.tar_size != got->tar_size)) {
+    read = Error(ErrorCode::kInvalidInput,
+                 fmt::format("its blob decompresses to DiffID {} ({} bytes), not {} "
+                             "({} bytes)",
+                             blob.diff_id.str(), blob.tar_size, got->diff_id.str(), got->tar_size));
+  }
+  if (!read.ok()) {
+    cache.remote->reject_layer_by_inputs(key, read.error().message());
+    return std::optional<FoundLayer>();
+  }
+  STRATA_TRY(write_file(staged.path() + "/" + kMeta, meta_text(blob)));
+  Digest layer_key = layer_cache_key(blob.diff_id, options);
+  std::string dir = entry_dir(cache.cache_dir, layer_key);
+  if (rename_noreplace(staged.path(), dir) == 0) {
+    staged.release();
+  } else if (errno != EEXIST && errno != ENOTEMPTY) {
+    return Error::sys(fmt::format("rename {} to {}", staged.path(), dir), errno);
+  }  // else another build kept the same layer meanwhile: its entry is used
+  STRATA_TRY(make_dirs(dirname_of(inputs_path(cache.cache_dir, key))));
+  STRATA_TRY(write_file_atomic(inputs_path(cache.cache_dir, key), layer_key.str() + "\n"));
+  STRATA_TRY_ASSIGN(std::optional<FoundLayer> found, read_entry(dir, BlobOrigin::kRegistryCache));
+  if (found) found->blob.files = std::move(blob.files);  // the same files, read once more
+  return found;
+}
+
+}  // namespace
+
+Result<std::optional<FoundLayer>> find_layer_by_inputs(const Digest& key,
+                                                       const LayerWriteOptions& options,
+                                                       LayerCacheOptions& cache) {
+  if (cache.cache_dir.empty() || options.compression == Compression::kNone) {
+    return std::optional<FoundLayer>();
+  }
+  STRATA_TRY_ASSIGN(std::optional<FoundLayer> local, find_local(key, options, cache));
+  if (local || !cache.remote) return local;
+  bool remote_failed = false;
+  Result<std::optional<FoundLayer>> remote = find_remote(key, options, cache, remote_failed);
+  if (remote.ok() || remote_failed) return remote;
+  if (cache.warn) {
+    cache.warn(
+        fmt::format("the layer cache is not used for this build: {}", remote.error().message()));
+  }
+  cache.cache_dir.clear();
+  return std::optional<FoundLayer>();
+}
+
+Result<LayerBlob> copy_found_layer(const FoundLayer& found, const std::string& blobs_dir) {
+  STRATA_TRY_ASSIGN(UniqueFd in, open_fd(found.blob_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  STRATA_TRY_ASSIGN(AtomicFile out, AtomicFile::create(blobs_dir + "/layer"));
+  STRATA_TRY_ASSIGN(CopiedBytes copied,
+                    copy_and_hash(in.get(), found.blob_path, out.fd(), out.temp_path()));
+  if (copied.digest != found.blob.digest || copied.size != found.blob.size) {
+    return Error(ErrorCode::kDigestMismatch,
+                 fmt::format("layer cache entry {} changed while this build used it: its blob is "
+                             "{} ({} bytes), not {}; build again",
+                             dirname_of(found.blob_path), copied.digest.str(), copied.size,
+                             found.blob.digest.str()));
+  }
+  STRATA_TRY(out.commit(fmt::format("{}/{}", blobs_dir, copied.digest.hex)));
+  return found.blob;
+}
+
+Result<void> note_layer_inputs(const Digest& key, const Json& inputs, const LayerBlob& blob,
+                               const LayerWriteOptions& options, const std::string& blobs_dir,
+                               LayerCacheOptions& cache) {
+  if (options.compression == Compression::kNone) return Ok{};
+  if (!cache.cache_dir.empty()) {
+    Digest layer_key = layer_cache_key(blob.diff_id, options);
+    if (path_exists(entry_dir(cache.cache_dir, layer_key))) {
+      std::string note = inputs_path(cache.cache_dir, key);
+      Result<void> noted = make_dirs(dirname_of(note));
+      if (noted.ok()) noted = write_file_atomic(note, layer_key.str() + "\n");
+      if (!noted.ok() && cache.warn) {
+        cache.warn(
+            fmt::format("the layer cache is not used for this build: {}", noted.error().message()));
+        cache.cache_dir.clear();
+      }
+    }
+  }
+  if (!cache.remote) return Ok{};
+  return cache.remote->publish_layer_inputs(key, inputs, blob,
+                                            fmt::format("{}/{}", blobs_dir, blob.digest.hex));
 }
 
 }  // namespace strata::builder

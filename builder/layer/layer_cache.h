@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "builder/base/json.h"
+#include "builder/cache/entry_lock.h"
 #include "builder/tar/tar_writer.h"
 
 namespace strata::builder {
@@ -20,6 +22,10 @@ namespace strata::builder {
 struct RemoteLayer {
   Digest digest;  // of the blob
   int64_t size = 0;
+  // fetch_layer_by_inputs: what the entry's signed statement says the blob decompresses to
+  // (the caller reads it back and checks).
+  Digest diff_id;
+  int64_t tar_size = 0;
 };
 
 // Layer blobs shared beyond this machine (docs/cache.md "Layer blobs in a registry cache"):
@@ -40,6 +46,20 @@ class RemoteLayerCache {
   // other machines when the remote cache lacks it.
   virtual Result<void> publish_layer(const Digest& key, const LayerBlob& blob,
                                      const std::string& path) = 0;
+  // The blob whose input key (layer_inputs.h) is `key`, of `media_type`, written through `fd`
+  // into the empty file `path`: its digest and size checked, its DiffID and tar size as the
+  // entry's signed statement gives them. nullopt: a miss, or an entry that did not verify.
+  virtual Result<std::optional<RemoteLayer>> fetch_layer_by_inputs(const Digest& key,
+                                                                   std::string_view media_type,
+                                                                   int fd,
+                                                                   const std::string& path) = 0;
+  // A layer made from the inputs `key` (preimage `inputs`), its blob at `path`: published
+  // for other machines when the remote cache lacks it.
+  virtual Result<void> publish_layer_inputs(const Digest& key, const Json& inputs,
+                                            const LayerBlob& blob, const std::string& path) = 0;
+  // A blob fetch_layer_by_inputs returned that did not read back as its statement says: the
+  // implementation says so in a warning naming its entry.
+  virtual void reject_layer_by_inputs(const Digest& key, const std::string& why) = 0;
 };
 
 struct LayerCacheOptions {
@@ -66,5 +86,31 @@ Digest layer_cache_key(const Digest& diff_id, const LayerWriteOptions& options);
 Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries,
                                           const LayerWriteOptions& options,
                                           const std::string& blobs_dir, LayerCacheOptions& cache);
+
+// A layer found by its input key (layer_inputs.h), before any of its entries exist: an intact
+// entry of the local cache that CACHE/layers/inputs/<key hex> names, or one the remote cache
+// holds (kept in the local cache first). `blob` lists its files, read back from the blob,
+// whose DiffID was checked on the way.
+struct FoundLayer {
+  std::string blob_path;  // CACHE/layers/sha256/<layer cache key>/blob
+  LayerBlob blob;
+  cache::EntryHold hold;  // against prune, until the blob is copied
+};
+
+// The layer whose input key is `key`, with `options`, in the local cache and else in the
+// remote one; nullopt when neither has it (or what they have did not verify: warned). Only
+// for compressed layers with a local cache (cache.cache_dir).
+Result<std::optional<FoundLayer>> find_layer_by_inputs(const Digest& key,
+                                                       const LayerWriteOptions& options,
+                                                       LayerCacheOptions& cache);
+
+// A found layer's blob copied into blobs_dir, hashed on the way: the LayerBlob it holds.
+Result<LayerBlob> copy_found_layer(const FoundLayer& found, const std::string& blobs_dir);
+
+// After write_layer_blob_cached wrote or copied the layer with input key `key` (preimage
+// `inputs`) into blobs_dir: the local cache notes the key, the remote cache is offered it.
+Result<void> note_layer_inputs(const Digest& key, const Json& inputs, const LayerBlob& blob,
+                               const LayerWriteOptions& options, const std::string& blobs_dir,
+                               LayerCacheOptions& cache);
 
 }  // namespace strata::builder

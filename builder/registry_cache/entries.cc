@@ -31,8 +31,9 @@ Result<std::vector<std::string>> list_entry_tags(registry::RegistryClient& clien
     for (const Json& t : member(list, "tags")) {
       if (!t.is_string()) continue;
       std::string tag = t.get<std::string>();
-      bool entry =
-          tag.starts_with(kPackageEntry.tag_prefix) || tag.starts_with(kLayerEntry.tag_prefix);
+      bool entry = tag.starts_with(kPackageEntry.tag_prefix) ||
+                   tag.starts_with(kLayerEntry.tag_prefix) ||
+                   tag.starts_with(kInputEntry.tag_prefix);
       if (tag.size() == 66 && entry) tags.push_back(std::move(tag));
       if (tags.size() > kMaxTags) return Error::io(fmt::format("{}: more than {}", what, kMaxTags));
     }
@@ -50,7 +51,10 @@ Result<std::vector<EntryInfo>> list_entries(registry::RegistryClient& client,
   for (const std::string& tag : tags) {
     STRATA_TRY_ASSIGN(registry::FetchedManifest m, registry::fetch_manifest(client, repo, tag));
     std::string type = string_member(m.json, "artifactType");
-    if (type != kEntryArtifactType && type != kLayerEntryArtifactType) continue;
+    if (type != kEntryArtifactType && type != kLayerEntryArtifactType &&
+        type != kInputEntryArtifactType) {
+      continue;
+    }
     const Json& annotations = member(m.json, "annotations");
     out.push_back(
         {.tag = tag,

@@ -2,7 +2,9 @@
 // of an in-toto statement. A package entry's predicate binds the package, the cache key and
 // its preimage, and its subjects are the output tree ("package-output") and the layer
 // ("layer"). A layer entry's predicate binds the layer cache key and what it is made of, and
-// its subjects are the uncompressed tar ("diff-id") and the blob ("layer").
+// its subjects are the uncompressed tar ("diff-id") and the blob ("layer"). A layer
+// inputs entry's predicate binds the input key, its preimage and the tar's size, with the
+// same subjects.
 #pragma once
 
 #include <string>
@@ -19,6 +21,8 @@ inline constexpr char kEntryPredicateType[] = "https://strata.dev/cache-entry/v1
 inline constexpr char kLayerEntryPredicateType[] = "https://strata.dev/layer-cache-entry/v1";
 inline constexpr char kEntryArtifactType[] = "application/vnd.strata.package-output.v1";
 inline constexpr char kLayerEntryArtifactType[] = "application/vnd.strata.layer-blob.v1";
+inline constexpr char kInputEntryPredicateType[] = "https://strata.dev/layer-inputs-entry/v1";
+inline constexpr char kInputEntryArtifactType[] = "application/vnd.strata.layer-inputs.v1";
 
 // What an entry's kind fixes: its tag ("p-<key hex>", "l-<key hex>"), its manifest's
 // artifactType, its statement's predicateType and the subject naming its content (the
@@ -34,6 +38,10 @@ inline constexpr EntryKind kPackageEntry{"p-", kEntryArtifactType, kEntryPredica
                                          "package-output", "cache entry"};
 inline constexpr EntryKind kLayerEntry{"l-", kLayerEntryArtifactType, kLayerEntryPredicateType,
                                        "diff-id", "layer entry"};
+// A layer found by its input key (builder/layer/layer_inputs.h), tagged i-<key hex>: the
+// same blob as its l- entry, under a statement binding the inputs' preimage to its DiffID.
+inline constexpr EntryKind kInputEntry{"i-", kInputEntryArtifactType, kInputEntryPredicateType,
+                                       "diff-id", "layer inputs entry"};
 
 // The statement in `envelope`: its payload verified by one of `keys` (with `accept_unsigned`,
 // decoded without a check), parsed, and of `kind`'s predicateType. An error's message says why

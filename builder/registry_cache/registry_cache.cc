@@ -253,6 +253,26 @@ Result<std::optional<Digest>> RegistryCache::fetch(const std::string& package, c
   return std::optional<Digest>();
 }
 
+Result<std::optional<Digest>> RegistryCache::lookup(const std::string& package, const Digest& key) {
+  std::lock_guard lock(mu_);
+  if (disabled_) return std::optional<Digest>();
+  if (options_.trusted.empty() && !options_.trust_unsigned) return std::optional<Digest>();
+  Result<Lookup> found = read_entry(kPackageEntry, fmt::format("package '{}'", package), key,
+                                    options_.trusted, options_.trust_unsigned, true);
+  if (!found.ok()) {
+    STRATA_TRY(degrade(std::move(found).error()));
+    return std::optional<Digest>();
+  }
+  if (!found->entry) return std::optional<Digest>();
+  if (options_.log) {
+    options_.log(fmt::format(
+        "package '{}': found in the {} ({}, {}; fetched only if a layer "
+        "needs it)",
+        package, where(), entry_tag(key), sources::human_size(found->entry->layer.size)));
+  }
+  return std::optional<Digest>(found->entry->content);
+}
+
 Result<std::optional<Digest>> RegistryCache::fetch_locked(const std::string& package,
                                                           const Digest& key,
                                                           const std::string& out_dir) {
@@ -399,7 +419,6 @@ Result<std::optional<RemoteLayer>> RegistryCache::fetch_layer_locked(const Diges
                                                                      std::string_view media_type,
                                                                      int fd,
                                                                      const std::string& path) {
-  const specs::RegistryRef& repo = options_.repository;
   std::string about = fmt::format("layer {}", tar.diff_id.str());
   std::string tag = entry_tag(kLayerEntry, key);
   STRATA_TRY_ASSIGN(Lookup found, read_entry(kLayerEntry, about, key, options_.trusted,
@@ -417,20 +436,11 @@ Result<std::optional<RemoteLayer>> RegistryCache::fetch_layer_locked(const Diges
   if (e.layer.media_type != media_type) {
     return ignored(fmt::format("its layer is {}, not {}", e.layer.media_type, media_type));
   }
-  FileSink sink(fd);
-  registry::HttpRequest get{
-      .url = fmt::format("/v2/{}/blobs/{}", repo.repository, e.layer.digest.str()),
-      .max_response_bytes = e.layer.size,
-      .progress_label = fmt::format("cache layer {}", tar.diff_id.hex.substr(0, 12))};
-  STRATA_TRY_ASSIGN(registry::HttpResponse r, client_.send({.ref = &repo}, get, &sink));
-  if (r.status != 200) {
-    return Error::io(fmt::format("{} layer: {}", tag, registry::describe_status(r)));
-  }
-  Digest got = sink.digest();
-  if (got != e.layer.digest || sink.size() != e.layer.size) {
-    return ignored(fmt::format("its blob is {} ({} bytes), not the manifest's {} ({} bytes)",
-                               got.str(), sink.size(), e.layer.digest.str(), e.layer.size));
-  }
+  STRATA_TRY_ASSIGN(
+      std::optional<RemoteLayer> got,
+      download_layer(e, about, tag, fmt::format("cache layer {}", tar.diff_id.hex.substr(0, 12)),
+                     fd));
+  if (!got) return got;
   // The bytes decompress to exactly the tar made here from this build's entries, so the
   // layer's content is this build's whoever compressed it; the signature vouches for the
   // compressed form (the same compressor, the same bytes).
@@ -443,6 +453,31 @@ Result<std::optional<RemoteLayer>> RegistryCache::fetch_layer_locked(const Diges
   if (options_.log) {
     options_.log(fmt::format("{}: taken from the {} ({}, {})", about, where(), tag,
                              sources::human_size(e.layer.size)));
+  }
+  return got;
+}
+
+Result<std::optional<RemoteLayer>> RegistryCache::download_layer(const Entry& e,
+                                                                 const std::string& about,
+                                                                 const std::string& tag,
+                                                                 const std::string& label, int fd) {
+  const specs::RegistryRef& repo = options_.repository;
+  FileSink sink(fd);
+  registry::HttpRequest get{
+      .url = fmt::format("/v2/{}/blobs/{}", repo.repository, e.layer.digest.str()),
+      .max_response_bytes = e.layer.size,
+      .progress_label = label};
+  STRATA_TRY_ASSIGN(registry::HttpResponse r, client_.send({.ref = &repo}, get, &sink));
+  if (r.status != 200) {
+    return Error::io(fmt::format("{} layer: {}", tag, registry::describe_status(r)));
+  }
+  Digest got = sink.digest();
+  if (got != e.layer.digest || sink.size() != e.layer.size) {
+    warn(fmt::format(
+        "{}: {} entry {} ignored: its blob is {} ({} bytes), not the manifest's {} "
+        "({} bytes)",
+        about, where(), tag, got.str(), sink.size(), e.layer.digest.str(), e.layer.size));
+    return std::optional<RemoteLayer>();
   }
   return std::optional<RemoteLayer>(RemoteLayer{.digest = got, .size = e.layer.size});
 }
@@ -490,6 +525,119 @@ Result<void> RegistryCache::publish_layer_locked(const Digest& key, const LayerB
   STRATA_TRY_ASSIGN(Digest pushed, push_entry(kLayerEntry, key, statement, layer, path,
                                               {{"dev.strata.diff-id", blob.diff_id.str()}}));
   STRATA_TRY_ASSIGN(Lookup after, read_entry(kLayerEntry, about, key, keys, false, false));
+  if (after.entry && after.entry->manifest != pushed) compare(*after.entry);
+  if (options_.log) {
+    options_.log(fmt::format("{}: pushed to the {} ({}, {})", about, where(), tag,
+                             sources::human_size(blob.size)));
+  }
+  return Ok{};
+}
+
+namespace {
+
+// Bounds what a statement may claim a layer decompresses to.
+constexpr int64_t kMaxTarBytes = int64_t{1} << 40;
+
+std::string inputs_about(const Digest& key) {
+  return fmt::format("layer with inputs {}", key.hex.substr(0, 12));
+}
+
+}  // namespace
+
+Result<std::optional<RemoteLayer>> RegistryCache::fetch_layer_by_inputs(const Digest& key,
+                                                                        std::string_view media_type,
+                                                                        int fd,
+                                                                        const std::string& path) {
+  (void)path;
+  std::lock_guard lock(mu_);
+  if (disabled_) return std::optional<RemoteLayer>();
+  if (options_.trusted.empty() && !options_.trust_unsigned) return std::optional<RemoteLayer>();
+  Result<std::optional<RemoteLayer>> got = fetch_by_inputs_locked(key, media_type, fd);
+  if (got.ok()) return got;
+  STRATA_TRY(degrade(std::move(got).error()));
+  return std::optional<RemoteLayer>();
+}
+
+Result<std::optional<RemoteLayer>> RegistryCache::fetch_by_inputs_locked(
+    const Digest& key, std::string_view media_type, int fd) {
+  std::string about = inputs_about(key);
+  std::string tag = entry_tag(kInputEntry, key);
+  STRATA_TRY_ASSIGN(Lookup found, read_entry(kInputEntry, about, key, options_.trusted,
+                                             options_.trust_unsigned, true));
+  if (!found.entry) return std::optional<RemoteLayer>();
+  const Entry& e = *found.entry;
+  auto ignored = [&](const std::string& why) {
+    warn(fmt::format("{}: {} entry {} ignored: {}", about, where(), tag, why));
+    return std::optional<RemoteLayer>();
+  };
+  if (e.layer.media_type != media_type) {
+    return ignored(fmt::format("its layer is {}, not {}", e.layer.media_type, media_type));
+  }
+  const Json& tar_size = member(member(e.statement, "predicate"), "tarSize");
+  if (!tar_size.is_number_integer() || tar_size.get<int64_t>() < 1024 ||
+      tar_size.get<int64_t>() > kMaxTarBytes) {
+    return ignored("its statement gives no tar size (or one out of bounds)");
+  }
+  STRATA_TRY_ASSIGN(
+      std::optional<RemoteLayer> got,
+      download_layer(e, about, tag, fmt::format("cache layer {}", key.hex.substr(0, 12)), fd));
+  if (!got) return got;
+  got->diff_id = e.content;
+  got->tar_size = tar_size.get<int64_t>();
+  if (options_.log) {
+    options_.log(fmt::format("{}: taken from the {} ({}, {})", about, where(), tag,
+                             sources::human_size(e.layer.size)));
+  }
+  return got;
+}
+
+void RegistryCache::reject_layer_by_inputs(const Digest& key, const std::string& why) {
+  warn(fmt::format("{}: {} entry {} ignored: {}", inputs_about(key), where(),
+                   entry_tag(kInputEntry, key), why));
+}
+
+Result<void> RegistryCache::publish_layer_inputs(const Digest& key, const Json& inputs,
+                                                 const LayerBlob& blob, const std::string& path) {
+  std::lock_guard lock(mu_);
+  if (disabled_ || !options_.sign_key) return Ok{};
+  Result<void> done = publish_inputs_locked(key, inputs, blob, path);
+  if (done.ok()) return done;
+  return degrade(std::move(done).error());
+}
+
+Result<void> RegistryCache::publish_inputs_locked(const Digest& key, const Json& inputs,
+                                                  const LayerBlob& blob, const std::string& path) {
+  std::string about = inputs_about(key);
+  std::string tag = entry_tag(kInputEntry, key);
+  // The same inputs made another tar: the layer is not reproducible from them (or the input
+  // key misses something). The first is kept.
+  auto compare = [&](const Entry& e) {
+    if (e.content == blob.diff_id) return;
+    warn(
+        fmt::format("{} is not reproducible: the {} entry {} holds DiffID {}, this build made {} "
+                    "(the first is kept)",
+                    about, where(), tag, e.content.str(), blob.diff_id.str()));
+  };
+  STRATA_TRY_ASSIGN(std::vector<attest::PublicKey> keys, writer_keys());
+  STRATA_TRY_ASSIGN(Lookup existing, read_entry(kInputEntry, about, key, keys, false, false));
+  if (existing.entry) compare(*existing.entry);
+  if (existing.exists) return Ok{};
+  oci::Descriptor layer{blob.media_type, blob.digest, blob.size};
+  Json statement = {
+      {"_type", "https://in-toto.io/Statement/v1"},
+      {"subject",
+       {{{"name", kInputEntry.content_subject}, {"digest", {{"sha256", blob.diff_id.hex}}}},
+        {{"name", "layer"}, {"digest", {{"sha256", blob.digest.hex}}}}}},
+      {"predicateType", kInputEntryPredicateType},
+      {"predicate",
+       {{"key", key.str()},
+        {"inputs", inputs},
+        {"mediaType", blob.media_type},
+        {"tarSize", blob.tar_size},
+        {"strataVersion", options_.strata_version}}}};
+  STRATA_TRY_ASSIGN(Digest pushed, push_entry(kInputEntry, key, statement, layer, path,
+                                              {{"dev.strata.diff-id", blob.diff_id.str()}}));
+  STRATA_TRY_ASSIGN(Lookup after, read_entry(kInputEntry, about, key, keys, false, false));
   if (after.entry && after.entry->manifest != pushed) compare(*after.entry);
   if (options_.log) {
     options_.log(fmt::format("{}: pushed to the {} ({}, {})", about, where(), tag,

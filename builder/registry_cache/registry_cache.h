@@ -48,6 +48,10 @@ struct RegistryCacheOptions {
   std::function<int64_t()> now_s;  // an entry's created annotation (for prune --older-than)
 };
 
+// Layers are also found by their inputs (docs/cache.md "Layers by their inputs"): entries
+// tagged i-<input key hex>, the same blob under a statement of the inputs, read and written
+// like the others; the caller checks the blob's DiffID as it reads it back.
+//
 // Layer entries (docs/cache.md "Layer blobs in a registry cache") are tagged l-<layer cache
 // key hex> (layer_cache.h): an artifact manifest whose config is the signed statement of the
 // key, the DiffID and the blob, and whose layer is the image layer blob itself, so a machine
@@ -59,6 +63,7 @@ class RegistryCache : public build::RemoteCache, public RemoteLayerCache {
 
   Result<std::optional<Digest>> fetch(const std::string& package, const Digest& key,
                                       const std::string& out_dir) override;
+  Result<std::optional<Digest>> lookup(const std::string& package, const Digest& key) override;
   Result<void> publish(const std::string& package, const Digest& key, const Json& preimage,
                        const std::string& dir, const Digest& output) override;
   build::RemoteEntries entries_of(const std::string& package, const Digest& key) override;
@@ -67,6 +72,12 @@ class RegistryCache : public build::RemoteCache, public RemoteLayerCache {
                                                  const std::string& path) override;
   Result<void> publish_layer(const Digest& key, const LayerBlob& blob,
                              const std::string& path) override;
+  Result<std::optional<RemoteLayer>> fetch_layer_by_inputs(const Digest& key,
+                                                           std::string_view media_type, int fd,
+                                                           const std::string& path) override;
+  Result<void> publish_layer_inputs(const Digest& key, const Json& inputs, const LayerBlob& blob,
+                                    const std::string& path) override;
+  void reject_layer_by_inputs(const Digest& key, const std::string& why) override;
 
  private:
   struct Entry;
@@ -89,6 +100,15 @@ class RegistryCache : public build::RemoteCache, public RemoteLayerCache {
                                                         const std::string& path);
   Result<void> publish_layer_locked(const Digest& key, const LayerBlob& blob,
                                     const std::string& path);
+  Result<std::optional<RemoteLayer>> fetch_by_inputs_locked(const Digest& key,
+                                                            std::string_view media_type, int fd);
+  Result<void> publish_inputs_locked(const Digest& key, const Json& inputs, const LayerBlob& blob,
+                                     const std::string& path);
+  // A layer entry's blob downloaded through `fd`, its digest and size checked: nullopt (warned
+  // about `about`) when it is not the one the manifest names.
+  Result<std::optional<RemoteLayer>> download_layer(const Entry& e, const std::string& about,
+                                                    const std::string& tag,
+                                                    const std::string& label, int fd);
   Result<std::optional<Digest>> fetch_locked(const std::string& package, const Digest& key,
                                              const std::string& out_dir);
   Result<void> publish_locked(const std::string& package, const Digest& key, const Json& preimage,
@@ -107,18 +127,18 @@ class RegistryCache : public build::RemoteCache, public RemoteLayerCache {
 
 // An entry as `strata cache prune --registry` sees it.
 struct EntryInfo {
-  std::string tag;  // p-<key hex> or l-<key hex>
+  std::string tag;  // p-<key hex>, l-<key hex> or i-<key hex>
   Digest manifest;
   std::string package;               // a package entry's package; empty for a layer entry
   std::optional<int64_t> created_s;  // its org.opencontainers.image.created
 };
 
-// The repository's tags of the form p-<64 hex> and l-<64 hex>, read with `Link` pagination, at most
+// The repository's tags of the form p-, l- and i-<64 hex>, read with `Link` pagination, at most
 // 100,000 (more is an error); none when the repository does not exist yet.
 Result<std::vector<std::string>> list_entry_tags(registry::RegistryClient& client,
                                                  const specs::RegistryRef& repository);
 
-// Every entry of the repository: the tags p-<64 hex> and l-<64 hex> (the tag list read with `Link`
+// Every entry of the repository: the tags p-, l- and i-<64 hex> (the tag list read with `Link`
 // pagination, at most 100,000 tags), each manifest fetched by tag and hashed; tags whose
 // manifest is not a strata entry are left out.
 Result<std::vector<EntryInfo>> list_entries(registry::RegistryClient& client,

@@ -34,6 +34,10 @@ machine() {
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest_digest"])' \
     "$WORK/$name.json" >"$WORK/$name.digest"
 }
+# layer_origins NAME: each layer's origin in machine NAME's --json, in order.
+layer_origins() {
+  python3 -c 'import json,sys; print(" ".join(l["origin"] for l in json.load(open(sys.argv[1]))["layers"]))' "$WORK/$1.json"
+}
 # origins NAME: "app=ORIGIN libgreet=ORIGIN" from machine NAME's --json.
 origins() {
   python3 - "$WORK/$1.json" <<'PY'
@@ -67,15 +71,33 @@ m = json.load(sys.stdin)
 assert m["artifactType"] == "application/vnd.strata.layer-blob.v1", m
 assert m["layers"][0]["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip", m' || fail "layer entry $t"
 done
-entry_count=$((2 + $(wc -w <<<"$layer_tags")))
+# ... and as an i-<input key> entry: the same blob, found by what the layer is made of.
+input_tags=$(curl -sf "http://$reg/v2/cache/strata/tags/list" |
+  python3 -c 'import json,sys; print(" ".join(sorted(t for t in json.load(sys.stdin)["tags"] if t.startswith("i-"))))')
+[[ -n "$input_tags" ]] || fail "no i- tag in the registry"
+for t in $input_tags; do
+  skopeo inspect --raw --tls-verify=false "docker://$reg/cache/strata:$t" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+assert m["artifactType"] == "application/vnd.strata.layer-inputs.v1", m
+assert m["layers"][0]["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip", m' || fail "inputs entry $t"
+done
+entry_count=$((2 + $(wc -w <<<"$layer_tags") + $(wc -w <<<"$input_tags")))
 (umask 077; TZ=Pacific/Chatham machine b cache/strata --cache-trust "$WORK/trusted.pub")
 expect_eq "machine B takes both from the registry" "app=registry-cache libgreet=registry-cache" "$(origins b)"
 ! grep -q "step [0-9]/" "$WORK/b.err" || { cat "$WORK/b.err"; fail "machine B ran a build step"; }
-grep -q "layer sha256:[0-9a-f]*: taken from the registry cache docker://$reg/cache/strata (l-" "$WORK/b.err" ||
+# B takes the image's layer by its inputs: app's output only feeds that layer, so B never
+# downloads it (libgreet's it does: app's key is made from it).
+grep -q "layer with inputs [0-9a-f]*: taken from the registry cache docker://$reg/cache/strata (i-" "$WORK/b.err" ||
   { cat "$WORK/b.err"; fail "machine B compressed its layer instead of taking it"; }
+grep -q "package 'app': found in the registry cache docker://$reg/cache/strata (p-.*fetched only if a layer needs it)" "$WORK/b.err" ||
+  { cat "$WORK/b.err"; fail "machine B fetched app's output"; }
+! grep -q "package 'app': taken from the registry cache" "$WORK/b.err" || fail "machine B downloaded app's output"
 expect_eq "machine B makes the same image" "$(cat "$WORK/a.digest")" "$(cat "$WORK/b.digest")"
 machine b cache/strata --cache-trust "$WORK/trusted.pub"
-expect_eq "then its own cache" "app=local-cache libgreet=local-cache" "$(origins b)"
+# app's output was never downloaded: B looks it up again, and finds its layer in its own cache.
+expect_eq "then its own cache" "app=registry-cache libgreet=local-cache" "$(origins b)"
+expect_eq "and its layer" "local-cache" "$(layer_origins b)"
 pass "a second machine builds nothing and gets the same digest"
 
 # A reader that trusts no key of the writer, or none at all: every entry is ignored.
@@ -123,6 +145,21 @@ for attack in unsign output key layer; do
   expect_eq "$attack: the image is still right" "$(cat "$WORK/a.digest")" "$(cat "$WORK/r-$attack.digest")"
 done
 pass "unsigned, falsely claimed, misdirected and replaced entries are ignored and rebuilt"
+
+# A false claim about an output B only looks up (app's: no package depends on it): the
+# claimed digest finds no layer, the output is fetched to make one and does not match, and
+# B starts its packages again without trusting any claim it has not checked (libgreet,
+# whose entry is poisoned too, it built on the first pass).
+app_key=$(python3 -c 'import json,sys; print([p for p in json.load(open(sys.argv[1]))["packages"] if p["name"]=="app"][0]["cache_key"].split(":")[1])' "$WORK/a.json")
+python3 "$E2E_DIR/lib/cache_entry.py" "$reg" poison/output "p-$app_key" output "$WORK/trusted.key" ||
+  fail "rewriting app's entry"
+rm -rf "$WORK/r-output/cache"
+machine r-output poison/output --cache-trust "$WORK/trusted.pub"
+grep -q "package 'app': registry cache docker://$reg/poison/output entry p-$app_key ignored: its output does not match its statement (.*sha256:0000" \
+  "$WORK/r-output.err" || { cat "$WORK/r-output.err"; fail "deferred output: warning"; }
+expect_eq "a deferred output that lied is built" "app=built libgreet=local-cache" "$(origins r-output)"
+expect_eq "and the image is still right" "$(cat "$WORK/a.digest")" "$(cat "$WORK/r-output.digest")"
+pass "a false claim about an output that was only looked up is caught when it is needed"
 
 # --cache-trust none reads the unsigned entry; a plain rewrite with another output is
 # still caught by the tree digest.
