@@ -19,6 +19,7 @@
 #include "builder/cli/package_options.h"
 #include "builder/cli/platform.h"
 #include "builder/cli/progress.h"
+#include "builder/cli/self_digest.h"
 #include "builder/cli/spec_input.h"
 #include "builder/pipeline.h"
 #include "builder/policy/spec_check.h"
@@ -55,11 +56,12 @@ class SystemClock : public Clock {
 // The values only the command line can know: the spec's and this binary's digests (read
 // once, here), the signing key (loaded before any work, so a bad key costs no build), and
 // the clock when --provenance-times asks for it.
-Result<AttestOptions> attest_options(const BuildArgs& args, Clock* clock) {
+Result<AttestOptions> attest_options(const BuildArgs& args, const std::string& cache_dir,
+                                     Clock* clock) {
   AttestOptions o{.spec_path = args.spec_path, .strata_version = STRATA_VERSION, .clock = clock};
   STRATA_TRY_ASSIGN(o.sbom_format, parse_sbom_format(args.sbom_format));
   STRATA_TRY_ASSIGN(o.spec_sha256, sha256_file(args.spec_path));
-  STRATA_TRY_ASSIGN(o.strata_sha256, sha256_file("/proc/self/exe"));
+  STRATA_TRY_ASSIGN(o.strata_sha256, own_digest(cache_dir));
   o.attach = args.attach;
   if (!args.sign_key.empty()) {
     STRATA_TRY_ASSIGN(o.sign_key, load_private_key("--sign-key", args.sign_key));
@@ -240,10 +242,10 @@ Result<int> run_build(const BuildArgs& args) {
   STRATA_TRY_ASSIGN(specs::Spec spec, load_build_spec(args.spec_path, args.context, args.packages,
                                                       args.registry, check_policy));
   STRATA_TRY_ASSIGN(specs::Plan plan, specs::make_plan(std::move(spec), host_architecture()));
-  SystemClock clock;
-  STRATA_TRY_ASSIGN(AttestOptions attest,
-                    attest_options(args, args.provenance_times ? &clock : nullptr));
   STRATA_TRY_ASSIGN(PackageStageOptions packages, package_stage_options(args.packages, ""));
+  SystemClock clock;
+  STRATA_TRY_ASSIGN(AttestOptions attest, attest_options(args, packages.cache_dir,
+                                                         args.provenance_times ? &clock : nullptr));
   packages.log_root = fmt::format("{}/logs/{}", packages.cache_dir, plan.spec.name);
   STRATA_TRY_ASSIGN(
       std::unique_ptr<CacheRegistrySession> cache_registry,

@@ -21,6 +21,7 @@
 #include "builder/cli/platform.h"
 #include "builder/cli/policy_output.h"
 #include "builder/cli/registry_flags.h"
+#include "builder/cli/self_digest.h"
 #include "builder/oci/artifact.h"
 #include "builder/registry/referrers.h"
 #include "builder/sources/curl_fetcher.h"
@@ -238,7 +239,7 @@ Result<int> run_verify(const VerifyArgs& args) {
   options.pull_images = [&args, cache = options.packages.cache_dir](specs::Spec& spec) {
     return pull_spec_images(spec, args.registry, cache, args.packages.offline);
   };
-  STRATA_TRY_ASSIGN(options.strata_sha256, sha256_file("/proc/self/exe"));
+  STRATA_TRY_ASSIGN(options.strata_sha256, own_digest(options.packages.cache_dir));
   if (!args.json) options.on_check = print_check;
   STRATA_TRY_ASSIGN(VerifyReport report, verify_image(options));
   std::optional<PolicyOutcome> judged;

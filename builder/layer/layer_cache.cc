@@ -397,16 +397,21 @@ Result<std::optional<FoundLayer>> find_remote(const Digest& key, const LayerWrit
   STRATA_TRY(write_file(staged.path() + "/" + kMeta, meta_text(blob)));
   Digest layer_key = layer_cache_key(blob.diff_id, options);
   std::string dir = entry_dir(cache.cache_dir, layer_key);
-  if (rename_noreplace(staged.path(), dir) == 0) {
+  bool kept = rename_noreplace(staged.path(), dir) == 0;
+  if (kept) {
     staged.release();
   } else if (errno != EEXIST && errno != ENOTEMPTY) {
     return Error::sys(fmt::format("rename {} to {}", staged.path(), dir), errno);
-  }  // else another build kept the same layer meanwhile: its entry is used
+  }
   STRATA_TRY(make_dirs(dirname_of(inputs_path(cache.cache_dir, key))));
   STRATA_TRY(write_file_atomic(inputs_path(cache.cache_dir, key), layer_key.str() + "\n"));
-  STRATA_TRY_ASSIGN(std::optional<FoundLayer> found, read_entry(dir, BlobOrigin::kRegistryCache));
-  if (found) found->blob.files = std::move(blob.files);  // the same files, read once more
-  return found;
+  // Another build kept the same layer meanwhile: its entry is used, read as any local one.
+  if (!kept) return read_entry(dir, BlobOrigin::kRegistryCache);
+  STRATA_TRY_ASSIGN(std::optional<cache::EntryHold> hold, cache::hold_entry(dir));
+  if (!hold) return std::optional<FoundLayer>();  // pruned at once: made again
+  blob.origin = BlobOrigin::kRegistryCache;
+  return std::optional<FoundLayer>(FoundLayer{
+      .blob_path = dir + "/" + kBlob, .blob = std::move(blob), .hold = *std::move(hold)});
 }
 
 }  // namespace

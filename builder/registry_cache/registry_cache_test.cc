@@ -13,6 +13,7 @@
 #include "builder/base/fs.h"
 #include "builder/build/output_store.h"
 #include "builder/layer/layer_blob.h"
+#include "builder/layer/layer_inputs.h"
 #include "tests/support/memory_registry.h"
 #include "tests/support/test_util.h"
 
@@ -225,6 +226,59 @@ TEST_F(RegistryLayerCacheTest, ForgedAndUntrustedBlobsAreIgnoredAndTheLayerCompr
   ASSERT_TRUE(replaced.ok()) << replaced.error().message();
   EXPECT_EQ(replaced->digest, plain.digest);
   EXPECT_TRUE(warned("ignored: its blob is sha256:")) << (warnings_.empty() ? "" : warnings_[0]);
+}
+
+// Layers by their inputs (i-<input key>): written with the statement of the preimage, the
+// DiffID and the tar size; read only when trusted, and then checked as they read back.
+TEST_F(RegistryLayerCacheTest, LayersByTheirInputsAreSharedAndCheckedOnRead) {
+  std::vector<LayerEntry> e = entries(std::string(100000, 'i') + "end\n");
+  LayerInputs inputs{.packages = {sha256_of("out")}, .files = sha256_of("files")};
+  Digest key = *layer_input_key(inputs, options_);
+  Json preimage = layer_inputs_document(inputs, options_);
+  RegistryCache writer = cache(writer_key_, {});
+  Machine a = machine("a", writer);
+  auto written = write(a, e);
+  ASSERT_TRUE(written.ok()) << written.error().message();
+  ASSERT_TRUE(note_layer_inputs(key, preimage, *written, options_, a.blobs, a.cache).ok());
+  std::string tag = entry_tag(kInputEntry, key);
+  ASSERT_TRUE(reg_.manifests.contains(tag));
+  Json manifest = Json::parse(reg_.manifests.at(tag).second);
+  EXPECT_EQ(manifest["artifactType"], kInputEntryArtifactType);
+  EXPECT_EQ(manifest["layers"][0]["digest"], written->digest.str());
+  EXPECT_EQ(manifest["annotations"]["dev.strata.diff-id"], written->diff_id.str());
+
+  // A trusting machine finds it whole; one trusting another key does not.
+  RegistryCache reader = cache(std::nullopt, {&writer_key_});
+  Machine b = machine("b", reader);
+  auto found = find_layer_by_inputs(key, options_, b.cache);
+  ASSERT_TRUE(found.ok()) << found.error().message();
+  ASSERT_TRUE(found->has_value()) << (warnings_.empty() ? "" : warnings_[0]);
+  EXPECT_EQ((*found)->blob.diff_id, written->diff_id);
+  EXPECT_EQ((*found)->blob.files.size(), written->files.size());
+  EXPECT_TRUE(logged("taken from the registry cache docker://reg.io/team/app (" + tag));
+  RegistryCache stranger = cache(std::nullopt, {&other_key_});
+  Machine c = machine("c", stranger);
+  EXPECT_FALSE(find_layer_by_inputs(key, options_, c.cache)->has_value());
+  EXPECT_TRUE(warned(tag + " ignored: it is not signed by a trusted key"));
+
+  // A statement under the trusted key that claims another DiffID for the blob.
+  reg_.manifests.erase(tag);
+  LayerBlob lie = *written;
+  lie.diff_id = sha256_of("another tar");
+  ASSERT_TRUE(writer.publish_layer_inputs(key, preimage, lie, a.blobs + "/" + lie.digest.hex).ok());
+  warnings_.clear();
+  Machine d = machine("d", reader);
+  EXPECT_FALSE(find_layer_by_inputs(key, options_, d.cache)->has_value());
+  EXPECT_TRUE(warned(tag + " ignored: its blob decompresses to DiffID " + written->diff_id.str()))
+      << (warnings_.empty() ? "" : warnings_[0]);
+
+  // The first writer wins: another DiffID for the same inputs is reported, not pushed.
+  warnings_.clear();
+  ASSERT_TRUE(
+      writer.publish_layer_inputs(key, preimage, *written, a.blobs + "/" + written->digest.hex)
+          .ok());
+  EXPECT_TRUE(warned("is not reproducible: the registry cache docker://reg.io/team/app entry " +
+                     tag + " holds DiffID " + lie.diff_id.str()));
 }
 
 TEST_F(RegistryCacheTest, WrittenSignedAndReadBackVerified) {

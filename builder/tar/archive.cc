@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "builder/tar/compressor.h"
 
@@ -108,8 +109,11 @@ la_ssize_t DiffIdTarReader::read_decompressed(archive* inner, void* client,
     return -1;
   }
   if (!r->take(n)) {
-    archive_set_error(inner, EFBIG, "it decompresses to more than %lld bytes",
-                      static_cast<long long>(r->max_bytes_));
+    // libarchive's own formatter knows no %lld.
+    std::array<char, 64> why{};
+    std::snprintf(why.data(), why.size(), "it decompresses to more than %lld bytes",
+                  static_cast<long long>(r->max_bytes_));
+    archive_set_error(inner, EFBIG, "%s", why.data());
     return -1;
   }
   *out = r->buffer_.data();
