@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <future>
+
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
 #include "builder/base/json.h"
@@ -316,7 +318,16 @@ Result<std::optional<FoundLayer>> read_entry(const std::string& dir, BlobOrigin 
   if (!hold) return std::optional<FoundLayer>();
   STRATA_TRY_ASSIGN(EntryMeta meta, read_meta(dir));
   FoundLayer found{.blob_path = dir + "/" + kBlob, .hold = *std::move(hold)};
-  STRATA_TRY(read_layer_files(found.blob_path, meta.tar_size, found.blob));
+  // The compressed bytes are hashed beside the pass that reads the files back.
+  std::future<Result<Digest>> digest =
+      std::async(std::launch::async, [path = found.blob_path] { return sha256_file(path); });
+  Result<void> read = read_layer_files(found.blob_path, meta.tar_size, found.blob);
+  STRATA_TRY_ASSIGN(Digest actual, digest.get());
+  STRATA_TRY(read);
+  if (actual != meta.digest) {
+    return Error(ErrorCode::kInvalidInput,
+                 fmt::format("its blob is {}, not {}", actual.str(), meta.digest.str()));
+  }
   if (found.blob.diff_id != meta.diff_id) {
     return Error(ErrorCode::kInvalidInput,
                  fmt::format("its blob decompresses to DiffID {}, not {}", found.blob.diff_id.str(),
@@ -436,18 +447,17 @@ Result<std::optional<FoundLayer>> find_layer_by_inputs(const Digest& key,
 }
 
 Result<LayerBlob> copy_found_layer(const FoundLayer& found, const std::string& blobs_dir) {
-  STRATA_TRY_ASSIGN(UniqueFd in, open_fd(found.blob_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   STRATA_TRY_ASSIGN(AtomicFile out, AtomicFile::create(blobs_dir + "/layer"));
-  STRATA_TRY_ASSIGN(CopiedBytes copied,
-                    copy_and_hash(in.get(), found.blob_path, out.fd(), out.temp_path()));
-  if (copied.digest != found.blob.digest || copied.size != found.blob.size) {
+  STRATA_TRY(copy_file_to(found.blob_path, out.fd()));
+  struct stat st;
+  if (::fstat(out.fd(), &st) != 0) return Error::sys("stat " + out.temp_path(), errno);
+  if (st.st_size != found.blob.size) {
     return Error(ErrorCode::kDigestMismatch,
-                 fmt::format("layer cache entry {} changed while this build used it: its blob is "
-                             "{} ({} bytes), not {}; build again",
-                             dirname_of(found.blob_path), copied.digest.str(), copied.size,
-                             found.blob.digest.str()));
+                 fmt::format("layer cache entry {} changed while this build used it: its blob "
+                             "has {} bytes, not {}; build again",
+                             dirname_of(found.blob_path), st.st_size, found.blob.size));
   }
-  STRATA_TRY(out.commit(fmt::format("{}/{}", blobs_dir, copied.digest.hex)));
+  STRATA_TRY(out.commit(fmt::format("{}/{}", blobs_dir, found.blob.digest.hex)));
   return found.blob;
 }
 

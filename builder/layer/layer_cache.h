@@ -93,7 +93,7 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
 // whose DiffID was checked on the way.
 struct FoundLayer {
   std::string blob_path;  // CACHE/layers/sha256/<layer cache key>/blob
-  LayerBlob blob;
+  LayerBlob blob;         // its digest and size checked against the file's bytes when found
   cache::EntryHold hold;  // against prune, until the blob is copied
 };
 
@@ -104,7 +104,8 @@ Result<std::optional<FoundLayer>> find_layer_by_inputs(const Digest& key,
                                                        const LayerWriteOptions& options,
                                                        LayerCacheOptions& cache);
 
-// A found layer's blob copied into blobs_dir, hashed on the way: the LayerBlob it holds.
+// A found layer's blob copied into blobs_dir (its bytes were checked when it was found, and
+// it is held since): the LayerBlob it holds.
 Result<LayerBlob> copy_found_layer(const FoundLayer& found, const std::string& blobs_dir);
 
 // After write_layer_blob_cached wrote or copied the layer with input key `key` (preimage
