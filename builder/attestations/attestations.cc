@@ -131,6 +131,12 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
     STRATA_TRY_ASSIGN(sbom,
                       spdx ? attest::make_spdx(in.plan, s) : attest::make_cyclonedx(in.plan, s));
   }
+  // This binary's digest, which may still be being computed beside the build.
+  Digest self = o.strata_sha256;
+  if (o.strata_sha256_pending.valid()) {
+    Result<Digest> pending = o.strata_sha256_pending.get();
+    STRATA_TRY_ASSIGN(self, std::move(pending));
+  }
   attest::ProvenanceInputs p{.manifest_digest = in.image.manifest.digest,
                              .spec_path = o.spec_path,
                              .spec_sha256 = o.spec_sha256,
@@ -140,7 +146,7 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
                              .image_debs = image_debs(in.debs),
                              .lock = in.lock,
                              .strata_version = o.strata_version,
-                             .strata_sha256 = o.strata_sha256,
+                             .strata_sha256 = self,
                              .library_versions = library_versions(),
                              .times = in.times};
   std::vector<Document> docs;

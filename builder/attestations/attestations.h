@@ -5,6 +5,7 @@
 // the writing.
 #pragma once
 
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,9 @@ struct AttestOptions {
   Digest spec_sha256;
   std::string strata_version;
   Digest strata_sha256;  // of /proc/self/exe
+  // When valid, what strata_sha256 is, being computed beside the build (a large binary takes
+  // a while to hash) and waited for when the provenance is made.
+  std::shared_future<Result<Digest>> strata_sha256_pending;
   SbomFormat sbom_format = SbomFormat::kSpdx;
   std::optional<attest::PrivateKey> sign_key;
   bool attach = false;     // also store them in the layout (OCI 1.1 artifacts)

@@ -6,6 +6,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <future>
 #include <random>
 
 #include "builder/base/interrupt.h"
@@ -61,7 +62,8 @@ Result<AttestOptions> attest_options(const BuildArgs& args, const std::string& c
   AttestOptions o{.spec_path = args.spec_path, .strata_version = STRATA_VERSION, .clock = clock};
   STRATA_TRY_ASSIGN(o.sbom_format, parse_sbom_format(args.sbom_format));
   STRATA_TRY_ASSIGN(o.spec_sha256, sha256_file(args.spec_path));
-  STRATA_TRY_ASSIGN(o.strata_sha256, own_digest(cache_dir));
+  // Hashed beside the build: a debug build's binary is hundreds of megabytes.
+  o.strata_sha256_pending = std::async(std::launch::async, own_digest, cache_dir).share();
   o.attach = args.attach;
   if (!args.sign_key.empty()) {
     STRATA_TRY_ASSIGN(o.sign_key, load_private_key("--sign-key", args.sign_key));
