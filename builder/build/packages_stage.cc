@@ -23,13 +23,18 @@ Result<SourceSet> fetch_and_hold_sources(const specs::Spec& spec,
   for (int attempt = 0; attempt < kHoldAttempts; ++attempt) {
     STRATA_TRY_ASSIGN(SourceSet set, sources::fetch_sources(spec, options, fetcher));
     std::vector<cache::EntryHold> held;
+    size_t pending = 0;  // path sources whose blobs are written only if a build unpacks them
     for (const auto& [name, stored] : set.by_name) {
+      if (!stored.pending_path.empty()) {
+        ++pending;
+        continue;
+      }
       STRATA_TRY_ASSIGN(std::optional<cache::EntryHold> hold, cache::hold_entry(stored.blob_path));
       if (!hold) break;
       cache::touch_last_use(stored.blob_path);
       held.push_back(*std::move(hold));
     }
-    if (held.size() != set.by_name.size()) continue;
+    if (held.size() + pending != set.by_name.size()) continue;
     holds.insert(holds.end(), held.begin(), held.end());
     return set;
   }

@@ -84,9 +84,7 @@ Result<StoredSource> SourceStore::ensure(const specs::Source& source, const std:
     if (source.path.empty()) {
       stored = store_url(source, out.blob_path, fetcher);
     } else {
-      Result<SourceKind> kind = store_path(source, spec_dir, out.blob_path);
-      if (kind.ok() && *kind == SourceKind::kDirectory) out.kind = SourceKind::kDirectory;
-      if (!kind.ok()) stored = std::move(kind).error();
+      stored = store_path(source, spec_dir, out);
     }
   }
   if (!stored.ok()) {
@@ -151,8 +149,8 @@ Result<Digest> SourceStore::fetch_unpinned(const specs::Source& source, Fetcher&
   return fetched;
 }
 
-Result<SourceKind> SourceStore::store_path(const specs::Source& source, const std::string& spec_dir,
-                                           const std::string& blob) const {
+Result<void> SourceStore::store_path(const specs::Source& source, const std::string& spec_dir,
+                                     StoredSource& out) const {
   std::string full = (source.path.starts_with('/') || spec_dir.empty())
                          ? source.path
                          : spec_dir + "/" + source.path;
@@ -161,29 +159,35 @@ Result<SourceKind> SourceStore::store_path(const specs::Source& source, const st
   if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
     return Error::io(full + " is neither a regular file nor a directory");
   }
-  bool is_directory = S_ISDIR(st.st_mode);
-  auto check = [&](const Digest& actual) -> Result<void> {
-    if (actual == source.sha256) return Ok{};
-    return mismatch(source.sha256, actual,
-                    is_directory ? " (a directory's digest is that of its strata-det/1 tar; "
-                                   "'strata hash DIR' prints it)"
-                                 : "");
-  };
-  SourceKind kind = is_directory ? SourceKind::kDirectory : SourceKind::kFile;
+  if (S_ISDIR(st.st_mode)) out.kind = SourceKind::kDirectory;
   // The path is read again on every build: a local directory changes without notice, and
-  // its digest is the only way to know it has not. When the store holds the pinned blob
-  // already, reading and hashing is all it takes (and the stored copy is re-hashed, as a
-  // fetched one is): nothing is written or synced.
-  if (path_exists(blob)) {
-    STRATA_TRY_ASSIGN(Digest actual, path_digest(full));
-    STRATA_TRY(check(actual));
-    STRATA_TRY_ASSIGN(Digest stored, sha256_file(blob));
-    if (stored == source.sha256) return kind;
-    if (::unlink(blob.c_str()) != 0) return Error::sys("remove corrupt blob " + blob, errno);
+  // its digest is the only way to know it has not. Reading and hashing is all it takes: the
+  // blob is written when a package first unpacks it (store_pending), and a stored one is
+  // re-hashed, as a fetched one is.
+  STRATA_TRY_ASSIGN(Digest actual, path_digest(full));
+  if (actual != source.sha256) {
+    return mismatch(source.sha256, actual,
+                    S_ISDIR(st.st_mode) ? " (a directory's digest is that of its strata-det/1 tar; "
+                                          "'strata hash DIR' prints it)"
+                                        : "");
   }
-  STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blob, 0644));
+  if (path_exists(out.blob_path)) {
+    STRATA_TRY_ASSIGN(Digest stored, sha256_file(out.blob_path));
+    if (stored == source.sha256) return Ok{};
+    if (::unlink(out.blob_path.c_str()) != 0) {
+      return Error::sys("remove corrupt blob " + out.blob_path, errno);
+    }
+  }
+  out.pending_path = std::move(full);
+  return Ok{};
+}
+
+Result<void> store_pending(const StoredSource& stored) {
+  if (stored.pending_path.empty() || path_exists(stored.blob_path)) return Ok{};
+  const std::string& full = stored.pending_path;
+  STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(stored.blob_path, 0644));
   Digest actual;
-  if (is_directory) {
+  if (stored.kind == SourceKind::kDirectory) {
     STRATA_TRY_ASSIGN(actual, write_directory_tar(full, file.fd()));
   } else {
     STRATA_TRY_ASSIGN(UniqueFd in, open_fd(full, O_RDONLY));
@@ -191,9 +195,10 @@ Result<SourceKind> SourceStore::store_path(const specs::Source& source, const st
                       copy_and_hash(in.get(), full, file.fd(), "the store's temporary file"));
     actual = copied.digest;
   }
-  STRATA_TRY(check(actual));
-  STRATA_TRY(commit_blob(file, blob));
-  return kind;
+  if (actual != stored.source.sha256) {
+    return mismatch(stored.source.sha256, actual, " (it changed while this build ran)");
+  }
+  return commit_blob(file, stored.blob_path);
 }
 
 bool is_archive_name(std::string_view file_name) {

@@ -30,7 +30,16 @@ struct StoredSource {
   SourceKind kind = SourceKind::kFile;
   std::string file_name;  // the last component of the url or path, e.g. "hello-2.12.tar.gz"
   std::string blob_path;  // CACHE/sources/sha256/<hex>; its content has digest source.sha256
+  // A `path:` source the store did not hold: its tree (or file) was hashed, and its digest
+  // is the pin, but its blob is written only when it is first unpacked (store_pending), so
+  // a build whose packages all come from a cache copies nothing. Empty otherwise.
+  std::string pending_path;
 };
+
+// Writes a pending path source's blob (StoredSource::pending_path) into the store, read
+// again and checked against the pin (the tree may have changed since it was hashed). A
+// blob already there is left alone.
+Result<void> store_pending(const StoredSource& stored);
 
 class SourceStore {
  public:
@@ -61,8 +70,10 @@ class SourceStore {
  private:
   Result<void> store_url(const specs::Source& source, const std::string& blob,
                          Fetcher& fetcher) const;
-  Result<SourceKind> store_path(const specs::Source& source, const std::string& spec_dir,
-                                const std::string& blob) const;
+  // Hashes a path source and checks its pin; out.pending_path is set when the store does
+  // not hold its blob yet.
+  Result<void> store_path(const specs::Source& source, const std::string& spec_dir,
+                          StoredSource& out) const;
 
   SourceOptions options_;
   std::string blob_dir_;

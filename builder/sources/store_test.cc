@@ -129,7 +129,9 @@ TEST(SourceStore, OfflineReportsAndRemovesACorruptBlob) {
   EXPECT_EQ(fetcher.calls, 0);
 }
 
-TEST(SourceStore, PathFileIsVerifiedAndCopiedIntoTheStore) {
+// A path source is hashed and checked at once, and copied into the store only when a build
+// first unpacks it (store_pending).
+TEST(SourceStore, PathFileIsVerifiedAndCopiedIntoTheStoreWhenUnpacked) {
   TempDir cache = make_temp_dir();
   TempDir spec_dir = make_temp_dir();
   ASSERT_TRUE(make_dirs(spec_dir.path() + "/files").ok());
@@ -141,8 +143,16 @@ TEST(SourceStore, PathFileIsVerifiedAndCopiedIntoTheStore) {
   ASSERT_TRUE(stored.ok()) << stored.error().to_string();
   EXPECT_EQ(stored->kind, SourceKind::kFile);
   EXPECT_EQ(stored->file_name, "motd");
+  EXPECT_EQ(stored->pending_path, spec_dir.path() + "/files/motd");
+  EXPECT_FALSE(path_exists(stored->blob_path));
+  ASSERT_TRUE(store_pending(*stored).ok());
   EXPECT_EQ(*read_file(stored->blob_path), "welcome\n");
   EXPECT_EQ(fetcher.calls, 0);
+  // Once stored, a build finds it there.
+  Result<StoredSource> again =
+      SourceStore(options_for(cache)).ensure(source, spec_dir.path(), fetcher);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_TRUE(again->pending_path.empty());
 }
 
 TEST(SourceStore, MissingPathIsLocated) {
@@ -199,7 +209,28 @@ TEST(SourceStore, PathDirectoryIsStoredAsItsTar) {
   ASSERT_TRUE(stored.ok()) << stored.error().to_string();
   EXPECT_EQ(stored->kind, SourceKind::kDirectory);
   EXPECT_EQ(stored->file_name, "tree");
+  ASSERT_TRUE(store_pending(*stored).ok());
   EXPECT_EQ(*sha256_file(stored->blob_path), digest);
+}
+
+// A tree that changes between its check and its first unpacking is refused then, and
+// nothing is stored.
+TEST(SourceStore, APathChangedBeforeItIsStoredIsAMismatch) {
+  TempDir cache = make_temp_dir();
+  TempDir spec_dir = make_temp_dir();
+  make_tree(spec_dir.path() + "/tree");
+  Digest digest = *path_digest(spec_dir.path() + "/tree");
+  FakeFetcher fetcher;
+  specs::Source source{.name = "tree", .path = "tree", .sha256 = digest};
+  SourceStore store(options_for(cache));
+  Result<StoredSource> stored = store.ensure(source, spec_dir.path(), fetcher);
+  ASSERT_TRUE(stored.ok()) << stored.error().to_string();
+  ASSERT_TRUE(write_file(spec_dir.path() + "/tree/src/main.c", "int main() { return 2; }\n").ok());
+  Result<void> late = store_pending(*stored);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.error().message().find("(it changed while this build ran)"), std::string::npos)
+      << late.error().message();
+  EXPECT_TRUE(list_paths(store.blob_dir()).empty());
 }
 
 TEST(SourceStore, AStoredPathIsHashedAgainButNotRewritten) {
@@ -212,6 +243,7 @@ TEST(SourceStore, AStoredPathIsHashedAgainButNotRewritten) {
   SourceStore store(options_for(cache));
   Result<StoredSource> first = store.ensure(source, spec_dir.path(), fetcher);
   ASSERT_TRUE(first.ok()) << first.error().to_string();
+  ASSERT_TRUE(store_pending(*first).ok());
   struct stat before;
   ASSERT_EQ(::stat(first->blob_path.c_str(), &before), 0);
 
@@ -235,6 +267,8 @@ TEST(SourceStore, AStoredPathIsHashedAgainButNotRewritten) {
   ASSERT_TRUE(write_file(first->blob_path, "bit rot").ok());
   Result<StoredSource> mended = store.ensure(source, spec_dir.path(), fetcher);
   ASSERT_TRUE(mended.ok()) << mended.error().to_string();
+  EXPECT_FALSE(path_exists(mended->blob_path));
+  ASSERT_TRUE(store_pending(*mended).ok());
   EXPECT_EQ(*sha256_file(mended->blob_path), digest);
 }
 

@@ -166,6 +166,8 @@ Result<void> unpack_into(const StoredSource& stored, const std::string& dest_dir
 }  // namespace
 
 Result<void> unpack_source(const StoredSource& stored, const std::string& dest_dir) {
+  STRATA_TRY_CONTEXT(store_pending(stored),
+                     fmt::format("source '{}' ({})", stored.source.name, stored.source.path));
   STRATA_TRY_CONTEXT(unpack_into(stored, dest_dir),
                      fmt::format("source '{}' ({})", stored.source.name, stored.file_name));
   return Ok{};
