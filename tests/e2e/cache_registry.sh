@@ -94,6 +94,13 @@ grep -q "package 'app': found in the registry cache docker://$reg/cache/strata (
   { cat "$WORK/b.err"; fail "machine B fetched app's output"; }
 ! grep -q "package 'app': taken from the registry cache" "$WORK/b.err" || fail "machine B downloaded app's output"
 expect_eq "machine B makes the same image" "$(cat "$WORK/a.digest")" "$(cat "$WORK/b.digest")"
+# ... and the same attestations: its SBOM lists the files it read back from the layer blob,
+# its provenance the host files it hashed, exactly as A's list what A wrote.
+for f in "$WORK"/a/out/*.json; do
+  cmp -s "$f" "$WORK/b/out/$(basename "$f")" || fail "machine B's $(basename "$f") differs from A's"
+done
+ls "$WORK"/a/out/*.spdx.json >/dev/null 2>&1 || ls "$WORK"/a/out/*sbom* >/dev/null 2>&1 ||
+  fail "no SBOM beside A's image ($(ls "$WORK/a/out"))"
 machine b cache/strata --cache-trust "$WORK/trusted.pub"
 # app's output was never downloaded: B looks it up again, and finds its layer in its own cache.
 expect_eq "then its own cache" "app=registry-cache libgreet=local-cache" "$(origins b)"
