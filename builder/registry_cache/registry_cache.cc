@@ -496,35 +496,45 @@ Result<void> RegistryCache::publish_layer(const Digest& key, const LayerBlob& bl
 Result<void> RegistryCache::publish_layer_locked(const Digest& key, const LayerBlob& blob,
                                                  const std::string& path) {
   std::string about = fmt::format("layer {}", blob.diff_id.str());
-  std::string tag = entry_tag(kLayerEntry, key);
   // The same key fixes the compressor and its settings, so another blob for it means the
   // compression is not deterministic: worth saying, and the first is kept.
-  auto compare = [&](const Entry& e) {
-    if (e.layer.digest == blob.digest) return;
-    warn(fmt::format(
+  auto differs = [&](const Entry& e) -> std::optional<std::string> {
+    if (e.layer.digest == blob.digest) return std::nullopt;
+    return fmt::format(
         "{}: the {} entry {} holds blob {}, this build wrote {} from the same tar with the "
         "same compressor (the first is kept)",
-        about, where(), tag, e.layer.digest.str(), blob.digest.str()));
+        about, where(), entry_tag(kLayerEntry, key), e.layer.digest.str(), blob.digest.str());
+  };
+  return publish_blob_entry(
+      kLayerEntry, key, about, blob, path,
+      {{"mediaType", blob.media_type}, {"compressors", compressor_versions()}}, differs);
+}
+
+Result<void> RegistryCache::publish_blob_entry(
+    const EntryKind& kind, const Digest& key, const std::string& about, const LayerBlob& blob,
+    const std::string& path, Json predicate,
+    const std::function<std::optional<std::string>(const Entry&)>& differs) {
+  std::string tag = entry_tag(kind, key);
+  auto compare = [&](const Entry& e) {
+    if (std::optional<std::string> why = differs(e)) warn(*why);
   };
   STRATA_TRY_ASSIGN(std::vector<attest::PublicKey> keys, writer_keys());
-  STRATA_TRY_ASSIGN(Lookup existing, read_entry(kLayerEntry, about, key, keys, false, false));
+  STRATA_TRY_ASSIGN(Lookup existing, read_entry(kind, about, key, keys, false, false));
   if (existing.entry) compare(*existing.entry);
   if (existing.exists) return Ok{};
   oci::Descriptor layer{blob.media_type, blob.digest, blob.size};
-  Json statement = {
-      {"_type", "https://in-toto.io/Statement/v1"},
-      {"subject",
-       {{{"name", kLayerEntry.content_subject}, {"digest", {{"sha256", blob.diff_id.hex}}}},
-        {{"name", "layer"}, {"digest", {{"sha256", blob.digest.hex}}}}}},
-      {"predicateType", kLayerEntryPredicateType},
-      {"predicate",
-       {{"key", key.str()},
-        {"mediaType", blob.media_type},
-        {"compressors", compressor_versions()},
-        {"strataVersion", options_.strata_version}}}};
-  STRATA_TRY_ASSIGN(Digest pushed, push_entry(kLayerEntry, key, statement, layer, path,
+  predicate["key"] = key.str();
+  predicate["strataVersion"] = options_.strata_version;
+  Json statement = {{"_type", "https://in-toto.io/Statement/v1"},
+                    {"subject",
+                     {{{"name", kind.content_subject}, {"digest", {{"sha256", blob.diff_id.hex}}}},
+                      {{"name", "layer"}, {"digest", {{"sha256", blob.digest.hex}}}}}},
+                    {"predicateType", kind.predicate_type},
+                    {"predicate", std::move(predicate)}};
+  STRATA_TRY_ASSIGN(Digest pushed, push_entry(kind, key, statement, layer, path,
                                               {{"dev.strata.diff-id", blob.diff_id.str()}}));
-  STRATA_TRY_ASSIGN(Lookup after, read_entry(kLayerEntry, about, key, keys, false, false));
+  // A writer that raced us to the tag: whoever's PUT landed last holds it.
+  STRATA_TRY_ASSIGN(Lookup after, read_entry(kind, about, key, keys, false, false));
   if (after.entry && after.entry->manifest != pushed) compare(*after.entry);
   if (options_.log) {
     options_.log(fmt::format("{}: pushed to the {} ({}, {})", about, where(), tag,
@@ -608,42 +618,18 @@ Result<void> RegistryCache::publish_layer_inputs(const Digest& key, const Json& 
 Result<void> RegistryCache::publish_inputs_locked(const Digest& key, const Json& inputs,
                                                   const LayerBlob& blob, const std::string& path) {
   std::string about = inputs_about(key);
-  std::string tag = entry_tag(kInputEntry, key);
   // The same inputs made another tar: the layer is not reproducible from them (or the input
   // key misses something). The first is kept.
-  auto compare = [&](const Entry& e) {
-    if (e.content == blob.diff_id) return;
-    warn(
-        fmt::format("{} is not reproducible: the {} entry {} holds DiffID {}, this build made {} "
-                    "(the first is kept)",
-                    about, where(), tag, e.content.str(), blob.diff_id.str()));
+  auto differs = [&](const Entry& e) -> std::optional<std::string> {
+    if (e.content == blob.diff_id) return std::nullopt;
+    return fmt::format(
+        "{} is not reproducible: the {} entry {} holds DiffID {}, this build made {} (the "
+        "first is kept)",
+        about, where(), entry_tag(kInputEntry, key), e.content.str(), blob.diff_id.str());
   };
-  STRATA_TRY_ASSIGN(std::vector<attest::PublicKey> keys, writer_keys());
-  STRATA_TRY_ASSIGN(Lookup existing, read_entry(kInputEntry, about, key, keys, false, false));
-  if (existing.entry) compare(*existing.entry);
-  if (existing.exists) return Ok{};
-  oci::Descriptor layer{blob.media_type, blob.digest, blob.size};
-  Json statement = {
-      {"_type", "https://in-toto.io/Statement/v1"},
-      {"subject",
-       {{{"name", kInputEntry.content_subject}, {"digest", {{"sha256", blob.diff_id.hex}}}},
-        {{"name", "layer"}, {"digest", {{"sha256", blob.digest.hex}}}}}},
-      {"predicateType", kInputEntryPredicateType},
-      {"predicate",
-       {{"key", key.str()},
-        {"inputs", inputs},
-        {"mediaType", blob.media_type},
-        {"tarSize", blob.tar_size},
-        {"strataVersion", options_.strata_version}}}};
-  STRATA_TRY_ASSIGN(Digest pushed, push_entry(kInputEntry, key, statement, layer, path,
-                                              {{"dev.strata.diff-id", blob.diff_id.str()}}));
-  STRATA_TRY_ASSIGN(Lookup after, read_entry(kInputEntry, about, key, keys, false, false));
-  if (after.entry && after.entry->manifest != pushed) compare(*after.entry);
-  if (options_.log) {
-    options_.log(fmt::format("{}: pushed to the {} ({}, {})", about, where(), tag,
-                             sources::human_size(blob.size)));
-  }
-  return Ok{};
+  return publish_blob_entry(
+      kInputEntry, key, about, blob, path,
+      {{"inputs", inputs}, {"mediaType", blob.media_type}, {"tarSize", blob.tar_size}}, differs);
 }
 
 }  // namespace strata::builder::registry_cache

@@ -100,6 +100,14 @@ class RegistryCache : public build::RemoteCache, public RemoteLayerCache {
                                                         const std::string& path);
   Result<void> publish_layer_locked(const Digest& key, const LayerBlob& blob,
                                     const std::string& path);
+  // Pushes an entry of `kind` (l- or i-) for `key` whose layer is the image layer `blob` at
+  // `path` and whose statement's predicate is `predicate` with the key and strata version,
+  // unless the tag holds one already: first writer wins, and `differs` words a warning
+  // about another writer's entry that is not this build's.
+  Result<void> publish_blob_entry(
+      const EntryKind& kind, const Digest& key, const std::string& about, const LayerBlob& blob,
+      const std::string& path, Json predicate,
+      const std::function<std::optional<std::string>(const Entry&)>& differs);
   Result<std::optional<RemoteLayer>> fetch_by_inputs_locked(const Digest& key,
                                                             std::string_view media_type, int fd);
   Result<void> publish_inputs_locked(const Digest& key, const Json& inputs, const LayerBlob& blob,
