@@ -70,12 +70,13 @@ Result<void> resolve_tag(registry::RegistryClient& client, specs::RegistryRef& r
 
 void add_cache_registry_flags(CLI::App* cmd, CacheRegistryFlags& flags) {
   cmd->add_option("--cache-registry", flags.repository,
-                  "Share package outputs through this registry repository "
+                  "Share package outputs and layers through this registry repository "
                   "(docker://HOST/REPO; default $STRATA_CACHE_REGISTRY)")
       ->envname("STRATA_CACHE_REGISTRY")
       ->group("Registry cache");
   cmd->add_option("--cache-sign-key", flags.sign_key,
-                  "Push each package built here as an entry signed with this private key (PEM)")
+                  "Push each package and layer made here as an entry signed with this private key "
+                  "(PEM)")
       ->group("Registry cache");
   cmd->add_option("--cache-trust", flags.trust,
                   "Use entries signed by this public key (PEM; repeatable), or 'none' to use "
