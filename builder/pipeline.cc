@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <future>
 #include <set>
 
 #include "builder/base/fs.h"
@@ -319,6 +321,8 @@ Result<std::vector<std::optional<InputKeyed>>> find_layers_by_inputs(
   if (base) {
     for (const base_image::BaseLayer& l : base->layers) in.lower.push_back(l.blob.diff_id);
   }
+  // Every key first: a layer's key names the layers below by their keys, not by what they
+  // hold.
   for (size_t i = 0; i < keyed; ++i) {
     InputKeyed k;
     in.packages.clear();
@@ -329,11 +333,34 @@ Result<std::vector<std::optional<InputKeyed>>> find_layers_by_inputs(
     STRATA_TRY_ASSIGN(in.files, entries_digest(k.file_entries, &k.file_records));
     k.inputs = layer_inputs_document(in, options);
     STRATA_TRY_ASSIGN(k.key, layer_input_key(in, options));
-    STRATA_TRY_ASSIGN_CONTEXT(k.found, find_layer_by_inputs(k.key, options, cache),
-                              fmt::format("layer {}", i + 1));
-    if (!k.found) std::vector<LayerFile>().swap(k.file_records);  // the writer lists them
     in.lower.push_back(k.key);
     out[i] = std::move(k);
+  }
+  // Then the lookups, a few at once: reading one layer back (a decompression and two hashes)
+  // overlaps another's download. Each has its own copy of the cache options; a cache one of
+  // them gave up on is given up on for the build.
+  const size_t at_once = static_cast<size_t>(std::max<int64_t>(2, options.jobs));
+  for (size_t first = 0; first < keyed; first += at_once) {
+    size_t end = std::min(keyed, first + at_once);
+    std::vector<LayerCacheOptions> copies(end - first, cache);
+    std::vector<std::future<Result<std::optional<FoundLayer>>>> lookups;
+    for (size_t i = first; i < end; ++i) {
+      lookups.push_back(std::async(std::launch::async, [&, i] {
+        return find_layer_by_inputs(out[i]->key, options, copies[i - first]);
+      }));
+    }
+    std::optional<Error> failed;
+    for (size_t i = first; i < end; ++i) {
+      Result<std::optional<FoundLayer>> found = lookups[i - first].get();
+      if (!found.ok() && !failed)
+        failed = std::move(found).error().context(fmt::format("layer {}", i + 1));
+      if (found.ok()) out[i]->found = *std::move(found);
+      if (!out[i]->found)
+        std::vector<LayerFile>().swap(out[i]->file_records);  // the writer lists them
+      if (copies[i - first].cache_dir.empty()) cache.cache_dir.clear();
+    }
+    if (failed) return *std::move(failed);
+    if (cache.cache_dir.empty()) break;
   }
   return out;
 }
