@@ -187,7 +187,8 @@ TEST_F(LayerInputsTest, ADamagedEntryIsNotUsed) {
   ASSERT_TRUE(found.ok()) << found.error().message();
   EXPECT_FALSE(found->has_value());
   ASSERT_EQ(warnings_.size(), 1u);
-  EXPECT_NE(warnings_[0].find("is not used (its blob is sha256:"), std::string::npos) << warnings_[0];
+  EXPECT_NE(warnings_[0].find("is not used (its blob is sha256:"), std::string::npos)
+      << warnings_[0];
   EXPECT_FALSE(path_exists(cache_.cache_dir + "/layers/inputs/" + key().hex));
 }
 
