@@ -9,7 +9,7 @@ namespace strata::builder {
 Result<LayerBlob> write_layer_blob(const std::vector<LayerEntry>& entries,
                                    const LayerWriteOptions& options, const std::string& blobs_dir) {
   STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blobs_dir + "/layer"));
-  FdBlobOutput out(file.fd(), file.temp_path());
+  FdBlobOutput out(file.fd(), file.temp_path(), /*start_writeback=*/true);
   STRATA_TRY_ASSIGN(LayerBlob blob, write_layer(entries, options, out));
   STRATA_TRY(file.commit(fmt::format("{}/{}", blobs_dir, blob.digest.hex)));
   return blob;

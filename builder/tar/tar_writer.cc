@@ -6,8 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
@@ -20,45 +25,196 @@ namespace {
 
 constexpr size_t kCopyBufferBytes = 256 * 1024;
 
-// One layer write in flight: the tar stream is hashed (DiffID), handed to the compressor,
-// and the compressor's output is hashed (blob digest) and passed to the BlobOutput.
+// An ordered byte stream handed from the thread that produces it to one consumer thread in
+// chunks of kChunkBytes, so that producing (reading files, writing the tar, hashing their
+// contents) and consuming (hashing the DiffID, compressing, writing the blob) run on two
+// cores. At most kMaxChunks chunks wait, so memory stays bounded. A stream shorter than one
+// chunk never starts the thread: close() consumes it on the caller's thread. The consumer
+// sees the bytes in order and in the same chunks whatever the timing; what it computes
+// cannot depend on the threads.
+class ChunkPipe {
+ public:
+  // Returns false to stop the stream (its error kept by the caller, read after close()).
+  using Consumer = std::function<bool(const char* data, size_t size)>;
+
+  explicit ChunkPipe(Consumer consumer) : consumer_(std::move(consumer)) {}
+  ~ChunkPipe() { stop(); }
+  ChunkPipe(const ChunkPipe&) = delete;
+  ChunkPipe& operator=(const ChunkPipe&) = delete;
+
+  // False once the consumer refused bytes, or after close() or stop().
+  bool write(const void* data, size_t size) {
+    if (done_) return false;
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+      if (current_.capacity() < kChunkBytes) current_.reserve(kChunkBytes);
+      size_t n = std::min(size, kChunkBytes - current_.size());
+      current_.append(p, n);
+      p += n;
+      size -= n;
+      if (current_.size() == kChunkBytes && !hand_off()) return false;
+    }
+    return true;
+  }
+
+  // Passes the rest to the consumer and waits until it has taken everything. True if the
+  // consumer accepted every byte. After close(), the consumer's effects are visible here.
+  bool close() {
+    if (done_) return !failed_;
+    done_ = true;
+    if (!thread_.joinable()) {
+      bool ok = !failed_ && (current_.empty() || consumer_(current_.data(), current_.size()));
+      current_.clear();
+      failed_ = !ok;
+      return ok;
+    }
+    if (!current_.empty() && !hand_off()) {
+      stop();
+      return false;
+    }
+    current_ = std::string();
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    not_empty_.notify_one();
+    thread_.join();
+    return !failed_;
+  }
+
+  // Drops what is queued and waits for the consumer thread (after an error elsewhere).
+  void stop() {
+    done_ = true;
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+      queue_.clear();
+    }
+    not_empty_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  static constexpr size_t kChunkBytes = 1 << 20;
+  static constexpr size_t kMaxChunks = 4;
+
+  bool hand_off() {
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    std::string next;
+    {
+      std::unique_lock lock(mu_);
+      not_full_.wait(lock, [this] { return queue_.size() < kMaxChunks || failed_; });
+      if (failed_) return false;
+      queue_.push_back(std::move(current_));
+      if (!spare_.empty()) {
+        next = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    not_empty_.notify_one();
+    current_ = std::move(next);
+    current_.clear();
+    return true;
+  }
+
+  void run() noexcept {
+    for (;;) {
+      std::string chunk;
+      {
+        std::unique_lock lock(mu_);
+        not_empty_.wait(lock, [this] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return;
+        chunk = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      bool ok = consumer_(chunk.data(), chunk.size());
+      {
+        std::lock_guard lock(mu_);
+        if (!ok) {
+          failed_ = true;
+          queue_.clear();
+        } else if (spare_.size() < kMaxChunks) {
+          spare_.push_back(std::move(chunk));
+        }
+      }
+      not_full_.notify_one();
+      if (!ok) return;
+    }
+  }
+
+  Consumer consumer_;
+  std::string current_;  // being filled by the producer
+  bool done_ = false;    // producer side: closed or stopped
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<std::string> queue_;
+  std::vector<std::string> spare_;  // emptied chunks, reused
+  bool closed_ = false;
+  bool failed_ = false;  // the consumer refused bytes (written under mu_ by the thread)
+};
+
+// One layer write in flight, on three threads besides the compressor's: the caller's
+// reads the files and writes the tar; the tar pipe's hashes the tar (DiffID) and hands it to
+// the compressor (or, uncompressed, writes it); the blob pipe's hashes the compressor's
+// output (blob digest) and writes it to the BlobOutput.
 struct LayerStream {
+  explicit LayerStream(BlobOutput& o)
+      : out(o),
+        tar_pipe([this](const char* b, size_t n) { return take_tar(b, n); }),
+        blob_pipe([this](const char* b, size_t n) { return take_blob(b, n); }) {}
+
   BlobOutput& out;
   Compressor* compressor = nullptr;  // null for Compression::kNone
-  Sha256 tar_hash;
-  Sha256 blob_hash;
-  int64_t tar_size = 0;
-  int64_t blob_size = 0;
-  // The BlobOutput's error, kept across the C callbacks. A strata-det/1 compressor writes it
-  // on its own thread: read it only after the compressor finished or was aborted.
+  Sha256 tar_hash;                   // the tar pipe's thread
+  Sha256 blob_hash;                  // the blob pipe's thread
+  int64_t tar_size = 0;              // the caller's thread
+  int64_t blob_size = 0;             // the compressor's sink
+  // The BlobOutput's error, written by a pipe's thread: read it only after stop_all() or
+  // after both pipes closed.
   std::optional<Error> output_error;
+  ChunkPipe tar_pipe;
+  ChunkPipe blob_pipe;
 
   // Uncompressed, the blob is the tar: its digest is the DiffID, hashed once.
+  bool take_tar(const char* buf, size_t n) noexcept {
+    tar_hash.update(buf, n);
+    if (compressor != nullptr) return compressor->push(buf, n);
+    return write_out(buf, n);
+  }
+  // The compressor's sink (on the thread that pushes or finishes, or strata-det/1's own).
   bool emit_blob(const void* buf, size_t n) noexcept {
-    if (compressor != nullptr) blob_hash.update(buf, n);
     blob_size += static_cast<int64_t>(n);
-    auto written = out.write({static_cast<const char*>(buf), n});
+    return blob_pipe.write(buf, n);
+  }
+  bool take_blob(const char* buf, size_t n) noexcept {
+    blob_hash.update(buf, n);
+    return write_out(buf, n);
+  }
+  bool write_out(const char* buf, size_t n) noexcept {
+    auto written = out.write({buf, n});
     if (!written.ok()) {
       output_error = std::move(written).error();
       return false;
     }
     return true;
   }
+  // Stops every thread that could still touch this stream, in the order the bytes flow.
+  std::optional<Error> stop_all() {
+    tar_pipe.stop();
+    std::optional<Error> compressing;
+    if (compressor != nullptr) compressing = compressor->abort();
+    blob_pipe.stop();
+    return compressing;
+  }
 };
 
 la_ssize_t tar_write_cb(archive* a, void* client, const void* buf, size_t n) noexcept {
   auto* stream = static_cast<LayerStream*>(client);
-  stream->tar_hash.update(buf, n);
   stream->tar_size += static_cast<int64_t>(n);
-  if (stream->compressor == nullptr) {
-    if (!stream->emit_blob(buf, n)) {
-      archive_set_error(a, EIO, "writing the layer blob failed");
-      return -1;
-    }
-    return static_cast<la_ssize_t>(n);
-  }
-  if (!stream->compressor->push(buf, n)) {
-    archive_set_error(a, EIO, "compressing the layer failed");
+  if (!stream->tar_pipe.write(buf, n)) {
+    archive_set_error(a, EIO, "writing the layer failed");
     return -1;
   }
   return static_cast<la_ssize_t>(n);
@@ -190,7 +346,24 @@ void fill_hardlink_digests(std::vector<LayerFile>& files) {
 
 }  // namespace
 
-Result<void> FdBlobOutput::write(std::string_view bytes) { return write_all(fd_, bytes, what_); }
+Result<void> FdBlobOutput::write(std::string_view bytes) {
+  STRATA_TRY(write_all(fd_, bytes, what_));
+  written_ += static_cast<int64_t>(bytes.size());
+  constexpr int64_t kWritebackBytes = 8 << 20;
+  if (start_writeback_ && written_ - writeback_from_ >= kWritebackBytes) {
+    // Only a hint: the fsync that follows reports any write error. The output is appended at
+    // the file's offset, which need not be 0 at the start.
+    off_t end = ::lseek(fd_, 0, SEEK_CUR);
+    if (end >= 0) {
+      off_t from = end - static_cast<off_t>(written_ - writeback_from_);
+      if (::sync_file_range(fd_, from, end - from, SYNC_FILE_RANGE_WRITE) != 0) {
+        start_writeback_ = false;  // not a file (a pipe) or not supported: stop asking
+      }
+    }
+    writeback_from_ = written_;
+  }
+  return Ok{};
+}
 
 std::string_view layer_media_type(Compression compression) {
   switch (compression) {
@@ -227,7 +400,7 @@ Result<Compression> parse_compression(std::string_view name) {
 Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
                               const LayerWriteOptions& options, BlobOutput& out) {
   ScopedUtf8Locale utf8;
-  LayerStream stream{.out = out};
+  LayerStream stream(out);
   std::unique_ptr<Compressor> compressor;
   if (options.compression != Compression::kNone) {
     STRATA_TRY_ASSIGN(
@@ -237,15 +410,16 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
             [&stream](const void* b, size_t n) { return stream.emit_blob(b, n); }));
     stream.compressor = compressor.get();
   }
-  STRATA_TRY_ASSIGN(ArchiveWriter tar, open_tar(stream));
-  std::string buffer(kCopyBufferBytes, '\0');
   auto fail = [&](Error e) -> Error {
-    std::optional<Error> compressing;
-    if (compressor) compressing = compressor->abort();
+    std::optional<Error> compressing = stream.stop_all();
     if (stream.output_error) return std::move(*stream.output_error);
     if (compressing) return std::move(*compressing);
     return e;
   };
+  auto opened = open_tar(stream);
+  if (!opened.ok()) return fail(std::move(opened).error());
+  ArchiveWriter tar = *std::move(opened);
+  std::string buffer(kCopyBufferBytes, '\0');
   std::vector<LayerFile> files;
   files.reserve(entries.size());
   for (const LayerEntry& e : entries) {
@@ -256,14 +430,16 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
   fill_hardlink_digests(files);
   auto closed = archive_check(tar.get(), archive_write_close(tar.get()), "finishing tar");
   if (!closed.ok()) return fail(std::move(closed).error());
+  if (!stream.tar_pipe.close()) return fail(Error::io("writing the layer failed"));
   if (compressor) {
     closed = compressor->finish();
     if (!closed.ok()) return fail(std::move(closed).error());
+    if (!stream.blob_pipe.close()) return fail(Error::io("writing the layer blob failed"));
   }
   Digest diff_id = stream.tar_hash.finish();
   return LayerBlob{.digest = compressor ? stream.blob_hash.finish() : diff_id,
                    .diff_id = diff_id,
-                   .size = stream.blob_size,
+                   .size = compressor ? stream.blob_size : stream.tar_size,
                    .tar_size = stream.tar_size,
                    .entry_count = static_cast<int64_t>(entries.size()),
                    .media_type = std::string(layer_media_type(options.compression)),

@@ -65,15 +65,21 @@ class DiscardOutput : public BlobOutput {
   Result<void> write(std::string_view) override { return Ok{}; }
 };
 
-// A BlobOutput that appends to a file descriptor.
+// A BlobOutput that appends to a file descriptor. With `start_writeback` (a file that will
+// be fsynced), it asks the kernel to start writing each few MiB out as soon as they are
+// written (sync_file_range), so the fsync at the end waits for little more than the tail.
 class FdBlobOutput : public BlobOutput {
  public:
-  FdBlobOutput(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  FdBlobOutput(int fd, std::string what, bool start_writeback = false)
+      : fd_(fd), what_(std::move(what)), start_writeback_(start_writeback) {}
   Result<void> write(std::string_view bytes) override;
 
  private:
   int fd_;
   std::string what_;
+  bool start_writeback_;
+  int64_t written_ = 0;         // bytes written through this output
+  int64_t writeback_from_ = 0;  // the first byte not yet handed to writeback
 };
 
 // Writes `entries` (already in strata-det/1 order, e.g. from LayerTree::sorted_entries) to

@@ -1,6 +1,10 @@
 #include "builder/tar/tar_writer.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "builder/base/utf8.h"
 #include "builder/tar/layer_reader.h"
@@ -21,6 +25,46 @@ class FailingOutput : public BlobOutput {
  public:
   Result<void> write(std::string_view) override { return Error::io("disk full"); }
 };
+
+// Accepts `limit` bytes, then fails: an error in the middle of a layer of many chunks.
+class FailingAfterOutput : public BlobOutput {
+ public:
+  explicit FailingAfterOutput(size_t limit) : limit_(limit) {}
+  Result<void> write(std::string_view bytes) override {
+    if (written_ + bytes.size() > limit_) return Error::io("disk full later");
+    written_ += bytes.size();
+    return Ok{};
+  }
+
+ private:
+  size_t limit_;
+  size_t written_ = 0;
+};
+
+// Several MiB in files of assorted sizes (half of them incompressible), so the layer passes
+// through the writer's threads in many chunks.
+std::vector<LayerEntry> large_entries() {
+  LayerTree tree;
+  uint64_t x = 88172645463325252ULL;
+  for (int i = 0; i < 40; ++i) {
+    std::string content(static_cast<size_t>(1000 + i * 37000), '\0');
+    for (size_t j = 0; j < content.size(); ++j) {
+      if (i % 2 == 0) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        content[j] = static_cast<char>(x);
+      } else {
+        content[j] = static_cast<char>('a' + (j / 7 + i) % 26);
+      }
+    }
+    int64_t size = static_cast<int64_t>(content.size());
+    STRATA_CHECK(tree.add({.path = fmt::format("d/f{:02}", i),
+                           .mode = 0644,
+                           .content = content,
+                           .size = size})
+                     .ok());
+  }
+  return *std::move(tree).sorted_entries();
+}
 
 std::vector<LayerEntry> sample_entries() {
   LayerTree tree;
@@ -152,6 +196,63 @@ TEST(LayerWriter, OutputErrorIsReported) {
   auto r = write_layer(sample_entries(), {.compression = Compression::kGzip}, out);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message(), "disk full");
+}
+
+TEST(LayerWriter, LargeLayerDigestsAreOfTheBytesWritten) {
+  std::vector<LayerEntry> entries = large_entries();
+  Written plain = write(Compression::kNone, entries);
+  ASSERT_GT(plain.bytes.size(), size_t{20} << 20);
+  EXPECT_EQ(plain.blob.diff_id, sha256_of(plain.bytes));
+  EXPECT_EQ(plain.blob.digest, plain.blob.diff_id);
+  EXPECT_EQ(plain.blob.size, static_cast<int64_t>(plain.bytes.size()));
+  EXPECT_EQ(plain.blob.tar_size, plain.blob.size);
+  for (Compression c : {Compression::kGzip, Compression::kZstd}) {
+    for (DeterminismProfile profile : {DeterminismProfile::kDet1, DeterminismProfile::kDet2}) {
+      for (int64_t jobs : {1, 2, 8}) {
+        StringOutput out;
+        auto blob = write_layer(
+            entries, {.compression = c, .mtime = 1700000000, .jobs = jobs, .profile = profile},
+            out);
+        ASSERT_TRUE(blob.ok()) << blob.error().message();
+        EXPECT_EQ(blob->diff_id, plain.blob.diff_id);
+        EXPECT_EQ(blob->digest, sha256_of(out.data));
+        EXPECT_EQ(blob->size, static_cast<int64_t>(out.data.size()));
+        EXPECT_EQ(blob->tar_size, plain.blob.tar_size);
+        EXPECT_EQ(blob->files.size(), entries.size());
+      }
+    }
+  }
+}
+
+TEST(LayerWriter, OutputErrorInTheMiddleOfALargeLayerIsReported) {
+  std::vector<LayerEntry> entries = large_entries();
+  for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kZstd}) {
+    for (DeterminismProfile profile : {DeterminismProfile::kDet1, DeterminismProfile::kDet2}) {
+      for (size_t limit : {size_t{0}, size_t{3} << 20}) {
+        FailingAfterOutput out(limit);
+        auto r = write_layer(entries, {.compression = c, .jobs = 2, .profile = profile}, out);
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error().message(), "disk full later");
+      }
+    }
+  }
+}
+
+TEST(LayerWriter, FdOutputWithWritebackWritesEveryByte) {
+  std::vector<LayerEntry> entries = large_entries();
+  Written plain = write(Compression::kNone, entries);
+  char path[] = "/tmp/strata-tar-writer-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::unlink(path);
+  ASSERT_EQ(::write(fd, "x", 1), 1);  // the output starts at an offset other than 0
+  FdBlobOutput out(fd, path, /*start_writeback=*/true);
+  auto blob = write_layer(entries, {.compression = Compression::kNone, .mtime = 1700000000}, out);
+  ASSERT_TRUE(blob.ok());
+  std::string back(plain.bytes.size() + 1, '\0');
+  ASSERT_EQ(::pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()));
+  ::close(fd);
+  EXPECT_EQ(back, "x" + plain.bytes);
 }
 
 TEST(LayerWriter, NonUtf8NameIsRejected) {
