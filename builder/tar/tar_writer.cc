@@ -26,7 +26,7 @@ namespace {
 constexpr size_t kCopyBufferBytes = 256 * 1024;
 
 // An ordered byte stream handed from the thread that produces it to one consumer thread in
-// chunks of kChunkBytes, so that producing (reading files, writing the tar, hashing their
+// chunks of kChunkBytes (128 KiB), so that producing (reading files, writing the tar, hashing their
 // contents) and consuming (hashing the DiffID, compressing, writing the blob) run on two
 // cores. At most kMaxChunks chunks wait, so memory stays bounded. A stream shorter than one
 // chunk never starts the thread: close() consumes it on the caller's thread. The consumer
@@ -95,8 +95,10 @@ class ChunkPipe {
   }
 
  private:
-  static constexpr size_t kChunkBytes = 1 << 20;
-  static constexpr size_t kMaxChunks = 4;
+  // Small enough that a chunk is still in the caches when the consumer thread takes it:
+  // measured on the 2-core machine, 1 MiB chunks cost 25% more CPU than 128 KiB ones.
+  static constexpr size_t kChunkBytes = 128 << 10;
+  static constexpr size_t kMaxChunks = 8;
 
   bool hand_off() {
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
