@@ -1,61 +1,65 @@
 #!/usr/bin/env bash
-# Start-to-exit latency of `strata sandbox -- /bin/true` beside bubblewrap and unshare(1).
-# Usage: bench/sandbox.sh [STRATA_BINARY] [RUNS]   (default: build/builder/strata, 200 runs)
-# Uses hyperfine when it is installed (apt install hyperfine), else a date +%s%N loop.
-# Target (issue 3): strata within 1.5x of bubblewrap.
+# Start-to-exit latency of `strata sandbox -- /bin/true` beside bubblewrap and unshare(1), and
+# of `strata --version` beside `bwrap --version` (the cost of loading each binary).
+# Usage: bench/sandbox.sh [STRATA_BINARY] [RUNS]   (default: build/builder/strata, 100 runs)
+# The commands run in turn, one run of each per round, so that load from other processes on
+# the machine falls on all of them alike; it prints the median wall time of each, its median
+# CPU time (user + system, children included) and the ratio of medians to bwrap.
+# Target (issue 16): strata sandbox <= 1.0x
+#   bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev /bin/true
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 strata=${1:-build/builder/strata}
-runs=${2:-200}
+runs=${2:-100}
 [ -x "$strata" ] || { echo "bench/sandbox.sh: $strata not built" >&2; exit 2; }
 
-# strata-startup is `strata --version`: the cost of loading the strata binary itself (its
-# shared libraries), which every strata command pays before the sandbox starts.
-names=(strata bwrap unshare strata-startup)
-commands=(
-  "$strata sandbox -- /bin/true"
-  "bwrap --unshare-all --ro-bind / / /bin/true"
-  "unshare -Urmpnf --mount-proc /bin/true"
-  "$strata --version"
-)
+python3 - "$strata" "$runs" <<'PY'
+import os, shutil, statistics, sys, time
 
-mean_ms() {  # mean wall time in ms of `runs` runs of "$1"
-  if command -v hyperfine >/dev/null; then
-    local json
-    json=$(mktemp)
-    hyperfine -N --warmup 10 --runs "$runs" --export-json "$json" "$1" >/dev/null 2>&1
-    python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["results"][0]["mean"]*1000))' "$json"
-    rm -f "$json"
-  else
-    local i start end
-    for ((i = 0; i < 10; i++)); do $1 >/dev/null 2>&1; done
-    start=$(date +%s%N)
-    for ((i = 0; i < runs; i++)); do $1 >/dev/null 2>&1; done
-    end=$(date +%s%N)
-    awk -v d=$((end - start)) -v n="$runs" 'BEGIN { printf "%.3f\n", d / n / 1e6 }'
-  fi
+strata, runs = sys.argv[1], int(sys.argv[2])
+commands = {
+    "strata": [strata, "sandbox", "--", "/bin/true"],
+    "bwrap": ["bwrap", "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+              "/bin/true"],
+    "unshare": ["unshare", "-Urmpnf", "--mount-proc", "/bin/true"],
+    "strata-startup": [strata, "--version"],
+    "bwrap-startup": ["bwrap", "--version"],
 }
+devnull = os.open(os.devnull, os.O_RDWR)
 
-declare -A mean
-for i in "${!names[@]}"; do
-  if ! ${commands[$i]} >/dev/null 2>&1; then
-    echo "bench/sandbox.sh: skipping ${names[$i]}: '${commands[$i]}' fails here" >&2
-    continue
-  fi
-  mean[${names[$i]}]=$(mean_ms "${commands[$i]}")
-done
+def run(argv):
+    start = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[
+        (os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
+    _, status, usage = os.wait4(pid, 0)
+    return status, (time.perf_counter() - start) * 1000, (usage.ru_utime + usage.ru_stime) * 1000
 
-tool=$(command -v hyperfine >/dev/null && echo hyperfine || echo "date loop")
-printf '%d runs each (%s), uid %d, %s\n\n' "$runs" "$tool" "$(id -u)" "$(uname -r)"
-printf '%-16s %12s %10s\n' command "mean (ms)" "vs bwrap"
-for name in "${names[@]}"; do
-  [ -n "${mean[$name]:-}" ] || continue
-  ratio=-
-  [ -n "${mean[bwrap]:-}" ] && ratio=$(awk -v a="${mean[$name]}" -v b="${mean[bwrap]}" 'BEGIN { printf "%.2fx", a / b }')
-  printf '%-16s %12s %10s\n' "$name" "${mean[$name]}" "$ratio"
-done
-if [ -n "${mean[strata]:-}" ] && [ -n "${mean[strata-startup]:-}" ] && [ -n "${mean[bwrap]:-}" ]; then
-  awk -v a="${mean[strata]}" -v s="${mean[strata-startup]}" -v b="${mean[bwrap]}" \
-    'BEGIN { printf "\nstrata sandbox minus binary startup: %.3f ms (%.2fx bwrap)\n", a - s, (a - s) / b }'
-fi
+for name in list(commands):
+    argv = commands[name]
+    path = shutil.which(argv[0])
+    if path is None or run([path] + argv[1:])[0] != 0:
+        print(f"bench/sandbox.sh: skipping {name}: '{' '.join(argv)}' fails here", file=sys.stderr)
+        del commands[name]
+    else:
+        argv[0] = path
+
+times = {name: [] for name in commands}
+for round in range(runs + 10):  # the first 10 rounds warm the caches and are not counted
+    for name, argv in commands.items():
+        _, wall, cpu = run(argv)
+        if round >= 10:
+            times[name].append((wall, cpu))
+
+print(f"{runs} alternating runs each, median; uid {os.getuid()}, {os.uname().release}\n")
+print(f"{'command':16} {'wall (ms)':>10} {'cpu (ms)':>9} {'vs bwrap':>9}")
+median = {n: statistics.median(w for w, _ in t) for n, t in times.items()}
+for name, t in times.items():
+    ratio = f"{median[name] / median['bwrap']:.2f}x" if "bwrap" in median else "-"
+    cpu = statistics.median(c for _, c in t)
+    print(f"{name:16} {median[name]:10.2f} {cpu:9.2f} {ratio:>9}")
+if {"strata", "strata-startup", "bwrap", "bwrap-startup"} <= median.keys():
+    s = median["strata"] - median["strata-startup"]
+    b = median["bwrap"] - median["bwrap-startup"]
+    print(f"\nminus each binary's own start-up: strata {s:.2f} ms, bwrap {b:.2f} ms ({s / b:.2f}x)")
+PY
