@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 
 #include "builder/base/beneath.h"
 #include "builder/base/fs.h"
@@ -20,6 +21,22 @@
 
 namespace strata::builder::oci {
 namespace {
+
+// fsyncs `dir`, and below it every directory and regular file, not following symlinks.
+Result<void> fsync_tree(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::filesystem::file_status st = it->symlink_status(ec);
+    if (ec) break;
+    if (!std::filesystem::is_regular_file(st) && !std::filesystem::is_directory(st)) continue;
+    std::string path = it->path().string();
+    STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_RDONLY | O_NOFOLLOW));
+    if (::fsync(fd.get()) != 0) return Error::sys(fmt::format("fsync {}", path), errno);
+  }
+  if (ec) return Error::sys(fmt::format("list {}", dir), ec.value());
+  return fsync_dir(dir);
+}
 
 constexpr char kJournal[] = "publish.json";
 constexpr char kLayout[] = "layout";
@@ -221,9 +238,11 @@ Result<void> StagedLayout::publish(const Digest& manifest_digest) {
   for (const std::string& c : companions_) {
     (path_exists(staging_.path() + "/" + c) ? journal.files : journal.remove).push_back(c);
   }
-  // Everything staged is durable before the journal says it may be moved.
-  STRATA_TRY_ASSIGN(UniqueFd dir, open_fd(staging_.path(), O_RDONLY | O_DIRECTORY));
-  if (::syncfs(dir.get()) != 0) return Error::sys(fmt::format("syncfs {}", staging_.path()), errno);
+  // Everything staged is durable before the journal says it may be moved: each file and
+  // directory under the staging directory is fsynced (the files were when written, so this is
+  // mostly their directory entries). Not syncfs: that also waits for every other dirty page
+  // of the file system, such as the layer cache's copy of the blob or other builds' files.
+  STRATA_TRY(fsync_tree(staging_.path()));
   STRATA_TRY_ASSIGN(std::string text, journal_text(journal));
   STRATA_TRY(write_file_atomic(staging_.path() + "/" + kJournal, text));
   STRATA_TRY(fsync_dir(staging_.path()));
