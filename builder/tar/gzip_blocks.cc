@@ -44,7 +44,16 @@ class ParallelGzip : public Compressor {
         jobs_(static_cast<size_t>(std::clamp<int64_t>(jobs, 1, kMaxJobs))),
         // Blocks in flight: enough to keep every worker busy while the producer emits the
         // oldest; memory stays at about 2 MiB per slot whatever the layer's size.
-        window_(jobs_ + 2) {}
+        window_(jobs_ + 2) {
+    // Every block the window can hold, made on the thread that starts the compressor: the
+    // thread that later pushes may be another (the layer writer's tar pipe), and blocks made
+    // there would live in its own malloc arena, beside the ones it already has. The input
+    // buffers are reserved, not touched, so a small layer costs no memory for them.
+    for (size_t i = 0; i <= window_; ++i) {
+      spare_.push_back(std::make_unique<Block>());
+      spare_.back()->in.reserve(kGzipBlockBytes);
+    }
+  }
   ~ParallelGzip() override { abort(); }
   ParallelGzip(const ParallelGzip&) = delete;
   ParallelGzip& operator=(const ParallelGzip&) = delete;
