@@ -71,7 +71,6 @@ void wait_for_parent(const ChildPlan& plan) noexcept {
     if (n == 0) errno = ECANCELED;  // the parent gave up before writing the id maps
     fail(plan, Step::kWaitParent);
   }
-  ::close(plan.sync_fd);
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(plan, Step::kParentDeathSignal);
   // A cgroup namespace rooted at the cgroup the parent just put us in.
   if (::unshare(CLONE_NEWCGROUP) != 0) fail(plan, Step::kUnshareCgroup);
@@ -362,6 +361,37 @@ void hide_own_argv(const ChildPlan& plan) noexcept {
   }
 }
 
+// Reads exactly `size` bytes from the sync pipe; false on EOF or an error.
+bool read_exactly(int fd, void* data, size_t size) noexcept {
+  auto* p = static_cast<char*>(data);
+  while (size > 0) {
+    ssize_t n = ::read(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = ECANCELED;  // the parent gave up (its compile failed)
+      return false;
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// The seccomp program the parent compiled while this process set up the mounts, into the
+// room the parent reserved (no allocation here).
+void receive_seccomp(ChildPlan& plan) noexcept {
+  uint32_t count = 0;
+  if (!read_exactly(plan.sync_fd, &count, sizeof count)) fail(plan, Step::kReceiveSeccomp);
+  if (count > plan.seccomp_program.capacity()) {
+    errno = E2BIG;
+    fail(plan, Step::kReceiveSeccomp);
+  }
+  plan.seccomp_program.resize(count);  // within the capacity: no allocation
+  if (!read_exactly(plan.sync_fd, plan.seccomp_program.data(), count * sizeof(sock_filter)))
+    fail(plan, Step::kReceiveSeccomp);
+  ::close(plan.sync_fd);
+}
+
 }  // namespace
 
 void run_child(ChildPlan& plan) noexcept {
@@ -373,6 +403,7 @@ void run_child(ChildPlan& plan) noexcept {
   set_identity_and_network(plan);
   // Not dumpable: a process inside cannot open /proc/1/fd or /proc/1/mem of the reaper.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail(plan, Step::kSetNotDumpable);
+  receive_seccomp(plan);
   pid_t command = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
   if (command < 0) fail(plan, Step::kForkCommand);
   if (command == 0) exec_command(plan);

@@ -429,6 +429,8 @@ const char* step_name(Step step) {
       return "install seccomp filter";
     case Step::kExec:
       return "execve";
+    case Step::kReceiveSeccomp:
+      return "receive the seccomp filter from the parent";
   }
   return "unknown step";
 }

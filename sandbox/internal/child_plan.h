@@ -16,6 +16,9 @@
 
 namespace strata::sandbox::internal {
 
+// The kernel's limit on a classic BPF program (BPF_MAXINSNS).
+inline constexpr size_t kMaxSeccompInstructions = 4096;
+
 // Each setup step the child can fail at; the parent turns {step, errno, index} into text.
 enum class Step : int32_t {
   kWaitParent = 1,
@@ -53,6 +56,7 @@ enum class Step : int32_t {
   kNoNewPrivs,
   kSeccomp,
   kExec,
+  kReceiveSeccomp,
 };
 
 // What the child writes to the error channel when a step fails: fixed size, one write.
@@ -100,10 +104,15 @@ struct ChildPlan {
   int last_capability = 0;
   int64_t rlimit_nproc = 0;  // 0 = leave alone
   int64_t rlimit_fsize = 0;
+  // Received from the parent after the clone (it compiles the policy while this process sets
+  // up the mounts): the parent reserves kMaxSeccompInstructions, the reaper fills it in
+  // place, without allocating.
   std::vector<sock_filter> seccomp_program;
   bool proc_covers = true;
   // Descriptors, as numbered in the child (inherited through clone).
-  int sync_fd = -1;    // read end: one byte means the id maps are written
+  // Read end: one byte means the id maps are written; then the seccomp program follows, as
+  // a uint32_t instruction count and the instructions.
+  int sync_fd = -1;
   int error_fd = -1;   // ChildRecord on failure; EOF means execve succeeded
   int result_fd = -1;  // the reaper writes the command's wait status here
   int stdin_fd = -1;   // < 0: /dev/null
