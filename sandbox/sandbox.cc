@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -112,7 +114,23 @@ Result<void> send_seccomp(const Config& config, Pipe& sync) {
   std::string message(reinterpret_cast<const char*>(&count), sizeof count);
   message.append(reinterpret_cast<const char*>(program.data()),
                  program.size() * sizeof(sock_filter));
-  STRATA_TRY(write_all(sync.write.get(), message, "the sandbox's sync pipe"));
+  // pid 1 may already have ended (a setup step failed right after "go"): then the write
+  // fails with EPIPE, and the supervisor reports pid 1's own error. SIGPIPE is blocked for
+  // the write and a pending one taken, so it cannot end strata.
+  sigset_t pipe_signal;
+  sigset_t old_mask;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &old_mask);
+  Result<void> written = write_all(sync.write.get(), message, "the sandbox's sync pipe");
+  bool gone = !written.ok() && written.error().sys_errno() == EPIPE;
+  if (gone) {
+    struct timespec now = {0, 0};
+    while (sigtimedwait(&pipe_signal, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (!gone) STRATA_TRY(written);
   return sync.write.close("sync pipe");
 }
 
