@@ -61,9 +61,11 @@ void write_resolved_dependencies(CanonicalWriter& out, const specs::Spec& spec,
   for (const LockedDeb& d : in.image_debs) deb_dependency(d, "deb");
   if (spec.image.base) deps.push_back(image_dependency(*spec.image.base, "base-image"));
   // Sorted by pointer, not copied: the paths of 1,000,000 files are tens of megabytes.
+  const std::vector<InputFile>& input_files =
+      in.input_files_ref ? *in.input_files_ref : in.input_files;
   std::vector<const InputFile*> files;
-  files.reserve(in.input_files.size());
-  for (const InputFile& f : in.input_files) files.push_back(&f);
+  files.reserve(input_files.size());
+  for (const InputFile& f : input_files) files.push_back(&f);
   std::sort(files.begin(), files.end(),
             [](const InputFile* a, const InputFile* b) { return a->path < b->path; });
   files.erase(

@@ -14,6 +14,7 @@
 #   SCALE="20k 200k 1m 4g" bench/layer.sh     20k/200k/1m: that many ~1 KiB files; 4g: one
 #                                             4 GiB file. SCALE_ONLY=1: only the table.
 # A case is skipped, with a note, when the free space of $TMPDIR is below 3x its tree.
+# STRATA_BEFORE=path/to/other/strata adds its row to each case (e.g. main's build, to compare).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 strata="${STRATA:-$here/../build/builder/strata}"
@@ -138,17 +139,23 @@ scale_case() {
   local count bytes
   count=$(find "$dir/tree" -type f | wc -l)
   bytes=$(du -sb --apparent-size "$dir/tree" | cut -f1)
-  local r_tar r_strata
-  r_tar=$(measure tar bash -c "tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -C '$dir/tree' -cf - . | sha256sum")
-  r_strata=$(measure strata bash -c 'rm -rf "$1/cache" "$1/out" && "$2" build "$1/strata.yaml" -o "$1/out" --cache "$1/cache" --compression none --jobs "$3"' \
-    _ "$dir" "$strata" "$jobs")
-  local who r t m
-  for who in strata tar; do
-    [[ $who == strata ]] && r=$r_strata || r=$r_tar
-    read -r _ t m <<<"$r"
-    awk -v n="$name" -v w="$who" -v t="$t" -v m="$m" -v c="$count" -v b="$bytes" 'BEGIN{
-      printf "%-6s %-22s %10d %9.2f %12.2f %10.3f %7d MiB\n", n,
-        (w == "strata" ? "strata --compression none" : "tar|sha256sum"), c, t,
+  local rows=() label bin
+  rows+=("$(measure "tar|sha256sum" bash -c "tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -C '$dir/tree' -cf - . | sha256sum")")
+  for label in strata ${STRATA_BEFORE:+before}; do
+    [[ $label == strata ]] && bin=$strata || bin=$STRATA_BEFORE
+    rows+=("$(measure "$label" bash -c 'rm -rf "$1/cache" "$1/out" && "$2" build "$1/strata.yaml" -o "$1/out" --cache "$1/cache" --compression none --jobs "$3"' \
+      _ "$dir" "$bin" "$jobs")")
+  done
+  local r t m
+  for r in "${rows[@]}"; do
+    label=${r% * *}
+    read -r t m <<<"${r##"$label" }"
+    case $label in
+      strata) label="strata --compression none" ;;
+      before) label="STRATA_BEFORE" ;;
+    esac
+    awk -v n="$name" -v l="$label" -v t="$t" -v m="$m" -v c="$count" -v b="$bytes" 'BEGIN{
+      printf "%-6s %-26s %9d %9.2f %9.2f %9.3f %7d MiB\n", n, l, c, t,
         t * 1e6 / c, t * 1e9 / b, m / 1024}' >>"$work/scale"
   done
   rm -rf "$dir"
@@ -159,7 +166,7 @@ scale="${SCALE:-20k}"
 if [[ $scale != none ]]; then
   : >"$work/scale"
   for c in $scale; do scale_case "$c"; done
-  printf '\n%-6s %-22s %10s %9s %12s %10s %11s\n' case command files "wall (s)" "us/file" "ns/byte" "peak RSS"
+  printf '\n%-6s %-26s %9s %9s %9s %9s %11s\n' case command files "wall (s)" "us/file" "ns/byte" "peak RSS"
   cat "$work/scale"
   echo
   echo "scaling: best of $runs runs, --compression none, --jobs $jobs; strata's time and RSS include the SBOM and provenance"

@@ -187,7 +187,7 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
                              .spec_path = o.spec_path,
                              .spec_sha256 = o.spec_sha256,
                              .parameters = in.parameters,
-                             .input_files = in.input_files,
+                             .input_files_ref = &in.input_files,
                              .environment_debs = in.environment_debs,
                              .image_debs = image_debs(in.debs),
                              .lock = in.lock,
@@ -420,10 +420,17 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
     return std::any_of(package_dirs.begin(), package_dirs.end(),
                        [&](const std::string& dir) { return is_within(path, dir); });
   };
+  auto is_input = [&](const LayerEntry& e) {
+    return e.type == EntryType::kRegular && !e.host_path.empty() && !is_package_output(e.host_path);
+  };
+  // Counted first: grown by doubling, a 1,000,000-file list would briefly take twice its size.
+  size_t count = 0;
+  for (size_t i = 0; i < entries.size() && i < blob.files.size(); ++i)
+    count += is_input(entries[i]);
+  out.reserve(out.size() + count);
   for (size_t i = 0; i < entries.size() && i < blob.files.size(); ++i) {
     const LayerEntry& e = entries[i];
-    if (e.type != EntryType::kRegular || e.host_path.empty()) continue;
-    if (is_package_output(e.host_path)) continue;
+    if (!is_input(e)) continue;
     std::string name = e.host_path;
     if (!prefix.empty() && name.starts_with(prefix)) {
       name.erase(0, prefix.size());
