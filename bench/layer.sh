@@ -155,8 +155,9 @@ scale_case() {
       before) label="STRATA_BEFORE" ;;
     esac
     awk -v n="$name" -v l="$label" -v t="$t" -v m="$m" -v c="$count" -v b="$bytes" 'BEGIN{
-      printf "%-6s %-26s %9d %9.2f %9.2f %9.3f %7d MiB\n", n, l, c, t,
-        t * 1e6 / c, t * 1e9 / b, m / 1024}' >>"$work/scale"
+      per_file = c < 100 ? "-" : sprintf("%.2f", t * 1e6 / c)  # one big file: per byte only
+      printf "%-6s %-26s %9d %9.2f %9s %9.3f %7d MiB\n", n, l, c, t, per_file,
+        t * 1e9 / b, m / 1024}' >>"$work/scale"
   done
   rm -rf "$dir"
 }
