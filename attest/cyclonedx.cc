@@ -15,7 +15,7 @@ Json sha256_hashes(const Digest& d) {
 }
 
 struct Bom {
-  CanonicalArrayWriter components;                          // text, as make_spdx's arrays (spdx.cc)
+  CanonicalArray* components = nullptr;                     // written as they come
   std::map<std::string, std::vector<std::string>> depends;  // bom-ref -> refs, sorted output
 
   void depend(const std::string& from, const std::string& to) { depends[from].push_back(to); }
@@ -36,17 +36,10 @@ Json image_component(const specs::Spec& spec, const SbomInputs& in) {
       {"hashes", sha256_hashes(in.manifest_digest)}};
 }
 
-// A layer is a file (its blob) holding files; nesting keeps each file under its layer. The
-// canonical text: its files are written one by one, never held as a tree.
-Result<CanonicalText> layer_component(const specs::Spec& spec, const SbomLayer& layer, size_t n,
-                                      bool from_base) {
-  CanonicalArrayWriter files;
-  for (const SbomFile& f : layer.files) {
-    files.push_back({{"type", "file"},
-                     {"bom-ref", fmt::format("layer-{}:/{}", n, f.path)},
-                     {"name", "/" + f.path},
-                     {"hashes", sha256_hashes(f.sha256)}});
-  }
+// A layer is a file (its blob) holding files; nesting keeps each file under its layer. Its
+// files are written one by one, never held.
+void write_layer_component(CanonicalWriter& out, const specs::Spec& spec, const SbomLayer& layer,
+                           size_t n, bool from_base) {
   Json head = {
       {"type", "file"},
       {"bom-ref", fmt::format("layer-{}", n)},
@@ -54,9 +47,18 @@ Result<CanonicalText> layer_component(const specs::Spec& spec, const SbomLayer& 
       {"description", fmt::format("OCI layer ({}), diff_id {}{}", layer.media_type,
                                   layer.diff_id.str(), from_base ? ", from the base image" : "")},
       {"hashes", sha256_hashes(layer.digest)}};
-  std::map<std::string, CanonicalText> nested;
-  STRATA_TRY_ASSIGN(nested["components"], std::move(files).finish());
-  return canonical_object(head, std::move(nested));
+  auto files = [&](CanonicalWriter& w) {
+    CanonicalArray items(w);
+    for_each_file(layer, [&](std::string_view path, const Digest& sha256, int64_t) {
+      if (!w.ok()) return;
+      items.push_back({{"type", "file"},
+                       {"bom-ref", fmt::format("layer-{}:/{}", n, path)},
+                       {"name", "/" + std::string(path)},
+                       {"hashes", sha256_hashes(sha256)}});
+    });
+    items.close();
+  };
+  out.object(head, {{"components", files}});
 }
 
 Json source_component(const specs::Source& s) {
@@ -117,7 +119,7 @@ Json deb_component(const SbomDeb& d) {
 
 void add_debs(Bom& bom, const SbomInputs& in) {
   for (const SbomDeb& d : in.debs) {
-    bom.components.push_back(deb_component(d));
+    bom.components->push_back(deb_component(d));
     std::string ref = "deb:" + d.name;
     bom.depends[ref];
     for (const std::string& dep : d.depends) bom.depend(ref, "deb:" + dep);
@@ -127,9 +129,9 @@ void add_debs(Bom& bom, const SbomInputs& in) {
 
 // `base_layers`: how many image layers precede spec.image.layers[0] (the base image's).
 void add_build_inputs(Bom& bom, const specs::Spec& spec, size_t base_layers) {
-  for (const specs::Source& s : spec.sources) bom.components.push_back(source_component(s));
+  for (const specs::Source& s : spec.sources) bom.components->push_back(source_component(s));
   for (const specs::Package& p : spec.packages) {
-    bom.components.push_back(package_component(p));
+    bom.components->push_back(package_component(p));
     std::string ref = "package:" + p.name;
     bom.depends[ref];  // every component appears, even with nothing to depend on
     for (const specs::Ref& s : p.sources) bom.depend(ref, "source:" + s.name);
@@ -137,11 +139,11 @@ void add_build_inputs(Bom& bom, const specs::Spec& spec, size_t base_layers) {
     if (spec.environment.image) bom.depend(ref, "environment");
   }
   if (spec.environment.image) {
-    bom.components.push_back(
+    bom.components->push_back(
         oci_component("environment", *spec.environment.image, spec.image.architecture));
   }
   if (spec.image.base) {
-    bom.components.push_back(
+    bom.components->push_back(
         oci_component("base-image", *spec.image.base, spec.image.architecture));
     bom.depend("image", "base-image");
   }
@@ -154,20 +156,26 @@ void add_build_inputs(Bom& bom, const specs::Spec& spec, size_t base_layers) {
 
 }  // namespace
 
-Result<std::string> make_cyclonedx(const specs::Plan& plan, const SbomInputs& in) {
+Result<void> write_cyclonedx(const specs::Plan& plan, const SbomInputs& in, TextSink& sink) {
   const specs::Spec& spec = plan.spec;
   Bom bom;
-  bom.depends["image"];
-  for (size_t i = 0; i < in.layers.size(); ++i) {
-    std::string ref = fmt::format("layer-{}", i + 1);
-    STRATA_TRY_ASSIGN(CanonicalText layer,
-                      layer_component(spec, in.layers[i], i + 1, i < in.base_layers));
-    bom.components.push_back_text(std::move(layer));
-    bom.depend("image", ref);
-    bom.depends[ref];
-  }
-  add_build_inputs(bom, spec, in.base_layers);
-  add_debs(bom, in);
+  // Components come before dependencies in the text, and writing them fills bom.depends.
+  auto components = [&](CanonicalWriter& out) {
+    CanonicalArray items(out);
+    bom.components = &items;
+    bom.depends["image"];
+    for (size_t i = 0; i < in.layers.size(); ++i) {
+      std::string ref = fmt::format("layer-{}", i + 1);
+      write_layer_component(items.next(), spec, in.layers[i], i + 1, i < in.base_layers);
+      bom.depend("image", ref);
+      bom.depends[ref];
+    }
+    add_build_inputs(bom, spec, in.base_layers);
+    add_debs(bom, in);
+    items.close();
+    bom.components = nullptr;
+  };
+  auto dependencies = [&](CanonicalWriter& out) { out.value(bom.dependencies()); };
   Json tool = {{"type", "application"}, {"name", "strata"}, {"version", in.strata_version}};
   Json head = {{"bomFormat", "CycloneDX"},
                {"specVersion", "1.6"},
@@ -177,12 +185,16 @@ Result<std::string> make_cyclonedx(const specs::Plan& plan, const SbomInputs& in
                {"metadata",
                 {{"timestamp", rfc3339_utc(spec.epoch)},
                  {"tools", {{"components", {tool}}}},
-                 {"component", image_component(spec, in)}}},
-               {"dependencies", bom.dependencies()}};
-  std::map<std::string, CanonicalText> components;
-  STRATA_TRY_ASSIGN(components["components"], std::move(bom.components).finish());
-  STRATA_TRY_ASSIGN(CanonicalText text, canonical_object(head, std::move(components)));
-  return std::move(text).str();
+                 {"component", image_component(spec, in)}}}};
+  CanonicalWriter out(sink);
+  out.object(head, {{"components", components}, {"dependencies", dependencies}});
+  return out.finish();
+}
+
+Result<std::string> make_cyclonedx(const specs::Plan& plan, const SbomInputs& in) {
+  StringSink sink;
+  STRATA_TRY(write_cyclonedx(plan, in, sink));
+  return std::move(sink.text());
 }
 
 }  // namespace strata::attest

@@ -34,6 +34,15 @@ std::string uuid_v5_url(std::string_view name) {
 }
 
 std::string SpdxIds::make(std::string_view prefix, std::string_view text) {
+  std::string id = natural(prefix, text);
+  if (used_.contains(id)) id += "-" + sha256_of(text).hex.substr(0, 12);
+  std::string candidate = id;
+  for (int n = 2; used_.contains(candidate); ++n) candidate = fmt::format("{}-{}", id, n);
+  used_.insert(candidate);
+  return candidate;
+}
+
+std::string SpdxIds::natural(std::string_view prefix, std::string_view text) {
   std::string body(text);
   for (char& c : body) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -41,12 +50,7 @@ std::string SpdxIds::make(std::string_view prefix, std::string_view text) {
     if (!ok) c = '-';
   }
   if (body.empty()) body = "-";
-  std::string id = fmt::format("SPDXRef-{}-{}", prefix, body);
-  if (used_.contains(id)) id += "-" + sha256_of(text).hex.substr(0, 12);
-  std::string candidate = id;
-  for (int n = 2; used_.contains(candidate); ++n) candidate = fmt::format("{}-{}", id, n);
-  used_.insert(candidate);
-  return candidate;
+  return fmt::format("SPDXRef-{}-{}", prefix, body);
 }
 
 std::string percent_encode(std::string_view text, bool keep_slash) {

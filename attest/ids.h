@@ -24,6 +24,8 @@ std::string uuid_v5_url(std::string_view name);
 class SpdxIds {
  public:
   std::string make(std::string_view prefix, std::string_view text);
+  // The id make() hands out when no earlier id is the same: "SPDXRef-<prefix>-<sanitized>".
+  static std::string natural(std::string_view prefix, std::string_view text);
 
  private:
   std::set<std::string> used_;

@@ -39,10 +39,11 @@ Json source_dependency(const specs::Source& s) {
   return d;
 }
 
-// The text of the array: with one entry per input file it is written entry by entry rather
-// than held as a tree (README.md, Benchmarks).
-Result<CanonicalText> resolved_dependencies(const specs::Spec& spec, const ProvenanceInputs& in) {
-  CanonicalArrayWriter deps;
+// The array, written entry by entry: with one entry per input file it is the bulk of the
+// statement (docs/provenance.md "Memory").
+void write_resolved_dependencies(CanonicalWriter& out, const specs::Spec& spec,
+                                 const ProvenanceInputs& in) {
+  CanonicalArray deps(out);
   deps.push_back(dependency(in.spec_path, in.spec_sha256, "spec"));
   for (const specs::Source& s : spec.sources) deps.push_back(source_dependency(s));
   if (spec.environment.image) {
@@ -59,21 +60,26 @@ Result<CanonicalText> resolved_dependencies(const specs::Spec& spec, const Prove
   if (in.lock) deps.push_back(dependency(in.lock->path, in.lock->sha256, "lock"));
   for (const LockedDeb& d : in.image_debs) deb_dependency(d, "deb");
   if (spec.image.base) deps.push_back(image_dependency(*spec.image.base, "base-image"));
-  // Sorted by pointer, not copied: the paths of 20,000 files are a megabyte or two.
+  // Sorted by pointer, not copied: the paths of 1,000,000 files are tens of megabytes.
+  const std::vector<InputFile>& input_files =
+      in.input_files_ref ? *in.input_files_ref : in.input_files;
   std::vector<const InputFile*> files;
-  files.reserve(in.input_files.size());
-  for (const InputFile& f : in.input_files) files.push_back(&f);
+  files.reserve(input_files.size());
+  for (const InputFile& f : input_files) files.push_back(&f);
   std::sort(files.begin(), files.end(),
             [](const InputFile* a, const InputFile* b) { return a->path < b->path; });
   files.erase(
       std::unique(files.begin(), files.end(),
                   [](const InputFile* a, const InputFile* b) { return a->path == b->path; }),
       files.end());
-  for (const InputFile* f : files) deps.push_back(dependency(f->path, f->sha256, "input-file"));
+  for (const InputFile* f : files) {
+    if (!out.ok()) break;
+    deps.push_back(dependency(f->path, f->sha256, "input-file"));
+  }
   Json strata = dependency("strata", in.strata_sha256, "builder-binary");
   strata["annotations"]["version"] = in.strata_version;
   deps.push_back(strata);
-  return std::move(deps).finish();
+  deps.close();
 }
 
 Json external_parameters(const ProvenanceInputs& in) {
@@ -110,7 +116,7 @@ Json statement_subject(std::string_view name, const Digest& manifest_digest) {
   return {{"name", std::string(name)}, {"digest", sha256_set(manifest_digest)}};
 }
 
-Result<std::string> make_provenance(const specs::Plan& plan, const ProvenanceInputs& in) {
+Result<void> write_provenance(const specs::Plan& plan, const ProvenanceInputs& in, TextSink& sink) {
   const specs::Spec& spec = plan.spec;
   Json run_details = {
       {"builder", {{"id", in.builder_id}, {"version", {{"strata", in.strata_version}}}}}};
@@ -118,24 +124,31 @@ Result<std::string> make_provenance(const specs::Plan& plan, const ProvenanceInp
     run_details["metadata"] = {{"startedOn", rfc3339_utc(in.times->started_on)},
                                {"finishedOn", rfc3339_utc(in.times->finished_on)}};
   }
-  // Each level is the canonical text of the one below it plus small members.
-  std::map<std::string, CanonicalText> texts;
-  STRATA_TRY_ASSIGN(texts["resolvedDependencies"], resolved_dependencies(spec, in));
+  // Each level is small members plus the level below it, written in place.
   Json build_definition = {{"buildType", kImageBuildType},
                            {"externalParameters", external_parameters(in)},
                            {"internalParameters", internal_parameters(spec, in)}};
-  std::map<std::string, CanonicalText> predicate;
-  STRATA_TRY_ASSIGN(predicate["buildDefinition"],
-                    canonical_object(build_definition, std::move(texts)));
+  auto dependencies = [&](CanonicalWriter& out) { write_resolved_dependencies(out, spec, in); };
+  auto definition = [&](CanonicalWriter& out) {
+    out.object(build_definition, {{"resolvedDependencies", dependencies}});
+  };
   Json predicate_rest = {{"runDetails", std::move(run_details)}};
-  std::map<std::string, CanonicalText> statement;
-  STRATA_TRY_ASSIGN(statement["predicate"], canonical_object(predicate_rest, std::move(predicate)));
+  auto predicate = [&](CanonicalWriter& out) {
+    out.object(predicate_rest, {{"buildDefinition", definition}});
+  };
   Json statement_rest = {
       {"_type", kStatementType},
       {"subject", Json::array({statement_subject(spec.name, in.manifest_digest)})},
       {"predicateType", kSlsaProvenanceV1}};
-  STRATA_TRY_ASSIGN(CanonicalText text, canonical_object(statement_rest, std::move(statement)));
-  return std::move(text).str();
+  CanonicalWriter out(sink);
+  out.object(statement_rest, {{"predicate", predicate}});
+  return out.finish();
+}
+
+Result<std::string> make_provenance(const specs::Plan& plan, const ProvenanceInputs& in) {
+  StringSink sink;
+  STRATA_TRY(write_provenance(plan, in, sink));
+  return std::move(sink.text());
 }
 
 namespace {

@@ -3,7 +3,9 @@
 // namespaces derive from the manifest digest and from paths.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "builder/base/digest.h"
@@ -19,12 +21,22 @@ struct SbomFile {
   int64_t size = 0;
 };
 
+// Called with each file of a layer in turn.
+using SbomFileVisitor =
+    std::function<void(std::string_view path, const Digest& sha256, int64_t size)>;
+
 struct SbomLayer {
   Digest digest;   // the blob as stored
   Digest diff_id;  // the uncompressed tar
   std::string media_type;
   std::vector<SbomFile> files;  // in tar order
+  // When set, the files instead of `files`: calls its argument with each, in tar order, on
+  // every pass the writers make, so a large layer's list is read where it is, not copied.
+  std::function<void(const SbomFileVisitor&)> for_each_file;
 };
+
+// Calls `visit` with each file of `layer`: from for_each_file when set, else from files.
+void for_each_file(const SbomLayer& layer, const SbomFileVisitor& visit);
 
 // A Debian package a `debs:` layer installs (docs/debian-packages.md).
 struct SbomDeb {
@@ -61,14 +73,18 @@ struct SbomInputs {
 
 // SPDX 2.3: the image as the root package, one package per layer containing its files (a
 // path a later layer replaces is listed in both layers), one per spec package and source,
-// the environment and base images, and the relationships between them. Returns the canonical
-// JSON text, written without building the per-file parts as a tree; fails on a path that is
-// not valid UTF-8.
+// the environment and base images, and the relationships between them. Writes the canonical
+// JSON text to `sink` front to back, holding nothing per file but the (8-byte) hashes of the
+// element ids while it checks them for collisions (docs/sbom.md "Memory"); fails on a path
+// that is not valid UTF-8 or when the sink fails.
+Result<void> write_spdx(const specs::Plan& plan, const SbomInputs& inputs, TextSink& sink);
+// write_spdx into a string.
 Result<std::string> make_spdx(const specs::Plan& plan, const SbomInputs& inputs);
 
 // CycloneDX 1.6 with the same content: the image in metadata.component, layers as
 // components with their files nested, packages, sources and images, and dependencies.
-// Canonical JSON text, written and failing as make_spdx's.
+// Canonical JSON text, written and failing as write_spdx's; it keeps nothing per file.
+Result<void> write_cyclonedx(const specs::Plan& plan, const SbomInputs& inputs, TextSink& sink);
 Result<std::string> make_cyclonedx(const specs::Plan& plan, const SbomInputs& inputs);
 
 // "https://strata.dev/spdx/NAME/sha256-<hex>": unique per image, stable across rebuilds.

@@ -31,6 +31,16 @@ Result<std::string> make_sigstore_bundle(std::string_view envelope, const Public
   return canonical_json(bundle);
 }
 
+Result<void> write_sigstore_bundle(std::string_view envelope, const PublicKey& key,
+                                   TextSink& sink) {
+  // Members in key order: dsseEnvelope < mediaType < verificationMaterial.
+  CanonicalWriter out(sink);
+  out.object({{"mediaType", kSigstoreBundleV03},
+              {"verificationMaterial", {{"publicKey", {{"hint", key.keyid()}}}}}},
+             {{"dsseEnvelope", [&](CanonicalWriter& w) { w.raw(envelope); }}});
+  return out.finish();
+}
+
 bool is_sigstore_bundle(std::string_view text) {
   Result<Json> doc = parse_json(text, "bundle");
   if (!doc.ok() || !doc->is_object()) return false;

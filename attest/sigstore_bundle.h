@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "attest/openssl.h"
+#include "builder/base/json.h"
 #include "builder/base/result.h"
 
 namespace strata::attest {
@@ -20,6 +21,11 @@ inline constexpr char kSigstoreBundleV03[] = "application/vnd.dev.sigstore.bundl
 // keyid(). kInvalidInput when the envelope is malformed or has not exactly one signature
 // (a bundle carries one).
 Result<std::string> make_sigstore_bundle(std::string_view envelope, const PublicKey& key);
+// The same bytes written to `sink` without reading `envelope` as a tree: it is copied in
+// whole between the bundle's other members, so it must be canonical JSON with one signature,
+// as sign_envelope writes it (not checked). For an envelope of a large statement (docs/
+// provenance.md "Memory").
+Result<void> write_sigstore_bundle(std::string_view envelope, const PublicKey& key, TextSink& sink);
 
 // True when `text` is a JSON object whose mediaType names a Sigstore bundle (any version).
 bool is_sigstore_bundle(std::string_view text);

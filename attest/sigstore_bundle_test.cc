@@ -25,6 +25,9 @@ TEST_P(SigstoreBundle, HoldsTheEnvelopeAndTheKeyHint) {
       << "no tlogEntries, no timestamps, no certificate";
   EXPECT_EQ(*canonical_json(b["dsseEnvelope"]), envelope);
   EXPECT_EQ(*canonical_json(b), *bundle);
+  StringSink streamed;
+  ASSERT_TRUE(write_sigstore_bundle(envelope, pub, streamed).ok());
+  EXPECT_EQ(streamed.text(), *bundle) << "written without parsing: the same bytes";
 
   EXPECT_TRUE(is_sigstore_bundle(*bundle));
   EXPECT_FALSE(is_sigstore_bundle(envelope));

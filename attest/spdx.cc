@@ -39,28 +39,69 @@ Json metadata_package(const std::string& id, const std::string& name) {
           {"copyrightText", kNoAssertion}};
 }
 
-// The arrays are written as text element by element: as a tree, the one file and one
-// relationship per file of a 20,000-file layer took 45 MB (README.md, Benchmarks).
-struct Document {
-  SpdxIds ids;
-  CanonicalArrayWriter packages;
-  CanonicalArrayWriter files;
-  CanonicalArrayWriter relationships;
-  std::vector<std::map<std::string, std::string>> file_ids;  // per image layer: path -> id
-  void relate(const std::string& from, const char* type, const std::string& to) {
-    relationships.push_back(relationship(from, type, to));
+// The document lists each file of each layer in three places (files, their CONTAINS
+// relationships, and the Debian packages' ones), so it is written in passes over the layers,
+// one per array, in the order the arrays come in the text; nothing per file is kept from one
+// pass to the next. Every pass makes the same calls in the same order: the element ids come
+// out the same in each.
+enum class Pass { kProbe, kFiles, kPackages, kRelationships };
+
+// SPDX ids for one pass. When the probe pass found no two natural ids alike (the usual case),
+// every id is its natural form and nothing is remembered per file; otherwise each pass hands
+// them out with a fresh SpdxIds, as the one-pass builder did, at the cost of a set of every id.
+class IdMaker {
+ public:
+  enum class Mode { kProbe, kNatural, kExact };
+  explicit IdMaker(Mode mode) : mode_(mode) {}
+  std::string make(std::string_view prefix, std::string_view text) {
+    if (mode_ == Mode::kExact) return exact_.make(prefix, text);
+    std::string id = SpdxIds::natural(prefix, text);
+    if (mode_ == Mode::kProbe) hashes_.push_back(std::hash<std::string_view>()(id));
+    return id;
   }
+  bool is_exact() const { return mode_ == Mode::kExact; }
+  // kProbe: whether two ids made may have been alike (equal hashes; then kExact is used).
+  bool may_collide() {
+    std::sort(hashes_.begin(), hashes_.end());
+    return std::adjacent_find(hashes_.begin(), hashes_.end()) != hashes_.end();
+  }
+
+ private:
+  Mode mode_;
+  SpdxIds exact_;
+  std::vector<size_t> hashes_;  // kProbe: 8 bytes per id, for the probe only
+};
+
+struct Document {
+  Pass pass;
+  IdMaker ids;
+  CanonicalArray* files = nullptr;  // the array this pass writes, or null
+  CanonicalArray* packages = nullptr;
+  CanonicalArray* relationships = nullptr;
+  // kExact, relationships pass: per image layer, path -> id, for the Debian packages' files.
+  std::vector<std::map<std::string, std::string>> file_ids;
+
+  void package(const Json& p) {
+    if (packages) packages->push_back(p);
+  }
+  void relate(const std::string& from, const char* type, const std::string& to) {
+    if (relationships) relationships->push_back(relationship(from, type, to));
+  }
+  // Whether this pass needs the files' ids: to write them, or to keep the call order exact.
+  bool wants_file_ids() const { return pass != Pass::kPackages || ids.is_exact(); }
 };
 
 std::string add_image(Document& doc, const specs::Spec& spec, const SbomInputs& in) {
   std::string id = doc.ids.make("Image", spec.name);
-  Json p = metadata_package(id, spec.name);
-  p["versionInfo"] = spec.version;
-  p["primaryPackagePurpose"] = "CONTAINER";
-  p["checksums"] = sha256_checksum(in.manifest_digest);
-  p["externalRefs"] =
-      purl_ref(oci_purl(spec.name, in.manifest_digest.hex, spec.image.architecture, spec.version));
-  doc.packages.push_back(p);
+  if (doc.packages) {
+    Json p = metadata_package(id, spec.name);
+    p["versionInfo"] = spec.version;
+    p["primaryPackagePurpose"] = "CONTAINER";
+    p["checksums"] = sha256_checksum(in.manifest_digest);
+    p["externalRefs"] = purl_ref(
+        oci_purl(spec.name, in.manifest_digest.hex, spec.image.architecture, spec.version));
+    doc.package(p);
+  }
   doc.relate("SPDXRef-DOCUMENT", "DESCRIBES", id);
   return id;
 }
@@ -70,24 +111,31 @@ std::string add_image(Document& doc, const specs::Spec& spec, const SbomInputs& 
 std::string add_layer(Document& doc, const specs::Spec& spec, const SbomLayer& layer, size_t n,
                       bool from_base) {
   std::string id = doc.ids.make("Layer", std::to_string(n));
-  Json p = metadata_package(id, fmt::format("{} layer {}", spec.name, n));
-  p["filesAnalyzed"] = true;
-  p["primaryPackagePurpose"] = "ARCHIVE";
-  p["checksums"] = sha256_checksum(layer.digest);
-  p["comment"] = fmt::format("OCI layer {} ({}), diff_id {}{}", n, layer.media_type,
-                             layer.diff_id.str(), from_base ? ", from the base image" : "");
-  doc.packages.push_back(p);
-  doc.file_ids.resize(n);
-  for (const SbomFile& f : layer.files) {
-    std::string file_id = doc.ids.make(fmt::format("File-L{}", n), f.path);
-    doc.file_ids[n - 1][f.path] = file_id;
-    doc.files.push_back({{"SPDXID", file_id},
-                         {"fileName", "./" + f.path},
-                         {"checksums", sha256_checksum(f.sha256)},
-                         {"licenseConcluded", kNoAssertion},
-                         {"copyrightText", kNoAssertion}});
-    doc.relate(id, "CONTAINS", file_id);
+  if (doc.packages) {
+    Json p = metadata_package(id, fmt::format("{} layer {}", spec.name, n));
+    p["filesAnalyzed"] = true;
+    p["primaryPackagePurpose"] = "ARCHIVE";
+    p["checksums"] = sha256_checksum(layer.digest);
+    p["comment"] = fmt::format("OCI layer {} ({}), diff_id {}{}", n, layer.media_type,
+                               layer.diff_id.str(), from_base ? ", from the base image" : "");
+    doc.package(p);
   }
+  bool keep_ids = doc.ids.is_exact() && doc.pass == Pass::kRelationships;
+  if (keep_ids) doc.file_ids.resize(n);
+  if (!doc.wants_file_ids()) return id;
+  std::string prefix = fmt::format("File-L{}", n);
+  for_each_file(layer, [&](std::string_view path, const Digest& sha256, int64_t) {
+    std::string file_id = doc.ids.make(prefix, path);
+    if (keep_ids) doc.file_ids[n - 1][std::string(path)] = file_id;
+    if (doc.files) {
+      doc.files->push_back({{"SPDXID", file_id},
+                            {"fileName", "./" + std::string(path)},
+                            {"checksums", sha256_checksum(sha256)},
+                            {"licenseConcluded", kNoAssertion},
+                            {"copyrightText", kNoAssertion}});
+    }
+    doc.relate(id, "CONTAINS", file_id);
+  });
   return id;
 }
 
@@ -101,7 +149,7 @@ std::string add_source(Document& doc, const specs::Source& s) {
   if (!s.url.empty()) q["download_url"] = s.url;
   p["externalRefs"] = purl_ref(generic_purl(s.name, "", q));
   if (!s.path.empty()) p["sourceInfo"] = "path relative to the spec: " + s.path;
-  doc.packages.push_back(p);
+  doc.package(p);
   return id;
 }
 
@@ -120,7 +168,7 @@ std::string add_package(Document& doc, const specs::Package& pkg,
       break;
     }
   }
-  doc.packages.push_back(p);
+  doc.package(p);
   return id;
 }
 
@@ -131,8 +179,36 @@ std::string add_oci_dependency(Document& doc, const char* prefix, const specs::I
   p["primaryPackagePurpose"] = "CONTAINER";
   p["checksums"] = sha256_checksum(ref.digest);
   p["externalRefs"] = purl_ref(image_purl(ref, arch));
-  doc.packages.push_back(p);
+  doc.package(p);
   return id;
+}
+
+// The Debian package `d` (id `id`) contains each of its files its layer lists. With natural
+// ids a file's id follows from its path, and whether the layer lists it from a sorted list of
+// the layer's paths (views, not copies), made for this package only.
+void relate_deb_files(Document& doc, const SbomInputs& in, const SbomDeb& d,
+                      const std::string& id) {
+  size_t image_layer = in.base_layers + d.layer;
+  if (doc.ids.is_exact()) {
+    if (image_layer >= doc.file_ids.size()) return;
+    const std::map<std::string, std::string>& files = doc.file_ids[image_layer];
+    for (const std::string& f : d.files) {
+      auto it = files.find(f);
+      if (it != files.end()) doc.relate(id, "CONTAINS", it->second);
+    }
+    return;
+  }
+  if (image_layer >= in.layers.size() || d.files.empty()) return;
+  std::vector<std::string_view> paths;
+  for_each_file(in.layers[image_layer],
+                [&](std::string_view path, const Digest&, int64_t) { paths.push_back(path); });
+  std::sort(paths.begin(), paths.end());
+  std::string prefix = fmt::format("File-L{}", image_layer + 1);
+  for (const std::string& f : d.files) {
+    if (std::binary_search(paths.begin(), paths.end(), std::string_view(f))) {
+      doc.relate(id, "CONTAINS", SpdxIds::natural(prefix, f));
+    }
+  }
 }
 
 // A Debian package of a `debs:` layer: contained by its layer, containing its files, and
@@ -153,16 +229,9 @@ void add_debs(Document& doc, const SbomInputs& in, const std::vector<std::string
       if (!spdx.empty()) p["licenseDeclared"] = spdx;
       p["licenseComments"] = "debian/copyright: " + d.license;
     }
-    doc.packages.push_back(p);
+    doc.package(p);
     if (d.layer < layer_ids.size()) doc.relate(layer_ids[d.layer], "CONTAINS", id);
-    size_t image_layer = in.base_layers + d.layer;
-    if (image_layer < doc.file_ids.size()) {
-      const std::map<std::string, std::string>& files = doc.file_ids[image_layer];
-      for (const std::string& f : d.files) {
-        auto it = files.find(f);
-        if (it != files.end()) doc.relate(id, "CONTAINS", it->second);
-      }
-    }
+    if (doc.relationships) relate_deb_files(doc, in, d, id);
   }
   for (const SbomDeb& d : in.debs) {
     for (const std::string& dep : d.depends) {
@@ -224,14 +293,20 @@ void add_build_inputs(Document& doc, const specs::Spec& spec, const std::string&
 
 }  // namespace
 
+void for_each_file(const SbomLayer& layer, const SbomFileVisitor& visit) {
+  if (layer.for_each_file) return layer.for_each_file(visit);
+  for (const SbomFile& f : layer.files) visit(f.path, f.sha256, f.size);
+}
+
 std::string spdx_namespace(std::string_view name, const Digest& manifest_digest) {
   return fmt::format("https://strata.dev/spdx/{}/sha256-{}", percent_encode(name, true),
                      manifest_digest.hex);
 }
 
-Result<std::string> make_spdx(const specs::Plan& plan, const SbomInputs& in) {
-  const specs::Spec& spec = plan.spec;
-  Document doc;
+namespace {
+
+// One pass over everything the document describes, in the order the one-pass builder added it.
+void describe(Document& doc, const specs::Spec& spec, const SbomInputs& in) {
   std::string image_id = add_image(doc, spec, in);
   std::vector<std::string> layer_ids;
   for (size_t i = 0; i < in.layers.size(); ++i) {
@@ -244,6 +319,27 @@ Result<std::string> make_spdx(const specs::Plan& plan, const SbomInputs& in) {
                                           layer_ids.end());
   add_build_inputs(doc, spec, image_id, spec_layer_ids);
   add_debs(doc, in, spec_layer_ids);
+}
+
+}  // namespace
+
+Result<void> write_spdx(const specs::Plan& plan, const SbomInputs& in, TextSink& sink) {
+  const specs::Spec& spec = plan.spec;
+  IdMaker::Mode mode = IdMaker::Mode::kNatural;
+  {
+    Document probe{.pass = Pass::kProbe, .ids = IdMaker(IdMaker::Mode::kProbe)};
+    describe(probe, spec, in);
+    if (probe.ids.may_collide()) mode = IdMaker::Mode::kExact;
+  }
+  auto array = [&](Pass pass, CanonicalArray* Document::*member) {
+    return [&, pass, member](CanonicalWriter& out) {
+      CanonicalArray items(out);
+      Document doc{.pass = pass, .ids = IdMaker(mode)};
+      doc.*member = &items;
+      describe(doc, spec, in);
+      items.close();
+    };
+  };
   Json head = {{"spdxVersion", "SPDX-2.3"},
                {"dataLicense", "CC0-1.0"},
                {"SPDXID", "SPDXRef-DOCUMENT"},
@@ -252,12 +348,17 @@ Result<std::string> make_spdx(const specs::Plan& plan, const SbomInputs& in) {
                {"creationInfo",
                 {{"created", rfc3339_utc(spec.epoch)},
                  {"creators", {fmt::format("Tool: strata-{}", in.strata_version)}}}}};
-  std::map<std::string, CanonicalText> arrays;
-  STRATA_TRY_ASSIGN(arrays["packages"], std::move(doc.packages).finish());
-  STRATA_TRY_ASSIGN(arrays["files"], std::move(doc.files).finish());
-  STRATA_TRY_ASSIGN(arrays["relationships"], std::move(doc.relationships).finish());
-  STRATA_TRY_ASSIGN(CanonicalText text, canonical_object(head, std::move(arrays)));
-  return std::move(text).str();
+  CanonicalWriter out(sink);
+  out.object(head, {{"files", array(Pass::kFiles, &Document::files)},
+                    {"packages", array(Pass::kPackages, &Document::packages)},
+                    {"relationships", array(Pass::kRelationships, &Document::relationships)}});
+  return out.finish();
+}
+
+Result<std::string> make_spdx(const specs::Plan& plan, const SbomInputs& in) {
+  StringSink sink;
+  STRATA_TRY(write_spdx(plan, in, sink));
+  return std::move(sink.text());
 }
 
 }  // namespace strata::attest

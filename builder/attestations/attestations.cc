@@ -1,10 +1,14 @@
 #include "builder/attestations/attestations.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "attest/dsse.h"
@@ -78,12 +82,16 @@ attest::SbomInputs sbom_inputs(const oci::WrittenImage& image, size_t base_layer
   for (const LayerBlob& blob : image.layers) {
     attest::SbomLayer layer{
         .digest = blob.digest, .diff_id = blob.diff_id, .media_type = blob.media_type};
-    for (const LayerFile& f : blob.files) {
-      // Only entries with content: directories and symlinks have no digest to list.
-      if (f.type != EntryType::kRegular && f.type != EntryType::kHardlink) continue;
-      if (is_whiteout(f.path)) continue;
-      layer.files.push_back({.path = f.path, .sha256 = f.sha256, .size = f.size});
-    }
+    // Read from the blob's list on each pass, not copied: a copy of a 1,000,000-file list is
+    // some 100 MB (docs/sbom.md "Memory").
+    layer.for_each_file = [files = &blob.files](const attest::SbomFileVisitor& visit) {
+      for (const LayerFile& f : *files) {
+        // Only entries with content: directories and symlinks have no digest to list.
+        if (f.type != EntryType::kRegular && f.type != EntryType::kHardlink) continue;
+        if (is_whiteout(f.path)) continue;
+        visit(f.path, f.sha256, f.size);
+      }
+    };
     in.layers.push_back(std::move(layer));
   }
   return in;
@@ -94,10 +102,42 @@ enum class DocKind { kProvenance, kEnvelope, kSbom, kOpenVex, kOpenVexEnvelope, 
 
 struct Document {
   DocKind kind;
-  std::string path;
-  std::string bytes;
+  std::string path;        // where it is published
+  std::string bytes;       // small documents: the text; streamed ones: empty, read back to attach
   std::string media_type;  // the artifact type when attached
+  bool streamed = false;   // already in the staging directory
 };
+
+// A document written straight into its staged file as it is made: the SBOM and provenance of
+// a 1,000,000-file layer are hundreds of megabytes of text that never sit in memory
+// (docs/sbom.md "Memory"). An AtomicFile: a failed or abandoned write leaves no file.
+class StagedSink final : public TextSink {
+ public:
+  static Result<StagedSink> create(std::string path) {
+    STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(path));
+    return StagedSink(std::move(file), std::move(path));
+  }
+  Result<void> write(std::string_view text) override {
+    return write_all(file_.fd(), text, file_.temp_path());
+  }
+  // fsyncs and renames it into place: the set is published only once all of it is durable.
+  Result<void> commit() { return file_.commit(path_); }
+
+ private:
+  StagedSink(AtomicFile file, std::string path) : file_(std::move(file)), path_(std::move(path)) {}
+  AtomicFile file_;
+  std::string path_;
+};
+
+// Writes the document `write` makes into `staging_dir` under the last component of `path`.
+Result<void> stage_streamed(const std::string& staging_dir, const std::string& path,
+                            const std::function<Result<void>(TextSink&)>& write) {
+  std::string staged = staging_dir + "/" + basename_of(path);
+  STRATA_TRY_ASSIGN(StagedSink sink, StagedSink::create(staged));
+  Result<void> written = write(sink);
+  if (!written.ok()) return std::move(written).error().context(fmt::format("writing {}", staged));
+  return sink.commit();
+}
 
 // The OpenVEX document of the spec's `vex:` statements, and with a key its signed statement.
 Result<void> add_openvex(const AttestationInputs& in, std::vector<Document>& docs) {
@@ -119,17 +159,23 @@ Result<void> add_openvex(const AttestationInputs& in, std::vector<Document>& doc
   return Ok{};
 }
 
+// Writes the SBOM and the provenance into the staging directory as they are made (streamed)
+// and returns them with the smaller documents, which are still to be written.
 Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
   const AttestOptions& o = in.options;
-  // The SBOM is made first, while no other document is held: with one entry per file, its
-  // parts and its text are the largest allocations of the stage (README.md, Benchmarks).
+  std::vector<Document> docs;
   bool spdx = o.sbom_format == SbomFormat::kSpdx;
-  std::string sbom;
+  // Made first, while nothing else is held; listed (and attached) in the order of before.
+  Document sbom{.kind = DocKind::kSbom};
   {
     attest::SbomInputs s = sbom_inputs(in.image, in.base_layers, o.strata_version);
     s.debs = in.debs;
-    STRATA_TRY_ASSIGN(sbom,
-                      spdx ? attest::make_spdx(in.plan, s) : attest::make_cyclonedx(in.plan, s));
+    std::string path = in.output_base + (spdx ? ".spdx.json" : ".cdx.json");
+    STRATA_TRY(stage_streamed(in.staging_dir, path, [&](TextSink& sink) {
+      return spdx ? attest::write_spdx(in.plan, s, sink)
+                  : attest::write_cyclonedx(in.plan, s, sink);
+    }));
+    sbom = {DocKind::kSbom, path, "", spdx ? kSpdxType : kCycloneDxType, true};
   }
   // This binary's digest, which may still be being computed beside the build.
   Digest self = o.strata_sha256;
@@ -141,7 +187,7 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
                              .spec_path = o.spec_path,
                              .spec_sha256 = o.spec_sha256,
                              .parameters = in.parameters,
-                             .input_files = in.input_files,
+                             .input_files_ref = &in.input_files,
                              .environment_debs = in.environment_debs,
                              .image_debs = image_debs(in.debs),
                              .lock = in.lock,
@@ -149,24 +195,32 @@ Result<std::vector<Document>> make_documents(const AttestationInputs& in) {
                              .strata_sha256 = self,
                              .library_versions = library_versions(),
                              .times = in.times};
-  std::vector<Document> docs;
-  STRATA_TRY_ASSIGN(std::string statement, attest::make_provenance(in.plan, p));
+  std::string provenance = in.output_base + ".provenance.json";
+  STRATA_TRY(stage_streamed(in.staging_dir, provenance, [&](TextSink& sink) {
+    return attest::write_provenance(in.plan, p, sink);
+  }));
   if (o.sign_key) {
-    STRATA_TRY_ASSIGN(std::string envelope,
-                      attest::sign_envelope(attest::kInTotoPayloadType, statement, *o.sign_key));
+    // The signature covers the whole statement: read back from its staged file, and freed
+    // once signed (Ed25519 signs a message in one call; docs/provenance.md "Memory").
+    std::string envelope;
+    {
+      STRATA_TRY_ASSIGN(std::string statement,
+                        read_file(in.staging_dir + "/" + basename_of(provenance)));
+      STRATA_TRY_ASSIGN(envelope,
+                        attest::sign_envelope(attest::kInTotoPayloadType, statement, *o.sign_key));
+    }
     STRATA_TRY_ASSIGN(attest::PublicKey key, o.sign_key->public_key());
     // The same envelope, bytes and signature, in the form Sigstore's verifiers read.
-    STRATA_TRY_ASSIGN(std::string bundle, attest::make_sigstore_bundle(envelope, key));
+    std::string bundle = in.output_base + ".sigstore.json";
+    STRATA_TRY(stage_streamed(in.staging_dir, bundle, [&](TextSink& sink) {
+      return attest::write_sigstore_bundle(envelope, key, sink);
+    }));
     docs.push_back({DocKind::kEnvelope, in.output_base + ".provenance.dsse.json",
                     std::move(envelope), kProvenanceDsseType});
-    docs.push_back({DocKind::kBundle, in.output_base + ".sigstore.json", std::move(bundle),
-                    attest::kSigstoreBundleV03});
+    docs.push_back({DocKind::kBundle, bundle, "", attest::kSigstoreBundleV03, true});
   }
-  // Moved, not copied: with one entry per input file the statement is megabytes.
-  docs.push_back({DocKind::kProvenance, in.output_base + ".provenance.json", std::move(statement),
-                  kStatementType});
-  docs.push_back({DocKind::kSbom, in.output_base + (spdx ? ".spdx.json" : ".cdx.json"),
-                  std::move(sbom), spdx ? kSpdxType : kCycloneDxType});
+  docs.push_back({DocKind::kProvenance, provenance, "", kStatementType, true});
+  docs.push_back(std::move(sbom));
   if (!in.plan.spec.vex.statements.empty()) STRATA_TRY(add_openvex(in, docs));
   return docs;
 }
@@ -180,13 +234,112 @@ Result<void> attach(const AttestationInputs& in, const std::vector<Document>& do
   for (const Document& doc : docs) {
     if (doc.kind == DocKind::kBundle) continue;
     if (signed_set && (doc.kind == DocKind::kProvenance || doc.kind == DocKind::kOpenVex)) continue;
-    oci::ArtifactFile file{
-        .bytes = doc.bytes, .media_type = doc.media_type, .title = basename_of(doc.path)};
+    // A streamed document is read back from its staged file: only --attach holds it whole.
+    std::string staged;
+    if (doc.streamed) {
+      STRATA_TRY_ASSIGN(staged, read_file(in.staging_dir + "/" + basename_of(doc.path)));
+    }
+    oci::ArtifactFile file{.bytes = doc.streamed ? staged : doc.bytes,
+                           .media_type = doc.media_type,
+                           .title = basename_of(doc.path)};
     STRATA_TRY_ASSIGN(oci::Artifact a, oci::write_artifact(in.staged_layout, file,
                                                            in.image.manifest, in.plan.spec.epoch));
     artifacts.push_back(std::move(a));
   }
   return oci::add_to_index(in.staged_layout, artifacts);
+}
+
+// Finds subject[0].digest.sha256 in a statement read as a stream of parse events: the
+// statement of a 1,000,000-file build is hundreds of megabytes, and only this string of it is
+// wanted. Nesting deeper than kMaxJsonDepth stops the parse, as parse_json refuses it.
+class SubjectFinder final : public nlohmann::json_sax<Json> {
+ public:
+  std::string sha256;
+  bool too_deep = false;
+
+  bool null() override { return scalar(); }
+  bool boolean(bool) override { return scalar(); }
+  bool number_integer(number_integer_t) override { return scalar(); }
+  bool number_unsigned(number_unsigned_t) override { return scalar(); }
+  bool number_float(number_float_t, const string_t&) override { return scalar(); }
+  bool binary(binary_t&) override { return scalar(); }
+  bool string(string_t& value) override {
+    if (is_at({"subject", "0", "digest", "sha256"})) sha256 = value;
+    return scalar();
+  }
+  bool start_object(size_t) override { return open(false); }
+  bool start_array(size_t) override { return open(true); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& key) override {
+    frames_.back().name = key;
+    return true;
+  }
+  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  struct Frame {
+    std::string name;  // the current key (objects) or index (arrays)
+    int64_t index = -1;
+    bool is_array = false;
+  };
+  // An array element starts: its frame's name becomes its index.
+  void element() {
+    if (!frames_.empty() && frames_.back().is_array) {
+      frames_.back().name = std::to_string(++frames_.back().index);
+    }
+  }
+  bool scalar() {
+    element();
+    return true;
+  }
+  bool open(bool is_array) {
+    element();
+    if (std::ssize(frames_) >= kMaxJsonDepth) {
+      too_deep = true;
+      return false;
+    }
+    frames_.push_back({.is_array = is_array});
+    return true;
+  }
+  bool close() {
+    frames_.pop_back();
+    return true;
+  }
+  bool is_at(std::initializer_list<std::string_view> path) const {
+    if (frames_.size() != path.size()) return false;
+    size_t i = 0;
+    for (std::string_view name : path) {
+      if (frames_[i++].name != name) return false;
+    }
+    return true;
+  }
+  std::vector<Frame> frames_;
+};
+
+// subject[0].digest.sha256 of the statement at `path` ("" when it has none).
+Result<std::string> read_subject_sha256(const std::string& path) {
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_RDONLY | O_CLOEXEC));
+  FILE* file = ::fdopen(fd.get(), "rb");
+  if (file == nullptr) return Error::sys(fmt::format("open {}", path), errno);
+  fd.release();
+  std::unique_ptr<FILE, int (*)(FILE*)> owned(file, &::fclose);
+  SubjectFinder finder;
+  bool parsed = false;
+  try {
+    parsed = Json::sax_parse(file, &finder);
+  } catch (const Json::exception& e) {
+    return Error(ErrorCode::kIo, fmt::format("parsing {}: {}", path, e.what()));
+  }
+  if (finder.too_deep) {
+    return Error(ErrorCode::kInvalidInput,
+                 fmt::format("parsing {}: arrays and objects nest more than {} levels deep", path,
+                             kMaxJsonDepth));
+  }
+  if (!parsed) return Error(ErrorCode::kIo, fmt::format("parsing {}: not valid JSON", path));
+  return finder.sha256;
 }
 
 }  // namespace
@@ -219,7 +372,9 @@ Result<AttestationPaths> stage_attestations(const AttestationInputs& in) {
   AttestationPaths paths;
   for (const Document& doc : docs) {
     // write_file fsyncs: the set is published only once all of it is durable.
-    STRATA_TRY(write_file(in.staging_dir + "/" + basename_of(doc.path), doc.bytes));
+    if (!doc.streamed) {
+      STRATA_TRY(write_file(in.staging_dir + "/" + basename_of(doc.path), doc.bytes));
+    }
     std::string* path = nullptr;
     switch (doc.kind) {
       case DocKind::kProvenance:
@@ -251,13 +406,7 @@ Result<void> check_published_set(const std::string& layout_dir, const std::strin
                                  const std::string& provenance_path,
                                  const Digest& manifest_digest) {
   STRATA_TRY_ASSIGN(oci::ImageView view, oci::open_image(layout_dir, tag));
-  STRATA_TRY_ASSIGN(std::string text, read_file(provenance_path));
-  STRATA_TRY_ASSIGN(Json statement, parse_json(text, provenance_path));
-  std::string subject;
-  if (statement.contains("subject") && statement["subject"].is_array() &&
-      !statement["subject"].empty()) {
-    subject = statement["subject"][0].value("digest", Json::object()).value("sha256", "");
-  }
+  STRATA_TRY_ASSIGN(std::string subject, read_subject_sha256(provenance_path));
   const Digest& layout = view.manifest_descriptor.digest;
   if (layout != manifest_digest || subject != manifest_digest.hex) {
     return Error(
@@ -277,10 +426,17 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
     return std::any_of(package_dirs.begin(), package_dirs.end(),
                        [&](const std::string& dir) { return is_within(path, dir); });
   };
+  auto is_input = [&](const LayerEntry& e) {
+    return e.type == EntryType::kRegular && !e.host_path.empty() && !is_package_output(e.host_path);
+  };
+  // Counted first: grown by doubling, a 1,000,000-file list would briefly take twice its size.
+  size_t count = 0;
+  for (size_t i = 0; i < entries.size() && i < blob.files.size(); ++i)
+    count += is_input(entries[i]);
+  out.reserve(out.size() + count);
   for (size_t i = 0; i < entries.size() && i < blob.files.size(); ++i) {
     const LayerEntry& e = entries[i];
-    if (e.type != EntryType::kRegular || e.host_path.empty()) continue;
-    if (is_package_output(e.host_path)) continue;
+    if (!is_input(e)) continue;
     std::string name = e.host_path;
     if (!prefix.empty() && name.starts_with(prefix)) {
       name.erase(0, prefix.size());

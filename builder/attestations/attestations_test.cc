@@ -1,11 +1,16 @@
 #include "builder/attestations/attestations.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+
+#include <csignal>
 
 #include "attest/dsse.h"
 #include "attest/provenance.h"
 #include "builder/base/fs.h"
+#include "builder/base/owner.h"
 #include "builder/oci/image_reader.h"
 #include "builder/pipeline.h"
 #include "tests/support/spec_fixture.h"
@@ -194,6 +199,34 @@ TEST_F(AttestationsTest, FailedBuildWritesNoAttestation) {
   auto fresh = build_image(plan_, {.output_root = tmp_.path() + "/other", .attest = attest_});
   ASSERT_FALSE(fresh.ok());
   EXPECT_FALSE(exists(tmp_.path() + "/other"));
+}
+
+// The SBOM is written into its staged file as it is made; one that fails halfway (here at a
+// file size limit, as on a full disk, after some 400 KB of it were written) leaves no file
+// behind, staged or published, and the error names the document.
+TEST_F(AttestationsTest, ADocumentThatFailsHalfWrittenLeavesNoFile) {
+  std::string files = tmp_.path() + "/spec/files";
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_TRUE(write_file(fmt::format("{}/f{:04d}", files, i), "x").ok());
+  }
+  struct rlimit old_limit {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 400 * 1024;                    // the gzip layer is smaller, the SBOM some 1.2 MB
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);  // write(2) then fails with EFBIG
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  auto result = build();
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  ::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message().find("demo.spdx.json"), std::string::npos)
+      << result.error().to_string();
+  EXPECT_EQ(result.error().sys_errno().value_or(0), EFBIG) << result.error().to_string();
+  EXPECT_FALSE(exists(out()));
+  for (const auto& e : std::filesystem::recursive_directory_iterator(tmp_.path())) {
+    EXPECT_EQ(e.path().filename().string().find(".spdx.json"), std::string::npos) << e.path();
+    EXPECT_EQ(e.path().filename().string().find(kAtomicFilePrefix), std::string::npos) << e.path();
+  }
 }
 
 }  // namespace

@@ -123,85 +123,138 @@ Json tricky_object() {
           {"", ""}};
 }
 
-std::string text_of(Result<CanonicalText> text) {
+std::string text_of(const std::function<void(CanonicalWriter&)>& write) {
+  Result<std::string> text = canonical_text(write);
   EXPECT_TRUE(text.ok()) << text.error().message();
-  return std::move(*text).str();
+  return text.ok() ? *text : std::string();
+}
+
+// Writes the members of `tree` (an object): every other one through a writer, so small
+// members and written ones interleave; "z" (an array) element by element.
+void write_split(CanonicalWriter& out, const Json& tree) {
+  Json members = Json::object();
+  std::map<std::string, CanonicalWriter::ValueWriter> writers;
+  bool as_writer = false;
+  for (auto it = tree.begin(); it != tree.end(); ++it) {
+    const Json& value = it.value();
+    if (it.key() == "z") {
+      writers[it.key()] = [&value](CanonicalWriter& w) {
+        CanonicalArray array(w);
+        for (const Json& element : value) array.push_back(element);
+        array.close();
+      };
+    } else if (as_writer) {
+      writers[it.key()] = [&value](CanonicalWriter& w) { w.value(value); };
+    } else {
+      members[it.key()] = value;
+    }
+    as_writer = !as_writer;
+  }
+  out.object(members, writers);
 }
 
 TEST(Json, WritersGiveTheCanonicalTextOfTheEquivalentTree) {
   const Json tricky = tricky_object();
-  // Members split between the tree argument and texts, one of them a writer's.
-  Json members = Json::object();
-  std::map<std::string, CanonicalText> texts;
-  CanonicalArrayWriter z;
-  for (const Json& element : member(tricky, "z")) z.push_back(element);
-  texts["z"] = *std::move(z).finish();
-  bool as_text = false;
-  for (auto it = tricky.begin(); it != tricky.end(); ++it) {
-    if (it.key() == "z") continue;
-    if (as_text) {
-      texts[it.key()] = CanonicalText(*canonical_json(it.value()));
-    } else {
-      members[it.key()] = it.value();
-    }
-    as_text = !as_text;
-  }
-  EXPECT_EQ(text_of(canonical_object(members, texts)), *canonical_json(tricky));
-
-  CanonicalArrayWriter array;
-  array.push_back(tricky);
-  array.push_back_text(*canonical_object(members, texts));
-  array.push_back(Json::array());
-  array.push_back("\x7f\xe2\x82\xac");
-  EXPECT_EQ(text_of(std::move(array).finish()),
+  EXPECT_EQ(text_of([&](CanonicalWriter& out) { write_split(out, tricky); }),
+            *canonical_json(tricky));
+  EXPECT_EQ(text_of([&](CanonicalWriter& out) {
+              CanonicalArray array(out);
+              array.push_back(tricky);
+              write_split(array.next(), tricky);
+              array.push_back(Json::array());
+              array.push_back("\x7f\xe2\x82\xac");
+              array.close();
+            }),
             *canonical_json(Json::array({tricky, tricky, Json::array(), "\x7f\xe2\x82\xac"})));
 }
 
-// Texts past the 64 KiB buffer size are moved in as pieces; the joined text is the same.
-TEST(Json, LargeTextsJoinToTheCanonicalTextOfTheTree) {
-  Json files = Json::array();
-  CanonicalArrayWriter writer;
-  for (int i = 0; i < 4000; ++i) {
-    Json file = {{"name", "/usr/share/doc/file-" + std::to_string(i) + "-\xc3\xa9\"\\"},
-                 {"size", i},
-                 {"tags", Json::array()}};
-    files.push_back(file);
-    writer.push_back(file);
+// A sink that records each piece it is handed, and fails from the `fail_at`th write on.
+class PieceSink final : public TextSink {
+ public:
+  explicit PieceSink(int fail_at = -1) : fail_at_(fail_at) {}
+  Result<void> write(std::string_view text) override {
+    if (fail_at_ >= 0 && std::ssize(pieces) >= fail_at_) {
+      return Error(ErrorCode::kIo, "write staged file: No space left on device");
+    }
+    pieces.emplace_back(text);
+    return Ok{};
   }
-  std::map<std::string, CanonicalText> texts;
-  texts["files"] = *std::move(writer).finish();
-  EXPECT_GT(texts["files"].size_bytes(), 3 * 64 * 1024);
-  CanonicalArrayWriter outer;
-  outer.push_back_text(*canonical_object({{"a", 1}, {"z", Json::object()}}, std::move(texts)));
-  outer.push_back(1);
-  Json tree = Json::array({{{"a", 1}, {"files", files}, {"z", Json::object()}}, 1});
-  EXPECT_EQ(text_of(std::move(outer).finish()), *canonical_json(tree));
+  std::vector<std::string> pieces;
+
+ private:
+  int fail_at_;
+};
+
+// A document far past the 64 KiB buffer reaches the sink in bounded pieces, and those pieces
+// join to the canonical text of the tree.
+TEST(Json, LargeDocumentsStreamInBoundedPiecesToTheCanonicalText) {
+  Json files = Json::array();
+  for (int i = 0; i < 4000; ++i) {
+    files.push_back({{"name", "/usr/share/doc/file-" + std::to_string(i) + "-\xc3\xa9\"\\"},
+                     {"size", i},
+                     {"tags", Json::array()}});
+  }
+  Json tree = {{"a", 1}, {"files", files}, {"z", Json::object()}};
+  PieceSink sink;
+  CanonicalWriter out(sink);
+  out.object({{"a", 1}, {"z", Json::object()}}, {{"files", [&](CanonicalWriter& w) {
+                                                    CanonicalArray array(w);
+                                                    for (const Json& f : files) array.push_back(f);
+                                                    array.close();
+                                                  }}});
+  ASSERT_TRUE(out.finish().ok());
+  std::string joined;
+  for (const std::string& piece : sink.pieces) {
+    EXPECT_LT(piece.size(), 2 * 64 * 1024u);
+    joined += piece;
+  }
+  EXPECT_GT(sink.pieces.size(), 3u);
+  EXPECT_EQ(joined, *canonical_json(tree));
 }
 
 TEST(Json, WritersOfNothingGiveEmptyContainers) {
-  EXPECT_EQ(text_of(CanonicalArrayWriter().finish()), "[]");
-  EXPECT_EQ(text_of(canonical_object(Json::object(), {})), "{}");
-  std::map<std::string, CanonicalText> texts;
-  texts["a"] = *CanonicalArrayWriter().finish();
-  EXPECT_EQ(text_of(canonical_object(Json::object(), std::move(texts))), R"({"a":[]})");
+  EXPECT_EQ(text_of([](CanonicalWriter& out) { CanonicalArray(out).close(); }), "[]");
+  EXPECT_EQ(text_of([](CanonicalWriter& out) { out.object(Json::object(), {}); }), "{}");
+  EXPECT_EQ(
+      text_of([](CanonicalWriter& out) {
+        out.object(Json::object(), {{"a", [](CanonicalWriter& w) { CanonicalArray(w).close(); }}});
+      }),
+      R"({"a":[]})");
 }
 
 TEST(Json, WritersFailAsCanonicalJsonDoes) {
-  CanonicalArrayWriter array;
-  array.push_back(1);
-  array.push_back(Json{{"x", 1.5}});
-  array.push_back("bad\xff");  // ignored: the first error is kept
-  Result<CanonicalText> text = std::move(array).finish();
+  Result<std::string> text = canonical_text([](CanonicalWriter& out) {
+    CanonicalArray array(out);
+    array.push_back(1);
+    array.push_back(Json{{"x", 1.5}});
+    array.push_back("bad\xff");  // ignored: the first error is kept
+    array.close();
+  });
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.error().message(), "canonical JSON allows integers only");
 
-  std::map<std::string, CanonicalText> texts;
-  texts["key\xff"] = CanonicalText("1");
-  Result<CanonicalText> object = canonical_object(Json::object(), std::move(texts));
+  Result<std::string> object = canonical_text([](CanonicalWriter& out) {
+    out.object(Json::object(), {{"key\xff", [](CanonicalWriter& w) { w.raw("1"); }}});
+  });
   ASSERT_FALSE(object.ok());
   EXPECT_EQ(
       object.error().message(),
       "serializing JSON: [json.exception.type_error.316] invalid UTF-8 byte at index 3: 0xFF");
+}
+
+// A failed sink write stops the document: the error is returned, nothing more reaches the
+// sink, and the writer says so, so long loops can stop early.
+TEST(Json, AFailedSinkWriteIsKeptAndStopsTheDocument) {
+  PieceSink sink(/*fail_at=*/2);
+  CanonicalWriter out(sink);
+  CanonicalArray array(out);
+  for (int i = 0; i < 100000 && out.ok(); ++i) array.push_back(std::string(100, 'x'));
+  EXPECT_FALSE(out.ok());
+  array.close();
+  Result<void> done = out.finish();
+  ASSERT_FALSE(done.ok());
+  EXPECT_EQ(done.error().message(), "write staged file: No space left on device");
+  EXPECT_EQ(sink.pieces.size(), 2u);
 }
 
 TEST(Json, MemberIsAReferenceOrNull) {

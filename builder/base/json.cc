@@ -8,10 +8,9 @@
 namespace strata {
 namespace {
 
-// CanonicalText packs text into buffers of this size, below glibc's 128 KiB mmap threshold:
-// freed ones are reused by the next document rather than left behind. A buffer is never grown
-// past its capacity, so it is never copied.
-constexpr size_t kPieceBytes = 64 * 1024;
+// CanonicalWriter hands the sink text in pieces of about this size: below glibc's 128 KiB mmap
+// threshold, and large enough that a staged file sees few write(2) calls.
+constexpr size_t kBufferBytes = 64 * 1024;
 
 bool has_float(const Json& v) {
   if (v.is_number_float()) return true;
@@ -42,88 +41,93 @@ Result<std::string> canonical_json(const Json& value) {
   return dump_strict(value);
 }
 
-CanonicalText::CanonicalText(std::string text) {
-  size_bytes_ = static_cast<int64_t>(text.size());
-  pieces_.push_back(std::move(text));
+Result<void> StringSink::write(std::string_view text) {
+  text_ += text;
+  return Ok{};
 }
 
-void CanonicalText::append(std::string_view text) {
-  if (pieces_.empty() || pieces_.back().capacity() - pieces_.back().size() < text.size()) {
-    pieces_.emplace_back().reserve(std::max(kPieceBytes, text.size()));
-  }
-  pieces_.back() += text;
-  size_bytes_ += static_cast<int64_t>(text.size());
+CanonicalWriter::CanonicalWriter(TextSink& sink) : sink_(sink) { buffer_.reserve(kBufferBytes); }
+
+void CanonicalWriter::fail(Error error) {
+  if (!error_) error_ = std::move(error);
+  buffer_.clear();
 }
 
-void CanonicalText::append(CanonicalText&& text) {
-  // A short text is copied, so a small object does not become a piece per member.
-  if (text.size_bytes_ < static_cast<int64_t>(kPieceBytes / 16)) {
-    for (const std::string& piece : text.pieces_) append(std::string_view(piece));
-  } else {
-    for (std::string& piece : text.pieces_) pieces_.push_back(std::move(piece));
-    size_bytes_ += text.size_bytes_;
-  }
-  text.pieces_.clear();
-  text.size_bytes_ = 0;
+void CanonicalWriter::flush() {
+  if (error_ || buffer_.empty()) return;
+  Result<void> written = sink_.write(buffer_);
+  buffer_.clear();
+  if (!written.ok()) fail(std::move(written).error());
 }
 
-std::string CanonicalText::str() && {
-  std::string out;
-  out.reserve(static_cast<size_t>(size_bytes_));
-  for (std::string& piece : pieces_) {
-    out += piece;
-    std::string().swap(piece);
-  }
-  pieces_.clear();
-  size_bytes_ = 0;
-  return out;
-}
-
-CanonicalArrayWriter::CanonicalArrayWriter() { text_.append("["); }
-
-void CanonicalArrayWriter::push_back(const Json& element) {
+void CanonicalWriter::raw(std::string_view text) {
   if (error_) return;
-  Result<std::string> text = canonical_json(element);
-  if (!text.ok()) {
-    error_ = std::move(text).error();
-    return;
-  }
-  if (text_.size_bytes() > 1) text_.append(",");
-  text_.append(*text);
+  buffer_ += text;
+  if (buffer_.size() >= kBufferBytes) flush();
 }
 
-void CanonicalArrayWriter::push_back_text(CanonicalText element) {
+void CanonicalWriter::value(const Json& value) {
   if (error_) return;
-  if (text_.size_bytes() > 1) text_.append(",");
-  text_.append(std::move(element));
+  Result<std::string> text = canonical_json(value);
+  if (!text.ok()) return fail(std::move(text).error());
+  raw(*text);
 }
 
-Result<CanonicalText> CanonicalArrayWriter::finish() && {
-  if (error_) return std::move(*error_);
-  text_.append("]");
-  return std::move(text_);
-}
-
-Result<CanonicalText> canonical_object(const Json& members,
-                                       std::map<std::string, CanonicalText> member_texts) {
+void CanonicalWriter::object(const Json& members,
+                             const std::map<std::string, ValueWriter>& writers) {
   STRATA_CHECK(members.is_object());
-  for (auto it = members.begin(); it != members.end(); ++it) {
-    STRATA_TRY_ASSIGN(std::string text, canonical_json(it.value()));
-    bool added = member_texts.emplace(it.key(), CanonicalText(std::move(text))).second;
-    STRATA_CHECK(added);
-  }
-  CanonicalText out;
-  out.append("{");
-  for (auto& [key, text] : member_texts) {
-    if (out.size_bytes() > 1) out.append(",");
+  raw("{");
+  auto small = members.begin();
+  auto large = writers.begin();
+  bool first = true;
+  // Two sorted sequences merged: nlohmann's object and std::map both order keys by byte.
+  while (small != members.end() || large != writers.end()) {
+    bool take_small = large == writers.end() ||
+                      (small != members.end() && std::string_view(small.key()) < large->first);
+    const std::string& key = take_small ? small.key() : large->first;
+    STRATA_CHECK(take_small || small == members.end() || small.key() != large->first);
+    if (!first) raw(",");
+    first = false;
     // Escaped exactly as nlohmann's dump escapes an object key: as a JSON string.
-    STRATA_TRY_ASSIGN(std::string quoted, dump_strict(Json(key)));
-    out.append(quoted);
-    out.append(":");
-    out.append(std::move(text));
+    Result<std::string> quoted = dump_strict(Json(key));
+    if (!quoted.ok()) return fail(std::move(quoted).error());
+    raw(*quoted);
+    raw(":");
+    if (take_small) {
+      value(small.value());
+      ++small;
+    } else {
+      large->second(*this);
+      ++large;
+    }
   }
-  out.append("}");
-  return out;
+  raw("}");
+}
+
+Result<void> CanonicalWriter::finish() {
+  flush();
+  if (error_) return std::move(*error_);
+  return Ok{};
+}
+
+CanonicalArray::CanonicalArray(CanonicalWriter& out) : out_(out) { out_.raw("["); }
+
+void CanonicalArray::push_back(const Json& element) { next().value(element); }
+
+CanonicalWriter& CanonicalArray::next() {
+  if (!empty_) out_.raw(",");
+  empty_ = false;
+  return out_;
+}
+
+void CanonicalArray::close() { out_.raw("]"); }
+
+Result<std::string> canonical_text(const std::function<void(CanonicalWriter&)>& write) {
+  StringSink sink;
+  CanonicalWriter out(sink);
+  write(out);
+  STRATA_TRY(out.finish());
+  return std::move(sink.text());
 }
 
 const Json& member(const Json& object, std::string_view key) {

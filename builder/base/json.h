@@ -3,6 +3,7 @@
 // nlohmann-json is header-only, so base can offer this without a new link dependency.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -20,53 +21,77 @@ using Json = nlohmann::json;  // std::map-backed: keys iterate in byte order
 // which would make the bytes depend on the serializer's float formatting.
 Result<std::string> canonical_json(const Json& value);
 
-// Canonical JSON text held as a list of pieces. Large documents (an SBOM lists each of 20,000
-// files) are assembled from parts serialized one at a time, so they never exist as a tree; the
-// parts are moved into the document, not copied, and joined once into a string of exactly
-// the document's size. Growing one string instead would copy it at each doubling and leave the
-// old buffers behind in the heap.
-class CanonicalText {
+// Receives a document's text in order: a staged file, a hash, a string. Returning an Error
+// stops the document (CanonicalWriter keeps it).
+class TextSink {
  public:
-  CanonicalText() = default;
-  // `text` must be canonical JSON (from canonical_json).
-  explicit CanonicalText(std::string text);
-
-  int64_t size_bytes() const { return size_bytes_; }
-  // The text as one string, allocated once; each piece is freed as soon as it is copied.
-  std::string str() &&;
-
- private:
-  friend class CanonicalArrayWriter;
-  friend Result<CanonicalText> canonical_object(const Json&, std::map<std::string, CanonicalText>);
-  void append(std::string_view text);
-  void append(CanonicalText&& text);
-
-  std::vector<std::string> pieces_;
-  int64_t size_bytes_ = 0;
+  virtual ~TextSink() = default;
+  virtual Result<void> write(std::string_view text) = 0;
 };
 
-// Canonical JSON text of an array built one element at a time: each element is serialized
-// when it is pushed. The first element that fails to serialize is kept and returned by
-// finish(); later pushes are ignored, so builders need not check every push.
-class CanonicalArrayWriter {
+// A TextSink that keeps the text: for small documents and tests.
+class StringSink final : public TextSink {
  public:
-  CanonicalArrayWriter();
-  void push_back(const Json& element);
-  void push_back_text(CanonicalText element);
-  // "[e1,e2,...]": equal to canonical_json of the array of the pushed elements.
-  Result<CanonicalText> finish() &&;
+  Result<void> write(std::string_view text) override;
+  std::string& text() { return text_; }
 
  private:
-  CanonicalText text_;
+  std::string text_;
+};
+
+// Writes canonical JSON to a sink, front to back, through a fixed buffer: a document that lists
+// every file of a 1,000,000-file layer (an SBOM, a provenance) is never held as a tree or as
+// text, only the element being written (docs/sbom.md "Memory"). The caller writes values in
+// document order; the first error (a value that does not serialize, a failed sink write) is
+// kept and returned by finish(), and everything after it is ignored, so writers need not check
+// every call (they may test ok() to stop early).
+class CanonicalWriter {
+ public:
+  explicit CanonicalWriter(TextSink& sink);
+  CanonicalWriter(const CanonicalWriter&) = delete;
+  CanonicalWriter& operator=(const CanonicalWriter&) = delete;
+
+  // canonical_json(value).
+  void value(const Json& value);
+  // Text that is already canonical JSON (or punctuation between values).
+  void raw(std::string_view text);
+  // A member's value written by the caller.
+  using ValueWriter = std::function<void(CanonicalWriter&)>;
+  // The object of `members` (an object) and of `writers`' members, each written when its key
+  // comes: all keys in byte order, as canonical_json orders them. `members` must not hold a
+  // key of `writers` (a bug otherwise).
+  void object(const Json& members, const std::map<std::string, ValueWriter>& writers);
+
+  bool ok() const { return !error_.has_value(); }
+  // Hands the buffered text to the sink; the first error, if any.
+  Result<void> finish();
+
+ private:
+  void fail(Error error);
+  void flush();
+
+  TextSink& sink_;
+  std::string buffer_;
   std::optional<Error> error_;
 };
 
-// Canonical JSON text of the object `members` with `member_texts` added as members. Members
-// come out in byte order of their keys whichever argument holds them, so the text equals
-// canonical_json of the object with those texts parsed in. `members` must be an object
-// without the keys of `member_texts` (a bug otherwise). Fails as canonical_json does.
-Result<CanonicalText> canonical_object(const Json& members,
-                                       std::map<std::string, CanonicalText> member_texts);
+// An array written element by element into a CanonicalWriter: "[" on construction, the
+// separators, "]" on close().
+class CanonicalArray {
+ public:
+  explicit CanonicalArray(CanonicalWriter& out);
+  void push_back(const Json& element);
+  // Starts an element the caller writes into the returned writer.
+  CanonicalWriter& next();
+  void close();
+
+ private:
+  CanonicalWriter& out_;
+  bool empty_ = true;
+};
+
+// The document `write` writes, as one string (for small documents and tests).
+Result<std::string> canonical_text(const std::function<void(CanonicalWriter&)>& write);
 
 // The member `key` of `object` by reference; a null Json when `object` is not an object or
 // lacks the key. Unlike Json::value(), which returns a copy, it never copies: the reader of
