@@ -421,26 +421,20 @@ Result<std::optional<RemoteLayer>> RegistryCache::fetch_layer_locked(const Diges
                                                                      const std::string& path) {
   std::string about = fmt::format("layer {}", tar.diff_id.str());
   std::string tag = entry_tag(kLayerEntry, key);
-  STRATA_TRY_ASSIGN(Lookup found, read_entry(kLayerEntry, about, key, options_.trusted,
-                                             options_.trust_unsigned, true));
-  if (!found.entry) return std::optional<RemoteLayer>();
-  const Entry& e = *found.entry;
   auto ignored = [&](const std::string& why) {
     warn(fmt::format("{}: {} entry {} ignored: {}", about, where(), tag, why));
     return std::optional<RemoteLayer>();
   };
-  // The statement is about this layer: the DiffID computed here, the compression asked for.
-  if (e.content != tar.diff_id) {
-    return ignored(fmt::format("its statement is for DiffID {}", e.content.str()));
-  }
-  if (e.layer.media_type != media_type) {
-    return ignored(fmt::format("its layer is {}, not {}", e.layer.media_type, media_type));
-  }
-  STRATA_TRY_ASSIGN(
-      std::optional<RemoteLayer> got,
-      download_layer(e, about, tag, fmt::format("cache layer {}", tar.diff_id.hex.substr(0, 12)),
-                     fd));
+  // The statement is about this layer: the DiffID computed here.
+  auto check = [&](const Entry& e) -> std::optional<std::string> {
+    if (e.content == tar.diff_id) return std::nullopt;
+    return fmt::format("its statement is for DiffID {}", e.content.str());
+  };
+  std::optional<Entry> entry;
+  STRATA_TRY_ASSIGN(std::optional<RemoteLayer> got,
+                    take_layer_entry(kLayerEntry, about, key, media_type, fd, check, entry));
   if (!got) return got;
+  const Entry& e = *entry;
   // The bytes decompress to exactly the tar made here from this build's entries, so the
   // layer's content is this build's whoever compressed it; the signature vouches for the
   // compressed form (the same compressor, the same bytes).
@@ -454,6 +448,30 @@ Result<std::optional<RemoteLayer>> RegistryCache::fetch_layer_locked(const Diges
     options_.log(fmt::format("{}: taken from the {} ({}, {})", about, where(), tag,
                              sources::human_size(e.layer.size)));
   }
+  return got;
+}
+
+Result<std::optional<RemoteLayer>> RegistryCache::take_layer_entry(
+    const EntryKind& kind, const std::string& about, const Digest& key, std::string_view media_type,
+    int fd, const std::function<std::optional<std::string>(const Entry&)>& check,
+    std::optional<Entry>& entry) {
+  std::string tag = entry_tag(kind, key);
+  STRATA_TRY_ASSIGN(Lookup found,
+                    read_entry(kind, about, key, options_.trusted, options_.trust_unsigned, true));
+  if (!found.entry) return std::optional<RemoteLayer>();
+  const Entry& e = *found.entry;
+  std::optional<std::string> wrong = check(e);
+  if (!wrong && e.layer.media_type != media_type) {
+    wrong = fmt::format("its layer is {}, not {}", e.layer.media_type, media_type);
+  }
+  if (wrong) {
+    warn(fmt::format("{}: {} entry {} ignored: {}", about, where(), tag, *wrong));
+    return std::optional<RemoteLayer>();
+  }
+  STRATA_TRY_ASSIGN(
+      std::optional<RemoteLayer> got,
+      download_layer(e, about, tag, fmt::format("cache layer {}", key.hex.substr(0, 12)), fd));
+  if (got) entry = std::move(found.entry);
   return got;
 }
 
@@ -572,28 +590,24 @@ Result<std::optional<RemoteLayer>> RegistryCache::fetch_by_inputs_locked(
     const Digest& key, std::string_view media_type, int fd) {
   std::string about = inputs_about(key);
   std::string tag = entry_tag(kInputEntry, key);
-  STRATA_TRY_ASSIGN(Lookup found, read_entry(kInputEntry, about, key, options_.trusted,
-                                             options_.trust_unsigned, true));
-  if (!found.entry) return std::optional<RemoteLayer>();
-  const Entry& e = *found.entry;
-  auto ignored = [&](const std::string& why) {
-    warn(fmt::format("{}: {} entry {} ignored: {}", about, where(), tag, why));
-    return std::optional<RemoteLayer>();
+  auto tar_size = [](const Entry& e) {
+    return member(member(e.statement, "predicate"), "tarSize");
   };
-  if (e.layer.media_type != media_type) {
-    return ignored(fmt::format("its layer is {}, not {}", e.layer.media_type, media_type));
-  }
-  const Json& tar_size = member(member(e.statement, "predicate"), "tarSize");
-  if (!tar_size.is_number_integer() || tar_size.get<int64_t>() < 1024 ||
-      tar_size.get<int64_t>() > kMaxTarBytes) {
-    return ignored("its statement gives no tar size (or one out of bounds)");
-  }
-  STRATA_TRY_ASSIGN(
-      std::optional<RemoteLayer> got,
-      download_layer(e, about, tag, fmt::format("cache layer {}", key.hex.substr(0, 12)), fd));
+  auto check = [&](const Entry& e) -> std::optional<std::string> {
+    Json size = tar_size(e);
+    if (size.is_number_integer() && size.get<int64_t>() >= 1024 &&
+        size.get<int64_t>() <= kMaxTarBytes) {
+      return std::nullopt;
+    }
+    return "its statement gives no tar size (or one out of bounds)";
+  };
+  std::optional<Entry> entry;
+  STRATA_TRY_ASSIGN(std::optional<RemoteLayer> got,
+                    take_layer_entry(kInputEntry, about, key, media_type, fd, check, entry));
   if (!got) return got;
+  const Entry& e = *entry;
   got->diff_id = e.content;
-  got->tar_size = tar_size.get<int64_t>();
+  got->tar_size = tar_size(e).get<int64_t>();
   if (options_.log) {
     options_.log(fmt::format("{}: taken from the {} ({}, {})", about, where(), tag,
                              sources::human_size(e.layer.size)));

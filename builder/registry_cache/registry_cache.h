@@ -112,6 +112,15 @@ class RegistryCache : public build::RemoteCache, public RemoteLayerCache {
                                                             std::string_view media_type, int fd);
   Result<void> publish_inputs_locked(const Digest& key, const Json& inputs, const LayerBlob& blob,
                                      const std::string& path);
+  // The blob of the trusted entry of `kind` (l- or i-) for `key`, downloaded through `fd` and
+  // checked against its manifest, when its layer is of `media_type` and `check` finds nothing
+  // wrong with the entry (it returns why it cannot be used); else nullopt, warned about
+  // `about`. `entry` receives the entry a blob came from.
+  Result<std::optional<RemoteLayer>> take_layer_entry(
+      const EntryKind& kind, const std::string& about, const Digest& key,
+      std::string_view media_type, int fd,
+      const std::function<std::optional<std::string>(const Entry&)>& check,
+      std::optional<Entry>& entry);
   // A layer entry's blob downloaded through `fd`, its digest and size checked: nullopt (warned
   // about `about`) when it is not the one the manifest names.
   Result<std::optional<RemoteLayer>> download_layer(const Entry& e, const std::string& about,
