@@ -23,26 +23,37 @@ require_registry() {
 # and REG_DATA. With HTPASSWD, Basic auth against that bcrypt file. Waits (bounded) until
 # /v2/ answers.
 start_registry() {
-  local name=$1 htpasswd=${2:-} port
-  port=$(free_port)
+  local name=$1 htpasswd=${2:-} port attempt pid
   REG_DATA="$WORK/$name-data"
   mkdir -p "$REG_DATA"
-  {
-    echo "version: 0.1"
-    echo "log: {level: error, accesslog: {disabled: true}}"
-    echo "storage: {filesystem: {rootdirectory: $REG_DATA}, delete: {enabled: true}}"
-    echo "http: {addr: 127.0.0.1:$port}"
-    if [[ -n $htpasswd ]]; then
-      echo "auth: {htpasswd: {realm: strata-test, path: $htpasswd}}"
-    fi
-  } >"$WORK/$name.yml"
-  docker-registry serve "$WORK/$name.yml" >"$WORK/$name.log" 2>&1 &
-  SERVER_PIDS+=($!)
-  local i code
-  for i in $(seq 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/v2/" || true)
-    [[ $code == 200 || $code == 401 ]] && { REG_PORT=$port; return 0; }
-    sleep 0.1
+  # A free port can be taken by another test's server before ours binds it: then ours exits
+  # ("address already in use") while the other one answers. Only our live process counts, and
+  # a registry that could not bind is started again on another port.
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    {
+      echo "version: 0.1"
+      echo "log: {level: error, accesslog: {disabled: true}}"
+      echo "storage: {filesystem: {rootdirectory: $REG_DATA}, delete: {enabled: true}}"
+      echo "http: {addr: 127.0.0.1:$port}"
+      if [[ -n $htpasswd ]]; then
+        echo "auth: {htpasswd: {realm: strata-test, path: $htpasswd}}"
+      fi
+    } >"$WORK/$name.yml"
+    docker-registry serve "$WORK/$name.yml" >"$WORK/$name.log" 2>&1 &
+    pid=$!
+    SERVER_PIDS+=("$pid")
+    local i code
+    for i in $(seq 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/v2/" || true)
+      if [[ $code == 200 || $code == 401 ]] && kill -0 "$pid" 2>/dev/null; then
+        REG_PORT=$port
+        return 0
+      fi
+      sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
   done
   cat "$WORK/$name.log" >&2
   fail "docker-registry $name did not answer on 127.0.0.1:$port"
