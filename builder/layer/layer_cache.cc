@@ -26,6 +26,51 @@ std::string entry_dir(const std::string& cache_dir, const Digest& key) {
   return fmt::format("{}/layers/sha256/{}", cache_dir, key.hex);
 }
 
+// A cache this build cannot read or write (another user's, read-only) is given up on with
+// one warning; the layers are then written as without one.
+void give_up(LayerCacheOptions& cache, const Error& e) {
+  if (cache.warn) {
+    cache.warn(fmt::format("the layer cache is not used for this build: {}", e.message()));
+  }
+  cache.cache_dir.clear();
+}
+
+// A small file at `path` naming the entry `key` (a hint, an input key's note).
+Result<void> write_note(const std::string& path, const Digest& key) {
+  STRATA_TRY(make_dirs(dirname_of(path)));
+  return write_file_atomic(path, key.str() + "\n");
+}
+
+// What an entry's layer.json says. The blob's digest and size are what a copy needs; what
+// it decompresses to (DiffID, tar size) is what finding it by its inputs needs, and entries
+// written before the tar size was recorded lack it: they are found by their DiffID only.
+struct EntryMeta {
+  Digest digest;
+  int64_t size = 0;
+  std::optional<Digest> diff_id;
+  std::optional<int64_t> tar_size;
+  std::string media_type;
+};
+Result<EntryMeta> read_meta(const std::string& dir) {
+  STRATA_TRY_ASSIGN(std::string text, read_file_limited(dir + "/" + kMeta, kMaxMetaBytes));
+  Result<Json> parsed = parse_json(text, kMeta);
+  Json meta = parsed.ok() && parsed->is_object() ? *std::move(parsed) : Json::object();
+  auto member = [&](const char* k) { return meta.value(k, Json()); };
+  if (!member("digest").is_string() || !member("size").is_number_integer()) {
+    return Error(ErrorCode::kInvalidInput, "its layer.json is not one strata wrote");
+  }
+  EntryMeta m{.size = member("size").get<int64_t>()};
+  STRATA_TRY_ASSIGN(m.digest, Digest::parse(member("digest").get<std::string>()));
+  if (member("diff_id").is_string()) {
+    if (Result<Digest> d = Digest::parse(member("diff_id").get<std::string>()); d.ok()) {
+      m.diff_id = *d;
+    }
+  }
+  if (member("tar_size").is_number_integer()) m.tar_size = member("tar_size").get<int64_t>();
+  if (member("media_type").is_string()) m.media_type = member("media_type").get<std::string>();
+  return m;
+}
+
 // The blob copied from the entry at `dir` into blobs_dir, hashed on the way; nullopt (with a
 // warning for a damaged entry) when it is missing or is not the blob its layer.json names.
 Result<std::optional<LayerBlob>> use_entry(const std::string& dir, LayerBlob& tar,
@@ -40,15 +85,9 @@ Result<std::optional<LayerBlob>> use_entry(const std::string& dir, LayerBlob& ta
     damaged_entry = true;
     return std::optional<LayerBlob>();
   };
-  Result<std::string> meta_text = read_file_limited(dir + "/" + kMeta, kMaxMetaBytes);
-  if (!meta_text.ok()) return damaged(meta_text.error().message());
-  Result<Json> meta = parse_json(*meta_text, kMeta);
-  if (!meta.ok() || !meta->is_object() || !meta->value("digest", Json()).is_string() ||
-      !meta->value("size", Json()).is_number_integer()) {
-    return damaged("its layer.json is not one strata wrote");
-  }
-  Result<Digest> want = Digest::parse(meta->at("digest").get<std::string>());
-  if (!want.ok()) return damaged(want.error().message());
+  Result<EntryMeta> meta = read_meta(dir);
+  if (!meta.ok()) return damaged(meta.error().message());
+  const Digest& want = meta->digest;
 
   Result<UniqueFd> in = open_fd(dir + "/" + kBlob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (!in.ok()) return damaged(in.error().message());
@@ -57,8 +96,8 @@ Result<std::optional<LayerBlob>> use_entry(const std::string& dir, LayerBlob& ta
                     copy_and_hash(in->get(), dir + "/" + kBlob, out.fd(), out.temp_path()));
   const Digest& got = copied.digest;
   int64_t size = copied.size;
-  if (got != *want || size != meta->at("size").get<int64_t>()) {
-    return damaged(fmt::format("its blob is {} ({} bytes), not {}", got.str(), size, want->str()));
+  if (got != want || size != meta->size) {
+    return damaged(fmt::format("its blob is {} ({} bytes), not {}", got.str(), size, want.str()));
   }
   STRATA_TRY(out.commit(fmt::format("{}/{}", blobs_dir, got.hex)));
   cache::touch_last_use(dir + "/" + kMeta);
@@ -161,8 +200,7 @@ Result<void> write_hint(const std::string& cache_dir, const Digest& fingerprint,
                         const Digest& key) {
   std::string path = hint_path(cache_dir, fingerprint);
   if (path_exists(path)) return Ok{};
-  STRATA_TRY(make_dirs(dirname_of(path)));
-  return write_file_atomic(path, key.str() + "\n");
+  return write_note(path, key);
 }
 
 // The blob for `key` from the remote cache into blobs_dir, then kept in the local cache
@@ -195,14 +233,6 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
   if ((cache.cache_dir.empty() && !cache.remote) || options.compression == Compression::kNone) {
     return write_layer_blob(entries, options, blobs_dir);
   }
-  // A cache this build cannot read or write (another user's, read-only) is given up on
-  // with one warning; the layers are then written as without one.
-  auto give_up = [&](const Error& e) {
-    if (cache.warn) {
-      cache.warn(fmt::format("the layer cache is not used for this build: {}", e.message()));
-    }
-    cache.cache_dir.clear();
-  };
   // Entries this cache has not seen (by their fingerprint) are compressed at once, in one
   // pass: looking them up would cost a pass of its own for a certain miss. A remote cache is
   // always asked (it may hold what this machine never wrote).
@@ -210,14 +240,14 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
   auto remember = [&](const Digest& key) {
     if (!fingerprint || cache.cache_dir.empty()) return;
     Result<void> noted = write_hint(cache.cache_dir, *fingerprint, key);
-    if (!noted.ok()) give_up(noted.error());
+    if (!noted.ok()) give_up(cache, noted.error());
   };
   // `blob`, just written or fetched, kept as the entry for `key` (replacing a damaged one),
   // and its fingerprint noted.
   auto keep = [&](const Digest& key, const LayerBlob& blob, bool replace) {
     if (cache.cache_dir.empty()) return;
     Result<void> stored = store_entry(entry_dir(cache.cache_dir, key), blob, blobs_dir, replace);
-    if (!stored.ok()) return give_up(stored.error());
+    if (!stored.ok()) return give_up(cache, stored.error());
     remember(key);
   };
   if (!cache.remote && fingerprint && !cache.cache_dir.empty() &&
@@ -248,7 +278,7 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
     Result<std::optional<LayerBlob>> hit =
         use_entry(entry_dir(cache.cache_dir, key), tar, options, blobs_dir, cache, damaged);
     if (!hit.ok()) {
-      give_up(hit.error());
+      give_up(cache, hit.error());
     } else if (*hit) {
       remember(key);
       return share(**std::move(hit));
@@ -285,53 +315,31 @@ std::string inputs_path(const std::string& cache_dir, const Digest& key) {
   return fmt::format("{}/layers/inputs/{}", cache_dir, key.hex);
 }
 
-// What an entry's layer.json says, when it says all of it (entries written before tar_size
-// was recorded are found by their DiffID only).
-struct EntryMeta {
-  Digest digest;
-  Digest diff_id;
-  int64_t size = 0;
-  int64_t tar_size = 0;
-  std::string media_type;
-};
-Result<EntryMeta> read_meta(const std::string& dir) {
-  STRATA_TRY_ASSIGN(std::string text, read_file_limited(dir + "/" + kMeta, kMaxMetaBytes));
-  STRATA_TRY_ASSIGN(Json meta, parse_json(text, kMeta));
-  auto str = [&](const char* k) { return meta.is_object() ? meta.value(k, Json()) : Json(); };
-  if (!str("digest").is_string() || !str("diff_id").is_string() || !str("media_type").is_string() ||
-      !str("size").is_number_integer() || !str("tar_size").is_number_integer()) {
-    return Error(ErrorCode::kInvalidInput,
-                 "its layer.json does not say what its blob decompresses to");
-  }
-  EntryMeta m{.size = str("size").get<int64_t>(),
-              .tar_size = str("tar_size").get<int64_t>(),
-              .media_type = str("media_type").get<std::string>()};
-  STRATA_TRY_ASSIGN(m.digest, Digest::parse(str("digest").get<std::string>()));
-  STRATA_TRY_ASSIGN(m.diff_id, Digest::parse(str("diff_id").get<std::string>()));
-  return m;
-}
-
 // The entry `dir`, held, its blob read back: its files, and its DiffID checked against the
 // one its layer.json names. nullopt when it is gone; an error says why it cannot be used.
 Result<std::optional<FoundLayer>> read_entry(const std::string& dir, BlobOrigin origin) {
   STRATA_TRY_ASSIGN(std::optional<cache::EntryHold> hold, cache::hold_entry(dir));
   if (!hold) return std::optional<FoundLayer>();
   STRATA_TRY_ASSIGN(EntryMeta meta, read_meta(dir));
+  if (!meta.diff_id || !meta.tar_size || meta.media_type.empty()) {
+    return Error(ErrorCode::kInvalidInput,
+                 "its layer.json does not say what its blob decompresses to");
+  }
   FoundLayer found{.blob_path = dir + "/" + kBlob, .hold = *std::move(hold)};
   // The compressed bytes are hashed beside the pass that reads the files back.
   std::future<Result<Digest>> digest =
       std::async(std::launch::async, [path = found.blob_path] { return sha256_file(path); });
-  Result<void> read = read_layer_files(found.blob_path, meta.tar_size, found.blob);
+  Result<void> read = read_layer_files(found.blob_path, *meta.tar_size, found.blob);
   STRATA_TRY_ASSIGN(Digest actual, digest.get());
   STRATA_TRY(read);
   if (actual != meta.digest) {
     return Error(ErrorCode::kInvalidInput,
                  fmt::format("its blob is {}, not {}", actual.str(), meta.digest.str()));
   }
-  if (found.blob.diff_id != meta.diff_id) {
+  if (found.blob.diff_id != *meta.diff_id) {
     return Error(ErrorCode::kInvalidInput,
                  fmt::format("its blob decompresses to DiffID {}, not {}", found.blob.diff_id.str(),
-                             meta.diff_id.str()));
+                             meta.diff_id->str()));
   }
   found.blob.digest = meta.digest;
   found.blob.size = meta.size;
@@ -380,8 +388,8 @@ Result<std::optional<FoundLayer>> find_remote(const Digest& key, const LayerWrit
   {
     STRATA_TRY_ASSIGN(UniqueFd fd,
                       open_fd(blob_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    Result<std::optional<RemoteLayer>> fetched = cache.remote->fetch_layer_by_inputs(
-        key, layer_media_type(options.compression), fd.get(), blob_path);
+    Result<std::optional<RemoteLayer>> fetched =
+        cache.remote->fetch_layer_by_inputs(key, layer_media_type(options.compression), fd.get());
     if (!fetched.ok()) {
       remote_failed = true;
       return std::move(fetched).error();
@@ -414,8 +422,7 @@ Result<std::optional<FoundLayer>> find_remote(const Digest& key, const LayerWrit
   } else if (errno != EEXIST && errno != ENOTEMPTY) {
     return Error::sys(fmt::format("rename {} to {}", staged.path(), dir), errno);
   }
-  STRATA_TRY(make_dirs(dirname_of(inputs_path(cache.cache_dir, key))));
-  STRATA_TRY(write_file_atomic(inputs_path(cache.cache_dir, key), layer_key.str() + "\n"));
+  STRATA_TRY(write_note(inputs_path(cache.cache_dir, key), layer_key));
   // Another build kept the same layer meanwhile: its entry is used, read as any local one.
   if (!kept) return read_entry(dir, BlobOrigin::kRegistryCache);
   STRATA_TRY_ASSIGN(std::optional<cache::EntryHold> hold, cache::hold_entry(dir));
@@ -438,11 +445,7 @@ Result<std::optional<FoundLayer>> find_layer_by_inputs(const Digest& key,
   bool remote_failed = false;
   Result<std::optional<FoundLayer>> remote = find_remote(key, options, cache, remote_failed);
   if (remote.ok() || remote_failed) return remote;
-  if (cache.warn) {
-    cache.warn(
-        fmt::format("the layer cache is not used for this build: {}", remote.error().message()));
-  }
-  cache.cache_dir.clear();
+  give_up(cache, remote.error());
   return std::optional<FoundLayer>();
 }
 
@@ -468,14 +471,8 @@ Result<void> note_layer_inputs(const Digest& key, const Json& inputs, const Laye
   if (!cache.cache_dir.empty()) {
     Digest layer_key = layer_cache_key(blob.diff_id, options);
     if (path_exists(entry_dir(cache.cache_dir, layer_key))) {
-      std::string note = inputs_path(cache.cache_dir, key);
-      Result<void> noted = make_dirs(dirname_of(note));
-      if (noted.ok()) noted = write_file_atomic(note, layer_key.str() + "\n");
-      if (!noted.ok() && cache.warn) {
-        cache.warn(
-            fmt::format("the layer cache is not used for this build: {}", noted.error().message()));
-        cache.cache_dir.clear();
-      }
+      Result<void> noted = write_note(inputs_path(cache.cache_dir, key), layer_key);
+      if (!noted.ok()) give_up(cache, noted.error());
     }
   }
   if (!cache.remote) return Ok{};

@@ -47,12 +47,12 @@ class RemoteLayerCache {
   virtual Result<void> publish_layer(const Digest& key, const LayerBlob& blob,
                                      const std::string& path) = 0;
   // The blob whose input key (layer_inputs.h) is `key`, of `media_type`, written through `fd`
-  // into the empty file `path`: its digest and size checked, its DiffID and tar size as the
-  // entry's signed statement gives them. nullopt: a miss, or an entry that did not verify.
+  // into an empty file: its digest and size checked, its DiffID and tar size as the entry's
+  // signed statement gives them (the caller reads the blob back and checks them). nullopt: a
+  // miss, or an entry that did not verify.
   virtual Result<std::optional<RemoteLayer>> fetch_layer_by_inputs(const Digest& key,
                                                                    std::string_view media_type,
-                                                                   int fd,
-                                                                   const std::string& path) = 0;
+                                                                   int fd) = 0;
   // A layer made from the inputs `key` (preimage `inputs`), its blob at `path`: published
   // for other machines when the remote cache lacks it.
   virtual Result<void> publish_layer_inputs(const Digest& key, const Json& inputs,

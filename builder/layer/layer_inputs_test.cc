@@ -35,7 +35,7 @@ class FakeRemote : public RemoteLayerCache {
     return Ok{};
   }
   Result<std::optional<RemoteLayer>> fetch_layer_by_inputs(const Digest& key, std::string_view,
-                                                           int fd, const std::string&) override {
+                                                           int fd) override {
     auto it = held.find(key.hex);
     if (it == held.end()) return std::optional<RemoteLayer>();
     STRATA_TRY(write_all(fd, it->second.bytes, "fake"));

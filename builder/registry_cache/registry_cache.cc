@@ -574,9 +574,7 @@ std::string inputs_about(const Digest& key) {
 
 Result<std::optional<RemoteLayer>> RegistryCache::fetch_layer_by_inputs(const Digest& key,
                                                                         std::string_view media_type,
-                                                                        int fd,
-                                                                        const std::string& path) {
-  (void)path;
+                                                                        int fd) {
   std::lock_guard lock(mu_);
   if (disabled_) return std::optional<RemoteLayer>();
   if (options_.trusted.empty() && !options_.trust_unsigned) return std::optional<RemoteLayer>();

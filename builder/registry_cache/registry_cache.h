@@ -73,8 +73,8 @@ class RegistryCache : public build::RemoteCache, public RemoteLayerCache {
   Result<void> publish_layer(const Digest& key, const LayerBlob& blob,
                              const std::string& path) override;
   Result<std::optional<RemoteLayer>> fetch_layer_by_inputs(const Digest& key,
-                                                           std::string_view media_type, int fd,
-                                                           const std::string& path) override;
+                                                           std::string_view media_type,
+                                                           int fd) override;
   Result<void> publish_layer_inputs(const Digest& key, const Json& inputs, const LayerBlob& blob,
                                     const std::string& path) override;
   void reject_layer_by_inputs(const Digest& key, const std::string& why) override;

@@ -1,21 +1,22 @@
 #include "builder/tar/layer_reader.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include "builder/base/fd.h"
 #include "builder/base/fs.h"
 #include "tests/support/test_util.h"
 
 namespace strata::builder {
 namespace {
 
-class StringOutput : public BlobOutput {
- public:
-  Result<void> write(std::string_view bytes) override {
-    data.append(bytes);
-    return Ok{};
-  }
-  std::string data;
-};
+// The layer of `entries`, written into the file `path` as strata writes a blob.
+Result<LayerBlob> write_to(const std::string& path, const std::vector<LayerEntry>& entries,
+                           const LayerWriteOptions& options) {
+  STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  FdBlobOutput out(fd.get(), path);
+  return write_layer(entries, options, out);
+}
 
 std::vector<LayerEntry> entries() {
   LayerTree tree;
@@ -35,11 +36,9 @@ std::vector<LayerEntry> entries() {
 TEST(ReadLayerFiles, FindsWhatTheWriterRecorded) {
   TempDir dir = testing::make_temp_dir();
   for (Compression c : {Compression::kGzip, Compression::kZstd, Compression::kNone}) {
-    StringOutput out;
-    auto written = write_layer(entries(), {.compression = c, .mtime = 1700000000}, out);
-    ASSERT_TRUE(written.ok());
     std::string path = dir.path() + "/layer";
-    ASSERT_TRUE(write_file(path, out.data).ok());
+    auto written = write_to(path, entries(), {.compression = c, .mtime = 1700000000});
+    ASSERT_TRUE(written.ok()) << written.error().message();
     LayerBlob read;
     ASSERT_TRUE(read_layer_files(path, written->tar_size, read).ok());
     EXPECT_EQ(read.diff_id, written->diff_id) << compression_name(c);
@@ -64,11 +63,9 @@ TEST(ReadLayerFiles, FindsWhatTheWriterRecorded) {
 // A blob that expands past the bound it is read with is refused, not read to its end.
 TEST(ReadLayerFiles, RefusesMoreThanTheBound) {
   TempDir dir = testing::make_temp_dir();
-  StringOutput out;
-  auto written = write_layer(entries(), {.compression = Compression::kGzip}, out);
-  ASSERT_TRUE(written.ok());
   std::string path = dir.path() + "/layer";
-  ASSERT_TRUE(write_file(path, out.data).ok());
+  auto written = write_to(path, entries(), {.compression = Compression::kGzip});
+  ASSERT_TRUE(written.ok()) << written.error().message();
   LayerBlob read;
   Result<void> r = read_layer_files(path, written->tar_size - 1, read);
   ASSERT_FALSE(r.ok());
