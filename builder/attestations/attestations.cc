@@ -89,7 +89,7 @@ attest::SbomInputs sbom_inputs(const oci::WrittenImage& image, size_t base_layer
         // Only entries with content: directories and symlinks have no digest to list.
         if (f.type != EntryType::kRegular && f.type != EntryType::kHardlink) continue;
         if (is_whiteout(f.path)) continue;
-        visit(f.path, f.sha256, f.size);
+        visit(f.path, f.sha256.unpack(), f.size);
       }
     };
     in.layers.push_back(std::move(layer));
@@ -445,7 +445,7 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
       name = std::filesystem::path(name).lexically_relative(spec_dir).string();
     }
     while (name.starts_with("./")) name.erase(0, 2);
-    out.push_back({.path = std::move(name), .sha256 = blob.files[i].sha256});
+    out.push_back({.path = std::move(name), .sha256 = blob.files[i].sha256.unpack()});
   }
 }
 

@@ -81,6 +81,25 @@ TEST(Digest, KnownVector) {
             "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
 }
 
+TEST(PackedDigest, RoundTripsEveryByteAndKeepsNoDigestEmpty) {
+  for (std::string_view text : {"", "a", "hello\n"}) {
+    Digest d = sha256_of(text);
+    PackedDigest packed = PackedDigest::of(d);
+    EXPECT_FALSE(packed.empty());
+    EXPECT_EQ(packed.unpack(), d);
+    EXPECT_EQ(PackedDigest::of(packed.unpack()), packed);
+  }
+  auto all =
+      Digest::parse("sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(PackedDigest::of(*all).bytes[1], 0x11);
+  EXPECT_EQ(PackedDigest::of(*all).bytes[15], 0xff);
+  EXPECT_EQ(PackedDigest::of(*all).unpack(), *all);
+  EXPECT_TRUE(PackedDigest{}.empty());
+  EXPECT_TRUE(PackedDigest::of(Digest{}).empty());
+  EXPECT_EQ(PackedDigest{}.unpack(), Digest{});
+}
+
 TEST(Digest, ParseRejectsUppercaseAndShortHex) {
   EXPECT_TRUE(Digest::parse("sha256:" + std::string(64, 'a')).ok());
   auto message = [](const std::string& text) {

@@ -5,6 +5,19 @@
 #include "builder/base/fd.h"
 
 namespace strata {
+namespace {
+
+std::string hex_of(const unsigned char* bytes, size_t size) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(size * 2, '0');
+  for (size_t i = 0; i < size; ++i) {
+    hex[2 * i] = kHex[bytes[i] >> 4];
+    hex[2 * i + 1] = kHex[bytes[i] & 0xf];
+  }
+  return hex;
+}
+
+}  // namespace
 
 bool is_sha256_hex(std::string_view s) {
   if (s.size() != 64) return false;
@@ -30,6 +43,29 @@ Result<Digest> Digest::parse(std::string_view text, bool allow_bare) {
   return Digest{std::string(hex)};
 }
 
+PackedDigest PackedDigest::of(const Digest& d) {
+  PackedDigest out;
+  if (d.hex.empty()) return out;
+  STRATA_CHECK(is_sha256_hex(d.hex));
+  auto nibble = [](char c) { return static_cast<uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10); };
+  for (size_t i = 0; i < out.bytes.size(); ++i) {
+    out.bytes[i] = static_cast<uint8_t>(nibble(d.hex[2 * i]) << 4 | nibble(d.hex[2 * i + 1]));
+  }
+  return out;
+}
+
+bool PackedDigest::empty() const {
+  for (uint8_t b : bytes) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+Digest PackedDigest::unpack() const {
+  if (empty()) return {};
+  return Digest{hex_of(bytes.data(), bytes.size())};
+}
+
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   STRATA_CHECK(ctx_ != nullptr);
   STRATA_CHECK(EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1);
@@ -45,13 +81,7 @@ Digest Sha256::finish() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   STRATA_CHECK(EVP_DigestFinal_ex(ctx_.get(), md, &len) == 1);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(len * 2, '0');
-  for (unsigned int i = 0; i < len; ++i) {
-    hex[2 * i] = kHex[md[i] >> 4];
-    hex[2 * i + 1] = kHex[md[i] & 0xf];
-  }
-  return Digest{std::move(hex)};
+  return Digest{hex_of(md, len)};
 }
 
 Digest sha256_of(std::string_view data) {

@@ -121,7 +121,7 @@ TEST_F(BaseImageTest, CopiesLayersByteForByte) {
   EXPECT_EQ((*copied)[0].entry_count, 1);
   ASSERT_EQ((*copied)[0].files.size(), 1u);
   EXPECT_EQ((*copied)[0].files[0].path, "a");
-  EXPECT_EQ((*copied)[0].files[0].sha256, sha256_of("1"));
+  EXPECT_EQ((*copied)[0].files[0].sha256.unpack(), sha256_of("1"));
   EXPECT_EQ((*copied)[0].files[0].size, 1);
   ASSERT_EQ((*copied)[1].files.size(), 1u);
   EXPECT_EQ((*copied)[1].files[0].path, "b");

@@ -58,7 +58,7 @@ Result<Digest> entries_digest(const std::vector<LayerEntry>& entries,
                         .uid = e.uid,
                         .gid = e.gid,
                         .size = e.type == EntryType::kRegular ? e.size : 0,
-                        .sha256 = content,
+                        .sha256 = PackedDigest::of(content),
                         .link_target = e.link_target});
     }
   }

@@ -149,8 +149,8 @@ TEST_F(LayerInputsTest, EntriesDigestFollowsContentAndMetadata) {
   entries_[2].uid = 0;
   ASSERT_TRUE(entries_digest(entries_, &files).ok());
   ASSERT_EQ(files.size(), entries_.size());
-  EXPECT_EQ(files[1].sha256, sha256_of(std::string(200000, 'x') + "end"));
-  EXPECT_EQ(files[2].sha256, sha256_of("hi\n"));
+  EXPECT_EQ(files[1].sha256.unpack(), sha256_of(std::string(200000, 'x') + "end"));
+  EXPECT_EQ(files[2].sha256.unpack(), sha256_of("hi\n"));
   std::remove((dir_.path() + "/big").c_str());
   EXPECT_FALSE(entries_digest(entries_).ok());  // a host file that cannot be read
 }

@@ -105,7 +105,7 @@ Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& vis
 }
 
 Result<void> read_layer_files(const std::string& path, int64_t max_tar_bytes, LayerBlob& blob) {
-  std::map<std::string, std::pair<Digest, int64_t>> contents;  // regular files so far
+  std::map<std::string, std::pair<PackedDigest, int64_t>> contents;  // regular files so far
   auto relative = [](std::string_view p) {
     while (p.starts_with("./") || p.starts_with("/")) p.remove_prefix(p.front() == '.' ? 2 : 1);
     return std::string(p);
@@ -124,7 +124,7 @@ Result<void> read_layer_files(const std::string& path, int64_t max_tar_bytes, La
                                                 .uid = e.uid,
                                                 .gid = e.gid,
                                                 .size = e.type == EntryType::kRegular ? e.size : 0,
-                                                .sha256 = e.content_digest,
+                                                .sha256 = PackedDigest::of(e.content_digest),
                                                 .link_target = e.link_target};
                                             if (f.path.empty() || f.path == ".") return Ok{};
                                             if (e.type == EntryType::kRegular)

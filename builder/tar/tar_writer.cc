@@ -324,25 +324,35 @@ Result<LayerFile> write_entry(archive* tar, const LayerEntry& e, int64_t mtime,
   if (e.type != EntryType::kRegular) return record;
   record.size = e.size;
   if (!e.host_path.empty()) {
-    STRATA_TRY_ASSIGN(record.sha256, copy_host_file(tar, e, buffer));
+    STRATA_TRY_ASSIGN(Digest content, copy_host_file(tar, e, buffer));
+    record.sha256 = PackedDigest::of(content);
     return record;
   }
   STRATA_CHECK(static_cast<int64_t>(e.content.size()) == e.size);
   STRATA_TRY(write_data(tar, e.content.data(), e.content.size(), "/" + e.path));
-  record.sha256 = sha256_of(e.content);
+  record.sha256 = PackedDigest::of(sha256_of(e.content));
   return record;
 }
 
 // A hardlink's content is its target's, which comes earlier in the same layer.
+// Only the targets are indexed: a map of every file would cost some 60 bytes per file, for
+// a layer that usually has no hardlink at all.
 void fill_hardlink_digests(std::vector<LayerFile>& files) {
-  std::map<std::string_view, const LayerFile*> regular;
+  std::map<std::string_view, const LayerFile*> targets;
+  for (const LayerFile& f : files) {
+    if (f.type == EntryType::kHardlink) targets.try_emplace(f.link_target, nullptr);
+  }
+  if (targets.empty()) return;
   for (LayerFile& f : files) {
-    if (f.type == EntryType::kRegular) regular[f.path] = &f;
+    if (f.type == EntryType::kRegular) {
+      auto it = targets.find(f.path);
+      if (it != targets.end()) it->second = &f;
+    }
     if (f.type != EntryType::kHardlink) continue;
-    auto it = regular.find(f.link_target);
-    STRATA_CHECK(it != regular.end());
-    f.sha256 = it->second->sha256;
-    f.size = it->second->size;
+    const LayerFile* target = targets.at(f.link_target);
+    STRATA_CHECK(target != nullptr);
+    f.sha256 = target->sha256;
+    f.size = target->size;
   }
 }
 

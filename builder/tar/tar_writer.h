@@ -33,7 +33,7 @@ struct LayerFile {
   int64_t uid = 0;
   int64_t gid = 0;
   int64_t size = 0;         // regular files
-  Digest sha256;            // regular files: of the content; hardlinks: of the target's
+  PackedDigest sha256;      // regular files: of the content; hardlinks: of the target's
   std::string link_target;  // symlinks and hardlinks
 };
 
