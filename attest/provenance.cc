@@ -57,7 +57,7 @@ void write_resolved_dependencies(CanonicalWriter& out, const specs::Spec& spec,
     deps.push_back(dep);
   };
   for (const LockedDeb& d : in.environment_debs) deb_dependency(d, "environment-deb");
-  if (in.lock) deps.push_back(dependency(in.lock->path, in.lock->sha256, "lock"));
+  if (in.lock) deps.push_back(dependency(in.lock->path, in.lock->sha256.unpack(), "lock"));
   for (const LockedDeb& d : in.image_debs) deb_dependency(d, "deb");
   if (spec.image.base) deps.push_back(image_dependency(*spec.image.base, "base-image"));
   // Sorted by pointer, not copied: the paths of 1,000,000 files are tens of megabytes.
@@ -74,7 +74,7 @@ void write_resolved_dependencies(CanonicalWriter& out, const specs::Spec& spec,
       files.end());
   for (const InputFile* f : files) {
     if (!out.ok()) break;
-    deps.push_back(dependency(f->path, f->sha256, "input-file"));
+    deps.push_back(dependency(f->path, f->sha256.unpack(), "input-file"));
   }
   Json strata = dependency("strata", in.strata_sha256, "builder-binary");
   strata["annotations"]["version"] = in.strata_version;

@@ -34,9 +34,11 @@ struct BuildParameters {
 };
 
 // A file a `files:` layer copied from the host, relative to the spec's directory.
+// Its digest is packed: a build lists every file of its layers, 1,000,000 of them at most
+// (docs/sbom.md "Memory").
 struct InputFile {
   std::string path;
-  Digest sha256;
+  PackedDigest sha256;
 };
 
 // A Debian package as strata.lock pins it: of a `rootfs: debs` build environment, or of the

@@ -17,7 +17,7 @@ Json provenance() {
                                      .archive = true,
                                      .attach = false,
                                      .sbom_format = "cyclonedx"},
-                      .input_files = {{"files/motd", digest_of("m")}},
+                      .input_files = {{"files/motd", PackedDigest::of(digest_of("m"))}},
                       .strata_version = "0.1.0",
                       .strata_sha256 = digest_of("strata"),
                       .library_versions = {{"libarchive", "3.6.2"}}};

@@ -16,9 +16,9 @@ ProvenanceInputs inputs() {
           .spec_path = "examples/hello/strata.yaml",
           .spec_sha256 = digest_of("spec"),
           .parameters = {.compression = "zstd", .archive = true, .sbom_format = "spdx"},
-          .input_files = {{"site/index.html", digest_of("i")},
-                          {"files/motd", digest_of("m")},
-                          {"site/index.html", digest_of("i")}},
+          .input_files = {{"site/index.html", PackedDigest::of(digest_of("i"))},
+                          {"files/motd", PackedDigest::of(digest_of("m"))},
+                          {"site/index.html", PackedDigest::of(digest_of("i"))}},
           .strata_version = "0.1.0",
           .strata_sha256 = digest_of("strata"),
           .library_versions = {{"libarchive", "3.6.2"}, {"openssl", "3.0.15"}}};
@@ -97,7 +97,7 @@ TEST(Provenance, ListsTheImageDebsAndTheirLock) {
                     .architecture = "all",
                     .url = "http://deb.debian.org/debian/pool/main/c/ca/ca.deb",
                     .sha256 = digest_of("ca")}};
-  in.lock = InputFile{"strata.lock", digest_of("lock")};
+  in.lock = InputFile{"strata.lock", PackedDigest::of(digest_of("lock"))};
   Json s = provenance(in);
   ASSERT_TRUE(check_statement(s).ok());
   std::vector<std::string> roles;

@@ -70,13 +70,13 @@ ProvenanceInputs provenance_inputs() {
       .parameters = {.compression = "zstd", .sbom_format = "spdx"},
       .environment_debs = {{"gcc", "12", "amd64", "http://deb/gcc", digest_of("g")}},
       .image_debs = {{"hello", "2", "amd64", "http://deb/hello", digest_of("h")}},
-      .lock = InputFile{"strata.lock", digest_of("lock")},
+      .lock = InputFile{"strata.lock", PackedDigest::of(digest_of("lock"))},
       .strata_version = "0.1.0",
       .strata_sha256 = digest_of("strata"),
       .library_versions = {{"libarchive", "3.6.2"}, {"openssl", "3.0.15"}}};
   for (int i = 3000; i > 0; --i) {
     std::string path = "site/page" + std::to_string(i % 1700) + ".html";
-    in.input_files.push_back({path, digest_of(path)});
+    in.input_files.push_back({path, PackedDigest::of(digest_of(path))});
   }
   return in;
 }

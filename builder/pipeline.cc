@@ -145,7 +145,8 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
   // The lock that pins them, as the spec's directory names it.
   if (lock) {
     Result<Digest> lock_sha256 = sha256_file(debian::lock_path(plan.spec));
-    if (lock_sha256.ok()) in.lock = attest::InputFile{debian::kLockFileName, *lock_sha256};
+    if (lock_sha256.ok())
+      in.lock = attest::InputFile{debian::kLockFileName, PackedDigest::of(*lock_sha256)};
   }
   // The build environment's packages, when packages were built in them (rootfs: debs).
   if (lock && lock->environment && !plan.spec.packages.empty()) {
@@ -355,8 +356,12 @@ Result<std::vector<std::optional<InputKeyed>>> find_layers_by_inputs(
       if (!found.ok() && !failed)
         failed = std::move(found).error().context(fmt::format("layer {}", i + 1));
       if (found.ok()) out[i]->found = *std::move(found);
-      if (!out[i]->found)
+      if (!out[i]->found) {
+        // The layer is written from entries made again: holding these as well would keep
+        // every file of it twice until the build ends.
+        std::vector<LayerEntry>().swap(out[i]->file_entries);
         std::vector<LayerFile>().swap(out[i]->file_records);  // the writer lists them
+      }
       if (copies[i - first].cache_dir.empty()) cache.cache_dir.clear();
     }
     if (failed) return *std::move(failed);

@@ -445,7 +445,7 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
       name = std::filesystem::path(name).lexically_relative(spec_dir).string();
     }
     while (name.starts_with("./")) name.erase(0, 2);
-    out.push_back({.path = std::move(name), .sha256 = blob.files[i].sha256.unpack()});
+    out.push_back({.path = std::move(name), .sha256 = blob.files[i].sha256});
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 
+#include <cstring>
+
 #include "builder/base/fd.h"
 
 namespace strata {
@@ -77,12 +79,17 @@ void Sha256::update(const void* data, size_t size) {
 
 void Sha256::update(std::string_view data) { update(data.data(), data.size()); }
 
-Digest Sha256::finish() {
+PackedDigest Sha256::finish_packed() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   STRATA_CHECK(EVP_DigestFinal_ex(ctx_.get(), md, &len) == 1);
-  return Digest{hex_of(md, len)};
+  STRATA_CHECK(len == 32);
+  PackedDigest out;
+  std::memcpy(out.bytes.data(), md, len);
+  return out;
 }
+
+Digest Sha256::finish() { return finish_packed().unpack(); }
 
 Digest sha256_of(std::string_view data) {
   Sha256 h;

@@ -49,6 +49,8 @@ class Sha256 {
   void update(const void* data, size_t size);
   // Finishes the hash; the hasher may not be updated afterwards.
   Digest finish();
+  // The same, as 32 bytes: for per-file records, with no hex string made and parsed again.
+  PackedDigest finish_packed();
 
  private:
   struct Free {

@@ -279,8 +279,9 @@ Result<void> write_data(archive* tar, const char* data, size_t n, const std::str
 }
 
 // Streams a host file into the tar. The size was recorded when the tree was collected; a
-// file that changed since then would make the header lie, so it is an error.
-Result<Digest> copy_host_file(archive* tar, const LayerEntry& e, std::string& buffer) {
+// file that changed since then would make the header lie, so it is an error. Returns the
+// digest of what it streamed.
+Result<PackedDigest> copy_host_file(archive* tar, const LayerEntry& e, std::string& buffer) {
   STRATA_TRY_ASSIGN(UniqueFd fd, open_fd(e.host_path, O_RDONLY | O_NOFOLLOW));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Error::sys(fmt::format("fstat {}", e.host_path), errno);
@@ -299,7 +300,7 @@ Result<Digest> copy_host_file(archive* tar, const LayerEntry& e, std::string& bu
     content_hash.update(buffer.data(), static_cast<size_t>(n));
     left -= n;
   }
-  return content_hash.finish();
+  return content_hash.finish_packed();
 }
 
 // Writes one entry and returns its record; a regular file's content is hashed as it streams.
@@ -324,13 +325,14 @@ Result<LayerFile> write_entry(archive* tar, const LayerEntry& e, int64_t mtime,
   if (e.type != EntryType::kRegular) return record;
   record.size = e.size;
   if (!e.host_path.empty()) {
-    STRATA_TRY_ASSIGN(Digest content, copy_host_file(tar, e, buffer));
-    record.sha256 = PackedDigest::of(content);
+    STRATA_TRY_ASSIGN(record.sha256, copy_host_file(tar, e, buffer));
     return record;
   }
   STRATA_CHECK(static_cast<int64_t>(e.content.size()) == e.size);
   STRATA_TRY(write_data(tar, e.content.data(), e.content.size(), "/" + e.path));
-  record.sha256 = PackedDigest::of(sha256_of(e.content));
+  Sha256 content_hash;
+  content_hash.update(e.content);
+  record.sha256 = content_hash.finish_packed();
   return record;
 }
 

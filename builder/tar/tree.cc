@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <numeric>
+#include <utility>
 
 #include "builder/base/beneath.h"
 #include "builder/base/utf8.h"
@@ -92,18 +94,64 @@ bool PathLess::operator()(const std::string& a, const std::string& b) const {
   return a.size() < b.size();
 }
 
-Result<void> LayerTree::ensure_parents(const std::string& path, const Loc& origin) {
-  for (size_t slash = path.find('/'); slash != std::string::npos;
-       slash = path.find('/', slash + 1)) {
-    std::string parent = path.substr(0, slash);
-    auto it = nodes_.find(parent);
-    if (it == nodes_.end()) {
-      LayerEntry dir{.path = parent, .type = EntryType::kDirectory, .mode = 0755, .origin = origin};
-      nodes_.emplace(parent, Node{.entry = std::move(dir), .implicit = true});
-    } else if (it->second.entry.type != EntryType::kDirectory) {
-      return located(origin, fmt::format("cannot create {}: {} is {} in this layer", display(path),
-                                         display(parent), type_name(it->second.entry.type)));
+uint32_t LayerTree::PathIndex::find(const std::vector<LayerEntry>& entries,
+                                    std::string_view path) const {
+  if (slots_.empty()) return kNone;
+  size_t mask = slots_.size() - 1;
+  for (size_t i = std::hash<std::string_view>{}(path)&mask;; i = (i + 1) & mask) {
+    if (slots_[i] == kNone || entries[slots_[i]].path == path) return slots_[i];
+  }
+}
+
+void LayerTree::PathIndex::insert(const std::vector<LayerEntry>& entries, uint32_t index) {
+  if (2 * (used_ + 1) > slots_.size()) {  // at most half full: short probe runs
+    std::vector<uint32_t> old = std::exchange(slots_, {});
+    slots_.assign(std::max<size_t>(64, 2 * old.size()), kNone);
+    used_ = 0;
+    for (uint32_t i : old) {
+      if (i != kNone) insert(entries, i);
     }
+  }
+  size_t mask = slots_.size() - 1;
+  size_t i = std::hash<std::string>{}(entries[index].path) & mask;
+  while (slots_[i] != kNone) i = (i + 1) & mask;
+  slots_[i] = index;
+  ++used_;
+}
+
+void LayerTree::append(LayerEntry entry, Meta meta) {
+  STRATA_CHECK(entries_.size() < PathIndex::kNone);
+  entries_.push_back(std::move(entry));
+  meta_.push_back(meta);
+  index_.insert(entries_, static_cast<uint32_t>(entries_.size() - 1));
+}
+
+Result<void> LayerTree::ensure_parents(const std::string& path, const Loc& origin) {
+  // Every entry's parents exist once it is added, so the nearest existing ancestor decides:
+  // a directory (those above it exist too) or the entry that blocks the path.
+  size_t missing_from = path.size();  // parents at slashes from here on are missing
+  for (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0;
+       slash = path.rfind('/', slash - 1)) {
+    std::string_view parent = std::string_view(path).substr(0, slash);
+    uint32_t i = index_.find(entries_, parent);
+    if (i != PathIndex::kNone) {
+      const LayerEntry& found = entries_[i];
+      if (found.type != EntryType::kDirectory) {
+        return located(origin,
+                       fmt::format("cannot create {}: {} is {} in this layer", display(path),
+                                   display(std::string(parent)), type_name(found.type)));
+      }
+      break;
+    }
+    missing_from = slash;
+  }
+  for (size_t slash = path.find('/', missing_from); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    append({.path = path.substr(0, slash),
+            .type = EntryType::kDirectory,
+            .mode = 0755,
+            .origin = origin},
+           {.implicit = true});
   }
   return Ok{};
 }
@@ -111,11 +159,11 @@ Result<void> LayerTree::ensure_parents(const std::string& path, const Loc& origi
 Result<void> LayerTree::add_node(LayerEntry entry, bool implicit, int64_t link_group) {
   STRATA_CHECK(!entry.path.empty() && entry.path.front() != '/' && entry.path.back() != '/');
   STRATA_TRY(ensure_parents(entry.path, entry.origin));
-  auto it = nodes_.find(entry.path);
-  if (it != nodes_.end()) {
-    const LayerEntry& old = it->second.entry;
+  uint32_t i = index_.find(entries_, entry.path);
+  if (i != PathIndex::kNone) {
+    const LayerEntry& old = entries_[i];
     bool both_dirs = old.type == EntryType::kDirectory && entry.type == EntryType::kDirectory;
-    if (!both_dirs && it->second.implicit) {
+    if (!both_dirs && meta_[i].implicit) {
       return located(entry.origin, fmt::format("{} cannot be {}: other entries in this layer are "
                                                "below it, so it must be a directory",
                                                display(entry.path), type_name(entry.type)));
@@ -129,12 +177,11 @@ Result<void> LayerTree::add_node(LayerEntry entry, bool implicit, int64_t link_g
                      fmt::format("{} appears twice in one layer{}", display(entry.path), where));
     }
     // Directories merge: the later explicit one sets the attributes.
-    it->second = Node{.entry = std::move(entry), .implicit = implicit, .link_group = -1};
+    entries_[i] = std::move(entry);
+    meta_[i] = {.link_group = -1, .implicit = implicit};
     return Ok{};
   }
-  std::string key = entry.path;
-  nodes_.emplace(std::move(key),
-                 Node{.entry = std::move(entry), .implicit = implicit, .link_group = link_group});
+  append(std::move(entry), {.link_group = link_group, .implicit = implicit});
   return Ok{};
 }
 
@@ -223,20 +270,18 @@ Result<void> LayerTree::add_host_path(const std::string& host_path, const std::s
 
 Result<void> LayerTree::resolve_hardlinks() {
   for (PendingLink& link : hardlinks_) {
-    auto target = nodes_.find(link.target);
-    if (target == nodes_.end() || target->second.entry.type != EntryType::kRegular) {
+    uint32_t t = index_.find(entries_, link.target);
+    if (t == PathIndex::kNone || entries_[t].type != EntryType::kRegular) {
       return located(link.origin, fmt::format("hardlink {}: target {} is not a regular file in "
                                               "this layer",
                                               display(link.path), display(link.target)));
     }
-    Node& t = target->second;
-    if (t.link_group < 0) t.link_group = next_group_++;
+    if (meta_[t].link_group < 0) meta_[t].link_group = next_group_++;
     // A hardlink shares its inode: content, mode and owner are the target's.
-    LayerEntry entry = t.entry;
+    LayerEntry entry = entries_[t];
     entry.path = link.path;
     entry.origin = link.origin;
-    int64_t group = t.link_group;
-    STRATA_TRY(add_node(std::move(entry), false, group));
+    STRATA_TRY(add_node(std::move(entry), false, meta_[t].link_group));
   }
   hardlinks_.clear();
   return Ok{};
@@ -244,29 +289,49 @@ Result<void> LayerTree::resolve_hardlinks() {
 
 Result<std::vector<LayerEntry>> LayerTree::sorted_entries() && {
   STRATA_TRY(resolve_hardlinks());
-  std::map<int64_t, std::string> group_leader;
-  std::vector<LayerEntry> out;
-  out.reserve(nodes_.size());
-  // Each node is freed as soon as its entry is moved out: the map and the list are never both
-  // whole (at 1,000,000 files each is some 300 MB; docs/sbom.md "Memory").
-  while (!nodes_.empty()) {
-    auto handle = nodes_.extract(nodes_.begin());
-    const std::string& path = handle.key();
-    Node& node = handle.mapped();
-    LayerEntry entry = std::move(node.entry);
-    if (node.link_group >= 0) {
-      auto [it, first] = group_leader.try_emplace(node.link_group, path);
-      if (!first) {
-        entry.type = EntryType::kHardlink;
-        entry.link_target = it->second;
-        entry.host_path.clear();
-        entry.content.clear();
-        entry.size = 0;
-      }
+  index_ = {};
+  inode_groups_.clear();
+  // Sorted in place through a permutation (4 bytes an entry): the entries are never held
+  // twice (docs/sbom.md "Memory").
+  std::vector<uint32_t> order(entries_.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) {
+    return PathLess{}(entries_[a].path, entries_[b].path);
+  });
+  // Position j takes the entry at order[j]: each cycle of the permutation is walked once,
+  // and order[j] = j marks a position done.
+  for (size_t start = 0; start < order.size(); ++start) {
+    if (order[start] == start) continue;
+    LayerEntry held = std::move(entries_[start]);
+    Meta held_meta = meta_[start];
+    size_t j = start;
+    while (order[j] != start) {
+      size_t from = order[j];
+      entries_[j] = std::move(entries_[from]);
+      meta_[j] = meta_[from];
+      order[j] = static_cast<uint32_t>(j);
+      j = from;
     }
-    out.push_back(std::move(entry));
+    entries_[j] = std::move(held);
+    meta_[j] = held_meta;
+    order[j] = static_cast<uint32_t>(j);
   }
-  return out;
+  std::vector<uint32_t>().swap(order);
+  std::map<int64_t, std::string> group_leader;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (meta_[i].link_group < 0) continue;
+    LayerEntry& entry = entries_[i];
+    auto [it, first] = group_leader.try_emplace(meta_[i].link_group, entry.path);
+    if (!first) {
+      entry.type = EntryType::kHardlink;
+      entry.link_target = it->second;
+      entry.host_path.clear();
+      entry.content.clear();
+      entry.size = 0;
+    }
+  }
+  meta_ = {};
+  return std::move(entries_);
 }
 
 }  // namespace strata::builder

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "builder/base/path.h"
@@ -72,21 +73,35 @@ class LayerTree {
   // holds the content and the others link to it.
   Result<std::vector<LayerEntry>> sorted_entries() &&;
 
-  bool empty() const { return nodes_.empty() && hardlinks_.empty(); }
+  bool empty() const { return entries_.empty() && hardlinks_.empty(); }
 
  private:
-  struct Node {
-    LayerEntry entry;
-    bool implicit = false;
+  // What the tree knows of an entry besides the entry itself, kept beside entries_.
+  struct Meta {
     int64_t link_group = -1;  // entries sharing a group are one inode
+    bool implicit = false;    // a parent directory no entry named
   };
   struct PendingLink {
     std::string path, target;
     Loc origin;
   };
+  // entries_' positions by path: an open-addressing table of indices (4 bytes a slot, at
+  // most half full) rather than a node map, so a layer of 1,000,000 files costs its entries
+  // and a few megabytes, not twice its entries (docs/sbom.md "Memory").
+  class PathIndex {
+   public:
+    static constexpr uint32_t kNone = UINT32_MAX;
+    uint32_t find(const std::vector<LayerEntry>& entries, std::string_view path) const;
+    void insert(const std::vector<LayerEntry>& entries, uint32_t index);
+
+   private:
+    std::vector<uint32_t> slots_;
+    size_t used_ = 0;
+  };
 
   Result<void> add_node(LayerEntry entry, bool implicit, int64_t link_group);
   Result<void> ensure_parents(const std::string& path, const Loc& origin);
+  void append(LayerEntry entry, Meta meta);
   Result<void> walk_host_dir(const std::string& host_dir, const std::string& dest,
                              const HostCopyOptions& options, const Loc& origin);
   Result<void> add_host_entry(const std::string& host_path, const struct stat& st,
@@ -94,7 +109,10 @@ class LayerTree {
                               const Loc& origin);
   Result<void> resolve_hardlinks();
 
-  std::map<std::string, Node, PathLess> nodes_;
+  // In the order they were added; sorted_entries() sorts them in place.
+  std::vector<LayerEntry> entries_;
+  std::vector<Meta> meta_;
+  PathIndex index_;
   std::map<std::pair<dev_t, ino_t>, int64_t> inode_groups_;
   std::vector<PendingLink> hardlinks_;
   int64_t next_group_ = 0;

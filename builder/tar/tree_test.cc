@@ -1,11 +1,14 @@
 #include "builder/tar/tree.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
@@ -91,6 +94,38 @@ TEST(LayerTree, HardlinkToMissingTargetIsAnError) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().to_string(),
             "s.yaml:2:3: error: hardlink /a: target /b is not a regular file in this layer");
+}
+
+// Enough entries, added in a scrambled order, that the path index grows many times and its
+// probe runs wrap: every path is found again (duplicates refused, parents made once) and the
+// in-place sort yields exactly PathLess order with each entry's own content.
+TEST(LayerTree, ManyEntriesInAnyOrderComeOutSortedOnceEach) {
+  LayerTree tree;
+  std::vector<std::string> expected;
+  constexpr int kFiles = 5000;
+  for (int k = 0; k < kFiles; ++k) {
+    int i = (k * 761) % kFiles;  // 761 is prime to 5000: a permutation of 0..kFiles-1
+    std::string path = fmt::format("d{}/s{}/f{}", i % 7, i % 13, i);
+    ASSERT_TRUE(tree.add(file(path, std::to_string(i))).ok()) << path;
+    expected.push_back(path);
+  }
+  for (int d = 0; d < 7; ++d) {
+    expected.push_back(fmt::format("d{}", d));
+    for (int s = 0; s < 13; ++s) expected.push_back(fmt::format("d{}/s{}", d, s));
+  }
+  std::sort(expected.begin(), expected.end(), PathLess());
+  // A second f3000, in a directory the first is not in (3000 % 7 == 4).
+  ASSERT_TRUE(tree.add(file("d3/s5/f3000", "again")).ok());
+  expected.insert(std::lower_bound(expected.begin(), expected.end(), "d3/s5/f3000", PathLess()),
+                  "d3/s5/f3000");
+  EXPECT_FALSE(tree.add(file("d0/s0/f0", "twice")).ok());
+  auto entries = std::move(tree).sorted_entries();
+  ASSERT_TRUE(entries.ok());
+  EXPECT_EQ(paths_of(*entries), expected);
+  for (const LayerEntry& e : *entries) {
+    if (e.type != EntryType::kRegular || e.path == "d3/s5/f3000") continue;
+    EXPECT_EQ("f" + e.content, e.path.substr(e.path.rfind('/') + 1)) << e.path;
+  }
 }
 
 class HostTreeTest : public ::testing::Test {
