@@ -84,10 +84,10 @@ Result<std::vector<LayerBlob>> write_layers(const std::vector<SortedLayer>& laye
 }
 
 // The values the attestations stage needs beyond the plan: which host files went in, the
-// output-shaping options and, with --provenance-times, when the build ran.
+// output-shaping options and, with --provenance-times, when the build ran. The layers'
+// entries are consumed (nothing after the attestations reads them).
 AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions& options,
-                                     const BuildResult& result,
-                                     const std::vector<SortedLayer>& layers,
+                                     const BuildResult& result, std::vector<SortedLayer>& layers,
                                      const std::vector<debian::DebLayer>& debs,
                                      const std::optional<debian::Lock>& lock,
                                      const oci::StagedLayout& staged,
@@ -119,12 +119,12 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
   for (size_t i = 0; i < layers.size(); ++i) {
     if (layers[i].run) continue;  // made by its commands, not copied from the host
     if (layers[i].found()) {      // its own entries were never made: its files: entries were
-      const InputKeyed& k = *layers[i].keyed;
-      collect_input_files(plan.spec.dir, package_dirs, k.file_entries,
+      InputKeyed& k = *layers[i].keyed;
+      collect_input_files(plan.spec.dir, package_dirs, std::move(k.file_entries),
                           LayerBlob{.files = k.file_records}, in.input_files);
       continue;
     }
-    collect_input_files(plan.spec.dir, package_dirs, layers[i].entries,
+    collect_input_files(plan.spec.dir, package_dirs, std::move(layers[i].entries),
                         result.image.layers[base_count + i], in.input_files);
   }
   for (size_t i = 0; i < debs.size(); ++i) {
