@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "builder/base/path.h"
@@ -31,7 +32,10 @@ struct LayerEntry {
   std::string content;
   int64_t size = 0;
   std::string link_target;  // kSymlink: the link text; kHardlink: an earlier entry's path
-  std::map<std::string, std::string> xattrs;
+  // Extended attributes (name, value), sorted by name with no name twice: the order their
+  // pax records are written in. A list, not a map: an entry is held for every file of a
+  // layer, and an empty map takes 48 bytes of it, an empty list 24.
+  std::vector<std::pair<std::string, std::string>> xattrs;
   Loc origin;  // where in the spec this entry comes from, for error messages
 };
 
