@@ -69,6 +69,38 @@ TEST_F(AttestationsTest, WritesProvenanceAndSbomBesideTheLayout) {
   EXPECT_EQ(read_json(result->layout_dir + "/index.json")["manifests"].size(), 1u);
 }
 
+// The published-set check reads the provenance back in 64 KiB reads: a statement many reads
+// long, its subject last (canonical JSON sorts "subject" after "predicate"), is read whole;
+// one whose subject names another manifest is refused, and a cut-off one is not valid JSON.
+TEST_F(AttestationsTest, PublishedSetCheckReadsAProvenanceOfManyReads) {
+  auto result = build();
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  const std::string& path = result->attestations.provenance;
+  const Digest& manifest = result->image.manifest.digest;
+  Json statement = read_json(path);
+  statement["predicate"]["padding"] = std::string(300000, 'x');
+  std::string text = statement.dump();
+  ASSERT_GT(text.size(), 4u * 65536);
+  ASSERT_LT(text.find("padding"), text.find("\"subject\""));
+  ASSERT_TRUE(write_file(path, text).ok());
+  auto same = check_published_set(result->layout_dir, "1.0", path, manifest);
+  EXPECT_TRUE(same.ok()) << same.error().to_string();
+
+  statement["subject"][0]["digest"]["sha256"] = sha256_of("another").hex;
+  ASSERT_TRUE(write_file(path, statement.dump()).ok());
+  auto other = check_published_set(result->layout_dir, "1.0", path, manifest);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code(), ErrorCode::kVerification);
+  EXPECT_NE(other.error().message().find(sha256_of("another").hex), std::string::npos)
+      << other.error().message();
+
+  ASSERT_TRUE(write_file(path, text.substr(0, 3 * 65536 + 17)).ok());
+  auto cut = check_published_set(result->layout_dir, "1.0", path, manifest);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.error().message().find("not valid JSON"), std::string::npos)
+      << cut.error().message();
+}
+
 // On a base image the SBOM lists the base's files under the base's layers, numbered as the
 // image numbers them (base layers first), and the build reports their entry counts.
 TEST_F(AttestationsTest, SbomOnABaseImageListsTheBasesFilesUnderItsLayers) {
