@@ -120,12 +120,12 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
     if (layers[i].run) continue;  // made by its commands, not copied from the host
     if (layers[i].found()) {      // its own entries were never made: its files: entries were
       InputKeyed& k = *layers[i].keyed;
-      collect_input_files(plan.spec.dir, package_dirs, std::move(k.file_entries),
-                          LayerBlob{.files = k.file_records}, in.input_files);
+      collect_input_files(plan.spec.dir, package_dirs, std::move(k.file_entries), k.file_records,
+                          in.input_files);
       continue;
     }
     collect_input_files(plan.spec.dir, package_dirs, std::move(layers[i].entries),
-                        result.image.layers[base_count + i], in.input_files);
+                        result.image.layers[base_count + i].files, in.input_files);
   }
   for (size_t i = 0; i < debs.size(); ++i) {
     for (const debian::DebPackage& p : debs[i].packages) {

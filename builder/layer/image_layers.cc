@@ -12,10 +12,11 @@ namespace strata::builder {
 namespace {
 
 // A layer holds its packages' installed trees (modes as built, owned by root) and then its
-// files. Package outputs were built under a fixed umask, so their modes are kept.
+// files. Package outputs were built under a fixed umask, so their modes are kept. A layer
+// found whole (`history_only`) gets its history and no entries: its files are not walked.
 Result<PlannedLayer> image_layer(const specs::Spec& spec, const specs::LayerSpec& layer,
-                                 size_t index, const PackageTrees* packages,
-                                 const DebEntries* debs) {
+                                 size_t index, const PackageTrees* packages, const DebEntries* debs,
+                                 bool history_only) {
   PlannedLayer out{.loc = layer.loc};
   // A run layer's entries are what its commands change (builder/run_layer/); the pipeline
   // computes them once the layers below exist.
@@ -49,6 +50,7 @@ Result<PlannedLayer> image_layer(const specs::Spec& spec, const specs::LayerSpec
     STRATA_TRY(out.tree.add_host_path(tree->second, "/", {.keep_modes = true}, ref.loc));
   }
   for (const specs::FileMapping& f : layer.files) {
+    if (history_only) break;
     HostCopyOptions options{
         .file_mode = f.mode, .dir_mode = f.dir_mode, .uid = f.uid, .gid = f.gid};
     // Resolved again here, not only at validate time: the tree may have changed since.
@@ -164,10 +166,9 @@ Result<std::vector<PlannedLayer>> plan_image_layers(const specs::Spec& spec,
   std::vector<PlannedLayer> layers;
   for (size_t i = 0; i < image.layers.size(); ++i) {
     bool whole = found != nullptr && i < found->size() && (*found)[i];
-    STRATA_TRY_ASSIGN(
-        PlannedLayer layer,
-        image_layer(spec, image.layers[i], i, whole ? nullptr : packages, whole ? nullptr : debs));
-    if (whole) layer.tree = LayerTree();
+    STRATA_TRY_ASSIGN(PlannedLayer layer,
+                      image_layer(spec, image.layers[i], i, whole ? nullptr : packages,
+                                  whole ? nullptr : debs, whole));
     layers.push_back(std::move(layer));
   }
   PlannedLayer generated{.loc = image.loc};
