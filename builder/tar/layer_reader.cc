@@ -87,6 +87,12 @@ Result<int64_t> read_all(archive* a, const EntryVisitor& visit, std::string_view
   return count;
 }
 
+// A tar path as a layer's records name it: "./etc/motd" and "/etc/motd" are "etc/motd".
+std::string_view record_path(std::string_view p) {
+  while (p.starts_with("./") || p.starts_with("/")) p.remove_prefix(p.front() == '.' ? 2 : 1);
+  return p;
+}
+
 }  // namespace
 
 Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& visit,
@@ -105,11 +111,6 @@ Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& vis
 }
 
 Result<void> read_layer_files(const std::string& path, int64_t max_tar_bytes, LayerBlob& blob) {
-  std::map<std::string, std::pair<PackedDigest, int64_t>> contents;  // regular files so far
-  auto relative = [](std::string_view p) {
-    while (p.starts_with("./") || p.starts_with("/")) p.remove_prefix(p.front() == '.' ? 2 : 1);
-    return std::string(p);
-  };
   blob.files.clear();
   STRATA_TRY_ASSIGN(std::unique_ptr<DiffIdTarReader> r,
                     DiffIdTarReader::open(path, fmt::format("reading {}", path), max_tar_bytes));
@@ -118,7 +119,7 @@ Result<void> read_layer_files(const std::string& path, int64_t max_tar_bytes, La
                                           [&](const ReadEntry& e) -> Result<void> {
                                             if (e.is_other_type) return Ok{};
                                             LayerFile f{
-                                                .path = relative(e.path),
+                                                .path = std::string(record_path(e.path)),
                                                 .type = e.type,
                                                 .mode = e.mode,
                                                 .uid = e.uid,
@@ -127,17 +128,12 @@ Result<void> read_layer_files(const std::string& path, int64_t max_tar_bytes, La
                                                 .sha256 = PackedDigest::of(e.content_digest),
                                                 .link_target = e.link_target};
                                             if (f.path.empty() || f.path == ".") return Ok{};
-                                            if (e.type == EntryType::kRegular)
-                                              contents[f.path] = {f.sha256, f.size};
-                                            if (e.type == EntryType::kHardlink) {
-                                              auto target = contents.find(relative(e.link_target));
-                                              if (target != contents.end())
-                                                std::tie(f.sha256, f.size) = target->second;
-                                            }
                                             blob.files.push_back(std::move(f));
                                             return Ok{};
                                           },
                                           path));
+  // A hardlink that names no earlier file (a hostile tar) keeps no digest.
+  fill_hardlink_digests(blob.files, &record_path);
   STRATA_TRY_ASSIGN(blob.diff_id, r->finish());
   blob.tar_size = r->size();
   return Ok{};

@@ -1,7 +1,11 @@
 #include "builder/tar/layer_reader.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
@@ -58,6 +62,51 @@ TEST(ReadLayerFiles, FindsWhatTheWriterRecorded) {
       EXPECT_EQ(a.link_target, b.link_target) << a.path;
     }
   }
+}
+
+// A tar from elsewhere (a cache, a registry) names its hardlinks' targets as it likes: a
+// target with a "./" prefix is the file without it; one that comes later or not at all
+// gives the hardlink no digest, and reading goes on.
+TEST(ReadLayerFiles, HardlinksTakeTheDigestOfAnEarlierFileOnly) {
+  TempDir dir = testing::make_temp_dir();
+  std::string path = dir.path() + "/layer.tar";
+  archive* w = archive_write_new();
+  ASSERT_EQ(archive_write_set_format_pax_restricted(w), ARCHIVE_OK);
+  ASSERT_EQ(archive_write_open_filename(w, path.c_str()), ARCHIVE_OK);
+  auto add = [&](const char* name, const char* content, const char* hardlink) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    if (hardlink != nullptr) archive_entry_set_hardlink(e, hardlink);
+    size_t size = hardlink != nullptr ? 0 : std::strlen(content);
+    archive_entry_set_size(e, static_cast<la_int64_t>(size));
+    ASSERT_EQ(archive_write_header(w, e), ARCHIVE_OK);
+    if (size > 0) {
+      ASSERT_EQ(archive_write_data(w, content, size), static_cast<la_ssize_t>(size));
+    }
+    archive_entry_free(e);
+  };
+  add("./a", "x", nullptr);
+  add("./h1", nullptr, "./a");
+  add("./h2", nullptr, "later");
+  add("./later", "later", nullptr);
+  add("./h3", nullptr, "missing");
+  ASSERT_EQ(archive_write_close(w), ARCHIVE_OK);
+  archive_write_free(w);
+
+  LayerBlob read;
+  auto r = read_layer_files(path, 1 << 20, read);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(read.files.size(), 5u);
+  EXPECT_EQ(read.files[1].path, "h1");
+  EXPECT_EQ(read.files[1].sha256.unpack(), sha256_of("x"));
+  EXPECT_EQ(read.files[1].size, 1);
+  for (size_t i : {2u, 4u}) {
+    EXPECT_TRUE(read.files[i].sha256.empty()) << read.files[i].path;
+    EXPECT_EQ(read.files[i].size, 0) << read.files[i].path;
+  }
+  EXPECT_EQ(read.files[3].sha256.unpack(), sha256_of("later"));
 }
 
 // A blob that expands past the bound it is read with is refused, not read to its end.

@@ -336,29 +336,37 @@ Result<LayerFile> write_entry(archive* tar, const LayerEntry& e, int64_t mtime,
   return record;
 }
 
-// A hardlink's content is its target's, which comes earlier in the same layer.
-// Only the targets are indexed: a map of every file would cost some 60 bytes per file, for
-// a layer that usually has no hardlink at all.
-void fill_hardlink_digests(std::vector<LayerFile>& files) {
+}  // namespace
+
+size_t fill_hardlink_digests(std::vector<LayerFile>& files,
+                             std::string_view (*target_path)(std::string_view)) {
+  auto target_of = [&](const LayerFile& f) {
+    return target_path ? target_path(f.link_target) : std::string_view(f.link_target);
+  };
+  // Only the targets are indexed: a map of every file would cost some 60 bytes per file,
+  // for a layer that usually has no hardlink at all.
   std::map<std::string_view, const LayerFile*> targets;
   for (const LayerFile& f : files) {
-    if (f.type == EntryType::kHardlink) targets.try_emplace(f.link_target, nullptr);
+    if (f.type == EntryType::kHardlink) targets.try_emplace(target_of(f), nullptr);
   }
-  if (targets.empty()) return;
+  size_t unresolved = 0;
+  if (targets.empty()) return unresolved;
   for (LayerFile& f : files) {
     if (f.type == EntryType::kRegular) {
       auto it = targets.find(f.path);
       if (it != targets.end()) it->second = &f;
     }
     if (f.type != EntryType::kHardlink) continue;
-    const LayerFile* target = targets.at(f.link_target);
-    STRATA_CHECK(target != nullptr);
+    const LayerFile* target = targets.at(target_of(f));
+    if (target == nullptr) {
+      ++unresolved;
+      continue;
+    }
     f.sha256 = target->sha256;
     f.size = target->size;
   }
+  return unresolved;
 }
-
-}  // namespace
 
 Result<void> FdBlobOutput::write(std::string_view bytes) {
   STRATA_TRY(write_all(fd_, bytes, what_));
@@ -441,7 +449,7 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
     if (!written.ok()) return fail(std::move(written).error());
     files.push_back(*std::move(written));
   }
-  fill_hardlink_digests(files);
+  STRATA_CHECK(fill_hardlink_digests(files) == 0);  // LayerTree orders targets first
   auto closed = archive_check(tar.get(), archive_write_close(tar.get()), "finishing tar");
   if (!closed.ok()) return fail(std::move(closed).error());
   if (!stream.tar_pipe.close()) return fail(Error::io("writing the layer failed"));

@@ -37,6 +37,13 @@ struct LayerFile {
   std::string link_target;  // symlinks and hardlinks
 };
 
+// Gives each hardlink in `files` the digest and size of the regular file it links to: the
+// last record of that path before it, the path being `target_path(link_target)` (the link
+// text itself when null). Returns how many hardlinks have no such file; those are left as
+// they are.
+size_t fill_hardlink_digests(std::vector<LayerFile>& files,
+                             std::string_view (*target_path)(std::string_view) = nullptr);
+
 // Where a layer blob's bytes came from (strata build --json's "origin").
 enum class BlobOrigin { kWritten, kLocalCache, kRegistryCache, kBaseImage };
 const char* blob_origin_name(BlobOrigin origin);  // "written", "local-cache", ...

@@ -113,7 +113,7 @@ void LayerTree::PathIndex::insert(const std::vector<LayerEntry>& entries, uint32
     }
   }
   size_t mask = slots_.size() - 1;
-  size_t i = std::hash<std::string>{}(entries[index].path) & mask;
+  size_t i = std::hash<std::string_view>{}(entries[index].path) & mask;
   while (slots_[i] != kNone) i = (i + 1) & mask;
   slots_[i] = index;
   ++used_;
