@@ -22,7 +22,7 @@
 namespace strata::builder::cli {
 namespace {
 
-struct VerifyArgs {
+struct AttestVerifyArgs {
   std::string envelope;
   std::string key;
   std::string image;
@@ -64,7 +64,7 @@ Result<void> check_subject(const Json& statement, const Digest& expected, const 
 
 // The envelope among the referrers of a registry image (docker://REF@sha256:…); the image's
 // manifest digest is then the subject to check.
-Result<std::string> fetch_envelope(const VerifyArgs& args, std::optional<Digest>& subject) {
+Result<std::string> fetch_envelope(const AttestVerifyArgs& args, std::optional<Digest>& subject) {
   STRATA_TRY_ASSIGN(specs::RegistryRef ref, specs::parse_registry_ref(args.envelope));
   if (!ref.digest) {
     return Error(ErrorCode::kUsage,
@@ -83,7 +83,7 @@ Result<std::string> fetch_envelope(const VerifyArgs& args, std::optional<Digest>
   return blob.bytes;
 }
 
-Result<int> run_verify(const VerifyArgs& args) {
+Result<int> run_attest_verify(const AttestVerifyArgs& args) {
   STRATA_TRY_ASSIGN(attest::PublicKey key, load_public_key("--key", args.key));
   std::optional<Digest> remote_subject;
   std::string envelope;
@@ -136,7 +136,7 @@ Result<int> run_verify(const VerifyArgs& args) {
 void register_attest(CLI::App& app, Command& run) {
   auto* attest = app.add_subcommand("attest", "Work with attestations");
   attest->require_subcommand(1);
-  auto args = std::make_shared<VerifyArgs>();
+  auto args = std::make_shared<AttestVerifyArgs>();
   auto* verify = attest->add_subcommand(
       "verify",
       "Check a DSSE envelope's (or Sigstore bundle's) signature, payloadType and statement, "
@@ -152,7 +152,7 @@ void register_attest(CLI::App& app, Command& run) {
                      "An OCI layout or archive (IMAGE[:TAG]) whose manifest digest must be a "
                      "subject of the statement");
   add_registry_flags(verify, args->registry);
-  verify->callback([&run, args] { run = [args] { return run_verify(*args); }; });
+  verify->callback([&run, args] { run = [args] { return run_attest_verify(*args); }; });
 }
 
 }  // namespace strata::builder::cli

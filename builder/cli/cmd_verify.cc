@@ -99,7 +99,7 @@ Json report_json(const VerifyReport& report, const std::optional<PolicyOutcome>&
   return out;
 }
 
-void print_check(const VerifyCheck& c) {
+void print_verify_check(const VerifyCheck& c) {
   fmt::print(stderr, "{} {}: {}\n", c.passed ? "ok  " : "FAIL", c.name, c.detail);
 }
 
@@ -240,7 +240,7 @@ Result<int> run_verify(const VerifyArgs& args) {
     return pull_spec_images(spec, args.registry, cache, args.packages.offline);
   };
   STRATA_TRY_ASSIGN(options.strata_sha256, own_digest(options.packages.cache_dir));
-  if (!args.json) options.on_check = print_check;
+  if (!args.json) options.on_check = print_verify_check;
   STRATA_TRY_ASSIGN(VerifyReport report, verify_image(options));
   std::optional<PolicyOutcome> judged;
   bool has_policy = policy_file.has_value();
