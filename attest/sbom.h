@@ -21,7 +21,8 @@ struct SbomFile {
   int64_t size = 0;
 };
 
-// Called with each file of a layer in turn.
+// Called with each file of a layer in turn; `path` is valid only during the call (the
+// records are decoded one at a time).
 using SbomFileVisitor =
     std::function<void(std::string_view path, const Digest& sha256, int64_t size)>;
 

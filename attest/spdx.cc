@@ -184,8 +184,10 @@ std::string add_oci_dependency(Document& doc, const char* prefix, const specs::I
 }
 
 // The Debian package `d` (id `id`) contains each of its files its layer lists. With natural
-// ids a file's id follows from its path, and whether the layer lists it from a sorted list of
-// the layer's paths (views, not copies), made for this package only.
+// ids a file's id follows from its path; which of the package's files the layer lists is
+// found by looking each of the layer's paths up in the package's list, sorted (views into
+// d.files): a path the visitor passes is only valid during the call, and the package is
+// usually the smaller list.
 void relate_deb_files(Document& doc, const SbomInputs& in, const SbomDeb& d,
                       const std::string& id) {
   size_t image_layer = in.base_layers + d.layer;
@@ -199,15 +201,18 @@ void relate_deb_files(Document& doc, const SbomInputs& in, const SbomDeb& d,
     return;
   }
   if (image_layer >= in.layers.size() || d.files.empty()) return;
-  std::vector<std::string_view> paths;
-  for_each_file(in.layers[image_layer],
-                [&](std::string_view path, const Digest&, int64_t) { paths.push_back(path); });
-  std::sort(paths.begin(), paths.end());
+  std::vector<std::pair<std::string_view, size_t>> wanted;  // {path, index in d.files}
+  wanted.reserve(d.files.size());
+  for (size_t i = 0; i < d.files.size(); ++i) wanted.emplace_back(d.files[i], i);
+  std::sort(wanted.begin(), wanted.end());
+  std::vector<bool> listed(d.files.size());
+  for_each_file(in.layers[image_layer], [&](std::string_view path, const Digest&, int64_t) {
+    auto at = std::lower_bound(wanted.begin(), wanted.end(), std::make_pair(path, size_t{0}));
+    for (; at != wanted.end() && at->first == path; ++at) listed[at->second] = true;
+  });
   std::string prefix = fmt::format("File-L{}", image_layer + 1);
-  for (const std::string& f : d.files) {
-    if (std::binary_search(paths.begin(), paths.end(), std::string_view(f))) {
-      doc.relate(id, "CONTAINS", SpdxIds::natural(prefix, f));
-    }
+  for (size_t i = 0; i < d.files.size(); ++i) {
+    if (listed[i]) doc.relate(id, "CONTAINS", SpdxIds::natural(prefix, d.files[i]));
   }
 }
 

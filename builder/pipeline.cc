@@ -32,7 +32,7 @@ struct InputKeyed {
   std::optional<FoundLayer> found;
   // A found layer's `files:` entries and their records: the host files the provenance lists.
   std::vector<LayerEntry> file_entries;
-  std::vector<LayerFile> file_records;
+  FileRecords file_records;
 };
 
 struct SortedLayer {
@@ -360,7 +360,7 @@ Result<std::vector<std::optional<InputKeyed>>> find_layers_by_inputs(
         // The layer is written from entries made again: holding these as well would keep
         // every file of it twice until the build ends.
         std::vector<LayerEntry>().swap(out[i]->file_entries);
-        std::vector<LayerFile>().swap(out[i]->file_records);  // the writer lists them
+        out[i]->file_records.clear();  // the writer lists them
       }
       if (copies[i - first].cache_dir.empty()) cache.cache_dir.clear();
     }

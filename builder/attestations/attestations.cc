@@ -472,7 +472,7 @@ Result<void> check_published_set(const std::string& layout_dir, const std::strin
 }
 
 void collect_input_files(const std::string& spec_dir, const std::vector<std::string>& package_dirs,
-                         std::vector<LayerEntry>&& entries, const std::vector<LayerFile>& files,
+                         std::vector<LayerEntry>&& entries, const FileRecords& files,
                          std::vector<attest::InputFile>& out) {
   std::string prefix = spec_dir.empty() || spec_dir == "." ? "" : spec_dir + "/";
   auto is_package_output = [&](const std::string& path) {
@@ -486,7 +486,9 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
   size_t count = 0;
   for (size_t i = 0; i < entries.size() && i < files.size(); ++i) count += is_input(entries[i]);
   out.reserve(out.size() + count);
-  for (size_t i = 0; i < entries.size() && i < files.size(); ++i) {
+  // The records are in the entries' order, one each.
+  auto record = files.begin();
+  for (size_t i = 0; i < entries.size() && i < files.size(); ++i, ++record) {
     LayerEntry& e = entries[i];
     if (!is_input(e)) continue;
     std::string name = std::move(e.host_path);
@@ -497,7 +499,7 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
       name = std::filesystem::path(name).lexically_relative(spec_dir).string();
     }
     while (name.starts_with("./")) name.erase(0, 2);
-    out.push_back({.path = std::move(name), .sha256 = files[i].sha256});
+    out.push_back({.path = std::move(name), .sha256 = record->sha256});
   }
   std::vector<LayerEntry>().swap(entries);
 }

@@ -106,7 +106,7 @@ Result<void> check_published_set(const std::string& layout_dir, const std::strin
 // made from its entry's host path in place, and the list is freed (at 1,000,000 files they
 // are the largest thing a build holds; docs/sbom.md "Memory").
 void collect_input_files(const std::string& spec_dir, const std::vector<std::string>& package_dirs,
-                         std::vector<LayerEntry>&& entries, const std::vector<LayerFile>& files,
+                         std::vector<LayerEntry>&& entries, const FileRecords& files,
                          std::vector<attest::InputFile>& out);
 
 }  // namespace strata::builder

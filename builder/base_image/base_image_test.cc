@@ -120,11 +120,11 @@ TEST_F(BaseImageTest, CopiesLayersByteForByte) {
   // Each layer's entries are read back, for the SBOM and the build summary.
   EXPECT_EQ((*copied)[0].entry_count, 1);
   ASSERT_EQ((*copied)[0].files.size(), 1u);
-  EXPECT_EQ((*copied)[0].files[0].path, "a");
-  EXPECT_EQ((*copied)[0].files[0].sha256.unpack(), sha256_of("1"));
-  EXPECT_EQ((*copied)[0].files[0].size, 1);
+  EXPECT_EQ((*copied)[0].files.to_vector()[0].path, "a");
+  EXPECT_EQ((*copied)[0].files.to_vector()[0].sha256.unpack(), sha256_of("1"));
+  EXPECT_EQ((*copied)[0].files.to_vector()[0].size, 1);
   ASSERT_EQ((*copied)[1].files.size(), 1u);
-  EXPECT_EQ((*copied)[1].files[0].path, "b");
+  EXPECT_EQ((*copied)[1].files.to_vector()[0].path, "b");
 }
 
 TEST_F(BaseImageTest, TamperedBlobIsNotCopied) {

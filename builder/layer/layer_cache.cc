@@ -294,7 +294,7 @@ Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries
   }
 
   // A miss: the compressed pass lists the files again; one list at a time is enough.
-  std::vector<LayerFile>().swap(tar.files);
+  tar.files.clear();
   STRATA_TRY_ASSIGN(LayerBlob blob, write_layer_blob(entries, options, blobs_dir));
   if (blob.diff_id != tar.diff_id) {
     // The entries changed between the two passes (a file rewritten meanwhile): keep nothing.

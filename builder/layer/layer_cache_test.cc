@@ -69,10 +69,12 @@ TEST_F(LayerCacheTest, AMissIsStoredAndAHitIsTheSameBlob) {
   EXPECT_EQ(second->tar_size, plain->tar_size);
   EXPECT_EQ(second->entry_count, plain->entry_count);
   EXPECT_EQ(second->media_type, plain->media_type);
-  ASSERT_EQ(second->files.size(), plain->files.size());
-  for (size_t i = 0; i < plain->files.size(); ++i) {
-    EXPECT_EQ(second->files[i].path, plain->files[i].path);
-    EXPECT_EQ(second->files[i].sha256, plain->files[i].sha256);
+  std::vector<LayerFile> second_files = second->files.to_vector();
+  std::vector<LayerFile> plain_files = plain->files.to_vector();
+  ASSERT_EQ(second_files.size(), plain_files.size());
+  for (size_t i = 0; i < plain_files.size(); ++i) {
+    EXPECT_EQ(second_files[i].path, plain_files[i].path);
+    EXPECT_EQ(second_files[i].sha256, plain_files[i].sha256);
   }
   EXPECT_EQ(*read_file(second_dir + "/" + second->digest.hex),
             *read_file(plain_dir + "/" + plain->digest.hex));

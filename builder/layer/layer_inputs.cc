@@ -26,8 +26,7 @@ Result<Digest> layer_input_key(const LayerInputs& inputs, const LayerWriteOption
   return sha256_of(text);
 }
 
-Result<Digest> entries_digest(const std::vector<LayerEntry>& entries,
-                              std::vector<LayerFile>* files) {
+Result<Digest> entries_digest(const std::vector<LayerEntry>& entries, FileRecords* files) {
   Sha256 h;
   // Each field length-prefixed, so no two entry lists hash alike.
   auto field = [&](std::string_view v) {
@@ -35,8 +34,6 @@ Result<Digest> entries_digest(const std::vector<LayerEntry>& entries,
     h.update(v);
   };
   field("strata-layer-entries/1");
-  // Grown by doubling, a list of 1,000,000 records would briefly take three times its size.
-  if (files != nullptr) files->reserve(files->size() + entries.size());
   for (const LayerEntry& e : entries) {
     field(e.path);
     field(fmt::format("{} {:o} {} {} {}", static_cast<int>(e.type), e.mode, e.uid, e.gid, e.size));

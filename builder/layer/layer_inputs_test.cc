@@ -94,12 +94,7 @@ class LayerInputsTest : public ::testing::Test {
     EXPECT_EQ(a.size, b.size);
     EXPECT_EQ(a.tar_size, b.tar_size);
     EXPECT_EQ(a.media_type, b.media_type);
-    ASSERT_EQ(a.files.size(), b.files.size());
-    for (size_t i = 0; i < a.files.size(); ++i) {
-      EXPECT_EQ(a.files[i].path, b.files[i].path);
-      EXPECT_EQ(a.files[i].sha256, b.files[i].sha256) << a.files[i].path;
-      EXPECT_EQ(a.files[i].size, b.files[i].size) << a.files[i].path;
-    }
+    EXPECT_EQ(a.files, b.files);
   }
 
   TempDir dir_ = strata::testing::make_temp_dir();
@@ -145,9 +140,10 @@ TEST_F(LayerInputsTest, EntriesDigestFollowsContentAndMetadata) {
   entries_[2].mode = 0644;
   entries_[2].uid = 1;
   EXPECT_NE(base, *entries_digest(entries_));
-  std::vector<LayerFile> files;
+  FileRecords records;
   entries_[2].uid = 0;
-  ASSERT_TRUE(entries_digest(entries_, &files).ok());
+  ASSERT_TRUE(entries_digest(entries_, &records).ok());
+  std::vector<LayerFile> files = records.to_vector();
   ASSERT_EQ(files.size(), entries_.size());
   EXPECT_EQ(files[1].sha256.unpack(), sha256_of(std::string(200000, 'x') + "end"));
   EXPECT_EQ(files[2].sha256.unpack(), sha256_of("hi\n"));

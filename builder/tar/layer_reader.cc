@@ -111,7 +111,9 @@ Result<int64_t> read_layer_file(const std::string& path, const EntryVisitor& vis
 }
 
 Result<void> read_layer_files(const std::string& path, int64_t max_tar_bytes, LayerBlob& blob) {
-  blob.files.clear();
+  // Read as a list first: a hardlink may name any earlier file, so every record is at hand
+  // until the last link is filled in.
+  std::vector<LayerFile> files;
   STRATA_TRY_ASSIGN(std::unique_ptr<DiffIdTarReader> r,
                     DiffIdTarReader::open(path, fmt::format("reading {}", path), max_tar_bytes));
   STRATA_TRY_ASSIGN(blob.entry_count, read_all(
@@ -128,12 +130,13 @@ Result<void> read_layer_files(const std::string& path, int64_t max_tar_bytes, La
                                                 .sha256 = PackedDigest::of(e.content_digest),
                                                 .link_target = e.link_target};
                                             if (f.path.empty() || f.path == ".") return Ok{};
-                                            blob.files.push_back(std::move(f));
+                                            files.push_back(std::move(f));
                                             return Ok{};
                                           },
                                           path));
   // A hardlink that names no earlier file (a hostile tar) keeps no digest.
-  fill_hardlink_digests(blob.files, &record_path);
+  fill_hardlink_digests(files, &record_path);
+  blob.files = FileRecords(files);
   STRATA_TRY_ASSIGN(blob.diff_id, r->finish());
   blob.tar_size = r->size();
   return Ok{};

@@ -48,10 +48,12 @@ TEST(ReadLayerFiles, FindsWhatTheWriterRecorded) {
     EXPECT_EQ(read.diff_id, written->diff_id) << compression_name(c);
     EXPECT_EQ(read.tar_size, written->tar_size);
     EXPECT_EQ(read.entry_count, written->entry_count);
-    ASSERT_EQ(read.files.size(), written->files.size());
-    for (size_t i = 0; i < read.files.size(); ++i) {
-      const LayerFile& a = read.files[i];
-      const LayerFile& b = written->files[i];
+    std::vector<LayerFile> read_files = read.files.to_vector();
+    std::vector<LayerFile> written_files = written->files.to_vector();
+    ASSERT_EQ(read_files.size(), written_files.size());
+    for (size_t i = 0; i < read_files.size(); ++i) {
+      const LayerFile& a = read_files[i];
+      const LayerFile& b = written_files[i];
       EXPECT_EQ(a.path, b.path);
       EXPECT_EQ(a.type, b.type) << a.path;
       EXPECT_EQ(a.mode, b.mode) << a.path;
@@ -99,14 +101,14 @@ TEST(ReadLayerFiles, HardlinksTakeTheDigestOfAnEarlierFileOnly) {
   auto r = read_layer_files(path, 1 << 20, read);
   ASSERT_TRUE(r.ok()) << r.error().message();
   ASSERT_EQ(read.files.size(), 5u);
-  EXPECT_EQ(read.files[1].path, "h1");
-  EXPECT_EQ(read.files[1].sha256.unpack(), sha256_of("x"));
-  EXPECT_EQ(read.files[1].size, 1);
+  EXPECT_EQ(read.files.to_vector()[1].path, "h1");
+  EXPECT_EQ(read.files.to_vector()[1].sha256.unpack(), sha256_of("x"));
+  EXPECT_EQ(read.files.to_vector()[1].size, 1);
   for (size_t i : {2u, 4u}) {
-    EXPECT_TRUE(read.files[i].sha256.empty()) << read.files[i].path;
-    EXPECT_EQ(read.files[i].size, 0) << read.files[i].path;
+    EXPECT_TRUE(read.files.to_vector()[i].sha256.empty()) << read.files.to_vector()[i].path;
+    EXPECT_EQ(read.files.to_vector()[i].size, 0) << read.files.to_vector()[i].path;
   }
-  EXPECT_EQ(read.files[3].sha256.unpack(), sha256_of("later"));
+  EXPECT_EQ(read.files.to_vector()[3].sha256.unpack(), sha256_of("later"));
 }
 
 // A blob that expands past the bound it is read with is refused, not read to its end.

@@ -442,14 +442,29 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
   if (!opened.ok()) return fail(std::move(opened).error());
   ArchiveWriter tar = *std::move(opened);
   std::string buffer(kCopyBufferBytes, '\0');
-  std::vector<LayerFile> files;
-  files.reserve(entries.size());
+  // A hardlink's record has its target's digest and size. LayerTree orders each target
+  // before its links, so the targets are remembered as they are written: only they, since a
+  // map of every file would cost some 60 bytes per file for a layer that rarely has a link.
+  std::map<std::string_view, LayerFile> targets;
+  for (const LayerEntry& e : entries) {
+    if (e.type == EntryType::kHardlink) targets.try_emplace(e.link_target);
+  }
+  FileRecords files;
   for (const LayerEntry& e : entries) {
     auto written = write_entry(tar.get(), e, options.mtime, buffer);
     if (!written.ok()) return fail(std::move(written).error());
-    files.push_back(*std::move(written));
+    LayerFile& record = *written;
+    if (!targets.empty() && record.type == EntryType::kRegular) {
+      auto it = targets.find(record.path);
+      if (it != targets.end()) it->second = record;
+    } else if (record.type == EntryType::kHardlink) {
+      const LayerFile& target = targets.at(record.link_target);
+      STRATA_CHECK(target.type == EntryType::kRegular && !target.path.empty());
+      record.sha256 = target.sha256;
+      record.size = target.size;
+    }
+    files.push_back(record);
   }
-  STRATA_CHECK(fill_hardlink_digests(files) == 0);  // LayerTree orders targets first
   auto closed = archive_check(tar.get(), archive_write_close(tar.get()), "finishing tar");
   if (!closed.ok()) return fail(std::move(closed).error());
   if (!stream.tar_pipe.close()) return fail(Error::io("writing the layer failed"));

@@ -8,6 +8,7 @@
 
 #include "builder/base/digest.h"
 #include "builder/tar/compressor.h"
+#include "builder/tar/file_records.h"
 #include "builder/tar/tree.h"
 
 namespace strata::builder {
@@ -23,18 +24,6 @@ struct LayerWriteOptions {
   int64_t jobs = 1;   // compressor threads (--jobs); the bytes are the same for any value
   // strata-det/1 only to rebuild an image recorded with it (strata verify).
   DeterminismProfile profile = kCurrentProfile;
-};
-
-// One entry as written, for the SBOM and for comparisons: what the image will contain.
-struct LayerFile {
-  std::string path;  // relative, as in the tar ("etc/motd")
-  EntryType type = EntryType::kRegular;
-  uint32_t mode = 0;
-  int64_t uid = 0;
-  int64_t gid = 0;
-  int64_t size = 0;         // regular files
-  PackedDigest sha256;      // regular files: of the content; hardlinks: of the target's
-  std::string link_target;  // symlinks and hardlinks
 };
 
 // Gives each hardlink in `files` the digest and size of the regular file it links to: the
@@ -55,7 +44,7 @@ struct LayerBlob {
   int64_t tar_size = 0;
   int64_t entry_count = 0;
   std::string media_type;
-  std::vector<LayerFile> files;  // every entry, in tar order
+  FileRecords files;  // every entry, in tar order
   BlobOrigin origin = BlobOrigin::kWritten;
 };
 

@@ -141,16 +141,16 @@ TEST(LayerWriter, RecordsEveryFileWithItsDigest) {
   ASSERT_TRUE(linked.ok());
   Written w = write(Compression::kGzip, *linked);
   ASSERT_EQ(w.blob.files.size(), 2u);
-  EXPECT_EQ(w.blob.files[0].path, "a");
-  EXPECT_EQ(w.blob.files[0].sha256.unpack(), sha256_of("data"));
-  EXPECT_EQ(w.blob.files[1].type, EntryType::kHardlink);
-  EXPECT_EQ(w.blob.files[1].sha256.unpack(), sha256_of("data"));
-  EXPECT_EQ(w.blob.files[1].size, 4);
+  EXPECT_EQ(w.blob.files.to_vector()[0].path, "a");
+  EXPECT_EQ(w.blob.files.to_vector()[0].sha256.unpack(), sha256_of("data"));
+  EXPECT_EQ(w.blob.files.to_vector()[1].type, EntryType::kHardlink);
+  EXPECT_EQ(w.blob.files.to_vector()[1].sha256.unpack(), sha256_of("data"));
+  EXPECT_EQ(w.blob.files.to_vector()[1].size, 4);
   Written sample = write(Compression::kNone);
   ASSERT_EQ(sample.blob.files.size(), 10u);
-  EXPECT_EQ(sample.blob.files[3].path, "etc/motd");
-  EXPECT_EQ(sample.blob.files[3].sha256.unpack(), sha256_of("hello\n"));
-  EXPECT_EQ(sample.blob.files[9].link_target, "hello");
+  EXPECT_EQ(sample.blob.files.to_vector()[3].path, "etc/motd");
+  EXPECT_EQ(sample.blob.files.to_vector()[3].sha256.unpack(), sha256_of("hello\n"));
+  EXPECT_EQ(sample.blob.files.to_vector()[9].link_target, "hello");
 }
 
 TEST(LayerWriter, UncompressedBlobIsTheTarAndEndsWithTwoZeroBlocks) {

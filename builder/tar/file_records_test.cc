@@ -1,0 +1,67 @@
+#include "builder/tar/file_records.h"
+
+#include <gtest/gtest.h>
+
+namespace strata::builder {
+namespace {
+
+LayerFile file(std::string path, int64_t size, uint8_t digest_byte) {
+  LayerFile f{.path = std::move(path), .mode = 0644, .uid = 1000, .gid = 1000, .size = size};
+  f.sha256.bytes.fill(digest_byte);
+  return f;
+}
+
+TEST(FileRecords, ReadsBackWhatWasAppendedInOrder) {
+  std::vector<LayerFile> in = {
+      {.path = "etc", .type = EntryType::kDirectory, .mode = 0755},
+      file("etc/motd", 12, 0xab),
+      {.path = "etc/link", .type = EntryType::kSymlink, .mode = 0777, .link_target = "motd"},
+      {.path = "etc/hard",
+       .type = EntryType::kHardlink,
+       .mode = 0644,
+       .size = 12,
+       .link_target = "etc/motd"},
+      // What a hostile tar may carry reads back as it was, not as a clamped value.
+      {.path = "odd", .mode = 07777, .uid = -5, .gid = int64_t{1} << 40, .size = -1},
+  };
+  in[3].sha256 = in[1].sha256;
+  FileRecords records(in);
+  EXPECT_EQ(records.size(), in.size());
+  EXPECT_EQ(records.to_vector(), in);
+  size_t i = 0;
+  for (const LayerFile& f : records) EXPECT_EQ(f, in[i++]) << i;
+  EXPECT_EQ(i, in.size());
+}
+
+TEST(FileRecords, EmptyHasNoRecords) {
+  FileRecords records;
+  EXPECT_TRUE(records.empty());
+  EXPECT_TRUE(records.begin() == records.end());
+  records.push_back(file("a", 1, 1));
+  records.clear();
+  EXPECT_TRUE(records.empty());
+  EXPECT_TRUE(records.begin() == records.end());
+}
+
+TEST(FileRecords, SpansChunksAndTakesLessThanTheStructs) {
+  FileRecords records;
+  std::vector<LayerFile> in;
+  for (int i = 0; i < 20000; ++i) {
+    in.push_back(file("data/d" + std::to_string(i % 100) + "/f" + std::to_string(i), i,
+                      static_cast<uint8_t>(i)));
+    records.push_back(in.back());
+  }
+  // A path longer than a chunk gets a chunk of its own.
+  in.push_back(file(std::string(100000, 'x'), 1, 2));
+  records.push_back(in.back());
+  in.push_back(file("z", 1, 3));
+  records.push_back(in.back());
+  EXPECT_EQ(records.to_vector(), in);
+  EXPECT_LT(records.packed_bytes(), 20000 * 64 + 100000 + 200);
+  EXPECT_TRUE(records == FileRecords(in));
+  in.back().mode = 0600;
+  EXPECT_FALSE(records == FileRecords(in));
+}
+
+}  // namespace
+}  // namespace strata::builder
