@@ -3,8 +3,24 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <mutex>
+#include <ostream>
+#include <unordered_set>
 
 namespace strata {
+
+const std::string FileName::kNone;
+
+FileName::FileName(std::string_view name) {
+  if (name.empty()) return;
+  // Never freed: a name may be in a Loc until the process ends, static destructors included.
+  static std::mutex* mutex = new std::mutex;
+  static auto* names = new std::unordered_set<std::string>;
+  std::lock_guard<std::mutex> lock(*mutex);
+  name_ = &*names->emplace(name).first;
+}
+
+std::ostream& operator<<(std::ostream& out, const FileName& name) { return out << name.str(); }
 
 Error Error::spec(Loc loc, std::string message) {
   Error e(ErrorCode::kSpec, std::move(message));

@@ -2,8 +2,12 @@
 // and errno. Only main() turns an Error into output and an exit code.
 #pragma once
 
+#include <fmt/core.h>
+
+#include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace strata {
 
@@ -23,9 +27,34 @@ enum class ErrorCode {
                     // STRATA_CHECK instead (exit 1)
 };
 
+// A file's name, interned: equal names share one string that lives as long as the process.
+// A Loc is copied onto every entry a spec's `files:` mapping makes, a million of them for a
+// million-file layer, and as a std::string each copy took 32 bytes and its own heap block
+// (docs/sbom.md "What a build holds per file"). The names are the few files strata parses.
+class FileName {
+ public:
+  FileName() = default;
+  FileName(std::string_view name);  // NOLINT: a name converts as it is
+  FileName(const std::string& name) : FileName(std::string_view(name)) {}  // NOLINT
+  FileName(const char* name) : FileName(std::string_view(name)) {}         // NOLINT
+
+  const std::string& str() const { return *name_; }
+  operator const std::string&() const { return *name_; }  // NOLINT
+  const char* c_str() const { return name_->c_str(); }
+  bool empty() const { return name_->empty(); }
+  size_t size() const { return name_->size(); }
+  bool operator==(const FileName& o) const { return name_ == o.name_; }
+
+ private:
+  static const std::string kNone;
+  const std::string* name_ = &kNone;
+};
+
+std::ostream& operator<<(std::ostream& out, const FileName& name);
+
 // A position in a text file; line and column are 1-based.
 struct Loc {
-  std::string file;
+  FileName file;
   int line = 0;
   int column = 0;
 };
@@ -70,3 +99,11 @@ class Error {
 int exit_code_for(ErrorCode code);
 
 }  // namespace strata
+
+template <>
+struct fmt::formatter<strata::FileName> : fmt::formatter<std::string_view> {
+  template <typename FormatContext>
+  auto format(const strata::FileName& name, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(name.str(), ctx);
+  }
+};
