@@ -422,6 +422,11 @@ std::vector<std::string> attestation_file_names(const std::string& output_base) 
 
 Result<AttestationPaths> stage_attestations(const AttestationInputs& in) {
   STRATA_TRY_ASSIGN(std::vector<Document> docs, make_documents(in));
+  // A layer's records that could not be read back (they spill to disk) left the documents
+  // short: nothing is staged.
+  for (const LayerBlob& blob : in.image.layers) {
+    if (std::optional<Error> e = blob.files.read_error()) return std::move(*e).context("SBOM");
+  }
   AttestationPaths paths;
   for (const Document& doc : docs) {
     // write_file fsyncs: the set is published only once all of it is durable.

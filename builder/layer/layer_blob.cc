@@ -10,7 +10,10 @@ Result<LayerBlob> write_layer_blob(const std::vector<LayerEntry>& entries,
                                    const LayerWriteOptions& options, const std::string& blobs_dir) {
   STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blobs_dir + "/layer"));
   FdBlobOutput out(file.fd(), file.temp_path(), /*start_writeback=*/true);
-  STRATA_TRY_ASSIGN(LayerBlob blob, write_layer(entries, options, out));
+  // The records go beside the blob, in an unlinked file that goes with the last copy of them.
+  LayerWriteOptions spilled = options;
+  if (spilled.records_dir.empty()) spilled.records_dir = blobs_dir;
+  STRATA_TRY_ASSIGN(LayerBlob blob, write_layer(entries, spilled, out));
   STRATA_TRY(file.commit(fmt::format("{}/{}", blobs_dir, blob.digest.hex)));
   return blob;
 }

@@ -1,5 +1,10 @@
 #include "builder/tar/file_records.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "builder/base/check.h"
@@ -80,23 +85,70 @@ FileRecords::FileRecords(const std::vector<LayerFile>& files) {
   for (const LayerFile& f : files) push_back(f);
 }
 
+FileRecords::Spill::~Spill() {
+  if (fd >= 0) ::close(fd);
+}
+
+void FileRecords::spill_to(const std::string& dir) {
+  if (spill_ != nullptr) return;
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return;  // e.g. a file system without O_TMPFILE: the records stay in memory
+  spill_ = std::make_shared<Spill>();
+  spill_->fd = fd;
+}
+
+std::optional<Error> FileRecords::read_error() const {
+  return spill_ != nullptr ? spill_->read_error : std::nullopt;
+}
+
+// Writes the one chunk in memory to the file and empties it for reuse. A failed write
+// (ENOSPC) keeps it and the rest in memory.
+void FileRecords::spill_full_chunk() {
+  std::string& chunk = chunks_.back();
+  size_t done = 0;
+  while (done < chunk.size()) {
+    ssize_t n = ::pwrite(spill_->fd, chunk.data() + done, chunk.size() - done,
+                         static_cast<off_t>(spill_->end + static_cast<int64_t>(done)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      spill_->writable = false;
+      return;
+    }
+    done += static_cast<size_t>(n);
+  }
+  spill_->chunks.emplace_back(spill_->end, chunk.size());
+  spill_->end += static_cast<int64_t>(chunk.size());
+  chunk.clear();
+}
+
 void FileRecords::push_back(const LayerFile& file) {
   // At most 2 + 6 varints of 10 bytes + the strings + the digest.
   size_t most = 2 + 60 + file.path.size() + file.link_target.size() + 32;
   if (chunks_.empty() || chunks_.back().size() + most > chunks_.back().capacity()) {
-    chunks_.emplace_back().reserve(std::max(kChunkBytes, most));
+    if (!chunks_.empty() && spill_ != nullptr && spill_->writable && chunks_.size() == 1) {
+      spill_full_chunk();
+    }
+    if (!chunks_.empty() && chunks_.back().empty()) {
+      chunks_.back().reserve(std::max(kChunkBytes, most));  // the spilled chunk's buffer
+    } else {
+      chunks_.emplace_back().reserve(std::max(kChunkBytes, most));
+    }
   }
   encode(chunks_.back(), file);
   ++count_;
 }
 
 void FileRecords::clear() {
+  spill_.reset();
   std::vector<std::string>().swap(chunks_);
   count_ = 0;
 }
 
 size_t FileRecords::packed_bytes() const {
   size_t n = 0;
+  if (spill_ != nullptr) {
+    for (const auto& [offset, size] : spill_->chunks) n += size;
+  }
   for (const std::string& c : chunks_) n += c.size();
   return n;
 }
@@ -106,18 +158,53 @@ FileRecords::const_iterator::const_iterator(const FileRecords* records, size_t c
   decode();
 }
 
+const std::string* FileRecords::const_iterator::load(size_t chunk) {
+  const Spill* spill = records_->spill_.get();
+  size_t spilled = spill != nullptr ? spill->chunks.size() : 0;
+  if (chunk >= spilled) {
+    size_t i = chunk - spilled;
+    return i < records_->chunks_.size() ? &records_->chunks_[i] : nullptr;
+  }
+  if (buffered_ == chunk) return &buffer_;
+  auto [offset, size] = spill->chunks[chunk];
+  buffer_.resize(size);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(spill->fd, buffer_.data() + done, size - done,
+                        static_cast<off_t>(offset + static_cast<int64_t>(done)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // The records are this process's own file: only a failing disk gets here.
+      records_->spill_->read_error =
+          n < 0 ? Error::sys("reading the layer's file records back", errno)
+                : Error::io("the layer's file records file is short");
+      buffered_ = SIZE_MAX;
+      return nullptr;
+    }
+    done += static_cast<size_t>(n);
+  }
+  buffered_ = chunk;
+  return &buffer_;
+}
+
 void FileRecords::const_iterator::decode() {
-  // Skips chunks left empty (none are, but a reserved last chunk could be).
-  while (chunk_ < records_->chunks_.size() && offset_ >= records_->chunks_[chunk_].size()) {
+  size_t count = records_->chunk_count();
+  while (chunk_ < count) {
+    const std::string* chunk = load(chunk_);
+    if (chunk == nullptr) break;  // a read error: the iteration ends here
+    if (offset_ < chunk->size()) {
+      next_ = decode_at(*chunk, offset_, current_);
+      return;
+    }
     ++chunk_;
     offset_ = 0;
   }
-  if (chunk_ < records_->chunks_.size())
-    next_ = decode_at(records_->chunks_[chunk_], offset_, current_);
+  chunk_ = count;
+  offset_ = 0;
 }
 
 FileRecords::const_iterator& FileRecords::const_iterator::operator++() {
-  STRATA_CHECK(records_ != nullptr && chunk_ < records_->chunks_.size());
+  STRATA_CHECK(records_ != nullptr && chunk_ < records_->chunk_count());
   offset_ = next_;
   decode();
   return *this;
@@ -127,7 +214,7 @@ FileRecords::const_iterator FileRecords::begin() const { return const_iterator(t
 FileRecords::const_iterator FileRecords::end() const {
   const_iterator it;
   it.records_ = this;
-  it.chunk_ = chunks_.size();
+  it.chunk_ = chunk_count();
   return it;
 }
 

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "builder/base/beneath.h"
+#include "builder/base/fs.h"
+#include "tests/support/test_util.h"
+
 namespace strata::builder {
 namespace {
 
@@ -61,6 +65,35 @@ TEST(FileRecords, SpansChunksAndTakesLessThanTheStructs) {
   EXPECT_TRUE(records == FileRecords(in));
   in.back().mode = 0600;
   EXPECT_FALSE(records == FileRecords(in));
+}
+
+TEST(FileRecords, SpillsFullChunksToAnUnlinkedFileAndReadsThemBack) {
+  TempDir dir = testing::make_temp_dir();
+  FileRecords records;
+  records.spill_to(dir.path());
+  std::vector<LayerFile> in;
+  for (int i = 0; i < 20000; ++i) {
+    in.push_back(file("data/f" + std::to_string(i), i, static_cast<uint8_t>(i)));
+    records.push_back(in.back());
+  }
+  ASSERT_TRUE(records.is_spilled());
+  EXPECT_EQ(records.to_vector(), in);
+  EXPECT_EQ(records.to_vector(), in);  // every pass reads it again
+  FileRecords copy = records;          // copies share the file
+  records.clear();
+  EXPECT_EQ(copy.to_vector(), in);
+  EXPECT_FALSE(copy.read_error());
+  // Unlinked: nothing is left in the directory.
+  EXPECT_TRUE(list_dir(dir.path())->empty());
+}
+
+TEST(FileRecords, StaysInMemoryWhereNoFileCanBeMade) {
+  FileRecords records;
+  records.spill_to("/nonexistent-strata-dir");
+  for (int i = 0; i < 5000; ++i) records.push_back(file("f" + std::to_string(i), i, 1));
+  EXPECT_FALSE(records.is_spilled());
+  EXPECT_EQ(records.size(), 5000u);
+  EXPECT_EQ(records.to_vector().back().path, "f4999");
 }
 
 }  // namespace

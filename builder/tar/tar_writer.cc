@@ -450,6 +450,7 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
     if (e.type == EntryType::kHardlink) targets.try_emplace(e.link_target);
   }
   FileRecords files;
+  if (!options.records_dir.empty()) files.spill_to(options.records_dir);
   for (const LayerEntry& e : entries) {
     auto written = write_entry(tar.get(), e, options.mtime, buffer);
     if (!written.ok()) return fail(std::move(written).error());

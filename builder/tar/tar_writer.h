@@ -24,6 +24,8 @@ struct LayerWriteOptions {
   int64_t jobs = 1;   // compressor threads (--jobs); the bytes are the same for any value
   // strata-det/1 only to rebuild an image recorded with it (strata verify).
   DeterminismProfile profile = kCurrentProfile;
+  // Where the layer's file records spill to (FileRecords::spill_to); empty: kept in memory.
+  std::string records_dir;
 };
 
 // Gives each hardlink in `files` the digest and size of the regular file it links to: the
