@@ -422,10 +422,12 @@ std::vector<std::string> attestation_file_names(const std::string& output_base) 
 
 Result<AttestationPaths> stage_attestations(const AttestationInputs& in) {
   STRATA_TRY_ASSIGN(std::vector<Document> docs, make_documents(in));
-  // A layer's records that could not be read back (they spill to disk) left the documents
-  // short: nothing is staged.
+  // A layer's records that could not be read back (they spill to disk) left the SBOM and
+  // the provenance's input files short: nothing is staged.
   for (const LayerBlob& blob : in.image.layers) {
-    if (std::optional<Error> e = blob.files.read_error()) return std::move(*e).context("SBOM");
+    if (std::optional<Error> e = blob.files.read_error()) {
+      return std::move(*e).context("attestations");
+    }
   }
   AttestationPaths paths;
   for (const Document& doc : docs) {
@@ -491,9 +493,10 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
   size_t count = 0;
   for (size_t i = 0; i < entries.size() && i < files.size(); ++i) count += is_input(entries[i]);
   out.reserve(out.size() + count);
-  // The records are in the entries' order, one each.
+  // The records are in the entries' order, one each. A pass over spilled records that
+  // could not be read ends early; stage_attestations reports it.
   auto record = files.begin();
-  for (size_t i = 0; i < entries.size() && i < files.size(); ++i, ++record) {
+  for (size_t i = 0; i < entries.size() && record != files.end(); ++i, ++record) {
     LayerEntry& e = entries[i];
     if (!is_input(e)) continue;
     std::string name = std::move(e.host_path);

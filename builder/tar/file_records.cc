@@ -229,10 +229,10 @@ bool operator==(const FileRecords& a, const FileRecords& b) {
   if (a.size() != b.size()) return false;
   auto i = a.begin();
   for (const LayerFile& f : b) {
-    if (!(*i == f)) return false;
+    if (i == a.end() || !(*i == f)) return false;
     ++i;
   }
-  return true;
+  return i == a.end() && !a.read_error() && !b.read_error();
 }
 
 }  // namespace strata::builder

@@ -336,6 +336,39 @@ Result<LayerFile> write_entry(archive* tar, const LayerEntry& e, int64_t mtime,
   return record;
 }
 
+// The digests and sizes of the regular files that hardlinks name, taken as the files go by
+// in tar order. Only the targets are held: a map of every file would cost some 60 bytes per
+// file, for a layer that usually has no hardlink at all. The names wanted must outlive this.
+class LinkTargets {
+ public:
+  void want(std::string_view target) { targets_.try_emplace(target); }
+  bool empty() const { return targets_.empty(); }
+  // Notes `f` when it is a regular file a link wants (the last one of that path counts), or
+  // gives a hardlink the digest and size of its `target`; false for a hardlink whose target
+  // has not gone by.
+  bool visit(LayerFile& f, std::string_view target) {
+    if (f.type == EntryType::kRegular) {
+      auto it = targets_.find(f.path);
+      if (it != targets_.end()) it->second = {.sha256 = f.sha256, .size = f.size, .seen = true};
+      return true;
+    }
+    if (f.type != EntryType::kHardlink) return true;
+    auto it = targets_.find(target);
+    if (it == targets_.end() || !it->second.seen) return false;
+    f.sha256 = it->second.sha256;
+    f.size = it->second.size;
+    return true;
+  }
+
+ private:
+  struct Target {
+    PackedDigest sha256;
+    int64_t size = 0;
+    bool seen = false;
+  };
+  std::map<std::string_view, Target> targets_;
+};
+
 }  // namespace
 
 size_t fill_hardlink_digests(std::vector<LayerFile>& files,
@@ -343,28 +376,13 @@ size_t fill_hardlink_digests(std::vector<LayerFile>& files,
   auto target_of = [&](const LayerFile& f) {
     return target_path ? target_path(f.link_target) : std::string_view(f.link_target);
   };
-  // Only the targets are indexed: a map of every file would cost some 60 bytes per file,
-  // for a layer that usually has no hardlink at all.
-  std::map<std::string_view, const LayerFile*> targets;
+  LinkTargets targets;
   for (const LayerFile& f : files) {
-    if (f.type == EntryType::kHardlink) targets.try_emplace(target_of(f), nullptr);
+    if (f.type == EntryType::kHardlink) targets.want(target_of(f));
   }
   size_t unresolved = 0;
   if (targets.empty()) return unresolved;
-  for (LayerFile& f : files) {
-    if (f.type == EntryType::kRegular) {
-      auto it = targets.find(f.path);
-      if (it != targets.end()) it->second = &f;
-    }
-    if (f.type != EntryType::kHardlink) continue;
-    const LayerFile* target = targets.at(target_of(f));
-    if (target == nullptr) {
-      ++unresolved;
-      continue;
-    }
-    f.sha256 = target->sha256;
-    f.size = target->size;
-  }
+  for (LayerFile& f : files) unresolved += !targets.visit(f, target_of(f));
   return unresolved;
 }
 
@@ -442,29 +460,19 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
   if (!opened.ok()) return fail(std::move(opened).error());
   ArchiveWriter tar = *std::move(opened);
   std::string buffer(kCopyBufferBytes, '\0');
-  // A hardlink's record has its target's digest and size. LayerTree orders each target
-  // before its links, so the targets are remembered as they are written: only they, since a
-  // map of every file would cost some 60 bytes per file for a layer that rarely has a link.
-  std::map<std::string_view, LayerFile> targets;
+  // A hardlink's record has its target's digest and size, taken as the records are made.
+  LinkTargets targets;
   for (const LayerEntry& e : entries) {
-    if (e.type == EntryType::kHardlink) targets.try_emplace(e.link_target);
+    if (e.type == EntryType::kHardlink) targets.want(e.link_target);
   }
   FileRecords files;
   if (!options.records_dir.empty()) files.spill_to(options.records_dir);
   for (const LayerEntry& e : entries) {
     auto written = write_entry(tar.get(), e, options.mtime, buffer);
     if (!written.ok()) return fail(std::move(written).error());
-    LayerFile& record = *written;
-    if (!targets.empty() && record.type == EntryType::kRegular) {
-      auto it = targets.find(record.path);
-      if (it != targets.end()) it->second = record;
-    } else if (record.type == EntryType::kHardlink) {
-      const LayerFile& target = targets.at(record.link_target);
-      STRATA_CHECK(target.type == EntryType::kRegular && !target.path.empty());
-      record.sha256 = target.sha256;
-      record.size = target.size;
-    }
-    files.push_back(record);
+    // LayerTree orders each target before its links.
+    if (!targets.empty()) STRATA_CHECK(targets.visit(*written, e.link_target));
+    files.push_back(*written);
   }
   auto closed = archive_check(tar.get(), archive_write_close(tar.get()), "finishing tar");
   if (!closed.ok()) return fail(std::move(closed).error());
