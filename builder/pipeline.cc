@@ -31,12 +31,12 @@ struct InputKeyed {
   Json inputs;  // the key's preimage
   std::optional<FoundLayer> found;
   // A found layer's `files:` entries and their records: the host files the provenance lists.
-  std::vector<LayerEntry> file_entries;
+  LayerEntries file_entries;
   FileRecords file_records;
 };
 
 struct SortedLayer {
-  std::vector<LayerEntry> entries;  // none for a layer found whole
+  LayerEntries entries;  // none for a layer found whole
   oci::HistoryEntry history;
   // A run layer's result: what keeps its entries' content files (builder/run_layer/).
   std::shared_ptr<const run_layer::RunLayer> run;
@@ -45,12 +45,14 @@ struct SortedLayer {
   const FoundLayer* found() const { return keyed && keyed->found ? &*keyed->found : nullptr; }
 };
 
-// Orders every layer's entries. Duplicate paths and dangling hardlinks surface here, before
-// any output exists.
+// Orders every layer's entries. Duplicate paths, dangling hardlinks and host files no layer
+// can hold surface here, before any output exists: a layer whose host directories are
+// walked at each pass (LayerEntries) has one pass that checks them.
 Result<std::vector<SortedLayer>> sort_layers(std::vector<PlannedLayer> planned) {
   std::vector<SortedLayer> out;
   for (PlannedLayer& layer : planned) {
-    STRATA_TRY_ASSIGN(std::vector<LayerEntry> entries, std::move(layer.tree).sorted_entries());
+    STRATA_TRY_ASSIGN(LayerEntries entries, std::move(layer.tree).entries());
+    if (entries.streamed()) STRATA_TRY(entries.check());
     out.push_back({std::move(entries), std::move(layer.history)});
   }
   return out;
@@ -86,7 +88,7 @@ Result<std::vector<LayerBlob>> write_layers(const std::vector<SortedLayer>& laye
 // The values the attestations stage needs beyond the plan: which host files went in, the
 // output-shaping options and, with --provenance-times, when the build ran. The layers'
 // entries are consumed (nothing after the attestations reads them).
-AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions& options,
+Result<AttestationInputs> attestation_inputs(const specs::Plan& plan, const BuildOptions& options,
                                      const BuildResult& result, std::vector<SortedLayer>& layers,
                                      const std::vector<debian::DebLayer>& debs,
                                      const std::optional<debian::Lock>& lock,
@@ -120,12 +122,12 @@ AttestationInputs attestation_inputs(const specs::Plan& plan, const BuildOptions
     if (layers[i].run) continue;  // made by its commands, not copied from the host
     if (layers[i].found()) {      // its own entries were never made: its files: entries were
       InputKeyed& k = *layers[i].keyed;
-      collect_input_files(plan.spec.dir, package_dirs, std::move(k.file_entries), k.file_records,
-                          in.input_files);
+      STRATA_TRY(collect_input_files(plan.spec.dir, package_dirs, std::move(k.file_entries),
+                                     k.file_records, in.input_files));
       continue;
     }
-    collect_input_files(plan.spec.dir, package_dirs, std::move(layers[i].entries),
-                        result.image.layers[base_count + i].files, in.input_files);
+    STRATA_TRY(collect_input_files(plan.spec.dir, package_dirs, std::move(layers[i].entries),
+                                   result.image.layers[base_count + i].files, in.input_files));
   }
   for (size_t i = 0; i < debs.size(); ++i) {
     for (const debian::DebPackage& p : debs[i].packages) {
@@ -231,16 +233,18 @@ Result<void> place_over_lower_layers(const specs::Spec& spec,
       for (const LayerFile& f : found->blob.files) {
         read.push_back({.path = f.path, .type = f.type, .link_target = f.link_target});
       }
-      lower.add_entries(read, fmt::format("layer {}", i + 1));
+      lower.add_entries(read, fmt::format("layer {}", i + 1));  // a list: held anyway
       continue;
     }
     // A run layer's paths are the ones its commands changed, already resolved by the kernel.
     if (i < spec.image.layers.size() && !spec.image.layers[i].run.empty()) {
       STRATA_TRY(run_layer_entries(spec, i, base, layers, options));
     } else {
-      STRATA_TRY_ASSIGN(layers[i].entries, place_entries(std::move(layers[i].entries), lower));
+      STRATA_TRY_ASSIGN(layers[i].entries, place_layer(std::move(layers[i].entries), lower));
     }
-    if (i + 1 < layers.size()) lower.add_entries(layers[i].entries, fmt::format("layer {}", i + 1));
+    if (i + 1 < layers.size()) {
+      STRATA_TRY(lower.add_layer(layers[i].entries, fmt::format("layer {}", i + 1)));
+    }
   }
   return Ok{};
 }
@@ -330,7 +334,7 @@ Result<std::vector<std::optional<InputKeyed>>> find_layers_by_inputs(
     for (const specs::Ref& r : spec_layers[i].packages) {
       in.packages.push_back(packages.outputs.at(r.name).digest);
     }
-    STRATA_TRY_ASSIGN(k.file_entries, std::move(planned[i].tree).sorted_entries());
+    STRATA_TRY_ASSIGN(k.file_entries, std::move(planned[i].tree).entries());
     STRATA_TRY_ASSIGN(in.files, entries_digest(k.file_entries, &k.file_records));
     k.inputs = layer_inputs_document(in, options);
     STRATA_TRY_ASSIGN(k.key, layer_input_key(in, options));
@@ -359,7 +363,7 @@ Result<std::vector<std::optional<InputKeyed>>> find_layers_by_inputs(
       if (!out[i]->found) {
         // The layer is written from entries made again: holding these as well would keep
         // every file of it twice until the build ends.
-        std::vector<LayerEntry>().swap(out[i]->file_entries);
+        out[i]->file_entries = {};
         out[i]->file_records.clear();  // the writer lists them
       }
       if (copies[i - first].cache_dir.empty()) cache.cache_dir.clear();
@@ -524,9 +528,9 @@ Result<BuildResult> build_image(const specs::Plan& plan, const BuildOptions& opt
   // 7. Attestations: provenance, SBOM and signature staged beside the layout; with --attach
   //    also in it as OCI 1.1 artifacts (before the archive, which then holds them).
   if (options.attest) {
-    STRATA_TRY_ASSIGN(result.attestations,
-                      stage_attestations(attestation_inputs(plan, options, result, layers, debs,
-                                                            lock, staged, started_on)));
+    STRATA_TRY_ASSIGN(AttestationInputs in, attestation_inputs(plan, options, result, layers, debs,
+                                                               lock, staged, started_on));
+    STRATA_TRY_ASSIGN(result.attestations, stage_attestations(std::move(in)));
   }
   // 8. Archive (optional): a deterministic tar of the staged layout.
   if (options.write_archive) {

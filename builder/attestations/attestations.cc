@@ -478,8 +478,9 @@ Result<void> check_published_set(const std::string& layout_dir, const std::strin
   return Ok{};
 }
 
-void collect_input_files(const std::string& spec_dir, const std::vector<std::string>& package_dirs,
-                         std::vector<LayerEntry>&& entries, const FileRecords& files,
+Result<void> collect_input_files(const std::string& spec_dir,
+                                 const std::vector<std::string>& package_dirs,
+                         LayerEntries&& entries, const FileRecords& files,
                          std::vector<attest::InputFile>& out) {
   std::string prefix = spec_dir.empty() || spec_dir == "." ? "" : spec_dir + "/";
   auto is_package_output = [&](const std::string& path) {
@@ -489,17 +490,18 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
   auto is_input = [&](const LayerEntry& e) {
     return e.type == EntryType::kRegular && !e.host_path.empty() && !is_package_output(e.host_path);
   };
-  // Counted first: grown by doubling, a 1,000,000-file list would briefly take twice its size.
-  size_t count = 0;
-  for (size_t i = 0; i < entries.size() && i < files.size(); ++i) count += is_input(entries[i]);
-  out.reserve(out.size() + count);
+  // Room for every record: grown by doubling, a 1,000,000-file list would briefly take twice
+  // its size, and the room no input takes is never touched (so never resident).
+  out.reserve(out.size() + files.size());
   // The records are in the entries' order, one each. A pass over spilled records that
   // could not be read ends early; stage_attestations reports it.
   auto record = files.begin();
-  for (size_t i = 0; i < entries.size() && record != files.end(); ++i, ++record) {
-    LayerEntry& e = entries[i];
-    if (!is_input(e)) continue;
-    std::string name = std::move(e.host_path);
+  Result<void> pass = entries.for_each([&](const LayerEntry& e, bool) -> Result<void> {
+    if (record == files.end()) return Ok{};
+    auto next = record;
+    ++record;
+    if (!is_input(e)) return Ok{};
+    std::string name = e.host_path;
     if (!prefix.empty() && name.starts_with(prefix)) {
       name.erase(0, prefix.size());
     } else if (!spec_dir.empty() && name.starts_with('/') && spec_dir.starts_with('/')) {
@@ -507,9 +509,11 @@ void collect_input_files(const std::string& spec_dir, const std::vector<std::str
       name = std::filesystem::path(name).lexically_relative(spec_dir).string();
     }
     while (name.starts_with("./")) name.erase(0, 2);
-    out.push_back({.path = std::move(name), .sha256 = record->sha256});
-  }
-  std::vector<LayerEntry>().swap(entries);
+    out.push_back({.path = std::move(name), .sha256 = next->sha256});
+    return Ok{};
+  });
+  entries = {};
+  return pass;
 }
 
 }  // namespace strata::builder

@@ -101,12 +101,13 @@ Result<void> check_published_set(const std::string& layout_dir, const std::strin
 // The spec's own files among `entries` (regular entries copied from the host, other than
 // package outputs under one of `package_dirs`), named relative to `spec_dir`, with the
 // content digests the writer recorded for them in `files` (entries and files correspond one
-// to one, in tar order). Package outputs are not inputs: their sources are, and the cache path they
-// sit under must not reach the provenance. The entries are consumed: each input's name is
-// made from its entry's host path in place, and the list is freed (at 1,000,000 files they
-// are the largest thing a build holds; docs/sbom.md "Memory").
-void collect_input_files(const std::string& spec_dir, const std::vector<std::string>& package_dirs,
-                         std::vector<LayerEntry>&& entries, const FileRecords& files,
-                         std::vector<attest::InputFile>& out);
+// to one, in tar order). Package outputs are not inputs: their sources are, and the cache
+// path they sit under must not reach the provenance. One pass over the entries, whose error
+// (a host directory that changed since the layer was written) is returned; then they are
+// freed (docs/sbom.md "What a build holds per file").
+Result<void> collect_input_files(const std::string& spec_dir,
+                                 const std::vector<std::string>& package_dirs,
+                                 LayerEntries&& entries, const FileRecords& files,
+                                 std::vector<attest::InputFile>& out);
 
 }  // namespace strata::builder

@@ -6,8 +6,8 @@
 
 namespace strata::builder {
 
-Result<LayerBlob> write_layer_blob(const std::vector<LayerEntry>& entries,
-                                   const LayerWriteOptions& options, const std::string& blobs_dir) {
+Result<LayerBlob> write_layer_blob(const LayerEntries& entries, const LayerWriteOptions& options,
+                                   const std::string& blobs_dir) {
   STRATA_TRY_ASSIGN(AtomicFile file, AtomicFile::create(blobs_dir + "/layer"));
   FdBlobOutput out(file.fd(), file.temp_path(), /*start_writeback=*/true);
   // The records go beside the blob, in an unlinked file that goes with the last copy of them.

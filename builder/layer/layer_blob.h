@@ -11,7 +11,7 @@ namespace strata::builder {
 
 // Writes `entries` into `blobs_dir` (an OCI layout's blobs/sha256): to a temporary file,
 // fsynced, then renamed to its digest, so the directory never holds a partial blob.
-Result<LayerBlob> write_layer_blob(const std::vector<LayerEntry>& entries,
-                                   const LayerWriteOptions& options, const std::string& blobs_dir);
+Result<LayerBlob> write_layer_blob(const LayerEntries& entries, const LayerWriteOptions& options,
+                                   const std::string& blobs_dir);
 
 }  // namespace strata::builder

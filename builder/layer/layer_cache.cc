@@ -162,8 +162,8 @@ namespace {
 // the DiffID of the bytes, so a file changed behind an unchanged mtime costs a pass, never a
 // wrong blob. Not the inode or ctime: the debs stage unpacks into a new directory each build
 // (with the archive's mtimes), and its layers must still be found. nullopt when a host file
-// cannot be stat'ed (the writer then reports it).
-std::optional<Digest> entries_fingerprint(const std::vector<LayerEntry>& entries,
+// cannot be stat'ed, or the pass fails (the writer then reports it).
+std::optional<Digest> entries_fingerprint(const LayerEntries& entries,
                                           const LayerWriteOptions& options) {
   Sha256 h;
   auto field = [&](std::string_view v) {
@@ -174,7 +174,7 @@ std::optional<Digest> entries_fingerprint(const std::vector<LayerEntry>& entries
   field(compression_name(options.compression));
   field(profile_name(options.profile));
   field(std::to_string(options.mtime));
-  for (const LayerEntry& e : entries) {
+  Result<void> pass = entries.for_each([&](const LayerEntry& e, bool) -> Result<void> {
     field(e.path);
     field(fmt::format("{} {:o} {} {} {}", static_cast<int>(e.type), e.mode, e.uid, e.gid, e.size));
     field(e.link_target);
@@ -183,11 +183,13 @@ std::optional<Digest> entries_fingerprint(const std::vector<LayerEntry>& entries
       field(k);
       field(v);
     }
-    if (e.host_path.empty()) continue;
+    if (e.host_path.empty()) return Ok{};
     struct stat st;
-    if (::stat(e.host_path.c_str(), &st) != 0) return std::nullopt;
+    if (::stat(e.host_path.c_str(), &st) != 0) return Error::sys("stat " + e.host_path, errno);
     field(fmt::format("{} {}.{}", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec));
-  }
+    return Ok{};
+  });
+  if (!pass.ok()) return std::nullopt;
   return h.finish();
 }
 
@@ -225,7 +227,7 @@ Result<std::optional<LayerBlob>> use_remote(const Digest& key, LayerBlob& tar,
 
 }  // namespace
 
-Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries,
+Result<LayerBlob> write_layer_blob_cached(const LayerEntries& entries,
                                           const LayerWriteOptions& options,
                                           const std::string& blobs_dir, LayerCacheOptions& cache) {
   // An uncompressed layer costs as much to write as to copy (or to download), and a cache

@@ -83,7 +83,7 @@ Digest layer_cache_key(const Digest& diff_id, const LayerWriteOptions& options);
 // is the same LayerBlob either way, files included. A cache that cannot be read or written
 // is warned about once and cleared from `cache` (the build's later layers skip it); only
 // errors writing into `blobs_dir` fail.
-Result<LayerBlob> write_layer_blob_cached(const std::vector<LayerEntry>& entries,
+Result<LayerBlob> write_layer_blob_cached(const LayerEntries& entries,
                                           const LayerWriteOptions& options,
                                           const std::string& blobs_dir, LayerCacheOptions& cache);
 

@@ -26,7 +26,7 @@ Result<Digest> layer_input_key(const LayerInputs& inputs, const LayerWriteOption
   return sha256_of(text);
 }
 
-Result<Digest> entries_digest(const std::vector<LayerEntry>& entries, FileRecords* files) {
+Result<Digest> entries_digest(const LayerEntries& entries, FileRecords* files) {
   Sha256 h;
   // Each field length-prefixed, so no two entry lists hash alike.
   auto field = [&](std::string_view v) {
@@ -34,7 +34,7 @@ Result<Digest> entries_digest(const std::vector<LayerEntry>& entries, FileRecord
     h.update(v);
   };
   field("strata-layer-entries/1");
-  for (const LayerEntry& e : entries) {
+  STRATA_TRY(entries.for_each([&](const LayerEntry& e, bool) -> Result<void> {
     field(e.path);
     field(fmt::format("{} {:o} {} {} {}", static_cast<int>(e.type), e.mode, e.uid, e.gid, e.size));
     field(e.link_target);
@@ -60,7 +60,8 @@ Result<Digest> entries_digest(const std::vector<LayerEntry>& entries, FileRecord
                         .sha256 = PackedDigest::of(content),
                         .link_target = e.link_target});
     }
-  }
+    return Ok{};
+  }));
   return h.finish();
 }
 

@@ -39,6 +39,6 @@ Result<Digest> layer_input_key(const LayerInputs& inputs, const LayerWriteOption
 // owner, size, link, xattrs and content (host files read and hashed). With `files`, also
 // each entry's record as the writer would make it (the sha256 of a regular file's content).
 // An error when a host file cannot be read.
-Result<Digest> entries_digest(const std::vector<LayerEntry>& entries, FileRecords* files = nullptr);
+Result<Digest> entries_digest(const LayerEntries& entries, FileRecords* files = nullptr);
 
 }  // namespace strata::builder

@@ -198,24 +198,33 @@ Result<void> LowerLayers::add_blob(const std::string& path, const std::string& w
   return Ok{};
 }
 
-void LowerLayers::add_entries(const std::vector<LayerEntry>& entries, const std::string& where) {
-  size_t index = wheres_.size();
-  wheres_.push_back(where);
-  for (const LayerEntry& e : entries) {
-    if (e.type == EntryType::kDirectory) {
-      put(e.path, {.kind = Kind::kDirectory, .where = index});
-    } else if (e.type == EntryType::kSymlink) {
-      put(e.path, {.kind = Kind::kSymlink, .target = e.link_target, .where = index});
-    } else {
-      remove(e.path);
-      // A whiteout (a run layer's deletions, builder/run_layer/) hides what it names.
-      size_t slash = e.path.rfind('/');
-      std::string dir = slash == std::string::npos ? "" : e.path.substr(0, slash);
-      std::string name = slash == std::string::npos ? e.path : e.path.substr(slash + 1);
-      if (name.starts_with(".wh.") && !name.starts_with(".wh..wh.") && name.size() > 4)
-        remove(dir.empty() ? name.substr(4) : dir + "/" + name.substr(4));
-    }
+void LowerLayers::add_entry(const LayerEntry& e, size_t where) {
+  if (e.type == EntryType::kDirectory) {
+    put(e.path, {.kind = Kind::kDirectory, .where = where});
+  } else if (e.type == EntryType::kSymlink) {
+    put(e.path, {.kind = Kind::kSymlink, .target = e.link_target, .where = where});
+  } else {
+    remove(e.path);
+    // A whiteout (a run layer's deletions, builder/run_layer/) hides what it names.
+    size_t slash = e.path.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : e.path.substr(0, slash);
+    std::string name = slash == std::string::npos ? e.path : e.path.substr(slash + 1);
+    if (name.starts_with(".wh.") && !name.starts_with(".wh..wh.") && name.size() > 4)
+      remove(dir.empty() ? name.substr(4) : dir + "/" + name.substr(4));
   }
+}
+
+void LowerLayers::add_entries(const std::vector<LayerEntry>& entries, const std::string& where) {
+  wheres_.push_back(where);
+  for (const LayerEntry& e : entries) add_entry(e, wheres_.size() - 1);
+}
+
+Result<void> LowerLayers::add_layer(const LayerEntries& entries, const std::string& where) {
+  wheres_.push_back(where);
+  return entries.for_each([&](const LayerEntry& e, bool) -> Result<void> {
+    add_entry(e, wheres_.size() - 1);
+    return Ok{};
+  });
 }
 
 Result<std::vector<LayerEntry>> place_entries(std::vector<LayerEntry> entries,
@@ -264,6 +273,14 @@ Result<std::vector<LayerEntry>> place_entries(std::vector<LayerEntry> entries,
     STRATA_TRY(tree.add(std::move(e)));
   }
   return std::move(tree).sorted_entries();
+}
+
+Result<LayerEntries> place_layer(LayerEntries entries, const LowerLayers& lower) {
+  if (!lower.has_symlinks()) return entries;
+  STRATA_TRY_ASSIGN(std::vector<LayerEntry> list, entries.to_vector());
+  entries = {};
+  STRATA_TRY_ASSIGN(list, place_entries(std::move(list), lower));
+  return LayerEntries(std::move(list));
 }
 
 }  // namespace strata::builder

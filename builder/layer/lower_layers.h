@@ -33,8 +33,10 @@ class LowerLayers {
   // layer's tar is …").
   Result<void> add_blob(const std::string& path, const std::string& where,
                         const std::optional<Digest>& diff_id = std::nullopt);
-  // Merges the entries of a layer strata writes (as place_entries returned them).
+  // Merges the entries of a layer strata writes (as place_entries returned them); add_layer
+  // in one pass over them (whose error is returned).
   void add_entries(const std::vector<LayerEntry>& entries, const std::string& where);
+  Result<void> add_layer(const LayerEntries& entries, const std::string& where);
 
   // The directory or symlink at `path` (relative, not resolved), or nullptr.
   const Node* find(const std::string& path) const;
@@ -47,6 +49,7 @@ class LowerLayers {
   // Everything below `dir` goes (an opaque whiteout); "" is the root.
   void remove_below(const std::string& dir);
   void put(const std::string& path, Node node);
+  void add_entry(const LayerEntry& e, size_t where);
 
   std::map<std::string, Node, PathLess> nodes_;
   std::vector<std::string> wheres_;
@@ -63,5 +66,8 @@ class LowerLayers {
 // and its target. Without symlinks below, the entries come back unchanged.
 Result<std::vector<LayerEntry>> place_entries(std::vector<LayerEntry> entries,
                                               const LowerLayers& lower);
+// The same for entries read in passes: unchanged (and still streamed) without symlinks
+// below, else held and placed.
+Result<LayerEntries> place_layer(LayerEntries entries, const LowerLayers& lower);
 
 }  // namespace strata::builder

@@ -30,7 +30,7 @@ struct RunLayerRequest {
   // The layers below, bottom first: the base image's blobs, then the spec's earlier layers
   // as entries (written as strata-det tars to be unpacked).
   std::vector<LowerBlob> base;
-  std::vector<const std::vector<LayerEntry>*> layers;
+  std::vector<const LayerEntries*> layers;
   int64_t epoch = 0;
   DeterminismProfile profile = kCurrentProfile;
   std::string cache_dir;  // the strata cache: entries in CACHE/run-layers/sha256/

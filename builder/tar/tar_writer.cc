@@ -341,7 +341,11 @@ Result<LayerFile> write_entry(archive* tar, const LayerEntry& e, int64_t mtime,
 // file, for a layer that usually has no hardlink at all. The names wanted must outlive this.
 class LinkTargets {
  public:
-  void want(std::string_view target) { targets_.try_emplace(target); }
+  void want(std::string_view target) { targets_.try_emplace(std::string(target)); }
+  // Keeps the regular file `f`'s digest and size for the links to it that follow.
+  void note(const LayerFile& f) {
+    targets_.insert_or_assign(f.path, Target{.sha256 = f.sha256, .size = f.size, .seen = true});
+  }
   bool empty() const { return targets_.empty(); }
   // Notes `f` when it is a regular file a link wants (the last one of that path counts), or
   // gives a hardlink the digest and size of its `target`; false for a hardlink whose target
@@ -366,7 +370,7 @@ class LinkTargets {
     int64_t size = 0;
     bool seen = false;
   };
-  std::map<std::string_view, Target> targets_;
+  std::map<std::string, Target, std::less<>> targets_;
 };
 
 }  // namespace
@@ -437,8 +441,8 @@ Result<Compression> parse_compression(std::string_view name) {
                fmt::format("unknown compression '{}': use gzip, zstd or none", name));
 }
 
-Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
-                              const LayerWriteOptions& options, BlobOutput& out) {
+Result<LayerBlob> write_layer(const LayerEntries& entries, const LayerWriteOptions& options,
+                              BlobOutput& out) {
   ScopedUtf8Locale utf8;
   LayerStream stream(out);
   std::unique_ptr<Compressor> compressor;
@@ -462,18 +466,19 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
   std::string buffer(kCopyBufferBytes, '\0');
   // A hardlink's record has its target's digest and size, taken as the records are made.
   LinkTargets targets;
-  for (const LayerEntry& e : entries) {
-    if (e.type == EntryType::kHardlink) targets.want(e.link_target);
-  }
   FileRecords files;
   if (!options.records_dir.empty()) files.spill_to(options.records_dir);
-  for (const LayerEntry& e : entries) {
-    auto written = write_entry(tar.get(), e, options.mtime, buffer);
-    if (!written.ok()) return fail(std::move(written).error());
+  int64_t count = 0;
+  auto pass = entries.for_each([&](const LayerEntry& e, bool link_target) -> Result<void> {
+    STRATA_TRY_ASSIGN(LayerFile written, write_entry(tar.get(), e, options.mtime, buffer));
+    if (link_target && written.type == EntryType::kRegular) targets.note(written);
     // LayerTree orders each target before its links.
-    if (!targets.empty()) STRATA_CHECK(targets.visit(*written, e.link_target));
-    files.push_back(*written);
-  }
+    if (written.type == EntryType::kHardlink) STRATA_CHECK(targets.visit(written, e.link_target));
+    files.push_back(written);
+    ++count;
+    return Ok{};
+  });
+  if (!pass.ok()) return fail(std::move(pass).error());
   auto closed = archive_check(tar.get(), archive_write_close(tar.get()), "finishing tar");
   if (!closed.ok()) return fail(std::move(closed).error());
   if (!stream.tar_pipe.close()) return fail(Error::io("writing the layer failed"));
@@ -487,7 +492,7 @@ Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
                    .diff_id = diff_id,
                    .size = compressor ? stream.blob_size : stream.tar_size,
                    .tar_size = stream.tar_size,
-                   .entry_count = static_cast<int64_t>(entries.size()),
+                   .entry_count = count,
                    .media_type = std::string(layer_media_type(options.compression)),
                    .files = std::move(files)};
 }
@@ -496,7 +501,7 @@ Result<Digest> write_directory_tar(const std::string& dir, const HostCopyOptions
                                    int64_t mtime, BlobOutput& out) {
   LayerTree tree;
   STRATA_TRY(tree.add_host_path(dir, "/", options, {}));
-  STRATA_TRY_ASSIGN(std::vector<LayerEntry> entries, std::move(tree).sorted_entries());
+  STRATA_TRY_ASSIGN(LayerEntries entries, std::move(tree).entries());
   STRATA_TRY_ASSIGN(LayerBlob blob,
                     write_layer(entries, {.compression = Compression::kNone, .mtime = mtime}, out));
   return blob.diff_id;

@@ -80,10 +80,10 @@ class FdBlobOutput : public BlobOutput {
   int64_t writeback_from_ = 0;  // the first byte not yet handed to writeback
 };
 
-// Writes `entries` (already in strata-det/1 order, e.g. from LayerTree::sorted_entries) to
-// `out`. Memory stays bounded: file contents stream through a fixed buffer.
-Result<LayerBlob> write_layer(const std::vector<LayerEntry>& entries,
-                              const LayerWriteOptions& options, BlobOutput& out);
+// Writes `entries` (in strata-det/1 order, e.g. from LayerTree::entries) to `out`, in one
+// pass over them. Memory stays bounded: file contents stream through a fixed buffer.
+Result<LayerBlob> write_layer(const LayerEntries& entries, const LayerWriteOptions& options,
+                              BlobOutput& out);
 
 // The uncompressed strata-det/1 tar of the host directory `dir` (as the root: its children
 // at the top level), written to `out`; returns its digest. Directory sources, package

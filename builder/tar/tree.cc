@@ -13,6 +13,7 @@
 
 #include "builder/base/beneath.h"
 #include "builder/base/utf8.h"
+#include "builder/tar/host_entry.h"
 
 namespace strata::builder {
 namespace {
@@ -50,6 +51,8 @@ const char* special_file_kind(mode_t mode) {
   return "not a file, directory or symlink";
 }
 
+}  // namespace
+
 // Names and link targets are UTF-8 in a strata-det/1 tar (pax records are UTF-8, and OCI
 // tools compare names as text), and paths fit kMaxPathBytes.
 Result<void> check_host_name(const std::string& host_path, const std::string& dest,
@@ -66,7 +69,7 @@ Result<void> check_host_name(const std::string& host_path, const std::string& de
   return Ok{};
 }
 
-const char* type_name(EntryType type) {
+const char* entry_type_name(EntryType type) {
   switch (type) {
     case EntryType::kRegular:
       return "a file";
@@ -79,8 +82,6 @@ const char* type_name(EntryType type) {
   }
   return "an entry";
 }
-
-}  // namespace
 
 bool PathLess::operator()(const std::string& a, const std::string& b) const {
   size_t n = std::min(a.size(), b.size());
@@ -139,7 +140,7 @@ Result<void> LayerTree::ensure_parents(const std::string& path, const Loc& origi
       if (found.type != EntryType::kDirectory) {
         return located(origin,
                        fmt::format("cannot create {}: {} is {} in this layer", display(path),
-                                   display(std::string(parent)), type_name(found.type)));
+                                   display(std::string(parent)), entry_type_name(found.type)));
       }
       break;
     }
@@ -151,7 +152,7 @@ Result<void> LayerTree::ensure_parents(const std::string& path, const Loc& origi
             .type = EntryType::kDirectory,
             .mode = 0755,
             .origin = origin},
-           {.implicit = true});
+           {.implicit = true, .seq = seq_});
   }
   return Ok{};
 }
@@ -166,47 +167,60 @@ Result<void> LayerTree::add_node(LayerEntry entry, bool implicit, int64_t link_g
     if (!both_dirs && meta_[i].implicit) {
       return located(entry.origin, fmt::format("{} cannot be {}: other entries in this layer are "
                                                "below it, so it must be a directory",
-                                               display(entry.path), type_name(entry.type)));
+                                               display(entry.path), entry_type_name(entry.type)));
     }
     if (!both_dirs) {
-      std::string where = old.origin.file.empty()
-                              ? std::string()
-                              : fmt::format(" (first from {}:{}:{})", old.origin.file,
-                                            old.origin.line, old.origin.column);
-      return located(entry.origin,
-                     fmt::format("{} appears twice in one layer{}", display(entry.path), where));
+      // A directory walked late (sort()) may have been added before the entry it meets.
+      bool old_first = meta_[i].seq <= seq_;
+      const Loc& first = old_first ? old.origin : entry.origin;
+      return located(old_first ? entry.origin : old.origin,
+                     fmt::format("{} appears twice in one layer{}", display(entry.path),
+                                 first_from(first)));
     }
     // Directories merge: the later explicit one sets the attributes.
-    entries_[i] = std::move(entry);
-    meta_[i] = {.link_group = -1, .implicit = implicit};
+    if (meta_[i].implicit || seq_ >= meta_[i].seq) {
+      entries_[i] = std::move(entry);
+      meta_[i] = {.link_group = -1, .implicit = implicit, .seq = seq_};
+    }
     return Ok{};
   }
-  append(std::move(entry), {.link_group = link_group, .implicit = implicit});
+  append(std::move(entry), {.link_group = link_group, .implicit = implicit, .seq = seq_});
   return Ok{};
 }
 
-Result<void> LayerTree::add(LayerEntry entry) { return add_node(std::move(entry), false, -1); }
-
-void LayerTree::add_hardlink(std::string path, std::string target, Loc origin) {
-  hardlinks_.push_back({std::move(path), std::move(target), std::move(origin)});
+Result<void> LayerTree::add(LayerEntry entry) {
+  begin_add();
+  return add_node(std::move(entry), false, -1);
 }
 
-Result<void> LayerTree::add_host_entry(const std::string& host_path, const struct stat& st,
-                                       const std::string& dest, const HostCopyOptions& options,
-                                       const Loc& origin) {
-  LayerEntry entry{.path = dest, .uid = options.uid, .gid = options.gid, .origin = origin};
-  int64_t group = -1;
+void LayerTree::add_hardlink(std::string path, std::string target, Loc origin) {
+  hardlinks_.push_back({std::move(path), std::move(target), std::move(origin), begin_add()});
+}
+
+std::string first_from(const Loc& origin) {
+  if (origin.file.empty()) return {};
+  return fmt::format(" (first from {}:{}:{})", origin.file, origin.line, origin.column);
+}
+
+Error layer_tree_error(const Loc& origin, std::string message) {
+  return located(origin, std::move(message));
+}
+
+Result<HostEntry> read_host_entry(const std::string& host_path, const struct stat& st,
+                                  std::string dest, const HostCopyOptions& options,
+                                  const Loc& origin) {
+  HostEntry out;
+  LayerEntry& entry = out.entry;
+  entry = {.path = std::move(dest), .uid = options.uid, .gid = options.gid, .origin = origin};
   if (S_ISREG(st.st_mode)) {
     entry.type = EntryType::kRegular;
     uint32_t normalized = (st.st_mode & S_IXUSR) ? 0755 : 0644;
     entry.mode = options.file_mode.value_or(options.keep_modes ? st.st_mode & 07777 : normalized);
     entry.host_path = host_path;
     entry.size = st.st_size;
-    if (st.st_nlink > 1) {
-      auto [it, inserted] = inode_groups_.try_emplace({st.st_dev, st.st_ino}, next_group_);
-      if (inserted) ++next_group_;
-      group = it->second;
-    }
+    out.multi_link = st.st_nlink > 1;
+    out.dev = st.st_dev;
+    out.ino = st.st_ino;
   } else if (S_ISDIR(st.st_mode)) {
     entry.type = EntryType::kDirectory;
     uint32_t normalized = options.keep_modes ? st.st_mode & 07777 : 0755;
@@ -221,51 +235,98 @@ Result<void> LayerTree::add_host_entry(const std::string& host_path, const struc
     if (!is_valid_utf8(target)) {
       return refused(origin,
                      fmt::format("{}: the symlink's target '{}' is not valid UTF-8",
-                                 entry_name(host_path, dest, origin), escape_bytes(target)));
+                                 entry_name(host_path, entry.path, origin), escape_bytes(target)));
     }
     entry.link_target = std::move(target);
   } else {
-    return refused(origin,
-                   fmt::format("{} is {}: layers may hold only files, directories and "
-                               "links",
-                               entry_name(host_path, dest, origin), special_file_kind(st.st_mode)));
+    return refused(origin, fmt::format("{} is {}: layers may hold only files, directories and "
+                                       "links",
+                                       entry_name(host_path, entry.path, origin),
+                                       special_file_kind(st.st_mode)));
   }
-  return add_node(std::move(entry), false, group);
+  return out;
 }
 
-Result<void> LayerTree::walk_host_dir(const std::string& host_dir, const std::string& dest,
-                                      const HostCopyOptions& options, const Loc& origin) {
-  STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(host_dir));
-  for (const std::string& name : names) {
-    std::string child = host_dir + "/" + name;
-    std::string child_dest = join_path(dest, name);
+HostWalk::HostWalk(std::string host_dir, std::string dest, const HostCopyOptions& options,
+                   const Loc& origin)
+    : options_(options), origin_(origin) {
+  stack_.push_back({std::move(host_dir), std::move(dest), {}, 0});
+}
+
+Result<void> HostWalk::start() {
+  Frame& root = stack_.back();
+  STRATA_TRY_ASSIGN(root.names, list_dir(root.host_dir));
+  return Ok{};
+}
+
+Result<bool> HostWalk::next(HostEntry& out) {
+  while (!stack_.empty()) {
+    Frame& top = stack_.back();
+    if (top.next == top.names.size()) {
+      stack_.pop_back();
+      continue;
+    }
+    const std::string& name = top.names[top.next++];
+    std::string child = top.host_dir + "/" + name;
+    std::string child_dest = join_path(top.dest, name);
     // Checked before anything else: an over-long path would fail lstat, naming a host path
     // (a build's work directory) that is gone by the time the user reads the message.
-    STRATA_TRY(check_host_name(child, child_dest, origin));
+    STRATA_TRY(check_host_name(child, child_dest, origin_));
     struct stat st;
     if (::lstat(child.c_str(), &st) != 0) return Error::sys(fmt::format("lstat {}", child), errno);
-    STRATA_TRY(add_host_entry(child, st, child_dest, options, origin));
-    if (S_ISDIR(st.st_mode)) STRATA_TRY(walk_host_dir(child, child_dest, options, origin));
+    STRATA_TRY_ASSIGN(out, read_host_entry(child, st, std::move(child_dest), options_, origin_));
+    if (S_ISDIR(st.st_mode)) {
+      STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(child));
+      stack_.push_back({std::move(child), out.entry.path, std::move(names), 0});  // `top` dies
+    }
+    return true;
   }
-  return Ok{};
+  return false;
+}
+
+Result<void> LayerTree::add_host_entry(HostEntry host) {
+  int64_t group = -1;
+  if (host.multi_link) {
+    auto [it, inserted] = inode_groups_.try_emplace({host.dev, host.ino}, next_group_);
+    if (inserted) ++next_group_;
+    group = it->second;
+  }
+  return add_node(std::move(host.entry), false, group);
+}
+
+Result<void> LayerTree::walk_host_dir(const LayerEntries::HostDir& dir) {
+  seq_ = dir.seq;
+  HostWalk walk(dir.host_dir, dir.dest, dir.options, dir.origin);
+  STRATA_TRY(walk.start());
+  HostEntry host;
+  while (true) {
+    STRATA_TRY_ASSIGN(bool more, walk.next(host));
+    if (!more) return Ok{};
+    STRATA_TRY(add_host_entry(std::move(host)));
+  }
 }
 
 Result<void> LayerTree::add_host_path(const std::string& host_path, const std::string& dest,
                                       const HostCopyOptions& options, const Loc& origin) {
   // The named source itself is followed when it is a symlink (like cp -r SRC and Docker's
   // COPY); symlinks below a source directory are kept as links.
+  begin_add();
   struct stat st;
   if (::stat(host_path.c_str(), &st) != 0) {
     return located(origin, fmt::format("src {}: {}", host_path, std::strerror(errno)));
   }
   std::string rel = relative_path(dest);
-  if (S_ISDIR(st.st_mode)) {
-    if (!rel.empty()) STRATA_TRY(add_host_entry(host_path, st, rel, options, origin));
-    return walk_host_dir(host_path, rel, options, origin);
-  }
-  if (rel.empty())
+  if (!S_ISDIR(st.st_mode) && rel.empty())
     return located(origin, fmt::format("src {} is a file; dest / needs a directory", host_path));
-  return add_host_entry(host_path, st, rel, options, origin);
+  if (!rel.empty()) {
+    STRATA_TRY_ASSIGN(HostEntry host, read_host_entry(host_path, st, rel, options, origin));
+    host_groups_ |= host.multi_link;
+    STRATA_TRY(add_host_entry(std::move(host)));
+  }
+  // What is below a directory is walked when the entries are sorted, or at each pass over
+  // them (entries()).
+  if (S_ISDIR(st.st_mode)) dirs_.push_back({host_path, std::move(rel), options, origin, seq_});
+  return Ok{};
 }
 
 Result<void> LayerTree::resolve_hardlinks() {
@@ -281,6 +342,7 @@ Result<void> LayerTree::resolve_hardlinks() {
     LayerEntry entry = entries_[t];
     entry.path = link.path;
     entry.origin = link.origin;
+    seq_ = link.seq;
     STRATA_TRY(add_node(std::move(entry), false, meta_[t].link_group));
   }
   hardlinks_.clear();
@@ -288,6 +350,27 @@ Result<void> LayerTree::resolve_hardlinks() {
 }
 
 Result<std::vector<LayerEntry>> LayerTree::sorted_entries() && {
+  STRATA_TRY_ASSIGN(LayerEntries sorted, sort(false));
+  return std::move(sorted.list_);
+}
+
+Result<LayerEntries> LayerTree::entries() && { return sort(true); }
+
+Result<LayerEntries> LayerTree::sort(bool stream) {
+  // Walked as passes only where that gives what walking them now would: a hardlink named
+  // here must find its target among the held entries, and a host file added on its own
+  // with more links must not share an inode with a walked one (the group's first path in
+  // order holds the content, which the walks cannot tell the held entries).
+  stream = stream && !host_groups_ &&
+           std::none_of(hardlinks_.begin(), hardlinks_.end(), [&](const PendingLink& link) {
+             return std::any_of(dirs_.begin(), dirs_.end(), [&](const LayerEntries::HostDir& d) {
+               return d.dest.empty() || is_within(link.target, d.dest);
+             });
+           });
+  if (!stream) {
+    for (const LayerEntries::HostDir& dir : dirs_) STRATA_TRY(walk_host_dir(dir));
+    dirs_.clear();
+  }
   STRATA_TRY(resolve_hardlinks());
   index_ = {};
   inode_groups_.clear();
@@ -330,8 +413,15 @@ Result<std::vector<LayerEntry>> LayerTree::sorted_entries() && {
       entry.size = 0;
     }
   }
+  LayerEntries out;
+  if (!dirs_.empty()) {
+    out.held_.reserve(meta_.size());
+    for (const Meta& m : meta_) out.held_.push_back({.seq = m.seq, .implicit = m.implicit});
+    out.dirs_ = std::move(dirs_);
+  }
   meta_ = {};
-  return std::move(entries_);
+  out.list_ = std::move(entries_);
+  return out;
 }
 
 }  // namespace strata::builder

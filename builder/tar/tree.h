@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,6 +20,8 @@
 #include "builder/base/result.h"
 
 namespace strata::builder {
+
+struct HostEntry;
 
 enum class EntryType { kRegular, kDirectory, kSymlink, kHardlink };
 
@@ -55,6 +59,54 @@ struct PathLess {
   bool operator()(const std::string& a, const std::string& b) const;
 };
 
+// Called for each entry of a pass over a layer, in order. `link_target`: a hardlink later in
+// the pass may name this entry (a writer keeps its digest for it); true whenever one does.
+using LayerEntryVisitor = std::function<Result<void>(const LayerEntry& entry, bool link_target)>;
+
+// A layer's entries in strata-det/1 order, read in passes. Either a list held in memory, or
+// (from LayerTree::entries) the tree's own entries merged with the host directories it
+// copies, which each pass walks again instead of holding what they contain: a layer of a
+// million files then holds one directory listing per level (docs/sbom.md "What a build holds
+// per file").
+class LayerEntries {
+ public:
+  LayerEntries() = default;
+  // A list already in strata-det/1 order. Implicit, so a function taking LayerEntries takes
+  // a list too: an lvalue list is copied.
+  LayerEntries(std::vector<LayerEntry> list) : list_(std::move(list)) {}
+  LayerEntries(std::initializer_list<LayerEntry> list) : list_(list) {}
+
+  // One pass: each entry, in order. The first error ends it and is returned: the visitor's,
+  // or the walk's (a host file gone or changed into something a layer cannot hold since the
+  // tree was made, or a duplicate path LayerTree would have refused).
+  Result<void> for_each(const LayerEntryVisitor& visit) const;
+  // Every entry, held.
+  Result<std::vector<LayerEntry>> to_vector() const;
+  // A pass that keeps nothing: the errors a pass would meet.
+  Result<void> check() const;
+  // Whether passes walk host directories (else every entry is held).
+  bool streamed() const { return !dirs_.empty(); }
+  // The entries held in memory: all of them unless streamed().
+  const std::vector<LayerEntry>& held() const { return list_; }
+
+ private:
+  friend class LayerTree;
+  struct HostDir {
+    std::string host_dir;
+    std::string dest;  // relative; "" for the image root
+    HostCopyOptions options;
+    Loc origin;
+    uint32_t seq = 0;  // which add() made it: the later directory sets a path's attributes
+  };
+  struct Held {
+    uint32_t seq = 0;
+    bool implicit = false;
+  };
+  std::vector<LayerEntry> list_;
+  std::vector<Held> held_;  // beside list_, when streamed()
+  std::vector<HostDir> dirs_;
+};
+
 class LayerTree {
  public:
   // Adds one entry. Missing parent directories are created implicitly (0755, owned by 0:0)
@@ -76,18 +128,26 @@ class LayerTree {
   // The entries in strata-det/1 order. Within each hardlink group the first path in order
   // holds the content and the others link to it.
   Result<std::vector<LayerEntry>> sorted_entries() &&;
+  // The same entries, with the host directories add_host_path named walked at each pass
+  // rather than held, where that gives the same entries: not when a hardlink the tree was
+  // given (add_hardlink) names a file below one, nor when a host file added on its own has
+  // more links (its group could span the walks). Errors sorted_entries() reports when it
+  // walks are then reported by the passes.
+  Result<LayerEntries> entries() &&;
 
-  bool empty() const { return entries_.empty() && hardlinks_.empty(); }
+  bool empty() const { return entries_.empty() && hardlinks_.empty() && dirs_.empty(); }
 
  private:
   // What the tree knows of an entry besides the entry itself, kept beside entries_.
   struct Meta {
     int64_t link_group = -1;  // entries sharing a group are one inode
     bool implicit = false;    // a parent directory no entry named
+    uint32_t seq = 0;         // which add() set it
   };
   struct PendingLink {
     std::string path, target;
     Loc origin;
+    uint32_t seq = 0;
   };
   // entries_' positions by path: an open-addressing table of indices (4 bytes a slot, at
   // most half full) rather than a node map, so a layer of 1,000,000 files costs its entries
@@ -106,12 +166,11 @@ class LayerTree {
   Result<void> add_node(LayerEntry entry, bool implicit, int64_t link_group);
   Result<void> ensure_parents(const std::string& path, const Loc& origin);
   void append(LayerEntry entry, Meta meta);
-  Result<void> walk_host_dir(const std::string& host_dir, const std::string& dest,
-                             const HostCopyOptions& options, const Loc& origin);
-  Result<void> add_host_entry(const std::string& host_path, const struct stat& st,
-                              const std::string& dest, const HostCopyOptions& options,
-                              const Loc& origin);
+  Result<void> walk_host_dir(const LayerEntries::HostDir& dir);
+  Result<void> add_host_entry(HostEntry host);
   Result<void> resolve_hardlinks();
+  Result<LayerEntries> sort(bool stream);
+  uint32_t begin_add() { return seq_ = next_seq_++; }
 
   // In the order they were added; sorted_entries() sorts them in place.
   std::vector<LayerEntry> entries_;
@@ -120,6 +179,11 @@ class LayerTree {
   std::map<std::pair<dev_t, ino_t>, int64_t> inode_groups_;
   std::vector<PendingLink> hardlinks_;
   int64_t next_group_ = 0;
+  // Directories add_host_path named, walked by sort() or by the passes of what it returns.
+  std::vector<LayerEntries::HostDir> dirs_;
+  bool host_groups_ = false;  // a host file added on its own has more than one link
+  uint32_t seq_ = 0;          // the add() under way
+  uint32_t next_seq_ = 0;
 };
 
 }  // namespace strata::builder

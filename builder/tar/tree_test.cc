@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "builder/base/fd.h"
 #include "builder/base/fs.h"
@@ -138,9 +139,62 @@ class HostTreeTest : public ::testing::Test {
     ASSERT_EQ(::symlink("../run.sh", (root_ + "/sub/link").c_str()), 0);
     ASSERT_EQ(::link((root_ + "/sub/data").c_str(), (root_ + "/a-hard").c_str()), 0);
   }
+  // Copies `host_path` in as a layer does and returns the pass's error. The same tree is
+  // sorted once more with its directories walked up front: the two must agree.
+  Result<void> copy_in(const std::string& host_path, const std::string& dest,
+                       const HostCopyOptions& options, const Loc& origin) {
+    LayerTree streamed, walked;
+    STRATA_TRY(streamed.add_host_path(host_path, dest, options, origin));
+    EXPECT_TRUE(walked.add_host_path(host_path, dest, options, origin).ok());
+    Result<std::vector<LayerEntry>> sorted = std::move(walked).sorted_entries();
+    STRATA_TRY_ASSIGN(LayerEntries entries, std::move(streamed).entries());
+    EXPECT_TRUE(entries.streamed());
+    Result<void> pass = entries.check();
+    EXPECT_EQ(pass.ok(), sorted.ok());
+    if (!pass.ok() && !sorted.ok()) {
+      EXPECT_EQ(pass.error().to_string(), sorted.error().to_string());
+    }
+    return pass;
+  }
   TempDir tmp_ = testing::make_temp_dir("strata-tree-test-");
   std::string root_;
 };
+
+// Every field of an entry, to compare two lists of them.
+std::vector<std::string> describe(const std::vector<LayerEntry>& entries) {
+  std::vector<std::string> out;
+  for (const LayerEntry& e : entries) {
+    out.push_back(fmt::format("{} {} {:o} {}:{} {} host={} content={} link={} at {}:{}", e.path,
+                              static_cast<int>(e.type), e.mode, e.uid, e.gid, e.size, e.host_path,
+                              e.content, e.link_target, e.origin.file, e.origin.line));
+  }
+  return out;
+}
+
+// Builds one tree twice with `add`: sorted with its directories walked up front, and as
+// entries whose passes walk them. Both must list the same entries, or fail alike: returns
+// the error ("" when there is none).
+std::string expect_streams_alike(const std::function<Result<void>(LayerTree&)>& add,
+                                 bool streamed = true) {
+  LayerTree walked, passes;
+  EXPECT_TRUE(add(walked).ok());
+  EXPECT_TRUE(add(passes).ok());
+  Result<std::vector<LayerEntry>> sorted = std::move(walked).sorted_entries();
+  Result<LayerEntries> entries = std::move(passes).entries();
+  if (!entries.ok()) return "entries(): " + entries.error().to_string();
+  EXPECT_EQ(entries->streamed(), streamed);
+  Result<std::vector<LayerEntry>> listed = entries->to_vector();
+  EXPECT_EQ(listed.ok(), sorted.ok());
+  if (!sorted.ok() || !listed.ok()) {
+    std::string error = (sorted.ok() ? listed : sorted).error().to_string();
+    if (!sorted.ok() && !listed.ok()) {
+      EXPECT_EQ(listed.error().to_string(), error);
+    }
+    return error;
+  }
+  EXPECT_EQ(describe(*listed), describe(*sorted));
+  return "";
+}
 
 TEST_F(HostTreeTest, CopiesADirectoryWithNormalizedModesLinksAndHardlinks) {
   LayerTree tree;
@@ -159,6 +213,99 @@ TEST_F(HostTreeTest, CopiesADirectoryWithNormalizedModesLinksAndHardlinks) {
   EXPECT_EQ(entries[5].link_target, "opt/app/a-hard");
   EXPECT_EQ(entries[6].type, EntryType::kSymlink);
   EXPECT_EQ(entries[6].link_target, "../run.sh");
+}
+
+TEST_F(HostTreeTest, PassesOverWalkedDirectoriesListWhatSortingListsWithThemHeld) {
+  std::string other = tmp_.path() + "/other";
+  ASSERT_TRUE(make_dirs(other + "/sub/deeper").ok());
+  ASSERT_TRUE(write_file(other + "/sub/deeper/x", "x").ok());
+  ASSERT_TRUE(write_file(other + "/sub/y", "y").ok());
+  ASSERT_TRUE(write_file(other + "/z-c", "z").ok());
+  ASSERT_EQ(::link((root_ + "/sub/data").c_str(), (other + "/sub/also-data").c_str()), 0);
+  Loc a{"s.yaml", 1, 1}, b{"s.yaml", 2, 1}, c{"s.yaml", 3, 1};
+  // One directory, at the root and below implicit parents.
+  EXPECT_EQ(expect_streams_alike([&](LayerTree& t) { return t.add_host_path(root_, "/", {}, a); }),
+            "");
+  EXPECT_EQ(expect_streams_alike(
+                [&](LayerTree& t) { return t.add_host_path(root_, "/opt/app", {.uid = 7}, a); }),
+            "");
+  // Two that overlap, either way round, with a hardlink group that spans both and explicit
+  // entries among theirs: a directory added later sets the attributes, an implicit one
+  // never does.
+  for (bool reversed : {false, true}) {
+    std::string error = expect_streams_alike([&](LayerTree& t) -> Result<void> {
+      STRATA_TRY(t.add({.path = "data/sub/deeper/mid", .content = "m", .size = 1, .origin = c}));
+      const std::string& first = reversed ? other : root_;
+      const std::string& second = reversed ? root_ : other;
+      STRATA_TRY(t.add_host_path(first, "/data", {.dir_mode = 0700}, a));
+      STRATA_TRY(t.add({.path = "data/sub", .type = EntryType::kDirectory, .mode = 0750,
+                        .origin = c}));
+      STRATA_TRY(t.add_host_path(second, "/data", {.uid = 5}, b));
+      return t.add({.path = "data/sub-b", .content = "s", .size = 1, .origin = c});
+    });
+    EXPECT_EQ(error, "");
+  }
+  // A directory inside another's walk.
+  EXPECT_EQ(expect_streams_alike([&](LayerTree& t) -> Result<void> {
+              STRATA_TRY(t.add_host_path(root_, "/data", {}, a));
+              return t.add_host_path(other, "/data/sub/inner", {}, b);
+            }),
+            "");
+}
+
+TEST_F(HostTreeTest, PassesReportThePathConflictsSortingReports) {
+  Loc a{"s.yaml", 1, 1}, b{"s.yaml", 2, 1};
+  // A file the walk also yields, added before or after the directory.
+  EXPECT_EQ(expect_streams_alike([&](LayerTree& t) -> Result<void> {
+              STRATA_TRY(t.add_host_path(root_, "/opt", {}, a));
+              return t.add({.path = "opt/run.sh", .content = "x", .size = 1, .origin = b});
+            }),
+            "s.yaml:2:1: error: /opt/run.sh appears twice in one layer (first from s.yaml:1:1)");
+  EXPECT_EQ(expect_streams_alike([&](LayerTree& t) -> Result<void> {
+              STRATA_TRY(t.add({.path = "opt/run.sh", .content = "x", .size = 1, .origin = b}));
+              return t.add_host_path(root_, "/opt", {}, a);
+            }),
+            "s.yaml:1:1: error: /opt/run.sh appears twice in one layer (first from s.yaml:2:1)");
+  // An entry below a path the walk yields as a symlink.
+  EXPECT_EQ(expect_streams_alike([&](LayerTree& t) -> Result<void> {
+              STRATA_TRY(t.add({.path = "opt/sub/link/x", .content = "x", .size = 1, .origin = b}));
+              return t.add_host_path(root_, "/opt", {}, a);
+            }),
+            "s.yaml:1:1: error: /opt/sub/link cannot be a symlink: other entries in this layer are "
+            "below it, so it must be a directory");
+}
+
+TEST_F(HostTreeTest, AHardlinkIntoAWalkedDirectoryIsResolvedWithTheDirectoryHeld) {
+  EXPECT_EQ(expect_streams_alike(
+                [&](LayerTree& t) -> Result<void> {
+                  STRATA_TRY(t.add_host_path(root_, "/opt", {}, {}));
+                  t.add_hardlink("opt/again", "opt/run.sh", {});
+                  return Ok{};
+                },
+                /*streamed=*/false),
+            "");
+  // A file added on its own with more links may share its inode with a walked one.
+  EXPECT_EQ(expect_streams_alike(
+                [&](LayerTree& t) -> Result<void> {
+                  STRATA_TRY(t.add_host_path(root_ + "/a-hard", "/top", {}, {}));
+                  return t.add_host_path(root_, "/opt", {}, {});
+                },
+                /*streamed=*/false),
+            "");
+}
+
+TEST_F(HostTreeTest, APassMeetsWhatChangedInTheDirectorySinceTheTreeWasMade) {
+  LayerTree tree;
+  ASSERT_TRUE(tree.add_host_path(root_, "/opt", {}, {"s.yaml", 3, 5}).ok());
+  Result<LayerEntries> entries = std::move(tree).entries();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_TRUE(entries->check().ok());
+  ASSERT_EQ(::mkfifo((root_ + "/sub/fifo").c_str(), 0644), 0);
+  Result<void> pass = entries->check();
+  ASSERT_FALSE(pass.ok());
+  EXPECT_EQ(pass.error().to_string(), "s.yaml:3:5: error: " + root_ +
+                                          "/sub/fifo is a fifo: layers may hold only files, "
+                                          "directories and links");
 }
 
 TEST_F(HostTreeTest, ExplicitModesApply) {
@@ -183,8 +330,7 @@ TEST_F(HostTreeTest, KeepModesTakesHostModesAsTheyAre) {
 
 TEST_F(HostTreeTest, FifoUnderASpecNodeIsASpecErrorNamingTheHostPath) {
   ASSERT_EQ(::mkfifo((root_ + "/sub/fifo").c_str(), 0644), 0);
-  LayerTree tree;
-  auto r = tree.add_host_path(root_, "/x", {}, {"s.yaml", 3, 5});
+  auto r = copy_in(root_, "/x", {}, {"s.yaml", 3, 5});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().to_string(), "s.yaml:3:5: error: " + root_ +
                                        "/sub/fifo is a fifo: layers may hold only files, "
@@ -196,8 +342,7 @@ TEST_F(HostTreeTest, FifoUnderASpecNodeIsASpecErrorNamingTheHostPath) {
 // error is the build's (exit 1), not the spec's.
 TEST_F(HostTreeTest, FifoAndSocketInAnOutputTreeAreNamedByTheirPathInIt) {
   ASSERT_EQ(::mkfifo((root_ + "/sub/fifo").c_str(), 0644), 0);
-  LayerTree tree;
-  auto r = tree.add_host_path(root_, "/", {.keep_modes = true}, {});
+  auto r = copy_in(root_, "/", {.keep_modes = true}, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
   EXPECT_EQ(r.error().to_string(),
@@ -212,8 +357,7 @@ TEST_F(HostTreeTest, FifoAndSocketInAnOutputTreeAreNamedByTheirPathInIt) {
   sock_path.copy(addr.sun_path, sock_path.size());
   ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   ::close(sock);
-  LayerTree again;
-  r = again.add_host_path(root_, "/", {.keep_modes = true}, {});
+  r = copy_in(root_, "/", {.keep_modes = true}, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().to_string(),
             "/sub/sock is a socket: layers may hold only files, directories and links");
@@ -227,8 +371,7 @@ TEST_F(HostTreeTest, NamesThatAreNotUtf8AreRefusedAndShownEscaped) {
                         Case{"over\xc0\xaf", "over\\xc0\\xaf"}}) {
     std::string path = root_ + "/sub/" + c.name;
     ASSERT_TRUE(write_file(path, "x").ok());
-    LayerTree tree;
-    auto r = tree.add_host_path(root_, "/", {.keep_modes = true}, {});
+    auto r = copy_in(root_, "/", {.keep_modes = true}, {});
     ASSERT_FALSE(r.ok()) << c.shown;
     EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
     EXPECT_EQ(r.error().to_string(),
@@ -238,8 +381,7 @@ TEST_F(HostTreeTest, NamesThatAreNotUtf8AreRefusedAndShownEscaped) {
   // A valid name keeps its characters; only the bad bytes are escaped.
   ASSERT_EQ(::mkdir((root_ + "/caf\xc3\xa9").c_str(), 0755), 0);
   ASSERT_TRUE(write_file(root_ + "/caf\xc3\xa9/\xfe", "x").ok());
-  LayerTree tree;
-  auto r = tree.add_host_path(root_, "/", {.keep_modes = true}, {});
+  auto r = copy_in(root_, "/", {.keep_modes = true}, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().to_string(),
             "/caf\xc3\xa9/\\xfe: the name is not valid UTF-8 (bad bytes shown as \\xHH)");
@@ -247,8 +389,7 @@ TEST_F(HostTreeTest, NamesThatAreNotUtf8AreRefusedAndShownEscaped) {
 
 TEST_F(HostTreeTest, SymlinkTargetThatIsNotUtf8IsRefused) {
   ASSERT_EQ(::symlink("to\xff", (root_ + "/sub/bad-link").c_str()), 0);
-  LayerTree tree;
-  auto r = tree.add_host_path(root_, "/", {.keep_modes = true}, {});
+  auto r = copy_in(root_, "/", {.keep_modes = true}, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().to_string(),
             "/sub/bad-link: the symlink's target 'to\\xff' is not valid UTF-8");
@@ -267,8 +408,7 @@ TEST_F(HostTreeTest, PathsLongerThanLinuxAllowsAreRefused) {
   ASSERT_TRUE(dir.valid());
   UniqueFd f(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
   ASSERT_TRUE(f.valid());
-  LayerTree tree;
-  auto r = tree.add_host_path(root_ + "/sub", "/", {.keep_modes = true}, {});
+  auto r = copy_in(root_ + "/sub", "/", {.keep_modes = true}, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
   EXPECT_EQ(r.error().to_string(),
