@@ -45,14 +45,16 @@ struct SortedLayer {
   const FoundLayer* found() const { return keyed && keyed->found ? &*keyed->found : nullptr; }
 };
 
-// Orders every layer's entries. Duplicate paths, dangling hardlinks and host files no layer
-// can hold surface here, before any output exists: a layer whose host directories are
-// walked at each pass (LayerEntries) has one pass that checks them.
-Result<std::vector<SortedLayer>> sort_layers(std::vector<PlannedLayer> planned) {
+// Orders every layer's entries. Duplicate paths and dangling hardlinks surface here, before
+// any output exists. Where a layer's host directories are walked at each pass
+// (LayerEntries), so do the host files no layer can hold: with `check`, in a pass of their
+// own; in a build, in place_over_lower_layers' pass over each layer but the last, and in
+// the last one's first pass, its write (or a pass of its own when others are written first).
+Result<std::vector<SortedLayer>> sort_layers(std::vector<PlannedLayer> planned, bool check) {
   std::vector<SortedLayer> out;
   for (PlannedLayer& layer : planned) {
     STRATA_TRY_ASSIGN(LayerEntries entries, std::move(layer.tree).entries());
-    if (entries.streamed()) STRATA_TRY(entries.check());
+    if (check && entries.streamed()) STRATA_TRY(entries.check());
     out.push_back({std::move(entries), std::move(layer.history)});
   }
   return out;
@@ -89,11 +91,12 @@ Result<std::vector<LayerBlob>> write_layers(const std::vector<SortedLayer>& laye
 // output-shaping options and, with --provenance-times, when the build ran. The layers'
 // entries are consumed (nothing after the attestations reads them).
 Result<AttestationInputs> attestation_inputs(const specs::Plan& plan, const BuildOptions& options,
-                                     const BuildResult& result, std::vector<SortedLayer>& layers,
-                                     const std::vector<debian::DebLayer>& debs,
-                                     const std::optional<debian::Lock>& lock,
-                                     const oci::StagedLayout& staged,
-                                     std::optional<int64_t> started_on) {
+                                             const BuildResult& result,
+                                             std::vector<SortedLayer>& layers,
+                                             const std::vector<debian::DebLayer>& debs,
+                                             const std::optional<debian::Lock>& lock,
+                                             const oci::StagedLayout& staged,
+                                             std::optional<int64_t> started_on) {
   AttestationInputs in{
       .plan = plan,
       .options = *options.attest,
@@ -244,6 +247,8 @@ Result<void> place_over_lower_layers(const specs::Spec& spec,
     }
     if (i + 1 < layers.size()) {
       STRATA_TRY(lower.add_layer(layers[i].entries, fmt::format("layer {}", i + 1)));
+    } else if (i > 0 && layers[i].entries.streamed()) {
+      STRATA_TRY(layers[i].entries.check());  // see sort_layers
     }
   }
   return Ok{};
@@ -390,7 +395,8 @@ Result<std::vector<SortedLayer>> layer_entries(const specs::Spec& spec,
   for (size_t i = 0; i < keyed.size(); ++i) found[i] = keyed[i] && keyed[i]->found;
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned,
                     plan_image_layers(spec, &trees, &deb_entries, &found));
-  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers, sort_layers(std::move(planned)));
+  STRATA_TRY_ASSIGN(std::vector<SortedLayer> layers,
+                    sort_layers(std::move(planned), /*check=*/false));
   for (size_t i = 0; i < keyed.size(); ++i) layers[i].keyed = std::move(keyed[i]);
   STRATA_TRY(place_over_lower_layers(spec, base, layers, options));
   return layers;
@@ -459,7 +465,7 @@ Result<void> check_image(const specs::Plan& plan) {
   if (pulled(plan.spec.environment.image)) STRATA_TRY(check_environment_image(plan.spec));
   if (has_debs(plan.spec)) STRATA_TRY(debian::load_lock(plan.spec));
   STRATA_TRY_ASSIGN(std::vector<PlannedLayer> planned, plan_image_layers(plan.spec, nullptr));
-  STRATA_TRY(sort_layers(std::move(planned)));
+  STRATA_TRY(sort_layers(std::move(planned), /*check=*/true));
   return Ok{};
 }
 

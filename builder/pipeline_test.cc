@@ -77,6 +77,31 @@ TEST_F(PipelineTest, FailedBuildCreatesNothing) {
   EXPECT_FALSE(exists(tmp_.path() + "/out"));
 }
 
+// A directory's files are walked at each pass over its layer (LayerEntries), not held; one
+// that holds a file no layer can hold still fails the build before anything is written,
+// whichever layer it is in (a lower layer's pass, the last layer's own check or its write).
+TEST_F(PipelineTest, AFifoInACopiedDirectoryFailsTheBuildWhicheverLayerHoldsIt) {
+  ASSERT_TRUE(make_dirs(tmp_.path() + "/spec/tree/sub").ok());
+  ASSERT_TRUE(write_file(tmp_.path() + "/spec/tree/sub/a", "a").ok());
+  ASSERT_EQ(::mkfifo((tmp_.path() + "/spec/tree/sub/fifo").c_str(), 0644), 0);
+  specs::FileMapping tree{.src = "tree", .dest = "/opt", .loc = {"s.yaml", 9, 5}};
+  specs::LayerSpec plain = plan_.spec.image.layers[0];
+  for (int layers : {1, 2, 3}) {
+    for (size_t at = 0; at < static_cast<size_t>(layers); ++at) {
+      plan_.spec.image.layers.assign(static_cast<size_t>(layers), plain);
+      plan_.spec.image.layers[at].files.push_back(tree);
+      auto result = build_image(plan_, BuildOptions{.output_root = tmp_.path() + "/out"});
+      ASSERT_FALSE(result.ok()) << layers << " layers, the fifo in layer " << at + 1;
+      EXPECT_EQ(result.error().code(), ErrorCode::kSpec);
+      EXPECT_NE(result.error().to_string().find(
+                    "/sub/fifo is a fifo: layers may hold only files, directories and links"),
+                std::string::npos)
+          << result.error().to_string();
+      EXPECT_FALSE(exists(tmp_.path() + "/out/demo")) << layers << " layers, layer " << at + 1;
+    }
+  }
+}
+
 // The layer stage resolves every src again: a file swapped for a symlink to the host's /etc
 // after validation is refused, not copied (issue 11 part 1).
 TEST_F(PipelineTest, ASrcSwappedForASymlinkOutOfTheSpecIsRefusedAtBuildTime) {

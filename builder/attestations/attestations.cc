@@ -480,8 +480,8 @@ Result<void> check_published_set(const std::string& layout_dir, const std::strin
 
 Result<void> collect_input_files(const std::string& spec_dir,
                                  const std::vector<std::string>& package_dirs,
-                         LayerEntries&& entries, const FileRecords& files,
-                         std::vector<attest::InputFile>& out) {
+                                 LayerEntries&& entries, const FileRecords& files,
+                                 std::vector<attest::InputFile>& out) {
   std::string prefix = spec_dir.empty() || spec_dir == "." ? "" : spec_dir + "/";
   auto is_package_output = [&](const std::string& path) {
     return std::any_of(package_dirs.begin(), package_dirs.end(),

@@ -43,8 +43,8 @@ Result<size_t> merge_same_path(const std::vector<Head>& heads, const std::vector
       const Head& first = h.seq < w.seq ? h : w;
       const Head& second = h.seq < w.seq ? w : h;
       return layer_tree_error(second.entry->origin,
-                            fmt::format("/{} appears twice in one layer{}", second.entry->path,
-                                        first_from(first.entry->origin)));
+                              fmt::format("/{} appears twice in one layer{}", second.entry->path,
+                                          first_from(first.entry->origin)));
     }
     if (w.implicit || (!h.implicit && h.seq > w.seq)) winner = same[k];
   }

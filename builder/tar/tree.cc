@@ -1,5 +1,6 @@
 #include "builder/tar/tree.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -173,9 +174,9 @@ Result<void> LayerTree::add_node(LayerEntry entry, bool implicit, int64_t link_g
       // A directory walked late (sort()) may have been added before the entry it meets.
       bool old_first = meta_[i].seq <= seq_;
       const Loc& first = old_first ? old.origin : entry.origin;
-      return located(old_first ? entry.origin : old.origin,
-                     fmt::format("{} appears twice in one layer{}", display(entry.path),
-                                 first_from(first)));
+      return located(
+          old_first ? entry.origin : old.origin,
+          fmt::format("{} appears twice in one layer{}", display(entry.path), first_from(first)));
     }
     // Directories merge: the later explicit one sets the attributes.
     if (meta_[i].implicit || seq_ >= meta_[i].seq) {
@@ -208,7 +209,7 @@ Error layer_tree_error(const Loc& origin, std::string message) {
 
 Result<HostEntry> read_host_entry(const std::string& host_path, const struct stat& st,
                                   std::string dest, const HostCopyOptions& options,
-                                  const Loc& origin) {
+                                  const Loc& origin, int dir_fd, const char* name) {
   HostEntry out;
   LayerEntry& entry = out.entry;
   entry = {.path = std::move(dest), .uid = options.uid, .gid = options.gid, .origin = origin};
@@ -229,7 +230,8 @@ Result<HostEntry> read_host_entry(const std::string& host_path, const struct sta
     entry.type = EntryType::kSymlink;
     entry.mode = 0777;
     std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-    ssize_t n = ::readlink(host_path.c_str(), target.data(), target.size());
+    ssize_t n = name != nullptr ? ::readlinkat(dir_fd, name, target.data(), target.size())
+                                : ::readlink(host_path.c_str(), target.data(), target.size());
     if (n < 0) return Error::sys(fmt::format("readlink {}", host_path), errno);
     target.resize(static_cast<size_t>(n));
     if (!is_valid_utf8(target)) {
@@ -250,34 +252,58 @@ Result<HostEntry> read_host_entry(const std::string& host_path, const struct sta
 HostWalk::HostWalk(std::string host_dir, std::string dest, const HostCopyOptions& options,
                    const Loc& origin)
     : options_(options), origin_(origin) {
-  stack_.push_back({std::move(host_dir), std::move(dest), {}, 0});
+  stack_.push_back({std::move(host_dir), std::move(dest), {}, 0, {}});
+}
+
+// The top directory's descriptor, opened again when it was closed to keep a deep walk's
+// descriptors few. Below the root (which may be a symlink: a source is followed) a
+// directory that became a symlink since it was listed is refused by O_NOFOLLOW.
+Result<void> HostWalk::open_top() {
+  Frame& top = stack_.back();
+  if (top.fd.valid()) return Ok{};
+  int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (stack_.size() > 1 ? O_NOFOLLOW : 0);
+  top.fd = UniqueFd(::open(top.host_dir.c_str(), flags));
+  if (!top.fd.valid()) return Error::sys(fmt::format("open directory {}", top.host_dir), errno);
+  return Ok{};
 }
 
 Result<void> HostWalk::start() {
+  STRATA_TRY(open_top());
   Frame& root = stack_.back();
-  STRATA_TRY_ASSIGN(root.names, list_dir(root.host_dir));
+  STRATA_TRY_ASSIGN(root.names, list_dir(root.fd.get()));
   return Ok{};
 }
 
 Result<bool> HostWalk::next(HostEntry& out) {
+  // Descriptors are kept open for this many levels; deeper ones are opened again by path
+  // when the walk comes back to them (once per directory, not per file).
+  constexpr size_t kOpenLevels = 32;
   while (!stack_.empty()) {
     Frame& top = stack_.back();
     if (top.next == top.names.size()) {
       stack_.pop_back();
       continue;
     }
+    STRATA_TRY(open_top());
     const std::string& name = top.names[top.next++];
     std::string child = top.host_dir + "/" + name;
     std::string child_dest = join_path(top.dest, name);
-    // Checked before anything else: an over-long path would fail lstat, naming a host path
-    // (a build's work directory) that is gone by the time the user reads the message.
+    // Checked before anything else: an over-long name would fail to be opened, naming a
+    // host path (a build's work directory) that is gone by the time the user reads it.
     STRATA_TRY(check_host_name(child, child_dest, origin_));
     struct stat st;
-    if (::lstat(child.c_str(), &st) != 0) return Error::sys(fmt::format("lstat {}", child), errno);
-    STRATA_TRY_ASSIGN(out, read_host_entry(child, st, std::move(child_dest), options_, origin_));
+    if (::fstatat(top.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return Error::sys(fmt::format("lstat {}", child), errno);
+    }
+    STRATA_TRY_ASSIGN(out, read_host_entry(child, st, std::move(child_dest), options_, origin_,
+                                           top.fd.get(), name.c_str()));
     if (S_ISDIR(st.st_mode)) {
-      STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(child));
-      stack_.push_back({std::move(child), out.entry.path, std::move(names), 0});  // `top` dies
+      UniqueFd sub(
+          ::openat(top.fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+      if (!sub.valid()) return Error::sys(fmt::format("open directory {}", child), errno);
+      STRATA_TRY_ASSIGN(std::vector<std::string> names, list_dir(sub.get()));
+      if (stack_.size() >= kOpenLevels) top.fd = UniqueFd();
+      stack_.push_back({std::move(child), out.entry.path, std::move(names), 0, std::move(sub)});
     }
     return true;
   }

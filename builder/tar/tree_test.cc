@@ -238,8 +238,8 @@ TEST_F(HostTreeTest, PassesOverWalkedDirectoriesListWhatSortingListsWithThemHeld
       const std::string& first = reversed ? other : root_;
       const std::string& second = reversed ? root_ : other;
       STRATA_TRY(t.add_host_path(first, "/data", {.dir_mode = 0700}, a));
-      STRATA_TRY(t.add({.path = "data/sub", .type = EntryType::kDirectory, .mode = 0750,
-                        .origin = c}));
+      STRATA_TRY(
+          t.add({.path = "data/sub", .type = EntryType::kDirectory, .mode = 0750, .origin = c}));
       STRATA_TRY(t.add_host_path(second, "/data", {.uid = 5}, b));
       return t.add({.path = "data/sub-b", .content = "s", .size = 1, .origin = c});
     });
